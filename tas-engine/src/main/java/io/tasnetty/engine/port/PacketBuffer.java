@@ -1,0 +1,63 @@
+package io.tasnetty.engine.port;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One packet buffer owned by a {@link TasPort}: a window {@code [offset, offset + capacity)} of a
+ * large memory region ({@link #segment}) that the port maps once (a pure-Java pool, or DPDK's
+ * mempool). Flyweights read the frame in place as {@code (segment, offset + ...)}, so handling a
+ * packet creates no {@code MemorySegment} slice and allocates nothing.
+ *
+ * <p>Instances are created once by the port and recycled; whoever holds one must return it with
+ * {@link TasPort#free} or hand it to {@link TasPort#txBurst}. Not thread-safe: one owner at a time.
+ */
+public final class PacketBuffer {
+    /** Receive: the port verified the IPv4 header checksum. */
+    public static final int RX_IP_CSUM_GOOD = 1;
+    /** Receive: the port verified the L4 (TCP) checksum. */
+    public static final int RX_L4_CSUM_GOOD = 1 << 1;
+    /** Transmit: ask the port to fill in the IPv4 header checksum (only if it offers offload). */
+    public static final int TX_IP_CSUM = 1 << 2;
+    /** Transmit: ask the port to fill in the TCP checksum (only if it offers offload). */
+    public static final int TX_TCP_CSUM = 1 << 3;
+
+    /** The region this buffer lives in (fixed for the life of the buffer). */
+    public MemorySegment segment;
+    /** Offset of the first byte of the frame in {@link #segment}. */
+    public long offset;
+    /** Bytes this buffer can hold from {@link #offset}. */
+    public int capacity;
+    /** Frame length in bytes. */
+    public int length;
+    /** {@code RX_*}/{@code TX_*} flags. Cleared on alloc. */
+    public int flags;
+    /** For TX offload: length of the L2 header (Ethernet). */
+    public short l2Length;
+    /** For TX offload: length of the L3 header (IPv4). */
+    public short l3Length;
+    /** Port-private handle (pool index, or a DPDK mbuf address). */
+    public long handle;
+    /** Port-private: the pool this buffer returns to. */
+    public Object owner;
+
+    public PacketBuffer(MemorySegment segment, long offset, int capacity, long handle, Object owner) {
+        this.segment = segment;
+        this.offset = offset;
+        this.capacity = capacity;
+        this.handle = handle;
+        this.owner = owner;
+    }
+
+    /** Resets per-packet fields; called by the port when the buffer is handed out. */
+    public void reset() {
+        length = 0;
+        flags = 0;
+        l2Length = 0;
+        l3Length = 0;
+    }
+
+    @Override
+    public String toString() {
+        return "PacketBuffer[handle=" + handle + ", offset=" + offset + ", length=" + length + "]";
+    }
+}

@@ -1,0 +1,86 @@
+package io.tasnetty.engine.stats;
+
+/**
+ * Every event the engine counts instead of logging. Drops, retransmissions, refusals and resets
+ * each have their own counter, so a person (or the Micrometer binder) can tell what happened.
+ */
+public enum TasCounter {
+    RX_PACKETS("packets received from the port"),
+    RX_BYTES("bytes received from the port"),
+    TX_PACKETS("packets handed to the port"),
+    TX_BYTES("bytes handed to the port"),
+    TX_PORT_FULL("transmit bursts the port did not fully take (retried later)"),
+    TX_NO_BUFFER("transmits delayed because no packet buffer was free"),
+
+    DROP_MALFORMED_ETH("dropped: frame shorter than an Ethernet header"),
+    DROP_UNKNOWN_ETHERTYPE("dropped: not IPv4 or ARP"),
+    DROP_MALFORMED_ARP("dropped: malformed ARP"),
+    DROP_MALFORMED_IP("dropped: malformed IPv4 header or length"),
+    DROP_IP_CHECKSUM("dropped: bad IPv4 header checksum"),
+    DROP_IP_FRAGMENT("dropped: IPv4 fragment (not reassembled)"),
+    DROP_NOT_FOR_US("dropped: IPv4 destination not ours"),
+    DROP_NOT_TCP("dropped: IPv4 protocol other than TCP"),
+    DROP_MALFORMED_TCP("dropped: malformed TCP header or options"),
+    DROP_TCP_CHECKSUM("dropped: bad TCP checksum"),
+    DROP_NO_FLOW("dropped: segment for no connection (answered with RST where RFC 9293 says so)"),
+    DROP_OUT_OF_WINDOW("dropped: segment outside the receive window (answered with ACK)"),
+    DROP_BAD_ACK("dropped: ACK for data never sent"),
+    DROP_RX_RING_FULL("payload bytes dropped: receive ring full (peer ignored our window)"),
+    DROP_OOO_NO_SLOT("dropped: out-of-order segment with no free interval slot"),
+    DROP_EXCEPTION_QUEUE_FULL("dropped: slow-path exception queue full"),
+    DROP_ARP_PENDING_FULL("dropped: packet waiting for ARP, pending queue full"),
+    DROP_NO_ROUTE("dropped: no route to destination"),
+    DROP_BAD_STATE("dropped: segment not acceptable in the connection's state"),
+    DROP_RST_INVALID("ignored RST: sequence number outside the window (RFC 5961 3.2)"),
+    DROP_SYN_INVALID("ignored SYN on a synchronized connection (challenge ACK sent, RFC 5961 4.2)"),
+
+    ARP_REQUESTS_SENT("ARP requests sent"),
+    ARP_REPLIES_SENT("ARP replies sent"),
+    ARP_RESOLVED("ARP entries learned"),
+    ARP_FAILED("ARP resolutions that gave up"),
+
+    CONN_ACTIVE_OPENS("connections opened by connect"),
+    CONN_PASSIVE_OPENS("connections opened by a listener (SYN answered)"),
+    CONN_ESTABLISHED("connections that reached ESTABLISHED"),
+    CONN_REFUSED("connect attempts refused by RST"),
+    CONN_TIMEOUT("connect attempts that timed out"),
+    CONN_BACKLOG_FULL("SYNs dropped because the listen backlog was full"),
+    CONN_NO_LISTENER("SYNs to a port nobody listens on (answered with RST)"),
+    CONN_RESETS_RECEIVED("connections reset by the peer"),
+    CONN_RESETS_SENT("RSTs sent"),
+    CONN_CLOSED("connections fully closed and reclaimed"),
+    CONN_TIME_WAIT("connections that entered TIME_WAIT"),
+    CONN_FLOW_TABLE_FULL("connections refused: flow table full"),
+    CONN_BUFFER_EXHAUSTED("connections refused: no ring memory"),
+
+    TCP_RETRANSMIT_TIMEOUTS("retransmission timeouts (RFC 6298)"),
+    TCP_FAST_RETRANSMITS("fast retransmits after three duplicate ACKs"),
+    TCP_RETRANSMITTED_SEGMENTS("segments retransmitted"),
+    TCP_DUPLICATE_ACKS("duplicate ACKs received"),
+    TCP_ZERO_WINDOW_PROBES("zero-window probes sent"),
+    TCP_OUT_OF_ORDER("out-of-order segments kept"),
+    TCP_DUPLICATE_SEGMENTS("duplicate segments received (already acknowledged data)"),
+    TCP_ACKS_SENT("pure ACKs sent"),
+    TCP_CHALLENGE_ACKS("challenge ACKs sent (RFC 5961)"),
+    TCP_ECN_MARKED("segments received with ECN congestion experienced"),
+    TCP_KEEPALIVES("keepalive probes sent"),
+
+    CTX_EVENT_QUEUE_FULL("context events deferred because the event queue was full"),
+    CMD_QUEUE_FULL("commands deferred because a command queue was full");
+
+    private final String description;
+
+    TasCounter(String description) {
+        this.description = description;
+    }
+
+    /** What the counter counts, in words. */
+    public String description() {
+        return description;
+    }
+
+    /** The name used for metrics, e.g. {@code drop.tcp.checksum}. */
+    public String metricName() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '.');
+    }
+}
