@@ -1,0 +1,519 @@
+package io.tasnetty.engine;
+
+import io.tasnetty.engine.cc.TasCcAlgorithm;
+import io.tasnetty.engine.cc.TasConstRate;
+import io.tasnetty.engine.cc.TasDctcpRate;
+import io.tasnetty.engine.cc.TasDctcpWindow;
+import io.tasnetty.engine.config.TasConfig;
+import io.tasnetty.engine.config.TasConfigException;
+import io.tasnetty.engine.context.TasConnection;
+import io.tasnetty.engine.context.TasContext;
+import io.tasnetty.engine.context.TasError;
+import io.tasnetty.engine.context.TasException;
+import io.tasnetty.engine.context.TasListener;
+import io.tasnetty.engine.fast.TasFastPath;
+import io.tasnetty.engine.flow.TasByteRing;
+import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TasRingAllocator;
+import io.tasnetty.engine.port.PacketBuffer;
+import io.tasnetty.engine.port.TasPort;
+import io.tasnetty.engine.port.TasRss;
+import io.tasnetty.engine.slow.TasSlowPath;
+import io.tasnetty.engine.stats.TasCounter;
+import io.tasnetty.engine.stats.TasCounters;
+
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A TAS engine: a user-space TCP/IP service on one port. {@link #start(TasConfig)} opens the port
+ * the configuration names and runs one thread per fast-path core plus one slow-path thread;
+ * applications talk to it through {@link TasContext}s.
+ *
+ * <p>For tests, {@link Builder#manual(TasClock)} builds an engine with no threads: the test calls
+ * {@link #poll(long)} to run every agent's duty cycle at a time it chooses.
+ */
+public final class TasEngine implements AutoCloseable {
+    /** Ring memory limit across all connections (TAS's shm-len default). */
+    private static final long SHM_LEN = 1L << 30;
+    private final TasConfig config;
+    private final TasEngineParams params;
+    private final TasPort port;
+    private final TasClock clock;
+    private final boolean threaded;
+    private final TasFastPath[] fastPaths;
+    private final TasSlowPath slowPath;
+    private final TasRingAllocator rings;
+    private final List<TasCounters> counterSets = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final AtomicInteger contextIds = new AtomicInteger();
+    private final AtomicInteger liveContexts = new AtomicInteger();
+    private final Access access = new Access();
+    private final Internals internals = new Internals();
+    private volatile boolean running = true;
+
+    private TasEngine(TasConfig config, TasPort port, TasClock clock, boolean threaded) {
+        this.config = config;
+        this.port = port;
+        this.clock = clock;
+        this.threaded = threaded;
+        this.params = params(config, port);
+        this.rings = new TasRingAllocator(SHM_LEN);
+        TasCcAlgorithm cc = congestionControl(config);
+        long now = clock.nanoTime();
+        this.fastPaths = new TasFastPath[params.queues()];
+        for (int q = 0; q < fastPaths.length; q++) {
+            TasCounters c = new TasCounters("fp" + q);
+            counterSets.add(c);
+            fastPaths[q] = new TasFastPath(q, port, params, c, cc, internals, now);
+        }
+        TasCounters sc = new TasCounters("slow");
+        counterSets.add(sc);
+        long seed = config.seed();
+        long k0;
+        long k1;
+        if (seed == 0) {
+            SecureRandom r = new SecureRandom();
+            k0 = r.nextLong();
+            k1 = r.nextLong();
+        } else {
+            SplittableRandom r = new SplittableRandom(seed);
+            k0 = r.nextLong();
+            k1 = r.nextLong();
+        }
+        this.slowPath = new TasSlowPath(params, port, sc, internals, config.ipRoutes(), k0, k1);
+    }
+
+    /** Starts an engine on the port {@code config} names, with its threads running. */
+    public static TasEngine start(TasConfig config) {
+        return builder().config(config).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds engines; the port defaults to what the configuration's {@code port} option names. */
+    public static final class Builder {
+        private TasConfig config;
+        private TasPort port;
+        private TasClock clock = TasClock.SYSTEM;
+        private boolean threaded = true;
+
+        public Builder config(TasConfig config) {
+            this.config = config;
+            return this;
+        }
+
+        /** Use this port instead of opening the one the configuration names. */
+        public Builder port(TasPort port) {
+            this.port = port;
+            return this;
+        }
+
+        /** No threads: the caller drives the engine with {@link TasEngine#poll(long)} on {@code clock}. */
+        public Builder manual(TasClock clock) {
+            this.clock = clock;
+            this.threaded = false;
+            return this;
+        }
+
+        public TasEngine build() {
+            TasConfig c = config != null ? config : TasConfig.fromSystemProperties();
+            TasPort p = port != null ? port : TasPorts.open(c);
+            try {
+                TasEngine e = new TasEngine(c, p, clock, threaded);
+                p.start();
+                if (threaded) {
+                    e.startThreads();
+                }
+                return e;
+            } catch (RuntimeException | Error ex) {
+                if (port == null) {
+                    p.close();
+                }
+                throw ex;
+            }
+        }
+    }
+
+    static TasEngineParams params(TasConfig c, TasPort port) {
+        int mtu = Math.min(c.mtu(), port.mtu());
+        int mss = c.tcpMss() > 0 ? c.tcpMss() : mtu - 40;
+        if (port.queueCount() < c.fpCoresMax()) {
+            // More cores than queues would leave cores idle: use what the port has.
+        }
+        int queues = Math.min(c.fpCoresMax(), port.queueCount());
+        long us = 1000L;
+        return new TasEngineParams(c.ipAddr(), c.ipPrefixLength(), port.macAddress(), mtu, mss, queues,
+            c.tcpHandshakeTimeoutMicros() * us, c.tcpRtoMinMicros() * us, c.tcpRtoMaxMicros() * us,
+            c.tcpHandshakeRetries(), 15,
+            c.tcpTimeWaitMicros() * us, c.tcpKeepaliveIdleMicros() * us, c.tcpKeepaliveIntervalMicros() * us,
+            c.tcpKeepaliveProbes(), c.tcpTimestamps(), c.tcpWindowScale(), c.tcpSack(), c.tcpEcn(),
+            c.tcpRxbufLen(), c.tcpTxbufLen(), c.tcpMaxFlows(), c.tcpListenBacklogMax(),
+            c.fpPollIntervalTasMicros() * us, c.fpNoInts(), c.fpNoXsumOffload(),
+            c.arpTimeoutMicros() * us, c.arpTimeoutMaxMicros() * us, c.arpRetries(), c.seed());
+    }
+
+    private static TasCcAlgorithm congestionControl(TasConfig c) {
+        long mbps = 1_000_000L / 8; // bytes per second in one Mbit/s
+        return switch (c.cc()) {
+            case DCTCP_RATE -> new TasDctcpRate(c.ccDctcpInitMbps() * mbps, c.ccDctcpStepMbps() * mbps,
+                c.ccDctcpMinMbps() * mbps, Math.max(1, c.tcpLinkBwMbps()) * mbps, c.ccDctcpWeight(),
+                c.ccControlIntervalRtts());
+            case DCTCP_WIN -> new TasDctcpWindow(c.ccDctcpWeight());
+            case CONST_RATE -> new TasConstRate(c.ccConstRateMbps() * mbps);
+            case TIMELY -> throw new TasConfigException("cc",
+                "option cc: \"timely\" is not implemented by this engine yet; use dctcp-rate, dctcp-win or const-rate");
+        };
+    }
+
+    // ------------------------------------------------------------------ threads
+
+    private void startThreads() {
+        for (TasFastPath fp : fastPaths) {
+            Thread t = Thread.ofPlatform().daemon().name("tas-fp-" + fp.queue()).unstarted(() -> runFastPath(fp));
+            threads.add(t);
+        }
+        Thread s = Thread.ofPlatform().daemon().name("tas-slow").unstarted(this::runSlowPath);
+        threads.add(s);
+        threads.forEach(Thread::start);
+    }
+
+    /**
+     * Fast-path duty cycle: poll while there is work; after {@code fp-poll-interval-tas} without
+     * work, block until a frame, a command or a timer (unless {@code fp-no-ints}).
+     */
+    private void runFastPath(TasFastPath fp) {
+        long idleSince = -1;
+        long spinNanos = params.pollIntervalNanos();
+        while (running) {
+            long now = clock.nanoTime();
+            int work = fp.doWork(now);
+            if (work > 0) {
+                idleSince = -1;
+                continue;
+            }
+            if (idleSince < 0) {
+                idleSince = now;
+            }
+            if (params.noInts() || now - idleSince < spinNanos) {
+                Thread.onSpinWait();
+                continue;
+            }
+            fp.idle(now, TimeUnit.MILLISECONDS.toNanos(100));
+        }
+    }
+
+    private void runSlowPath() {
+        while (running) {
+            long now = clock.nanoTime();
+            if (slowPath.doWork(now) == 0) {
+                slowPath.idle(now, TimeUnit.MILLISECONDS.toNanos(100));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ manual mode
+
+    /**
+     * Runs every agent's duty cycle at time {@code now} until none has work left (bounded).
+     * Only for engines built with {@link Builder#manual}.
+     */
+    public int poll(long now) {
+        if (threaded) {
+            throw new IllegalStateException("poll() is for manual engines; this one runs its own threads");
+        }
+        int total = 0;
+        for (int round = 0; round < 1000; round++) {
+            int work = slowPath.doWork(now);
+            for (TasFastPath fp : fastPaths) {
+                work += fp.doWork(now);
+            }
+            total += work;
+            if (work == 0) {
+                break;
+            }
+        }
+        return total;
+    }
+
+    /** Manual engines: polls at the clock's current time. */
+    public int poll() {
+        return poll(clock.nanoTime());
+    }
+
+    // ------------------------------------------------------------------ public API
+
+    /** A new application context (one per application thread). */
+    public TasContext newContext() {
+        if (!running) {
+            throw new TasException("engine is stopped");
+        }
+        liveContexts.incrementAndGet();
+        return new TasContext(access, contextIds.incrementAndGet());
+    }
+
+    public TasConfig config() {
+        return config;
+    }
+
+    public TasEngineParams params() {
+        return params;
+    }
+
+    public TasPort port() {
+        return port;
+    }
+
+    public TasClock clock() {
+        return clock;
+    }
+
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** The engine's IPv4 address. */
+    public int ipAddress() {
+        return params.ip();
+    }
+
+    /** Every agent's counters (fast paths, then the slow path). */
+    public List<TasCounters> counterSets() {
+        return List.copyOf(counterSets);
+    }
+
+    /** One counter summed over all agents, readable while the engine runs. */
+    public long counter(TasCounter c) {
+        return TasCounters.sum(counterSets, c);
+    }
+
+    /** Every counter summed over all agents. */
+    public Map<TasCounter, Long> counters() {
+        return TasCounters.snapshot(counterSets);
+    }
+
+    /** Live flows (installed or being set up), as the slow path knows them. */
+    public int flowCount() {
+        return slowPath.flowCount();
+    }
+
+    /** Ring memory held by live connections (0 once all are reclaimed). */
+    public long ringBytesInUse() {
+        return rings.bytesInUse();
+    }
+
+    /** Listening sockets. */
+    public int listenerCount() {
+        return slowPath.listenerCount();
+    }
+
+    /** Contexts not yet closed. */
+    public int contextCount() {
+        return liveContexts.get();
+    }
+
+    /** Stops the threads, closes the port and frees all memory. Connections end without FIN. */
+    @Override
+    public void close() {
+        if (!running) {
+            return;
+        }
+        running = false;
+        for (TasFastPath fp : fastPaths) {
+            port.wakeup(fp.queue());
+        }
+        for (Thread t : threads) {
+            java.util.concurrent.locks.LockSupport.unpark(t);
+        }
+        for (Thread t : threads) {
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (TasFastPath fp : fastPaths) {
+            fp.close();
+        }
+        port.close();
+        rings.close();
+    }
+
+    @Override
+    public String toString() {
+        return "TasEngine[" + io.tasnetty.engine.wire.Ipv4.toString(params.ip()) + " on " + port.name() + "]";
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    private boolean isLocal(int ip) {
+        return ip == params.ip() || (ip >>> 24) == 127;
+    }
+
+    private TasFlow newFlow(int rxBufLen, int txBufLen) {
+        int rxLen = TasByteRing.roundUp(rxBufLen > 0 ? rxBufLen : params.rxBufLen());
+        int txLen = TasByteRing.roundUp(txBufLen > 0 ? txBufLen : params.txBufLen());
+        MemorySegment rx = rings.allocate(rxLen);
+        if (rx == null) {
+            throw new TasException("no ring memory left for a connection (shm-len)", TasError.NO_RESOURCES);
+        }
+        MemorySegment tx = rings.allocate(txLen);
+        if (tx == null) {
+            rings.release(rx);
+            throw new TasException("no ring memory left for a connection (shm-len)", TasError.NO_RESOURCES);
+        }
+        TasFlow f = new TasFlow();
+        f.rx = new TasByteRing(rx);
+        f.tx = new TasByteRing(tx);
+        f.mss = params.mss();
+        return f;
+    }
+
+    private synchronized void releaseRings(TasFlow f) {
+        // Called by the fast path (TIME_WAIT) or the slow path (reclaim); synchronized makes the
+        // hand-back happen exactly once whichever gets here first.
+        TasByteRing rx = f.rx;
+        TasByteRing tx = f.tx;
+        f.rx = null;
+        f.tx = null;
+        if (rx != null) {
+            rings.release(rx.memory());
+        }
+        if (tx != null) {
+            rings.release(tx.memory());
+        }
+    }
+
+    private static int ipOf(InetSocketAddress a) {
+        byte[] b = a.getAddress().getAddress();
+        return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
+    }
+
+    /** Bridges contexts to the agents: every call becomes a command on the owning agent. */
+    private final class Access implements TasContext.EngineAccess {
+        @Override
+        public void command(TasFlow flow, int commands) {
+            int q = flow.queue;
+            if (q >= 0) {
+                fastPaths[q].command(flow, commands);
+                return;
+            }
+            // Not placed yet: record the bits; installation applies them. If the slow path placed
+            // the flow meanwhile, it may have taken its commands already: queue it to be sure
+            // (a spurious extra entry is harmless).
+            boolean first = flow.postCommand(commands);
+            q = flow.queue;
+            if (q >= 0 && first) {
+                fastPaths[q].enqueueCommand(flow);
+            }
+        }
+
+        @Override
+        public TasFlow newFlow(int rxBufLen, int txBufLen) {
+            return TasEngine.this.newFlow(rxBufLen, txBufLen);
+        }
+
+        @Override
+        public void connect(TasConnection c, InetSocketAddress remote, InetSocketAddress local) {
+            int rip = ipOf(remote);
+            int rport = remote.getPort();
+            int lip = local == null || local.getAddress() == null || local.getAddress().isAnyLocalAddress()
+                ? 0 : ipOf(local);
+            int lport = local == null ? 0 : local.getPort();
+            if (rport <= 0 || rport > 65535) {
+                throw new TasException("remote port out of range: " + remote);
+            }
+            slowPath.control(() -> slowPath.connect(c, rip, rport, lip, lport, clock.nanoTime()));
+        }
+
+        @Override
+        public int bind(TasContext ctx, int ip, int port, int backlog, int rxBufLen, int txBufLen,
+                        TasContext.ListenerFactory f) {
+            if (ip != 0 && !isLocal(ip)) {
+                throw new TasException("cannot bind " + io.tasnetty.engine.wire.Ipv4.toString(ip)
+                    + ": not an address of this engine (ip-addr " + io.tasnetty.engine.wire.Ipv4.toString(params.ip())
+                    + " or 127.0.0.0/8)");
+            }
+            if (port < 0 || port > 65535) {
+                throw new TasException("port out of range: " + port);
+            }
+            int b = Math.min(backlog, params.backlogMax());
+            TasListener l = slowPath.bind(port, p -> f.create(p));
+            Objects.requireNonNull(l);
+            return l.port();
+        }
+
+        @Override
+        public void unbind(TasListener listener) {
+            slowPath.unbind(listener);
+        }
+
+        @Override
+        public boolean isRunning() {
+            return running;
+        }
+
+        @Override
+        public void contextClosed(TasContext ctx) {
+            liveContexts.decrementAndGet();
+        }
+    }
+
+    private final class Internals implements TasFastPath.Engine, TasSlowPath.Engine {
+        @Override
+        public boolean exception(PacketBuffer buf) {
+            return slowPath.exception(buf);
+        }
+
+        @Override
+        public void flowDead(TasFlow f) {
+            slowPath.flowDead(f);
+        }
+
+        @Override
+        public TasFastPath loopbackTarget(int srcIp, int srcPort, int dstIp, int dstPort) {
+            return fastPaths[TasRss.queueFor(srcIp, srcPort, dstIp, dstPort, fastPaths.length)];
+        }
+
+        @Override
+        public boolean isLocal(int ip) {
+            return TasEngine.this.isLocal(ip);
+        }
+
+        @Override
+        public void releaseRings(TasFlow f) {
+            TasEngine.this.releaseRings(f);
+        }
+
+        @Override
+        public TasFastPath fastPath(int queue) {
+            return fastPaths[queue];
+        }
+
+        @Override
+        public int queues() {
+            return fastPaths.length;
+        }
+
+        @Override
+        public TasFlow newFlow(int rxBufLen, int txBufLen) {
+            return TasEngine.this.newFlow(rxBufLen, txBufLen);
+        }
+
+        @Override
+        public TasContext.EngineAccess access() {
+            return access;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package io.tasnetty.engine;
+
+/**
+ * The numbers the agents work with, derived once from {@code TasConfig} (times in nanoseconds,
+ * sizes in bytes), so the data path never parses or converts configuration.
+ */
+public record TasEngineParams(
+    int ip, int prefixLength, long mac, int mtu, int mss, int queues,
+    long rtoInitNanos, long rtoMinNanos, long rtoMaxNanos, int handshakeRetries, int dataRetries,
+    long timeWaitNanos, long keepaliveIdleNanos, long keepaliveIntervalNanos, int keepaliveProbes,
+    boolean timestamps, boolean windowScale, boolean sack, boolean ecn,
+    int rxBufLen, int txBufLen, int maxFlows, int backlogMax,
+    long pollIntervalNanos, boolean noInts, boolean softwareChecksums,
+    long arpTimeoutNanos, long arpTimeoutMaxNanos, int arpRetries, long seed) {
+
+    /** Window scale we offer: enough for the largest receive ring (RFC 7323 2.3, at most 14). */
+    public int ourWindowScale(int rxCapacity) {
+        if (!windowScale) {
+            return 0;
+        }
+        int shift = 0;
+        while (shift < 14 && (65535L << shift) < rxCapacity) {
+            shift++;
+        }
+        return shift;
+    }
+}

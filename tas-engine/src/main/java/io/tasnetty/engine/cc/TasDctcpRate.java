@@ -1,0 +1,98 @@
+package io.tasnetty.engine.cc;
+
+import io.tasnetty.engine.flow.TasFlow;
+
+/**
+ * TAS's default: DCTCP on a rate. Every control interval (a few RTTs) the rate is halved if the
+ * interval saw a loss, reduced by {@code alpha/2} if ACKs carried ECN-Echo (alpha an EWMA of the
+ * marked fraction, weight {@code g}), doubled while in slow start, and raised by a fixed step
+ * otherwise. The window is not limited; the pacer enforces the rate.
+ */
+public final class TasDctcpRate implements TasCcAlgorithm {
+    private final long initRate;
+    private final long stepRate;
+    private final long minRate;
+    private final long maxRate;
+    private final double weight;
+    private final long intervalRtts;
+    private final long minIntervalNanos;
+
+    /**
+     * @param initBytesPerSec starting rate
+     * @param stepBytesPerSec additive increase per interval
+     * @param minBytesPerSec floor
+     * @param maxBytesPerSec ceiling (the link rate)
+     * @param weight DCTCP's g
+     * @param intervalRtts control interval in RTTs
+     */
+    public TasDctcpRate(long initBytesPerSec, long stepBytesPerSec, long minBytesPerSec, long maxBytesPerSec,
+                        double weight, long intervalRtts) {
+        this.initRate = initBytesPerSec;
+        this.stepRate = stepBytesPerSec;
+        this.minRate = Math.max(1, minBytesPerSec);
+        this.maxRate = maxBytesPerSec;
+        this.weight = weight;
+        this.intervalRtts = Math.max(1, intervalRtts);
+        this.minIntervalNanos = 20_000;
+    }
+
+    @Override
+    public void init(TasFlow f, long now) {
+        f.cwnd = UNLIMITED_WINDOW;
+        f.ssthresh = UNLIMITED_WINDOW; // slow start until the first congestion signal
+        f.rateBytesPerSec = initRate;
+        f.paceLastNanos = now;
+        f.paceTokens = 10L * f.mss; // an initial burst like RFC 6928's initial window
+        f.ccLastControlNanos = now;
+        f.dctcpAlpha = 0;
+    }
+
+    @Override
+    public void onAck(TasFlow f, int acked, boolean ece, long now) {
+        f.ccAckedBytes += acked;
+        if (ece) {
+            f.ccEceBytes += acked;
+        }
+        long interval = Math.max(minIntervalNanos, intervalRtts * f.srttNanos);
+        if (now - f.ccLastControlNanos >= interval) {
+            control(f, now);
+        }
+    }
+
+    private void control(TasFlow f, long now) {
+        long rate = f.rateBytesPerSec;
+        if (f.ccLosses > 0) {
+            rate >>= 1;
+            f.ssthresh = 0;
+        } else if (f.ccEceBytes > 0) {
+            double frac = (double) f.ccEceBytes / Math.max(1, f.ccAckedBytes);
+            f.dctcpAlpha = (1 - weight) * f.dctcpAlpha + weight * frac;
+            rate = (long) (rate * (1 - f.dctcpAlpha / 2));
+            f.ssthresh = 0;
+        } else {
+            f.dctcpAlpha = (1 - weight) * f.dctcpAlpha;
+            rate = f.ssthresh == UNLIMITED_WINDOW ? rate * 2 : rate + stepRate;
+        }
+        f.rateBytesPerSec = Math.clamp(rate, minRate, maxRate);
+        f.ccAckedBytes = 0;
+        f.ccEceBytes = 0;
+        f.ccLosses = 0;
+        f.ccLastControlNanos = now;
+    }
+
+    @Override
+    public void onFastRetransmit(TasFlow f, long now) {
+        f.ccLosses++;
+    }
+
+    @Override
+    public void onTimeout(TasFlow f, long now) {
+        f.ccLosses++;
+        control(f, now);
+    }
+
+    @Override
+    public String name() {
+        return "dctcp-rate";
+    }
+}

@@ -1,0 +1,273 @@
+package io.tasnetty.engine.context;
+
+import io.tasnetty.engine.flow.TasFlow;
+import org.jctools.queues.MpscUnboundedArrayQueue;
+
+import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One application thread's handle on the engine (TAS's "context"): it opens listeners and
+ * connections, and receives their events. A Netty event loop owns exactly one.
+ *
+ * <p>Events are drained by {@link #poll} on the owning thread; {@link #await} blocks until there
+ * are events, {@link #wakeup} is called, or the timeout passes. The engine enqueues into a
+ * multi-producer queue and unparks the thread only when it sleeps.
+ */
+public final class TasContext implements AutoCloseable {
+
+    /** What a context needs from its engine (implemented by the engine; not for applications). */
+    public interface EngineAccess {
+        /** Posts application commands to the flow's fast path. */
+        void command(TasFlow flow, int commands);
+
+        /** Creates a flow with rings of the given sizes (0 = configured default), or throws. */
+        TasFlow newFlow(int rxBufLen, int txBufLen);
+
+        /** Starts an active open (asynchronous: CONNECTED or CONNECT_FAILED follows). */
+        void connect(TasConnection connection, InetSocketAddress remote, InetSocketAddress local);
+
+        /** Binds a listener; returns the port (an ephemeral one for port 0). */
+        int bind(TasContext ctx, int ip, int port, int backlog, int rxBufLen, int txBufLen, ListenerFactory f);
+
+        /** Unbinds a listener and resets the connections it queued. */
+        void unbind(TasListener listener);
+
+        /** Whether the engine still runs. */
+        boolean isRunning();
+
+        /** Called when a context closes. */
+        void contextClosed(TasContext ctx);
+    }
+
+    /** Creates the listener object once the engine has chosen the port. */
+    @FunctionalInterface
+    public interface ListenerFactory {
+        TasListener create(int port);
+    }
+
+    private final EngineAccess engine;
+    private final int id;
+    private final MpscUnboundedArrayQueue<TasSocket> ready = new MpscUnboundedArrayQueue<>(256);
+    private final Set<TasSocket> sockets = ConcurrentHashMap.newKeySet();
+    private volatile Thread waiter;
+    private volatile boolean sleeping;
+    private volatile boolean wakeupPending;
+    private volatile boolean closed;
+
+    public TasContext(EngineAccess engine, int id) {
+        this.engine = engine;
+        this.id = id;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    /**
+     * Listens on {@code local} (address 0.0.0.0 = every engine address; port 0 = an ephemeral
+     * port). Returns at once; SYNs are answered from now on.
+     *
+     * @throws TasException if the port is taken or the engine stopped
+     */
+    public TasListener listen(InetSocketAddress local, int backlog) {
+        return listen(local, backlog, 0, 0);
+    }
+
+    /** As {@link #listen(InetSocketAddress, int)}, with ring sizes for accepted connections (0 = default). */
+    public TasListener listen(InetSocketAddress local, int backlog, int rxBufLen, int txBufLen) {
+        checkOpen();
+        int ip = ipOf(local);
+        TasListener[] made = new TasListener[1];
+        engine.bind(this, ip, local.getPort(), Math.max(1, backlog), rxBufLen, txBufLen, port -> {
+            made[0] = new TasListener(this, ip, port, Math.max(1, backlog), rxBufLen, txBufLen);
+            return made[0];
+        });
+        sockets.add(made[0]);
+        return made[0];
+    }
+
+    /** Opens a connection to {@code remote}; {@link TasEvents#CONNECTED} or {@link TasEvents#CONNECT_FAILED} follows. */
+    public TasConnection connect(InetSocketAddress remote) {
+        return connect(remote, null, 0, 0);
+    }
+
+    /**
+     * Opens a connection from {@code local} (null = engine address, ephemeral port) with the given
+     * ring sizes (0 = configured default).
+     */
+    public TasConnection connect(InetSocketAddress remote, InetSocketAddress local, int rxBufLen, int txBufLen) {
+        checkOpen();
+        if (remote.isUnresolved() || remote.getAddress().getAddress().length != 4) {
+            throw new TasException("only IPv4 addresses are supported: " + remote);
+        }
+        TasFlow flow = engine.newFlow(rxBufLen, txBufLen);
+        TasConnection c = new TasConnection(this, engine, flow);
+        sockets.add(c);
+        engine.connect(c, remote, local);
+        return c;
+    }
+
+    /** Takes one established connection from {@code listener}'s queue, or null; its events come here. */
+    public TasConnection accept(TasListener listener) {
+        return accept(listener, this);
+    }
+
+    /** Takes one established connection and delivers its events to {@code target} from now on. */
+    public TasConnection accept(TasListener listener, TasContext target) {
+        TasConnection c = listener.acceptQueue.poll();
+        if (c == null) {
+            return null;
+        }
+        listener.unreserve();
+        target.sockets.add(c);
+        c.moveTo(target);
+        return c;
+    }
+
+    /**
+     * Delivers up to {@code max} sockets' events to {@code handler}; returns how many sockets had
+     * events. Call from the owning thread.
+     */
+    public int poll(TasEventHandler handler, int max) {
+        int n = 0;
+        while (n < max) {
+            TasSocket s = ready.relaxedPoll();
+            if (s == null) {
+                break;
+            }
+            if (s.owner != this) {
+                // Moved to another context after the event was queued here: pass it on.
+                int ev = s.takeEvents();
+                if (ev != 0) {
+                    s.post(ev);
+                }
+                continue;
+            }
+            int ev = s.takeEvents();
+            if (ev == 0) {
+                continue;
+            }
+            if ((ev & TasEvents.CLOSED) != 0 || (ev & (TasEvents.CONNECT_FAILED)) != 0) {
+                sockets.remove(s);
+            }
+            handler.onEvents(s, ev);
+            n++;
+        }
+        return n;
+    }
+
+    /** True if events wait (a hint: another thread may add some right after). */
+    public boolean hasEvents() {
+        return !ready.isEmpty();
+    }
+
+    /**
+     * Blocks until events arrive, {@link #wakeup()} is called, or {@code timeoutNanos} passes
+     * ({@code <= 0}: return at once; {@code Long.MAX_VALUE}: no timeout).
+     */
+    public void await(long timeoutNanos) {
+        if (timeoutNanos <= 0) {
+            return;
+        }
+        waiter = Thread.currentThread();
+        sleeping = true;
+        // Dekker pairing with enqueue(): our volatile store of `sleeping` comes before reading the
+        // queue, and the producer's offer comes before its read of `sleeping`.
+        try {
+            if (!ready.isEmpty() || wakeupPending || closed) {
+                return;
+            }
+            if (timeoutNanos == Long.MAX_VALUE) {
+                LockSupport.park(this);
+            } else {
+                LockSupport.parkNanos(this, timeoutNanos);
+            }
+        } finally {
+            sleeping = false;
+            wakeupPending = false;
+        }
+    }
+
+    /** Wakes the thread blocked in {@link #await}, or makes its next await return at once. */
+    public void wakeup() {
+        wakeupPending = true;
+        Thread t = waiter;
+        if (t != null && sleeping) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    void enqueue(TasSocket s) {
+        ready.offer(s);
+        if (sleeping) {
+            Thread t = waiter;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    void closeListener(TasListener l) {
+        if (l.open) {
+            l.open = false;
+            sockets.remove(l);
+            engine.unbind(l);
+        }
+    }
+
+    /** Sockets (listeners and connections) this context currently owns. */
+    public int socketCount() {
+        return sockets.size();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new TasException("context is closed");
+        }
+        if (!engine.isRunning()) {
+            throw new TasException("engine is stopped");
+        }
+    }
+
+    private static int ipOf(InetSocketAddress a) {
+        if (a.getAddress() == null) {
+            return 0;
+        }
+        byte[] b = a.getAddress().getAddress();
+        if (b.length != 4) {
+            // An IPv6 wildcard means "every address" to applications; anything else we cannot serve.
+            if (a.getAddress().isAnyLocalAddress()) {
+                return 0;
+            }
+            throw new TasException("only IPv4 addresses are supported: " + a);
+        }
+        return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
+    }
+
+    /** Closes every listener and connection of this context (connections with RST if unread data), then the context. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (TasSocket s : sockets.toArray(new TasSocket[0])) {
+            s.close();
+        }
+        sockets.clear();
+        engine.contextClosed(this);
+        wakeup();
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return "TasContext[" + id + "]";
+    }
+}

@@ -1,0 +1,22 @@
+package io.tasnetty.engine.context;
+
+/** Why a connection failed or ended abnormally. */
+public enum TasError {
+    NONE("no error"),
+    REFUSED("connection refused: the peer answered the SYN with RST"),
+    TIMED_OUT("connection timed out: no answer after all retransmissions"),
+    UNREACHABLE("host unreachable: ARP resolution failed or no route"),
+    RESET("connection reset by peer"),
+    ABORTED("connection aborted locally"),
+    NO_RESOURCES("no resources: flow table or ring memory exhausted");
+
+    private final String message;
+
+    TasError(String message) {
+        this.message = message;
+    }
+
+    public String message() {
+        return message;
+    }
+}

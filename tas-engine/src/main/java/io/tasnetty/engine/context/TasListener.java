@@ -1,0 +1,125 @@
+package io.tasnetty.engine.context;
+
+import io.tasnetty.engine.wire.Ipv4;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A listening port. The engine answers SYNs to it at once (not when the application accepts,
+ * unlike TAS, whose deferred SYN-ACK caused its issue #12 hang) and queues established
+ * connections until {@link TasContext#accept}. At most {@link #backlog()} connections are
+ * half-open or waiting; further SYNs are dropped and counted, so the peer retries.
+ */
+public final class TasListener extends TasSocket {
+    final int ip;
+    final int port;
+    private final int backlog;
+    final int rxBufLen;
+    final int txBufLen;
+    /** Half-open plus established-but-not-accepted connections. */
+    final AtomicInteger queued = new AtomicInteger();
+    final ConcurrentLinkedQueue<TasConnection> acceptQueue = new ConcurrentLinkedQueue<>();
+    volatile boolean open = true;
+
+    TasListener(TasContext owner, int ip, int port, int backlog, int rxBufLen, int txBufLen) {
+        super(owner);
+        this.ip = ip;
+        this.port = port;
+        this.backlog = backlog;
+        this.rxBufLen = rxBufLen;
+        this.txBufLen = txBufLen;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** The bound address (0 = every address of the engine). */
+    public int ip() {
+        return ip;
+    }
+
+    public int backlog() {
+        return backlog;
+    }
+
+    public int rxBufLen() {
+        return rxBufLen;
+    }
+
+    public int txBufLen() {
+        return txBufLen;
+    }
+
+    /** Slow path: reserves a backlog slot for a new SYN; false when the backlog is full. */
+    public boolean tryReserve() {
+        while (true) {
+            int q = queued.get();
+            if (q >= backlog || !open) {
+                return false;
+            }
+            if (queued.compareAndSet(q, q + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Engine: a reserved connection failed before it was accepted. */
+    public void unreserve() {
+        queued.decrementAndGet();
+    }
+
+    /** Fast path: a connection reached ESTABLISHED and waits to be accepted. */
+    public void enqueueEstablished(TasConnection c) {
+        acceptQueue.offer(c);
+        post(TasEvents.ACCEPTABLE);
+    }
+
+    /** Engine-internal: the queue of established connections nobody accepted yet. */
+    public java.util.Queue<TasConnection> acceptQueueForEngine() {
+        return acceptQueue;
+    }
+
+    /** Connections waiting to be accepted. */
+    public int pendingAccepts() {
+        return acceptQueue.size();
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(Ipv4Bytes.of(ip)), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public boolean isOpen() {
+        return open;
+    }
+
+    /** Stops listening; queued connections that were never accepted are reset. */
+    @Override
+    public void close() {
+        TasContext ctx = owner;
+        if (ctx != null) {
+            ctx.closeListener(this);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TasListener[" + Ipv4.toString(ip) + ":" + port + "]";
+    }
+
+    static final class Ipv4Bytes {
+        static byte[] of(int ip) {
+            return new byte[]{(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip};
+        }
+    }
+}

@@ -1,0 +1,1653 @@
+package io.tasnetty.engine.fast;
+
+import io.tasnetty.engine.TasEngineParams;
+import io.tasnetty.engine.cc.TasCcAlgorithm;
+import io.tasnetty.engine.context.TasError;
+import io.tasnetty.engine.context.TasEvents;
+import io.tasnetty.engine.context.TasListener;
+import io.tasnetty.engine.context.TasSocket;
+import io.tasnetty.engine.flow.TasByteRing;
+import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TasFlowTable;
+import io.tasnetty.engine.flow.TcpState;
+import io.tasnetty.engine.port.PacketBuffer;
+import io.tasnetty.engine.port.TasPort;
+import io.tasnetty.engine.stats.TasCounter;
+import io.tasnetty.engine.stats.TasCounters;
+import io.tasnetty.engine.wire.Ethernet;
+import io.tasnetty.engine.wire.Ipv4;
+import io.tasnetty.engine.wire.Tcp;
+import io.tasnetty.engine.wire.TcpOptions;
+import org.jctools.queues.MpscArrayQueue;
+import org.jctools.queues.MpscUnboundedArrayQueue;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.tasnetty.engine.flow.TasSeq.ge;
+import static io.tasnetty.engine.flow.TasSeq.gt;
+import static io.tasnetty.engine.flow.TasSeq.le;
+import static io.tasnetty.engine.flow.TasSeq.lt;
+
+/**
+ * One fast-path agent: owns one RX/TX queue pair of the port and the flows steered to it.
+ *
+ * <p>Duty cycle ({@link #doWork}): receive a burst, take looped-back frames, run control commands
+ * from the slow path, run application commands (transmit bumps, window updates, closes), expire
+ * timers, release segments of flows with something to send, flush the transmit batch. Segments
+ * that are not for a known flow (SYN to a listener, ARP, strays) go to the slow path as exceptions.
+ * Nothing on this path allocates, locks or logs; every drop is counted.
+ */
+public final class TasFastPath {
+    private static final int RX_BURST = 32;
+    private static final int TX_BATCH = 64;
+    private static final int MAX_SEGMENTS_PER_TURN = 16;
+    private static final long TIMER_TICK_NANOS = 1_000_000L;
+    private static final long PERSIST_MIN_NANOS = 200_000_000L;
+    private static final long PERSIST_MAX_NANOS = 60_000_000_000L;
+
+    /** What the fast path needs from the rest of the engine. */
+    public interface Engine {
+        /** Hands a packet the fast path does not handle to the slow path (ownership passes). */
+        boolean exception(PacketBuffer buf);
+
+        /** A flow is gone from the fast path: reclaim its rings and identity. */
+        void flowDead(TasFlow f);
+
+        /** The fast-path agent that owns loopback frames for this flow tuple. */
+        TasFastPath loopbackTarget(int srcIp, int srcPort, int dstIp, int dstPort);
+
+        /** True for the engine's own address and 127.0.0.0/8. */
+        boolean isLocal(int ip);
+
+        /** Returns the flow's rings to the allocator (the flow stays, e.g. in TIME_WAIT). */
+        void releaseRings(TasFlow f);
+    }
+
+    private final int queue;
+    private final TasPort port;
+    private final TasEngineParams params;
+    private final TasCounters counters;
+    private final TasCcAlgorithm cc;
+    private final Engine engine;
+    private final boolean softwareChecksums;
+
+    private final TasFlowTable<TasFlow> flows;
+    private final TasTimerWheel timers;
+    private final PacketBuffer[] rxBufs = new PacketBuffer[RX_BURST];
+    private final PacketBuffer[] txBatch = new PacketBuffer[TX_BATCH];
+    private final PacketBuffer[] oneBuf = new PacketBuffer[1];
+    private int txCount;
+    private final MpscArrayQueue<TasFlow> commands;
+    private final MpscUnboundedArrayQueue<Runnable> control = new MpscUnboundedArrayQueue<>(64);
+    private final MpscArrayQueue<PacketBuffer> loopbackIn = new MpscArrayQueue<>(4096);
+    private final MpscArrayQueue<PacketBuffer> foreignTx = new MpscArrayQueue<>(1024);
+    private final TcpOptions opts = new TcpOptions();
+    private final TimerExpiry timerExpiry = new TimerExpiry();
+
+    /** Flows with something to send, in FIFO order (intrusive list through {@code txNext}). */
+    private TasFlow txHead;
+    private TasFlow txTail;
+    /** Flows that owe an ACK at the end of this cycle (intrusive list through {@code bumpNext}). */
+    private TasFlow ackHead;
+    private int ipId;
+    private long lastNow;
+    private volatile boolean sleeping;
+
+    // Per-segment scratch, valid during one processSegment call.
+    private int segSeq;
+    private int segAck;
+    private int segFlags;
+    private int segWnd;
+    private int segLen;
+    private long segPayloadOff;
+    private boolean segCe;
+    private MemorySegment segMem;
+
+    public TasFastPath(int queue, TasPort port, TasEngineParams params, TasCounters counters, TasCcAlgorithm cc,
+                       Engine engine, long now) {
+        this.queue = queue;
+        this.port = port;
+        this.params = params;
+        this.counters = counters;
+        this.cc = cc;
+        this.engine = engine;
+        this.softwareChecksums = params.softwareChecksums() || !port.capabilities().txChecksumOffload();
+        this.flows = new TasFlowTable<>(1024);
+        this.timers = new TasTimerWheel(TIMER_TICK_NANOS, now);
+        int cap = Integer.highestOneBit(Math.max(1024, params.maxFlows() * 2) - 1) << 1;
+        this.commands = new MpscArrayQueue<>(cap);
+    }
+
+    public int queue() {
+        return queue;
+    }
+
+    public TasCounters counters() {
+        return counters;
+    }
+
+    /** Flows currently installed on this core. */
+    public int flowCount() {
+        return flows.size();
+    }
+
+    // ------------------------------------------------------------------ cross-thread entry points
+
+    /** Any thread: application commands for a flow owned here. */
+    public void command(TasFlow f, int bits) {
+        if (f.postCommand(bits)) {
+            enqueueCommand(f);
+        }
+    }
+
+    /** Any thread: queues a flow whose command bits were set. */
+    public void enqueueCommand(TasFlow f) {
+        while (!commands.offer(f)) {
+            // Cannot happen while the queue holds twice the flow limit; never drop a command.
+            counters.increment(TasCounter.CMD_QUEUE_FULL);
+            Thread.onSpinWait();
+        }
+        wake();
+    }
+
+    /** Slow path: installs a new flow here (its queue field already names this agent). */
+    public void install(TasFlow f) {
+        control(() -> install(f, lastNow));
+    }
+
+    /** Any thread: run {@code r} on this agent (slow-path control: install, remove). */
+    public void control(Runnable r) {
+        control.offer(r);
+        wake();
+    }
+
+    /** Any thread: a frame looped back inside the engine, to be received here. */
+    public void deliverLoopback(PacketBuffer buf) {
+        if (!loopbackIn.offer(buf)) {
+            counters.increment(TasCounter.DROP_EXCEPTION_QUEUE_FULL);
+            port.free(buf);
+            return;
+        }
+        wake();
+    }
+
+    /** Any thread (slow path): a finished frame to transmit from this queue. */
+    public boolean transmitForeign(PacketBuffer buf) {
+        if (!foreignTx.offer(buf)) {
+            return false;
+        }
+        wake();
+        return true;
+    }
+
+    private void wake() {
+        // Dekker pairing with idle(): the offer above is a full fence (CAS), so reading `sleeping`
+        // after it sees the agent's store made before it re-checked the queues.
+        if (sleeping) {
+            port.wakeup(queue);
+        }
+    }
+
+    // ------------------------------------------------------------------ duty cycle
+
+    /** One duty cycle; returns the amount of work done (0 = idle). */
+    public int doWork(long now) {
+        int work = 0;
+        lastNow = now;
+        int n = port.rxBurst(queue, rxBufs, RX_BURST);
+        for (int i = 0; i < n; i++) {
+            PacketBuffer b = rxBufs[i];
+            rxBufs[i] = null;
+            receive(b, now, false);
+        }
+        work += n;
+        for (int i = 0; i < RX_BURST; i++) {
+            PacketBuffer b = loopbackIn.relaxedPoll();
+            if (b == null) {
+                break;
+            }
+            receive(b, now, true);
+            work++;
+        }
+        work += runControl();
+        work += runCommands(now);
+        work += timers.advance(now, timerExpiry);
+        work += transmitPending(now);
+        work += sendAcks(now);
+        work += drainForeign();
+        flush();
+        return work;
+    }
+
+    /** Nanoseconds this agent may sleep before a timer is due (-1: no timer). */
+    public long nanosToNextTimer(long now) {
+        return timers.nanosToNext(now);
+    }
+
+    /**
+     * Blocks until work may be waiting (frames, commands, a timer). Called by the agent's thread
+     * after it found nothing to do for the poll interval.
+     */
+    public void idle(long now, long maxNanos) {
+        long t = timers.nanosToNext(now);
+        long timeout = t < 0 ? maxNanos : Math.min(t, maxNanos);
+        sleeping = true;
+        try {
+            if (!commands.isEmpty() || !control.isEmpty() || !loopbackIn.isEmpty() || !foreignTx.isEmpty()
+                || txHead != null || txCount > 0) {
+                return;
+            }
+            port.awaitRx(queue, timeout);
+        } finally {
+            sleeping = false;
+        }
+    }
+
+    private int runControl() {
+        int n = 0;
+        Runnable r;
+        while ((r = control.relaxedPoll()) != null) {
+            r.run();
+            n++;
+        }
+        return n;
+    }
+
+    private int drainForeign() {
+        int n = 0;
+        PacketBuffer b;
+        while (txCount < TX_BATCH && (b = foreignTx.relaxedPoll()) != null) {
+            enqueueTx(b, Ipv4.dst(b.segment, b.offset + Ethernet.HEADER_LENGTH));
+            n++;
+        }
+        return n;
+    }
+
+    // ------------------------------------------------------------------ receive
+
+    private void receive(PacketBuffer b, long now, boolean looped) {
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        int len = b.length;
+        counters.increment(TasCounter.RX_PACKETS);
+        counters.add(TasCounter.RX_BYTES, len);
+        if (len < Ethernet.HEADER_LENGTH) {
+            drop(b, TasCounter.DROP_MALFORMED_ETH);
+            return;
+        }
+        int type = Ethernet.etherType(s, o);
+        if (type != Ethernet.TYPE_IPV4) {
+            if (type == Ethernet.TYPE_ARP) {
+                toSlowPath(b);
+            } else {
+                drop(b, TasCounter.DROP_UNKNOWN_ETHERTYPE);
+            }
+            return;
+        }
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        int ihl = Ipv4.validate(s, ipOff, len - Ethernet.HEADER_LENGTH);
+        if (ihl < 0) {
+            drop(b, TasCounter.DROP_MALFORMED_IP);
+            return;
+        }
+        // Unlike TAS, verify checksums unless the port (or the in-engine loopback) already did.
+        boolean trusted = looped;
+        if (!trusted && (b.flags & PacketBuffer.RX_IP_CSUM_GOOD) == 0 && !Ipv4.isHeaderChecksumValid(s, ipOff, ihl)) {
+            drop(b, TasCounter.DROP_IP_CHECKSUM);
+            return;
+        }
+        if (Ipv4.isFragment(s, ipOff)) {
+            drop(b, TasCounter.DROP_IP_FRAGMENT);
+            return;
+        }
+        int dstIp = Ipv4.dst(s, ipOff);
+        if (!engine.isLocal(dstIp)) {
+            drop(b, TasCounter.DROP_NOT_FOR_US);
+            return;
+        }
+        if (Ipv4.protocol(s, ipOff) != Ipv4.PROTO_TCP) {
+            drop(b, TasCounter.DROP_NOT_TCP);
+            return;
+        }
+        int srcIp = Ipv4.src(s, ipOff);
+        long tcpOff = ipOff + ihl;
+        int tcpLen = Ipv4.totalLength(s, ipOff) - ihl;
+        int thl = Tcp.validate(s, tcpOff, tcpLen);
+        if (thl < 0) {
+            drop(b, TasCounter.DROP_MALFORMED_TCP);
+            return;
+        }
+        if (!trusted && (b.flags & PacketBuffer.RX_L4_CSUM_GOOD) == 0
+            && !Tcp.isChecksumValid(s, tcpOff, tcpLen, srcIp, dstIp)) {
+            drop(b, TasCounter.DROP_TCP_CHECKSUM);
+            return;
+        }
+        TasFlow f = flows.get(dstIp, Tcp.dstPort(s, tcpOff), srcIp, Tcp.srcPort(s, tcpOff));
+        if (f == null) {
+            toSlowPath(b); // SYN for a listener, or a stray: the slow path decides
+            return;
+        }
+        if (thl > Tcp.MIN_HEADER_LENGTH) {
+            if (!opts.parse(s, tcpOff + Tcp.MIN_HEADER_LENGTH, thl - Tcp.MIN_HEADER_LENGTH)) {
+                drop(b, TasCounter.DROP_MALFORMED_TCP);
+                return;
+            }
+        } else {
+            opts.clear();
+        }
+        segMem = s;
+        segSeq = Tcp.seq(s, tcpOff);
+        segAck = Tcp.ack(s, tcpOff);
+        segFlags = Tcp.flags(s, tcpOff);
+        segWnd = Tcp.window(s, tcpOff);
+        segLen = tcpLen - thl;
+        segPayloadOff = tcpOff + thl;
+        segCe = Ipv4.ecn(s, ipOff) == Ipv4.ECN_CE;
+        segment(f, now);
+        segMem = null;
+        port.free(b);
+    }
+
+    private void drop(PacketBuffer b, TasCounter why) {
+        counters.increment(why);
+        port.free(b);
+    }
+
+    private void toSlowPath(PacketBuffer b) {
+        if (!engine.exception(b)) {
+            drop(b, TasCounter.DROP_EXCEPTION_QUEUE_FULL);
+        }
+    }
+
+    /** RFC 9293 3.10.7: SEGMENT ARRIVES, for a flow in a state other than LISTEN/CLOSED. */
+    private void segment(TasFlow f, long now) {
+        if (f.state == TcpState.SYN_SENT) {
+            synSent(f, now);
+            return;
+        }
+        int flags = segFlags;
+        // Fast path proper: ESTABLISHED, ACK set, no SYN/RST/FIN/URG, in order. (TAS's common case.)
+        if (f.state == TcpState.ESTABLISHED && (flags & (Tcp.SYN | Tcp.RST | Tcp.FIN | Tcp.URG | Tcp.ACK)) == Tcp.ACK
+            && segSeq == f.rcvNxt && !f.released && pawsOk(f)) {
+            if (f.tsOn && opts.hasTimestamp) {
+                f.tsRecent = opts.tsVal;
+            }
+            if (processAck(f, now) && f.state == TcpState.ESTABLISHED && segLen > 0) {
+                receivePayload(f, now);
+            }
+            return;
+        }
+        slowSegment(f, now);
+    }
+
+    private boolean pawsOk(TasFlow f) {
+        // RFC 7323 5.3: reject old duplicates whose timestamp is older than TS.Recent.
+        return !f.tsOn || !opts.hasTimestamp || (opts.tsVal - f.tsRecent) >= 0;
+    }
+
+    private int receiveWindow(TasFlow f) {
+        TasByteRing rx = f.rx;
+        if (rx == null) {
+            return 0; // TIME_WAIT after the application let go: the rings are already reclaimed
+        }
+        return (int) (rx.head() + rx.capacity() - rx.tailPlain());
+    }
+
+    private void slowSegment(TasFlow f, long now) {
+        int flags = segFlags;
+        int state = f.state;
+        if (state == TcpState.CLOSED) {
+            counters.increment(TasCounter.DROP_BAD_STATE);
+            return;
+        }
+        int len = segLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
+        int wnd = receiveWindow(f);
+        // Step 1: acceptability (RFC 9293 3.10.7.4, table of four cases).
+        boolean acceptable;
+        if (len == 0) {
+            acceptable = wnd == 0 ? segSeq == f.rcvNxt : inWindow(segSeq, f.rcvNxt, wnd);
+        } else {
+            acceptable = wnd > 0 && (inWindow(segSeq, f.rcvNxt, wnd) || inWindow(segSeq + len - 1, f.rcvNxt, wnd));
+        }
+        if (acceptable && (flags & Tcp.RST) == 0 && !pawsOk(f)) {
+            acceptable = false;
+        }
+        if (!acceptable) {
+            if ((flags & Tcp.RST) != 0) {
+                counters.increment(TasCounter.DROP_RST_INVALID);
+                return;
+            }
+            if (state == TcpState.TIME_WAIT && (flags & Tcp.FIN) != 0) {
+                scheduleAck(f); // retransmitted FIN: re-acknowledge and restart 2MSL (RFC 9293 3.10.7.4)
+                f.timeWaitDeadline = now + params.timeWaitNanos();
+                armTimer(f);
+                return;
+            }
+            // A zero-window probe (seq == rcvNxt) still carries a valid ACK: process it below.
+            if (!(wnd == 0 && segSeq == f.rcvNxt)) {
+                counters.increment(segLen > 0 && lt(segSeq, f.rcvNxt)
+                    ? TasCounter.TCP_DUPLICATE_SEGMENTS : TasCounter.DROP_OUT_OF_WINDOW);
+                scheduleAck(f);
+                return;
+            }
+        }
+        // Step 2: RST (RFC 5961 3.2: only an exact match resets; in-window gets a challenge ACK).
+        if ((flags & Tcp.RST) != 0) {
+            if (segSeq == f.rcvNxt) {
+                peerReset(f, now);
+            } else {
+                challengeAck(f);
+            }
+            return;
+        }
+        // Step 4: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+        if ((flags & Tcp.SYN) != 0) {
+            if (state == TcpState.SYN_RCVD && segSeq == f.irs) {
+                sendSynAck(f, now); // the peer retransmitted its SYN: answer again
+                return;
+            }
+            challengeAck(f);
+            return;
+        }
+        if ((flags & Tcp.ACK) == 0) {
+            counters.increment(TasCounter.DROP_BAD_STATE);
+            return;
+        }
+        if (f.tsOn && opts.hasTimestamp && le(segSeq, f.rcvNxt)) {
+            f.tsRecent = opts.tsVal; // RFC 7323 4.3
+        }
+        // Step 5: ACK.
+        if (state == TcpState.SYN_RCVD) {
+            if (gt(segAck, f.sndUna) && le(segAck, f.sndMax)) {
+                establishPassive(f, now);
+            } else {
+                sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, segAck, 0, false, f.loopback);
+                return;
+            }
+        }
+        if (!processAck(f, now)) {
+            return;
+        }
+        state = f.state;
+        if (state == TcpState.CLOSED || f.dead) {
+            return;
+        }
+        // Step 7: payload.
+        if (segLen > 0) {
+            if (state == TcpState.ESTABLISHED || state == TcpState.FIN_WAIT_1 || state == TcpState.FIN_WAIT_2) {
+                if (f.released) {
+                    // The application closed: data that can never be read means RST (RFC 9293 3.10.7.4, as Linux).
+                    abortFlow(f, true, TasError.ABORTED, now);
+                    return;
+                }
+                if (wnd > 0) {
+                    receivePayload(f, now);
+                } else {
+                    counters.add(TasCounter.DROP_RX_RING_FULL, segLen);
+                    scheduleAck(f);
+                }
+            } else {
+                counters.increment(TasCounter.DROP_BAD_STATE);
+            }
+        }
+        // Step 8: FIN.
+        if ((flags & Tcp.FIN) != 0 && !f.finReceived) {
+            f.finReceived = true;
+            f.finSeq = segSeq + segLen;
+        }
+        if (f.finReceived && !f.inputClosed && f.rcvNxt == f.finSeq) {
+            consumeFin(f, now);
+        }
+    }
+
+    private static boolean inWindow(int seq, int lo, int wnd) {
+        return ge(seq, lo) && lt(seq, lo + wnd);
+    }
+
+    private void consumeFin(TasFlow f, long now) {
+        f.rcvNxt++;
+        f.inputClosed = true;
+        post(f, TasEvents.INPUT_CLOSED);
+        scheduleAck(f);
+        switch (f.state) {
+            case TcpState.SYN_RCVD, TcpState.ESTABLISHED -> f.state = TcpState.CLOSE_WAIT;
+            case TcpState.FIN_WAIT_1 -> {
+                if (f.finSent && ge(f.sndUna, f.finSentSeq + 1)) {
+                    enterTimeWait(f, now);
+                } else {
+                    f.state = TcpState.CLOSING;
+                }
+            }
+            case TcpState.FIN_WAIT_2 -> enterTimeWait(f, now);
+            default -> {
+            }
+        }
+    }
+
+    /**
+     * RFC 9293 3.10.7.4 step 5 for synchronized states; returns false if the segment must be
+     * dropped. Also the whole work for a pure ACK on the fast path.
+     */
+    private boolean processAck(TasFlow f, long now) {
+        int ack = segAck;
+        if (gt(ack, f.sndMax)) {
+            counters.increment(TasCounter.DROP_BAD_ACK);
+            scheduleAck(f); // RFC 9293: ACK for something not yet sent: send ACK, drop
+            return false;
+        }
+        int wnd = segWnd << f.sndWscale;
+        if (gt(ack, f.sndUna)) {
+            int acked = ack - f.sndUna;
+            int dataAcked = acked;
+            boolean finAcked = false;
+            if (f.finSent && gt(ack, f.finSentSeq)) {
+                dataAcked--;
+                finAcked = true;
+            }
+            TasByteRing tx = f.tx;
+            if (dataAcked > 0 && tx != null) {
+                tx.publishHead(tx.headPlain() + dataAcked);
+            }
+            f.sndUna = ack;
+            if (lt(f.sndNxt, ack)) {
+                f.sndNxt = ack; // after a go-back-N rewind the peer may ack beyond what we re-sent
+            }
+            f.dupAcks = 0;
+            f.retries = 0;
+            f.backoff = 0;
+            rttSample(f, ack, now);
+            if (f.inRecovery) {
+                if (ge(ack, f.recover)) {
+                    f.inRecovery = false;
+                    if (f.cwnd > f.ssthresh && f.ssthresh > 0) {
+                        f.cwnd = f.ssthresh; // RFC 6582 3.2 step 3: deflate the window
+                    }
+                } else {
+                    retransmitFirst(f, now); // partial ACK: the next hole is lost too (RFC 6582)
+                }
+            }
+            cc.onAck(f, acked, (segFlags & Tcp.ECE) != 0, now);
+            f.rtoDeadline = f.sndUna == f.sndMax ? 0 : now + f.rtoNanos; // RFC 6298 5.2, 5.3
+            if (f.keepalive) {
+                f.keepaliveProbes = 0;
+            }
+            armTimer(f);
+            if (f.wantWritable && dataAcked > 0) {
+                f.wantWritable = false;
+                post(f, TasEvents.WRITABLE);
+            }
+            if (finAcked) {
+                finAcked(f, now);
+                if (f.dead) {
+                    return false;
+                }
+            }
+        } else if (ack == f.sndUna && segLen == 0 && (segFlags & (Tcp.SYN | Tcp.FIN)) == 0
+            && f.sndUna != f.sndMax && wnd == f.sndWnd) {
+            // RFC 5681 2: a duplicate ACK.
+            counters.increment(TasCounter.TCP_DUPLICATE_ACKS);
+            if (++f.dupAcks == 3 && !f.inRecovery) {
+                counters.increment(TasCounter.TCP_FAST_RETRANSMITS);
+                f.inRecovery = true;
+                f.recover = f.sndMax;
+                cc.onFastRetransmit(f, now);
+                retransmitFirst(f, now);
+            }
+        }
+        // Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 guard against old segments).
+        if (lt(f.sndWl1, segSeq) || (f.sndWl1 == segSeq && le(f.sndWl2, ack))) {
+            boolean opened = wnd > f.sndWnd;
+            f.sndWnd = wnd;
+            f.sndWl1 = segSeq;
+            f.sndWl2 = ack;
+            if (wnd > 0 && f.persistDeadline != 0) {
+                f.persistDeadline = 0;
+                f.backoff = 0;
+                armTimer(f);
+            }
+            if (opened) {
+                markTx(f);
+            }
+        }
+        if (hasUnsent(f)) {
+            markTx(f);
+        }
+        return true;
+    }
+
+    private void finAcked(TasFlow f, long now) {
+        post(f, TasEvents.OUTPUT_CLOSED);
+        switch (f.state) {
+            case TcpState.FIN_WAIT_1 -> f.state = TcpState.FIN_WAIT_2;
+            case TcpState.CLOSING -> enterTimeWait(f, now);
+            case TcpState.LAST_ACK -> closeFlow(f, now);
+            default -> {
+            }
+        }
+    }
+
+    private void rttSample(TasFlow f, int ack, long now) {
+        long sample = -1;
+        if (f.tsOn && opts.hasTimestamp && opts.tsEcr != 0) {
+            // RFC 7323 4.1: the echoed timestamp is our clock in microseconds.
+            int nowTs = tsClock(now);
+            int diff = nowTs - opts.tsEcr;
+            if (diff >= 0) {
+                sample = Math.max(1, diff) * 1000L;
+            }
+        } else if (f.rttTiming && gt(ack, f.rttSeq)) {
+            sample = now - f.rttSentNanos; // Karn: timing stops on retransmission
+            f.rttTiming = false;
+        }
+        if (sample < 0) {
+            return;
+        }
+        if (f.srttNanos == 0) {
+            // RFC 6298 2.2
+            f.srttNanos = sample;
+            f.rttvarNanos = sample / 2;
+        } else {
+            // RFC 6298 2.3 (alpha 1/8, beta 1/4)
+            long err = Math.abs(f.srttNanos - sample);
+            f.rttvarNanos = (3 * f.rttvarNanos + err) / 4;
+            f.srttNanos = (7 * f.srttNanos + sample) / 8;
+        }
+        f.rtoNanos = Math.clamp(f.srttNanos + Math.max(TIMER_TICK_NANOS, 4 * f.rttvarNanos),
+            params.rtoMinNanos(), params.rtoMaxNanos());
+    }
+
+    private void receivePayload(TasFlow f, long now) {
+        TasByteRing rx = f.rx;
+        int seq = segSeq;
+        int len = segLen;
+        long off = segPayloadOff;
+        if (lt(seq, f.rcvNxt)) {
+            int skip = f.rcvNxt - seq;
+            if (skip >= len) {
+                counters.increment(TasCounter.TCP_DUPLICATE_SEGMENTS);
+                scheduleAck(f);
+                return;
+            }
+            seq += skip;
+            off += skip;
+            len -= skip;
+        }
+        long tail = rx.tailPlain();
+        int rel = seq - f.rcvNxt;
+        // Trim to the ring's free space (the window's true right edge).
+        int room = (int) (rx.head() + rx.capacity() - tail) - rel;
+        if (len > room) {
+            counters.add(TasCounter.DROP_RX_RING_FULL, len - Math.max(room, 0));
+            len = room;
+            if (len <= 0) {
+                scheduleAck(f);
+                return;
+            }
+        }
+        if (f.finReceived && gt(seq + len, f.finSeq)) {
+            len = f.finSeq - seq; // nothing is valid beyond the peer's FIN
+            if (len <= 0) {
+                return;
+            }
+        }
+        rx.copyIn(tail + rel, segMem, off, len);
+        if (segCe) {
+            counters.increment(TasCounter.TCP_ECN_MARKED);
+        }
+        f.eceEcho = f.ecnOn && segCe; // DCTCP receiver: echo marks per ACK (RFC 8257 3.2)
+        if (rel == 0) {
+            int advance = len;
+            f.rcvNxt += len;
+            if (f.oooCount > 0) {
+                advance += mergeOoo(f);
+            }
+            rx.publishTail(tail + advance);
+            post(f, TasEvents.READABLE);
+            scheduleAck(f);
+            if (f.finReceived && !f.inputClosed && f.rcvNxt == f.finSeq) {
+                consumeFin(f, now);
+            }
+        } else {
+            // Out of order: keep the bytes in place and remember the interval (TAS keeps one; we keep four).
+            if (!addOoo(f, seq, seq + len)) {
+                counters.increment(TasCounter.DROP_OOO_NO_SLOT);
+            } else {
+                counters.increment(TasCounter.TCP_OUT_OF_ORDER);
+            }
+            sendAckNow(f, now); // RFC 5681 4.2: immediate duplicate ACK for out-of-order data
+        }
+    }
+
+    private boolean addOoo(TasFlow f, int start, int end) {
+        int[] s = f.oooStart;
+        int[] e = f.oooEnd;
+        int n = f.oooCount;
+        // Merge with every overlapping or adjacent interval.
+        for (int i = 0; i < n; i++) {
+            if (le(start, e[i]) && ge(end, s[i])) {
+                start = lt(start, s[i]) ? start : s[i];
+                end = gt(end, e[i]) ? end : e[i];
+                s[i] = s[n - 1];
+                e[i] = e[n - 1];
+                n--;
+                i = -1; // restart: the grown interval may now touch another
+            }
+        }
+        if (n == s.length) {
+            f.oooCount = n;
+            return false;
+        }
+        // Most recent first, so SACK reports it first (RFC 2018 4).
+        for (int i = n; i > 0; i--) {
+            s[i] = s[i - 1];
+            e[i] = e[i - 1];
+        }
+        s[0] = start;
+        e[0] = end;
+        f.oooCount = n + 1;
+        return true;
+    }
+
+    /** Consumes intervals now contiguous with rcvNxt; returns how far rcvNxt advanced. */
+    private int mergeOoo(TasFlow f) {
+        int advanced = 0;
+        boolean again = true;
+        while (again) {
+            again = false;
+            for (int i = 0; i < f.oooCount; i++) {
+                if (le(f.oooStart[i], f.rcvNxt)) {
+                    if (gt(f.oooEnd[i], f.rcvNxt)) {
+                        advanced += f.oooEnd[i] - f.rcvNxt;
+                        f.rcvNxt = f.oooEnd[i];
+                    }
+                    for (int j = i; j < f.oooCount - 1; j++) {
+                        f.oooStart[j] = f.oooStart[j + 1];
+                        f.oooEnd[j] = f.oooEnd[j + 1];
+                    }
+                    f.oooCount--;
+                    again = true;
+                    break;
+                }
+            }
+        }
+        return advanced;
+    }
+
+    /** RFC 9293 3.10.7.3: SYN-SENT. */
+    private void synSent(TasFlow f, long now) {
+        int flags = segFlags;
+        boolean ackOk = false;
+        if ((flags & Tcp.ACK) != 0) {
+            if (le(segAck, f.iss) || gt(segAck, f.sndMax)) {
+                if ((flags & Tcp.RST) == 0) {
+                    sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, segAck, 0, false, f.loopback);
+                }
+                counters.increment(TasCounter.DROP_BAD_ACK);
+                return;
+            }
+            ackOk = true;
+        }
+        if ((flags & Tcp.RST) != 0) {
+            if (ackOk) {
+                counters.increment(TasCounter.CONN_REFUSED);
+                failConnect(f, TasError.REFUSED, now);
+            } else {
+                counters.increment(TasCounter.DROP_RST_INVALID);
+            }
+            return;
+        }
+        if ((flags & Tcp.SYN) == 0) {
+            counters.increment(TasCounter.DROP_BAD_STATE);
+            return;
+        }
+        f.irs = segSeq;
+        f.rcvNxt = segSeq + 1;
+        negotiate(f, opts, (flags & Tcp.ECE) != 0 && (flags & Tcp.CWR) == 0);
+        if (f.tsOn) {
+            f.tsRecent = opts.tsVal;
+        }
+        if (ackOk) {
+            f.sndUna = segAck;
+            f.sndWnd = segWnd << f.sndWscale;
+            f.sndWl1 = segSeq;
+            f.sndWl2 = segAck;
+            f.state = TcpState.ESTABLISHED;
+            f.retries = 0;
+            f.backoff = 0;
+            f.rtoDeadline = 0;
+            rttSample(f, segAck, now);
+            if (f.srttNanos == 0) {
+                f.rtoNanos = Math.max(params.rtoMinNanos(), f.rtoNanos);
+            }
+            cc.init(f, now);
+            armTimer(f);
+            counters.increment(TasCounter.CONN_ESTABLISHED);
+            sendAckNow(f, now);
+            post(f, TasEvents.CONNECTED);
+            if (hasUnsent(f)) {
+                markTx(f);
+            }
+        } else {
+            // Simultaneous open (RFC 9293 3.5, figure 8).
+            f.state = TcpState.SYN_RCVD;
+            sendSynAck(f, now);
+        }
+    }
+
+    /** Applies the peer's SYN options; ours were offered according to configuration. */
+    private void negotiate(TasFlow f, TcpOptions o, boolean ecnOffered) {
+        int peerMss = o.mss > 0 ? o.mss : 536; // RFC 9293 3.7.1: default 536 when absent
+        f.tsOn = params.timestamps() && o.hasTimestamp;
+        f.sackOn = params.sack() && o.sackPermitted;
+        if (params.windowScale() && o.windowScale >= 0) {
+            f.sndWscale = o.windowScale;
+        } else {
+            f.sndWscale = 0;
+            f.rcvWscale = 0; // RFC 7323 2.2: scaling only if both sides sent the option
+        }
+        f.ecnOn = params.ecn() && ecnOffered;
+        f.optLen = f.tsOn ? 12 : 0;
+        f.mss = Math.max(64, Math.min(peerMss, params.mss()) - f.optLen);
+    }
+
+    private void establishPassive(TasFlow f, long now) {
+        f.state = TcpState.ESTABLISHED;
+        f.sndUna = f.iss + 1; // the SYN is acknowledged; processAck then counts only data
+        f.sndWnd = segWnd << f.sndWscale;
+        f.sndWl1 = segSeq;
+        f.sndWl2 = segAck;
+        f.retries = 0;
+        f.backoff = 0;
+        if (f.srttNanos == 0) {
+            f.rtoNanos = Math.max(params.rtoMinNanos(), Math.min(f.rtoNanos, params.rtoInitNanos()));
+        }
+        cc.init(f, now);
+        counters.increment(TasCounter.CONN_ESTABLISHED);
+        TasListener l = (TasListener) f.listener;
+        f.listener = null;
+        if (l != null && l.isOpen()) {
+            l.enqueueEstablished((io.tasnetty.engine.context.TasConnection) f.handle);
+        } else {
+            if (l != null) {
+                l.unreserve();
+            }
+            abortFlow(f, true, TasError.ABORTED, now);
+        }
+    }
+
+    private void peerReset(TasFlow f, long now) {
+        counters.increment(TasCounter.CONN_RESETS_RECEIVED);
+        if (f.state == TcpState.SYN_RCVD && f.listener != null) {
+            // RFC 9293 3.10.7.4: a passive open reset by the peer goes back to LISTEN: just forget it.
+            ((TasListener) f.listener).unreserve();
+            f.listener = null;
+            removeFlow(f, now, 0);
+            return;
+        }
+        if (f.state == TcpState.TIME_WAIT) {
+            closeFlow(f, now); // RFC 1337 would ignore it; RFC 9293 allows closing: reclaim early
+            return;
+        }
+        f.error = TasError.RESET.ordinal();
+        removeFlow(f, now, TasEvents.RESET | TasEvents.CLOSED);
+    }
+
+    private void failConnect(TasFlow f, TasError why, long now) {
+        f.error = why.ordinal();
+        removeFlow(f, now, TasEvents.CONNECT_FAILED | TasEvents.CLOSED);
+    }
+
+    private void challengeAck(TasFlow f) {
+        counters.increment(TasCounter.TCP_CHALLENGE_ACKS);
+        scheduleAck(f);
+    }
+
+    // ------------------------------------------------------------------ commands from the application
+
+    private int runCommands(long now) {
+        int n = 0;
+        TasFlow f;
+        while ((f = commands.relaxedPoll()) != null) {
+            n++;
+            if (f.installed) {
+                applyCommands(f, f.takeCommands(), now);
+            }
+        }
+        return n;
+    }
+
+    private void applyCommands(TasFlow f, int cmd, long now) {
+        if (f.dead || cmd == 0) {
+            return;
+        }
+        if ((cmd & TasFlow.CMD_ABORT) != 0) {
+            abortFlow(f, true, TasError.ABORTED, now);
+            return;
+        }
+        if ((cmd & TasFlow.CMD_CLOSE) != 0) {
+            appClose(f, now);
+            if (f.dead) {
+                return;
+            }
+        }
+        if ((cmd & TasFlow.CMD_SHUTDOWN) != 0) {
+            f.finRequested = true;
+            markTx(f);
+        }
+        if ((cmd & TasFlow.CMD_TX) != 0) {
+            markTx(f);
+        }
+        if ((cmd & TasFlow.CMD_RX_CONSUMED) != 0 && TcpState.isSynchronized(f.state)) {
+            scheduleAck(f); // window update
+        }
+    }
+
+    private void appClose(TasFlow f, long now) {
+        int s = f.state;
+        if (s == TcpState.SYN_SENT) {
+            f.error = TasError.ABORTED.ordinal();
+            removeFlow(f, now, TasEvents.CLOSED);
+            return;
+        }
+        if (f.rx != null && f.rx.readable() > 0) {
+            // Unread data would be lost silently: tell the peer (RFC 9293 3.10.4, RFC 2525 2.17).
+            abortFlow(f, true, TasError.ABORTED, now);
+            return;
+        }
+        if (s == TcpState.TIME_WAIT || s == TcpState.CLOSED) {
+            if (s == TcpState.TIME_WAIT) {
+                engine.releaseRings(f);
+            }
+            return;
+        }
+        f.finRequested = true;
+        markTx(f);
+    }
+
+    /** Slow path → fast path: the flow enters this core. */
+    private void install(TasFlow f, long now) {
+        flows.put(f.localIp, f.localPort, f.remoteIp, f.remotePort, f);
+        f.installed = true;
+        f.rtoNanos = params.rtoInitNanos();
+        f.createdNanos = now;
+        if (f.state == TcpState.SYN_SENT) {
+            sendSyn(f, now);
+        } else if (f.state == TcpState.SYN_RCVD) {
+            sendSynAck(f, now);
+        }
+        // Commands the application posted before the flow had a home (e.g. close while connecting).
+        applyCommands(f, f.takeCommands(), now);
+    }
+
+    // ------------------------------------------------------------------ teardown
+
+    private void enterTimeWait(TasFlow f, long now) {
+        f.state = TcpState.TIME_WAIT;
+        counters.increment(TasCounter.CONN_TIME_WAIT);
+        f.rtoDeadline = 0;
+        f.persistDeadline = 0;
+        f.keepaliveDeadline = 0;
+        f.timeWaitDeadline = now + params.timeWaitNanos();
+        post(f, TasEvents.CLOSED);
+        if (f.released) {
+            engine.releaseRings(f); // TIME_WAIT needs no buffers: hold only the small flow object
+        }
+        armTimer(f);
+    }
+
+    /** Normal end (LAST_ACK acknowledged, TIME_WAIT over). */
+    private void closeFlow(TasFlow f, long now) {
+        boolean announced = f.state == TcpState.TIME_WAIT;
+        removeFlow(f, now, announced ? 0 : TasEvents.CLOSED);
+    }
+
+    /** Abort: optionally send RST, then remove (RFC 9293 3.10.4 ABORT). */
+    private void abortFlow(TasFlow f, boolean sendRst, TasError why, long now) {
+        if (sendRst && (TcpState.isSynchronized(f.state) || f.state == TcpState.SYN_RCVD)) {
+            sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, f.sndNxt, 0, false, f.loopback);
+        }
+        if (f.listener != null) {
+            ((TasListener) f.listener).unreserve();
+            f.listener = null;
+        }
+        if (f.error == 0 && why != TasError.ABORTED) {
+            f.error = why.ordinal();
+        }
+        removeFlow(f, now, (why == TasError.ABORTED ? 0 : TasEvents.RESET) | TasEvents.CLOSED);
+    }
+
+    private void removeFlow(TasFlow f, long now, int events) {
+        if (f.dead) {
+            return;
+        }
+        f.state = TcpState.CLOSED;
+        f.dead = true;
+        timers.cancel(f);
+        unlinkTx(f);
+        flows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
+        if (events != 0) {
+            post(f, events);
+        }
+        engine.flowDead(f);
+    }
+
+    // ------------------------------------------------------------------ timers
+
+    private void armTimer(TasFlow f) {
+        long d = 0;
+        d = earliest(d, f.rtoDeadline);
+        d = earliest(d, f.persistDeadline);
+        d = earliest(d, f.keepaliveDeadline);
+        d = earliest(d, f.timeWaitDeadline);
+        d = earliest(d, f.paceDeadline);
+        if (d == 0) {
+            if (f.timerSlot >= 0) {
+                timers.cancel(f);
+            }
+        } else if (f.timerSlot < 0 || d != f.timerDeadline) {
+            timers.schedule(f, d);
+        }
+    }
+
+    private static long earliest(long a, long b) {
+        return a == 0 ? b : b == 0 ? a : Math.min(a, b);
+    }
+
+    private final class TimerExpiry implements TasTimerWheel.Expiry {
+        @Override
+        public void expired(TasFlow f, long now) {
+            onTimer(f, now);
+        }
+    }
+
+    private void onTimer(TasFlow f, long now) {
+        if (f.dead) {
+            return;
+        }
+        if (f.timeWaitDeadline != 0 && now >= f.timeWaitDeadline) {
+            f.timeWaitDeadline = 0;
+            closeFlow(f, now);
+            return;
+        }
+        if (f.rtoDeadline != 0 && now >= f.rtoDeadline) {
+            f.rtoDeadline = 0;
+            retransmitTimeout(f, now);
+            if (f.dead) {
+                return;
+            }
+        }
+        if (f.persistDeadline != 0 && now >= f.persistDeadline) {
+            // RFC 9293 3.8.6.1: probe the zero window; an out-of-window ACK makes the peer answer
+            // with its current window, so no data is committed to a closed window.
+            counters.increment(TasCounter.TCP_ZERO_WINDOW_PROBES);
+            emit(f, Tcp.ACK, f.sndUna - 1, 0, 0, now);
+            f.backoff = Math.min(f.backoff + 1, 16);
+            f.persistDeadline = now + Math.min(PERSIST_MAX_NANOS,
+                Math.max(PERSIST_MIN_NANOS, f.rtoNanos) << f.backoff);
+        }
+        if (f.keepaliveDeadline != 0 && now >= f.keepaliveDeadline) {
+            keepaliveTimer(f, now);
+            if (f.dead) {
+                return;
+            }
+        }
+        if (f.paceDeadline != 0 && now >= f.paceDeadline) {
+            f.paceDeadline = 0;
+            markTx(f);
+        }
+        armTimer(f);
+    }
+
+    private void keepaliveTimer(TasFlow f, long now) {
+        f.keepaliveDeadline = 0;
+        if (!f.keepalive || f.state != TcpState.ESTABLISHED) {
+            return;
+        }
+        if (f.keepaliveProbes >= params.keepaliveProbes()) {
+            f.error = TasError.TIMED_OUT.ordinal();
+            abortFlow(f, true, TasError.TIMED_OUT, now);
+            return;
+        }
+        f.keepaliveProbes++;
+        counters.increment(TasCounter.TCP_KEEPALIVES);
+        emit(f, Tcp.ACK, f.sndUna - 1, 0, 0, now); // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT-1
+        f.keepaliveDeadline = now + params.keepaliveIntervalNanos();
+    }
+
+    /** RFC 6298 5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer. */
+    private void retransmitTimeout(TasFlow f, long now) {
+        counters.increment(TasCounter.TCP_RETRANSMIT_TIMEOUTS);
+        int state = f.state;
+        if (state == TcpState.SYN_SENT || state == TcpState.SYN_RCVD) {
+            if (++f.retries > params.handshakeRetries()) {
+                if (state == TcpState.SYN_SENT) {
+                    counters.increment(TasCounter.CONN_TIMEOUT);
+                    failConnect(f, TasError.TIMED_OUT, now);
+                } else {
+                    abortFlow(f, false, TasError.TIMED_OUT, now);
+                }
+                return;
+            }
+            f.rtoNanos = Math.min(f.rtoNanos * 2, params.rtoMaxNanos());
+            if (state == TcpState.SYN_SENT) {
+                sendSyn(f, now);
+            } else {
+                sendSynAck(f, now);
+            }
+            return;
+        }
+        if (f.sndUna == f.sndMax) {
+            return;
+        }
+        if (++f.retries > params.dataRetries()) {
+            f.error = TasError.TIMED_OUT.ordinal();
+            abortFlow(f, true, TasError.TIMED_OUT, now);
+            return;
+        }
+        cc.onTimeout(f, now);
+        f.inRecovery = false;
+        f.dupAcks = 0;
+        f.rttTiming = false;
+        f.rtoNanos = Math.min(f.rtoNanos * 2, params.rtoMaxNanos()); // 5.5: back off
+        f.backoff++;
+        // Go back N from the first unacknowledged byte (everything after it is re-sent as the
+        // window allows; the receiver's out-of-order store keeps what it already has).
+        f.sndNxt = f.sndUna;
+        f.paceTokens = Math.max(f.paceTokens, f.mss);
+        sendData(f, now, 1);
+        f.rtoDeadline = now + f.rtoNanos;
+        markTx(f);
+    }
+
+    /** Fast retransmit / partial ACK: re-send one segment at sndUna. */
+    private void retransmitFirst(TasFlow f, long now) {
+        int seq = f.sndUna;
+        TasByteRing tx = f.tx;
+        int unacked = (int) (tx.tail() - tx.headPlain());
+        int len = Math.min(f.mss, Math.min(unacked, f.sndMax - seq));
+        counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+        f.rttTiming = false;
+        if (len > 0) {
+            emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
+        } else if (f.finSent && seq == f.finSentSeq) {
+            emit(f, Tcp.ACK | Tcp.FIN, seq, 0, 0, now);
+        }
+        f.rtoDeadline = now + f.rtoNanos;
+        armTimer(f);
+    }
+
+    // ------------------------------------------------------------------ transmit
+
+    private boolean hasUnsent(TasFlow f) {
+        TasByteRing tx = f.tx;
+        if (tx == null) {
+            return false;
+        }
+        long sentPos = tx.headPlain() + dataOffset(f, f.sndNxt);
+        return tx.tail() > sentPos || (f.finRequested && !finOut(f));
+    }
+
+    /** Data bytes between sndUna and seq (excluding a FIN at or before seq). */
+    private static int dataOffset(TasFlow f, int seq) {
+        int d = seq - f.sndUna;
+        if (f.finSent && gt(seq, f.finSentSeq) && ge(f.finSentSeq, f.sndUna)) {
+            d--;
+        }
+        return d;
+    }
+
+    /** Our FIN is in flight at sndNxt (not rewound). */
+    private static boolean finOut(TasFlow f) {
+        return f.finSent && gt(f.sndNxt, f.finSentSeq);
+    }
+
+    private void markTx(TasFlow f) {
+        if (!f.inTxList && !f.dead) {
+            f.inTxList = true;
+            f.txNext = null;
+            if (txTail == null) {
+                txHead = f;
+            } else {
+                txTail.txNext = f;
+            }
+            txTail = f;
+        }
+    }
+
+    private void unlinkTx(TasFlow f) {
+        if (!f.inTxList) {
+            return;
+        }
+        TasFlow prev = null;
+        for (TasFlow x = txHead; x != null; prev = x, x = x.txNext) {
+            if (x == f) {
+                if (prev == null) {
+                    txHead = x.txNext;
+                } else {
+                    prev.txNext = x.txNext;
+                }
+                if (txTail == x) {
+                    txTail = prev;
+                }
+                break;
+            }
+        }
+        f.inTxList = false;
+        f.txNext = null;
+    }
+
+    /** Round-robin over flows with data: each turn releases at most MAX_SEGMENTS_PER_TURN segments. */
+    private int transmitPending(long now) {
+        int work = 0;
+        TasFlow end = txTail;
+        while (txHead != null) {
+            TasFlow f = txHead;
+            txHead = f.txNext;
+            if (txHead == null) {
+                txTail = null;
+            }
+            f.inTxList = false;
+            f.txNext = null;
+            if (!f.dead) {
+                int sent = sendData(f, now, MAX_SEGMENTS_PER_TURN);
+                work += sent;
+                if (sent == MAX_SEGMENTS_PER_TURN && hasUnsent(f)) {
+                    markTx(f); // more to send: go to the back of the line
+                }
+            }
+            if (f == end) {
+                break;
+            }
+        }
+        return work;
+    }
+
+    /**
+     * Releases up to {@code maxSegments} segments of {@code f} bounded by the peer's window, the
+     * congestion window, the pacing rate and the MSS; then the FIN if requested and all data is out.
+     */
+    private int sendData(TasFlow f, long now, int maxSegments) {
+        int state = f.state;
+        if (state != TcpState.ESTABLISHED && state != TcpState.CLOSE_WAIT && state != TcpState.FIN_WAIT_1
+            && state != TcpState.LAST_ACK && state != TcpState.CLOSING) {
+            return 0;
+        }
+        TasByteRing tx = f.tx;
+        long head = tx.headPlain();
+        long tail = tx.tail();
+        int sent = 0;
+        while (sent < maxSegments) {
+            int off = dataOffset(f, f.sndNxt);
+            long pos = head + off;
+            int avail = (int) (tail - pos);
+            int window = Math.min(f.sndWnd, f.cwnd);
+            int usable = f.sndUna + window - f.sndNxt;
+            if (avail > 0 && !(f.finSent && ge(f.sndNxt, f.finSentSeq))) {
+                int len = Math.min(avail, f.mss);
+                if (usable < len) {
+                    if (usable <= 0 || (usable < f.mss && usable < avail && f.sndUna != f.sndNxt)) {
+                        // Sender SWS avoidance (RFC 9293 3.8.6.2.1): wait for a worthwhile window,
+                        // unless nothing is in flight (then the window is all we get).
+                        if (f.sndWnd == 0 && f.sndUna == f.sndNxt && f.persistDeadline == 0) {
+                            f.persistDeadline = now + Math.max(PERSIST_MIN_NANOS, f.rtoNanos);
+                            armTimer(f);
+                        }
+                        break;
+                    }
+                    len = usable;
+                }
+                if (f.rateBytesPerSec > 0 && !paceAllows(f, len, now)) {
+                    break;
+                }
+                int flags = Tcp.ACK;
+                if (len == avail) {
+                    flags |= Tcp.PSH;
+                }
+                if (!emit(f, flags, f.sndNxt, pos, len, now)) {
+                    markTx(f); // no buffer: try again next cycle
+                    break;
+                }
+                if (f.sndNxt != f.sndMax) {
+                    counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+                } else if (!f.rttTiming && !f.tsOn) {
+                    f.rttTiming = true;
+                    f.rttSeq = f.sndNxt;
+                    f.rttSentNanos = now;
+                }
+                f.sndNxt += len;
+                if (gt(f.sndNxt, f.sndMax)) {
+                    f.sndMax = f.sndNxt;
+                }
+                if (f.rtoDeadline == 0) {
+                    f.rtoDeadline = now + f.rtoNanos;
+                    armTimer(f);
+                }
+                sent++;
+                continue;
+            }
+            if (f.finRequested && avail <= 0 && !finOut(f)) {
+                if (!emit(f, Tcp.ACK | Tcp.FIN, f.sndNxt, 0, 0, now)) {
+                    markTx(f);
+                    break;
+                }
+                if (!f.finSent) {
+                    f.finSent = true;
+                    f.finSentSeq = f.sndNxt;
+                    if (state == TcpState.ESTABLISHED) {
+                        f.state = TcpState.FIN_WAIT_1;
+                    } else if (state == TcpState.CLOSE_WAIT) {
+                        f.state = TcpState.LAST_ACK;
+                    }
+                }
+                f.sndNxt++;
+                if (gt(f.sndNxt, f.sndMax)) {
+                    f.sndMax = f.sndNxt;
+                }
+                if (f.rtoDeadline == 0) {
+                    f.rtoDeadline = now + f.rtoNanos;
+                    armTimer(f);
+                }
+                sent++;
+            }
+            break;
+        }
+        return sent;
+    }
+
+    private boolean paceAllows(TasFlow f, int len, long now) {
+        long rate = f.rateBytesPerSec;
+        long elapsed = now - f.paceLastNanos;
+        if (elapsed > 0) {
+            long cap = Math.max(64 * 1024, rate / 500); // a burst of 2 ms at the rate, at least 64 KiB
+            long add = elapsed >= 1_000_000_000L ? cap : elapsed * rate / 1_000_000_000L;
+            f.paceTokens = Math.min(cap, f.paceTokens + add);
+            f.paceLastNanos = now;
+        }
+        if (f.paceTokens >= len) {
+            f.paceTokens -= len;
+            return true;
+        }
+        long waitNanos = (len - f.paceTokens) * 1_000_000_000L / rate;
+        f.paceDeadline = now + Math.max(1, waitNanos);
+        armTimer(f);
+        return false;
+    }
+
+    private void scheduleAck(TasFlow f) {
+        f.ackPending = true;
+        if (!f.inAckList) {
+            f.inAckList = true;
+            f.bumpNext = ackHead;
+            ackHead = f;
+        }
+    }
+
+    /** One ACK per flow per cycle: a burst of segments is acknowledged once (TAS acks each). */
+    private int sendAcks(long now) {
+        int n = 0;
+        TasFlow f = ackHead;
+        ackHead = null;
+        while (f != null) {
+            TasFlow next = f.bumpNext;
+            f.bumpNext = null;
+            f.inAckList = false;
+            // Data segments sent this cycle carried the ACK already (emit clears ackPending).
+            if (f.ackPending && !f.dead) {
+                sendAckNow(f, now);
+                n++;
+            }
+            f.ackPending = false;
+            f = next;
+        }
+        return n;
+    }
+
+    private void sendAckNow(TasFlow f, long now) {
+        if (emit(f, Tcp.ACK, f.sndNxt, 0, 0, now)) {
+            counters.increment(TasCounter.TCP_ACKS_SENT);
+        }
+    }
+
+    private void sendSyn(TasFlow f, long now) {
+        emitSyn(f, Tcp.SYN | (params.ecn() ? Tcp.ECE | Tcp.CWR : 0), f.iss, now);
+        f.sndNxt = f.iss + 1;
+        f.sndMax = f.sndNxt;
+        f.rtoDeadline = now + f.rtoNanos;
+        armTimer(f);
+    }
+
+    private void sendSynAck(TasFlow f, long now) {
+        emitSyn(f, Tcp.SYN | Tcp.ACK | (f.ecnOn ? Tcp.ECE : 0), f.iss, now);
+        f.sndNxt = f.iss + 1;
+        f.sndMax = f.sndNxt;
+        f.rtoDeadline = now + f.rtoNanos;
+        armTimer(f);
+    }
+
+    /** Slow path → fast path: applies the SYN options the slow path parsed for a passive open. */
+    public static void negotiatePassive(TasFlow f, TcpOptions peer, boolean ecn, TasEngineParams params) {
+        int peerMss = peer.mss > 0 ? peer.mss : 536;
+        f.tsOn = params.timestamps() && peer.hasTimestamp;
+        f.sackOn = params.sack() && peer.sackPermitted;
+        f.peerWscale = peer.windowScale;
+        if (params.windowScale() && peer.windowScale >= 0) {
+            f.sndWscale = peer.windowScale;
+            f.rcvWscale = params.ourWindowScale(f.rx.capacity());
+        } else {
+            f.sndWscale = 0;
+            f.rcvWscale = 0;
+        }
+        f.ecnOn = params.ecn() && ecn;
+        f.optLen = f.tsOn ? 12 : 0;
+        f.mss = Math.max(64, Math.min(peerMss, params.mss()) - f.optLen);
+        f.tsRecent = peer.tsVal;
+    }
+
+    private int tsClock(long now) {
+        return (int) (now / 1000); // microsecond timestamps (RFC 7323 5.4: 1 ms to 1 s per tick is fine; finer is allowed)
+    }
+
+    private boolean emitSyn(TasFlow f, int flags, int seq, long now) {
+        PacketBuffer b = allocTx();
+        if (b == null) {
+            return false;
+        }
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long tcpOff = o + Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH;
+        boolean synAck = (flags & Tcp.ACK) != 0;
+        // RFC 7323 2.2: a SYN-ACK may carry the option only if the SYN did.
+        int wscale = !params.windowScale() ? -1 : synAck ? (f.peerWscale >= 0 ? f.rcvWscale : -1) : f.rcvWscale;
+        boolean sack = params.sack() && (!synAck || f.sackOn);
+        boolean ts = params.timestamps() && (!synAck || f.tsOn);
+        int optLen = TcpOptions.writeSynOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, params.mss(), wscale, sack, ts,
+            tsClock(now), synAck ? f.tsRecent : 0);
+        int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
+        int window = Math.min(65535, receiveWindow(f)); // RFC 7323 2.2: windows in SYNs are never scaled
+        Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, synAck ? f.rcvNxt : 0, hdr, flags, window);
+        f.rcvWndAdvertised = window;
+        f.rcvAdvEdgePos = f.rx.tailPlain() + window;
+        finishFrame(f, b, hdr, 0, Ipv4.ECN_NOT_ECT);
+        return true;
+    }
+
+    /**
+     * Builds and queues one segment of {@code f}: {@code len} payload bytes from transmit-ring
+     * position {@code pos}, our current ACK and window, timestamps and SACK blocks as negotiated.
+     */
+    private boolean emit(TasFlow f, int flags, int seq, long pos, int len, long now) {
+        PacketBuffer b = allocTx();
+        if (b == null) {
+            return false;
+        }
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long tcpOff = o + Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH;
+        int sackBlocks = f.sackOn ? f.oooCount : 0;
+        int optLen = 0;
+        if (f.tsOn || sackBlocks > 0) {
+            optLen = TcpOptions.writeAckOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, f.tsOn, tsClock(now), f.tsRecent,
+                f.oooStart, f.oooEnd, sackBlocks);
+        }
+        int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
+        if (f.eceEcho) {
+            flags |= Tcp.ECE;
+        }
+        int wnd = receiveWindow(f);
+        int adv = Math.min(wnd >>> f.rcvWscale, 65535);
+        Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt, hdr, flags, adv);
+        f.rcvWndAdvertised = adv << f.rcvWscale;
+        f.rcvAdvEdgePos = f.rx == null ? 0 : f.rx.tailPlain() + f.rcvWndAdvertised;
+        if (len > 0) {
+            f.tx.copyOut(pos, s, tcpOff + hdr, len);
+        }
+        f.ackPending = false;
+        finishFrame(f, b, hdr, len, f.ecnOn && len > 0 ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT);
+        return true;
+    }
+
+    private void finishFrame(TasFlow f, PacketBuffer b, int tcpHdrLen, int payload, int ecn) {
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+        int tcpLen = tcpHdrLen + payload;
+        Ethernet.write(s, o, f.remoteMac, params.mac(), Ethernet.TYPE_IPV4);
+        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + tcpLen, ipId++ & 0xFFFF, ecn, Ipv4.DEFAULT_TTL,
+            Ipv4.PROTO_TCP, f.localIp, f.remoteIp);
+        b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + tcpLen;
+        if (f.loopback) {
+            // Never leaves the engine: like Linux loopback, skip checksums and mark them good.
+            b.flags = PacketBuffer.RX_IP_CSUM_GOOD | PacketBuffer.RX_L4_CSUM_GOOD;
+        } else {
+            checksum(b, s, ipOff, tcpOff, tcpLen, f.localIp, f.remoteIp);
+        }
+        enqueueTx(b, f.remoteIp);
+    }
+
+    private void checksum(PacketBuffer b, MemorySegment s, long ipOff, long tcpOff, int tcpLen, int src, int dst) {
+        if (softwareChecksums) {
+            Ipv4.headerChecksum(s, ipOff, Ipv4.computeHeaderChecksum(s, ipOff, Ipv4.MIN_HEADER_LENGTH));
+            Tcp.checksum(s, tcpOff, Tcp.checksum(s, tcpOff, tcpLen, src, dst));
+        } else {
+            b.flags = PacketBuffer.TX_IP_CSUM | PacketBuffer.TX_TCP_CSUM;
+            b.l2Length = Ethernet.HEADER_LENGTH;
+            b.l3Length = Ipv4.MIN_HEADER_LENGTH;
+            Tcp.checksum(s, tcpOff, Tcp.pseudoHeaderChecksum(src, dst, tcpLen));
+        }
+    }
+
+    /** Sends RST for a segment (RFC 9293 3.10.7.1 rules are applied by the caller). */
+    private void sendRst(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int seq, int ack,
+                         boolean withAck, boolean loopback) {
+        PacketBuffer b = allocTx();
+        if (b == null) {
+            return;
+        }
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+        Tcp.writeHeader(s, tcpOff, localPort, remotePort, seq, ack, Tcp.MIN_HEADER_LENGTH,
+            Tcp.RST | (withAck ? Tcp.ACK : 0), 0);
+        Ethernet.write(s, o, remoteMac, params.mac(), Ethernet.TYPE_IPV4);
+        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + Tcp.MIN_HEADER_LENGTH, ipId++ & 0xFFFF,
+            Ipv4.ECN_NOT_ECT, Ipv4.DEFAULT_TTL, Ipv4.PROTO_TCP, localIp, remoteIp);
+        b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + Tcp.MIN_HEADER_LENGTH;
+        if (loopback) {
+            b.flags = PacketBuffer.RX_IP_CSUM_GOOD | PacketBuffer.RX_L4_CSUM_GOOD;
+        } else {
+            checksum(b, s, ipOff, tcpOff, Tcp.MIN_HEADER_LENGTH, localIp, remoteIp);
+        }
+        counters.increment(TasCounter.CONN_RESETS_SENT);
+        enqueueTx(b, remoteIp);
+    }
+
+    private PacketBuffer allocTx() {
+        if (txCount == TX_BATCH) {
+            flush();
+            if (txCount == TX_BATCH) {
+                counters.increment(TasCounter.TX_NO_BUFFER);
+                return null;
+            }
+        }
+        if (port.alloc(oneBuf, 1) != 1) {
+            counters.increment(TasCounter.TX_NO_BUFFER);
+            return null;
+        }
+        PacketBuffer b = oneBuf[0];
+        oneBuf[0] = null;
+        return b;
+    }
+
+    private void enqueueTx(PacketBuffer b, int dstIp) {
+        if (engine.isLocal(dstIp)) {
+            // In-engine loopback: hand the frame to the agent that owns the reverse tuple.
+            MemorySegment s = b.segment;
+            long ipOff = b.offset + Ethernet.HEADER_LENGTH;
+            long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+            counters.increment(TasCounter.TX_PACKETS);
+            counters.add(TasCounter.TX_BYTES, b.length);
+            engine.loopbackTarget(Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff), dstIp, Tcp.dstPort(s, tcpOff))
+                .deliverLoopback(b);
+            return;
+        }
+        txBatch[txCount++] = b;
+        if (txCount == TX_BATCH) {
+            flush();
+        }
+    }
+
+    /** Hands the batch to the port; what it does not take stays for the next cycle. */
+    private void flush() {
+        int n = txCount;
+        if (n == 0) {
+            return;
+        }
+        int sent = port.txBurst(queue, txBatch, n);
+        for (int i = 0; i < sent; i++) {
+            counters.add(TasCounter.TX_BYTES, txBatch[i].length);
+        }
+        counters.add(TasCounter.TX_PACKETS, sent);
+        if (sent < n) {
+            counters.increment(TasCounter.TX_PORT_FULL);
+            System.arraycopy(txBatch, sent, txBatch, 0, n - sent);
+        }
+        for (int i = n - sent; i < n; i++) {
+            txBatch[i] = null;
+        }
+        txCount = n - sent;
+    }
+
+    // ------------------------------------------------------------------ events
+
+    private static void post(TasFlow f, int events) {
+        Object h = f.handle;
+        if (h instanceof TasSocket s) {
+            s.post(events);
+        }
+    }
+
+    /** Frees every buffer still held (engine shutdown). */
+    public void close() {
+        for (int i = 0; i < txCount; i++) {
+            port.free(txBatch[i]);
+            txBatch[i] = null;
+        }
+        txCount = 0;
+        PacketBuffer b;
+        while ((b = loopbackIn.poll()) != null) {
+            port.free(b);
+        }
+        while ((b = foreignTx.poll()) != null) {
+            port.free(b);
+        }
+    }
+
+    /** Flows on this core (for shutdown and diagnostics; allocates). */
+    public java.util.List<TasFlow> flowList() {
+        java.util.List<TasFlow> l = new java.util.ArrayList<>();
+        flows.forEach(l::add);
+        return l;
+    }
+}

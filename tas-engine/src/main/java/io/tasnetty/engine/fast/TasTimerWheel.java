@@ -1,0 +1,126 @@
+package io.tasnetty.engine.fast;
+
+import io.tasnetty.engine.flow.TasFlow;
+
+/**
+ * A hashed timer wheel of flows (one timer per flow: the earliest of its deadlines), with the
+ * list links inside the flow so scheduling allocates nothing. Owned by one fast-path agent.
+ * Firing may be late by up to one tick; it is never early.
+ */
+final class TasTimerWheel {
+    private static final int SLOTS = 1024;
+    private static final int MASK = SLOTS - 1;
+
+    private final long tickNanos;
+    private final TasFlow[] heads = new TasFlow[SLOTS];
+    private long currentTick;
+    private int count;
+
+    TasTimerWheel(long tickNanos, long now) {
+        this.tickNanos = tickNanos;
+        this.currentTick = now / tickNanos;
+    }
+
+    int size() {
+        return count;
+    }
+
+    /** (Re)schedules {@code f} at {@code deadline}; 0 cancels. */
+    void schedule(TasFlow f, long deadline) {
+        if (f.timerSlot >= 0) {
+            if (f.timerDeadline == deadline) {
+                return;
+            }
+            unlink(f);
+        }
+        f.timerDeadline = deadline;
+        if (deadline == 0) {
+            return;
+        }
+        long tick = Math.max(ceilDiv(deadline, tickNanos), currentTick);
+        int slot = (int) (tick & MASK);
+        f.timerSlot = slot;
+        f.timerPrev = null;
+        f.timerNext = heads[slot];
+        if (heads[slot] != null) {
+            heads[slot].timerPrev = f;
+        }
+        heads[slot] = f;
+        count++;
+    }
+
+    void cancel(TasFlow f) {
+        if (f.timerSlot >= 0) {
+            unlink(f);
+        }
+        f.timerDeadline = 0;
+    }
+
+    private void unlink(TasFlow f) {
+        if (f.timerPrev != null) {
+            f.timerPrev.timerNext = f.timerNext;
+        } else {
+            heads[f.timerSlot] = f.timerNext;
+        }
+        if (f.timerNext != null) {
+            f.timerNext.timerPrev = f.timerPrev;
+        }
+        f.timerPrev = null;
+        f.timerNext = null;
+        f.timerSlot = -1;
+        count--;
+    }
+
+    interface Expiry {
+        void expired(TasFlow f, long now);
+    }
+
+    /** Fires every flow whose deadline is {@code <= now}; returns how many fired. */
+    int advance(long now, Expiry expiry) {
+        long target = now / tickNanos;
+        if (count == 0) {
+            currentTick = target;
+            return 0;
+        }
+        int fired = 0;
+        long steps = Math.min(target - currentTick, SLOTS - 1);
+        long start = target - steps;
+        for (long t = start; t <= target; t++) {
+            TasFlow f = heads[(int) (t & MASK)];
+            while (f != null) {
+                TasFlow next = f.timerNext;
+                if (f.timerDeadline <= now) {
+                    unlink(f);
+                    f.timerDeadline = 0;
+                    expiry.expired(f, now);
+                    fired++;
+                }
+                f = next;
+            }
+        }
+        currentTick = target;
+        return fired;
+    }
+
+    /** Nanoseconds until the earliest scheduled deadline (at tick resolution), or -1 if none. */
+    long nanosToNext(long now) {
+        if (count == 0) {
+            return -1;
+        }
+        long nowTick = now / tickNanos;
+        long best = Long.MAX_VALUE;
+        for (long t = nowTick; t < nowTick + SLOTS; t++) {
+            for (TasFlow f = heads[(int) (t & MASK)]; f != null; f = f.timerNext) {
+                if (ceilDiv(f.timerDeadline, tickNanos) <= t) {
+                    return Math.max(0, f.timerDeadline - now); // due in this round: the earliest slot wins
+                }
+                best = Math.min(best, f.timerDeadline);
+            }
+        }
+        return Math.max(0, best - now);
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return -Math.floorDiv(-a, b);
+    }
+}

@@ -1,0 +1,160 @@
+package io.tasnetty.engine.flow;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+
+/**
+ * A single-producer single-consumer byte ring over off-heap memory: a connection's receive ring
+ * (the fast path produces, the application consumes) or transmit ring (the application produces,
+ * the fast path consumes once the peer acknowledges).
+ *
+ * <p>{@code head} and {@code tail} are ever-growing byte positions (never wrapped); the byte at
+ * position p lives at {@code p & mask}. The producer publishes {@code tail} with a release store
+ * after writing the bytes, and the consumer publishes {@code head} with a release store after it
+ * is done with them; each side reads the other's position with an acquire load. This is the only
+ * synchronisation between the engine and the application on the data path.
+ */
+public final class TasByteRing {
+    private static final VarHandle HEAD;
+    private static final VarHandle TAIL;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            HEAD = l.findVarHandle(TasByteRing.class, "head", long.class);
+            TAIL = l.findVarHandle(TasByteRing.class, "tail", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final MemorySegment data;
+    private final int capacity;
+    private final int mask;
+    // Padding keeps the producer's and consumer's positions off one cache line.
+    @SuppressWarnings("unused")
+    private long p01, p02, p03, p04, p05, p06, p07;
+    private volatile long head;
+    @SuppressWarnings("unused")
+    private long p11, p12, p13, p14, p15, p16, p17;
+    private volatile long tail;
+
+    /** @param data off-heap memory whose size is a power of two */
+    public TasByteRing(MemorySegment data) {
+        long size = data.byteSize();
+        if (size <= 0 || Long.bitCount(size) != 1 || size > (1L << 30)) {
+            throw new IllegalArgumentException("ring size must be a power of two up to 1 GiB, was " + size);
+        }
+        this.data = data;
+        this.capacity = (int) size;
+        this.mask = capacity - 1;
+    }
+
+    /** Rounds a requested size up to the power of two a ring uses. */
+    public static int roundUp(int bytes) {
+        int b = Math.max(bytes, 64);
+        return Integer.highestOneBit(b - 1) << 1;
+    }
+
+    public MemorySegment memory() {
+        return data;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Consumer's position (acquire). */
+    public long head() {
+        return (long) HEAD.getAcquire(this);
+    }
+
+    /** Producer's position (acquire). */
+    public long tail() {
+        return (long) TAIL.getAcquire(this);
+    }
+
+    /** Consumer only: its own position, no fence needed. */
+    public long headPlain() {
+        return (long) HEAD.get(this);
+    }
+
+    /** Producer only: its own position, no fence needed. */
+    public long tailPlain() {
+        return (long) TAIL.get(this);
+    }
+
+    /** Producer: publishes bytes written up to {@code newTail} (release: the bytes before the position). */
+    public void publishTail(long newTail) {
+        TAIL.setRelease(this, newTail);
+    }
+
+    /** Consumer: frees bytes up to {@code newHead} (release: our reads happen before the producer reuses them). */
+    public void publishHead(long newHead) {
+        HEAD.setRelease(this, newHead);
+    }
+
+    /** Bytes readable by the consumer. */
+    public int readable() {
+        return (int) (tail() - headPlain());
+    }
+
+    /** Bytes writable by the producer. */
+    public int writable() {
+        return capacity - (int) (tailPlain() - head());
+    }
+
+    /** Copies {@code len} bytes from {@code src} into the ring at position {@code pos} (wrap-aware). */
+    public void copyIn(long pos, MemorySegment src, long srcOffset, int len) {
+        int at = (int) (pos & mask);
+        int first = Math.min(len, capacity - at);
+        MemorySegment.copy(src, srcOffset, data, at, first);
+        if (first < len) {
+            MemorySegment.copy(src, srcOffset + first, data, 0, len - first);
+        }
+    }
+
+    /** Copies {@code len} bytes at ring position {@code pos} out to {@code dst} (wrap-aware). */
+    public void copyOut(long pos, MemorySegment dst, long dstOffset, int len) {
+        int at = (int) (pos & mask);
+        int first = Math.min(len, capacity - at);
+        MemorySegment.copy(data, at, dst, dstOffset, first);
+        if (first < len) {
+            MemorySegment.copy(data, 0, dst, dstOffset + first, len - first);
+        }
+    }
+
+    /** Copies from a heap or direct buffer into the ring at {@code pos}; advances {@code src}'s position. */
+    public void copyIn(long pos, ByteBuffer src, int len) {
+        int at = (int) (pos & mask);
+        int first = Math.min(len, capacity - at);
+        int p = src.position();
+        MemorySegment s = MemorySegment.ofBuffer(src);
+        MemorySegment.copy(s, 0, data, at, first);
+        if (first < len) {
+            MemorySegment.copy(s, first, data, 0, len - first);
+        }
+        src.position(p + len);
+    }
+
+    /** Copies out of the ring at {@code pos} into a heap or direct buffer; advances {@code dst}'s position. */
+    public void copyOut(long pos, ByteBuffer dst, int len) {
+        int at = (int) (pos & mask);
+        int first = Math.min(len, capacity - at);
+        int p = dst.position();
+        MemorySegment d = MemorySegment.ofBuffer(dst);
+        MemorySegment.copy(data, at, d, 0, first);
+        if (first < len) {
+            MemorySegment.copy(data, 0, d, first, len - first);
+        }
+        dst.position(p + len);
+    }
+
+    /** Reads one byte at ring position {@code pos}. */
+    public byte get(long pos) {
+        return data.get(ValueLayout.JAVA_BYTE, pos & mask);
+    }
+}

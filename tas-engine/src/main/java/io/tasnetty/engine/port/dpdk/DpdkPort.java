@@ -1,0 +1,606 @@
+package io.tasnetty.engine.port.dpdk;
+
+import static io.tasnetty.engine.port.dpdk.DpdkShim.rethrow;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.tasnetty.engine.port.PacketBuffer;
+import io.tasnetty.engine.port.TasPort;
+import io.tasnetty.engine.port.TasPortCapabilities;
+import io.tasnetty.engine.port.TasPortStats;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A {@link TasPort} over one DPDK ethdev (a PCI NIC, or a vdev: {@code net_af_packet},
+ * {@code net_tap}, {@code net_ring}, {@code net_virtio_user}, {@code net_memif}, ...) through
+ * libtasshim.
+ *
+ * <h2>Packet memory</h2>
+ * The port creates one mbuf pool and maps the memory that holds all its mbufs ONCE as
+ * {@link #region()}. Every mbuf has one {@link PacketBuffer} made at open ({@code segment} = the
+ * region, {@code handle} = the mbuf's address); a burst finds it as
+ * {@code bySlot[(mbuf - regionBase) / objStride]} and sets {@code offset}/{@code length}/{@code
+ * flags}, so moving packets allocates nothing. Frames are single-segment (the mbufs hold a whole
+ * MTU-sized frame); multi-segment frames are dropped and counted ({@link #multiSegmentDrops()}).
+ *
+ * <h2>Checksum offload</h2>
+ * When {@link TasPortCapabilities#txChecksumOffload()} holds, a transmitted buffer with
+ * {@link PacketBuffer#TX_IP_CSUM} and/or {@link PacketBuffer#TX_TCP_CSUM} and its
+ * {@code l2Length}/{@code l3Length} set gets {@code RTE_MBUF_F_TX_IPV4 | _IP_CKSUM | _TCP_CKSUM};
+ * the caller zeroes the IPv4 checksum and puts the TCP pseudo-header checksum in the TCP checksum
+ * field (DPDK's convention). Without offload those flags are ignored: checksums are the caller's.
+ * On receive, {@code RTE_MBUF_F_RX_*_CKSUM_GOOD} become {@link PacketBuffer#RX_IP_CSUM_GOOD} and
+ * {@link PacketBuffer#RX_L4_CSUM_GOOD} (only when rx offload is on).
+ *
+ * <h2>Queues and RSS</h2>
+ * With more than one queue and a device that hashes IPv4/TCP, receive-side scaling is on: the key
+ * is the symmetric Toeplitz key (0x6d5a repeated) when the device takes one, so both directions of
+ * a connection reach the same queue; {@code capabilities().rssRetaSize()} is then the redirection
+ * table's size ({@link #setRedirectionTable}, {@link #rssHashKey}), else 0. Devices without RSS
+ * (net_ring, net_tap, af_packet) get the queues without steering.
+ *
+ * <h2>Blocking</h2>
+ * With rx interrupts (the PMD has them and {@code noInts} is false) {@link #awaitRx} arms the
+ * queue's interrupt and sleeps in epoll (millisecond resolution, rounded up), and {@link #wakeup}
+ * writes an eventfd in the same epoll set. Otherwise {@code awaitRx} parks at most
+ * {@value #PARK_NANOS} ns (the port cannot tell when frames come, so it naps instead of spinning)
+ * and {@code wakeup} unparks the queue's thread.
+ *
+ * <h2>Life cycle</h2>
+ * {@link #open} configures AND starts the device (rx interrupt support can only be probed on a
+ * started device); {@link #start()} is then a no-op kept for the SPI. {@link #close()} stops and
+ * closes the device, frees the pool, and unmaps the region (buffers still held become invalid;
+ * touching one then throws rather than crashes). A vdev port that was hot-plugged by
+ * {@link #attach} is also detached.
+ */
+@SuppressWarnings("restricted") // maps the mempool region once
+public final class DpdkPort implements TasPort {
+    /** Default number of mbufs in a port's pool (2^k - 1 suits the ring underneath). */
+    public static final int DEFAULT_MBUFS = 16383;
+    /** Most buffers one rx/tx burst, alloc or bulk free moves. */
+    public static final int MAX_BURST = 256;
+    /** Longest nap of {@link #awaitRx} without rx interrupts. */
+    public static final long PARK_NANOS = 50_000;
+
+    private static final int MEMPOOL_CACHE = 256;
+    private static final int DEFAULT_DATA_ROOM = 2048 + 128; // RTE_MBUF_DEFAULT_BUF_SIZE
+    private static final AtomicInteger POOL_SEQ = new AtomicInteger();
+
+    private final int portId;
+    private final String name;
+    private final String driver;
+    private final boolean detachOnClose;
+    private final int queues;
+    private final long mac;
+    private final int mtu;
+    private final TasPortCapabilities capabilities;
+    private final int txFlagMask;
+    private final int rxFlagMask;
+
+    private final Arena arena;
+    private final MemorySegment poolPtr;
+    private final long pool;
+    private final MemorySegment region;
+    private final long regionBase;
+    private final int objStride;
+    private final int bufOffset;
+    private final int bufLen;
+    private final int headroom;
+    private final int mbufCount;
+    private final PacketBuffer[] bySlot;
+
+    // Per queue: one thread each, so plain scratch arrays.
+    private final MemorySegment[] rxPtrs;
+    private final MemorySegment[] rxMeta;
+    private final MemorySegment[] txPtrs;
+    private final MemorySegment[] txWords;
+    private final AtomicReferenceArray<Thread> waiters;
+    // alloc/free may come from any engine thread: per-thread scratch.
+    private final ThreadLocal<MemorySegment> scratch;
+
+    private volatile boolean closed;
+
+    private DpdkPort(int portId, boolean detachOnClose, int requestedQueues, int requestedMtu, boolean noXsumOffload,
+                     boolean noInts, int mbufs) {
+        this.portId = portId;
+        this.detachOnClose = detachOnClose;
+        this.arena = Arena.ofShared();
+        MemorySegment poolSeg = MemorySegment.NULL;
+        boolean ok = false;
+        try {
+            int frameRoom = (requestedMtu <= 0 ? 1500 : requestedMtu) + 14 + 4 + 4;
+            int dataRoom = Math.max(DEFAULT_DATA_ROOM, (128 + frameRoom + 63) & ~63);
+            if (dataRoom > 0xffff) {
+                throw new IllegalArgumentException("mtu " + requestedMtu + " is too large for one mbuf");
+            }
+            if (mbufs < 2 * MAX_BURST) {
+                throw new IllegalArgumentException("mbufs must be at least " + 2 * MAX_BURST + ", got " + mbufs);
+            }
+            String poolName = "tas_p" + portId + "_" + POOL_SEQ.incrementAndGet();
+            poolSeg = (MemorySegment) DpdkShim.POOL_CREATE.invokeExact(arena.allocateFrom(poolName), mbufs,
+                    MEMPOOL_CACHE, dataRoom, -1);
+            if (poolSeg.equals(MemorySegment.NULL)) {
+                throw new IllegalStateException(DpdkShim.lastError());
+            }
+            this.poolPtr = poolSeg;
+            this.pool = poolSeg.address();
+
+            MemorySegment info = arena.allocate(DpdkShim.POOL_INFO_SIZE, 8);
+            check((int) DpdkShim.POOL_INFO.invokeExact(poolSeg, info));
+            this.regionBase = info.get(JAVA_LONG, DpdkShim.POOL_REGION_BASE);
+            long regionLen = info.get(JAVA_LONG, DpdkShim.POOL_REGION_LEN);
+            this.objStride = info.get(JAVA_INT, DpdkShim.POOL_OBJ_STRIDE);
+            this.bufOffset = info.get(JAVA_INT, DpdkShim.POOL_BUF_OFFSET);
+            this.bufLen = info.get(JAVA_INT, DpdkShim.POOL_BUF_LEN);
+            this.headroom = info.get(JAVA_INT, DpdkShim.POOL_HEADROOM);
+            this.mbufCount = info.get(JAVA_INT, DpdkShim.POOL_COUNT);
+            // Mapped once; scoped to this port so a buffer used after close() throws instead of crashing.
+            this.region = MemorySegment.ofAddress(regionBase).reinterpret(regionLen, arena, null);
+            this.bySlot = wrappers(poolSeg, regionLen);
+
+            int flags = (noXsumOffload ? 0 : DpdkShim.SETUP_XSUM_OFFLOAD) | (noInts ? 0 : DpdkShim.SETUP_RX_INTR);
+            MemorySegment pi = arena.allocate(DpdkShim.PORT_INFO_SIZE, 8);
+            check((int) DpdkShim.PORT_SETUP.invokeExact(portId, poolSeg, requestedQueues, requestedMtu, flags, pi));
+            ok = true;
+            this.queues = pi.get(JAVA_INT, DpdkShim.PORT_QUEUES);
+            this.mac = pi.get(JAVA_LONG, DpdkShim.PORT_MAC);
+            this.mtu = pi.get(JAVA_INT, DpdkShim.PORT_MTU);
+            boolean txCsum = pi.get(JAVA_INT, DpdkShim.PORT_TX_CSUM) != 0;
+            boolean rxCsum = pi.get(JAVA_INT, DpdkShim.PORT_RX_CSUM) != 0;
+            this.capabilities = new TasPortCapabilities(txCsum, rxCsum, pi.get(JAVA_INT, DpdkShim.PORT_RETA_SIZE),
+                    pi.get(JAVA_INT, DpdkShim.PORT_RX_INTR) != 0);
+            this.txFlagMask = txCsum ? PacketBuffer.TX_IP_CSUM | PacketBuffer.TX_TCP_CSUM : 0;
+            this.rxFlagMask = rxCsum ? PacketBuffer.RX_IP_CSUM_GOOD | PacketBuffer.RX_L4_CSUM_GOOD : 0;
+            this.driver = pi.asSlice(DpdkShim.PORT_DRIVER, 32).getString(0);
+            this.name = "dpdk:" + portId;
+
+            this.rxPtrs = new MemorySegment[queues];
+            this.rxMeta = new MemorySegment[queues];
+            this.txPtrs = new MemorySegment[queues];
+            this.txWords = new MemorySegment[queues];
+            for (int q = 0; q < queues; q++) {
+                rxPtrs[q] = arena.allocate(8L * MAX_BURST, 64);
+                rxMeta[q] = arena.allocate(DpdkShim.RX_META_SIZE * MAX_BURST, 64);
+                txPtrs[q] = arena.allocate(8L * MAX_BURST, 64);
+                txWords[q] = arena.allocate(8L * MAX_BURST, 64);
+            }
+            this.waiters = new AtomicReferenceArray<>(queues);
+            this.scratch = ThreadLocal.withInitial(() -> arena.allocate(8L * MAX_BURST, 64));
+        } catch (Throwable t) {
+            if (ok) {
+                closeQuietly(portId, detachOnClose);
+            }
+            if (!poolSeg.equals(MemorySegment.NULL)) {
+                try {
+                    DpdkShim.POOL_FREE.invokeExact(poolSeg);
+                } catch (Throwable ignored) {
+                    // already failing
+                }
+            }
+            arena.close();
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Opens DPDK port {@code portId} (or the first port when -1), starting the EAL with
+     * {@code ealArgs} if this JVM has not yet (see {@link TasDpdk#initEal}).
+     *
+     * @param ealArgs EAL arguments without a program name, e.g. {@code --no-huge -m 256 --no-pci -l 0
+     *        --file-prefix=tas --vdev=net_af_packet0,iface=veth0}; TAS's {@code dpdk-extra}
+     * @param queues rx/tx queue pairs wanted (one per fast-path core); fewer when the device has
+     *        fewer ({@link #queueCount()} tells)
+     * @param mtu L3 MTU, 0 for 1500
+     * @param noXsumOffload TAS's {@code fp-no-xsumoffload}: checksums in software even if offered
+     * @param noInts TAS's {@code fp-no-ints}: never use rx interrupts
+     */
+    public static DpdkPort open(List<String> ealArgs, int portId, int queues, int mtu, boolean noXsumOffload,
+                                boolean noInts) {
+        return open(ealArgs, portId, queues, mtu, noXsumOffload, noInts, DEFAULT_MBUFS);
+    }
+
+    /** As {@link #open(List, int, int, int, boolean, boolean)} with a pool of {@code mbufs} buffers. */
+    public static DpdkPort open(List<String> ealArgs, int portId, int queues, int mtu, boolean noXsumOffload,
+                                boolean noInts, int mbufs) {
+        TasDpdk.initEal(ealArgs);
+        int id = portId;
+        if (id < 0) {
+            try {
+                id = (int) DpdkShim.PORT_FIRST.invokeExact();
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (id < 0) {
+                throw new IllegalStateException(DpdkShim.lastError() + "; EAL arguments " + ealArgs);
+            }
+        }
+        return new DpdkPort(id, false, queues, mtu, noXsumOffload, noInts, mbufs);
+    }
+
+    /**
+     * Hot-plugs the device {@code devargs} (e.g. {@code net_tap1,iface=tas1}) into the running EAL
+     * (started with {@code ealArgs} if need be) and opens it; {@link #close()} detaches it again.
+     */
+    public static DpdkPort attach(List<String> ealArgs, String devargs, int queues, int mtu, boolean noXsumOffload,
+                                  boolean noInts, int mbufs) {
+        TasDpdk.initEal(ealArgs);
+        int id = TasDpdk.attachDevice(devargs);
+        try {
+            return new DpdkPort(id, true, queues, mtu, noXsumOffload, noInts, mbufs);
+        } catch (RuntimeException | Error e) {
+            closeQuietly(id, true);
+            throw e;
+        }
+    }
+
+    private PacketBuffer[] wrappers(MemorySegment poolSeg, long regionLen) throws Throwable {
+        MemorySegment objs = arena.allocate(8L * mbufCount, 8);
+        int n = (int) DpdkShim.POOL_OBJECTS.invokeExact(poolSeg, objs, mbufCount);
+        if (n != mbufCount) {
+            throw new IllegalStateException("mempool lists " + n + " mbufs, expected " + mbufCount);
+        }
+        // Objects sit at least objStride apart (page-boundary padding may add gaps), so
+        // (mbuf - base) / objStride is distinct for every mbuf: a direct-mapped table, some slots empty.
+        PacketBuffer[] table = new PacketBuffer[(int) (regionLen / objStride) + 1];
+        for (int i = 0; i < n; i++) {
+            long m = objs.getAtIndex(JAVA_LONG, i);
+            long off = m - regionBase;
+            if (off < 0 || off + bufOffset + bufLen > regionLen) {
+                throw new IllegalStateException("mbuf at 0x" + Long.toHexString(m) + " lies outside the pool's region");
+            }
+            int slot = (int) (off / objStride);
+            if (table[slot] != null) {
+                throw new IllegalStateException("two mbufs map to slot " + slot + " (stride " + objStride + ")");
+            }
+            table[slot] = new PacketBuffer(region, off + bufOffset + headroom, bufLen - headroom, m, this);
+        }
+        return table;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int queueCount() {
+        return queues;
+    }
+
+    @Override
+    public long macAddress() {
+        return mac;
+    }
+
+    @Override
+    public int mtu() {
+        return mtu;
+    }
+
+    @Override
+    public TasPortCapabilities capabilities() {
+        return capabilities;
+    }
+
+    /** The device was started by {@link #open}; nothing left to do. */
+    @Override
+    public void start() {
+        ensureOpen();
+    }
+
+    @Override
+    public int rxBurst(int queue, PacketBuffer[] bufs, int max) {
+        MemorySegment ptrs = rxPtrs[queue];
+        MemorySegment meta = rxMeta[queue];
+        int n = Math.min(Math.min(max, bufs.length), MAX_BURST);
+        int got;
+        try {
+            got = (int) DpdkShim.RX_BURST.invokeExact(portId, queue, ptrs, meta, n);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        for (int i = 0; i < got; i++) {
+            long m = ptrs.getAtIndex(JAVA_LONG, i);
+            long mOff = m - regionBase;
+            long metaOff = i * DpdkShim.RX_META_SIZE;
+            PacketBuffer b = bySlot[(int) (mOff / objStride)];
+            long offset = meta.get(JAVA_LONG, metaOff + DpdkShim.RX_META_DATA_ADDR) - regionBase;
+            b.offset = offset;
+            b.length = meta.get(JAVA_INT, metaOff + DpdkShim.RX_META_DATA_LEN);
+            b.capacity = (int) (mOff + bufOffset + bufLen - offset);
+            b.flags = meta.get(JAVA_INT, metaOff + DpdkShim.RX_META_FLAGS) & rxFlagMask;
+            b.l2Length = 0;
+            b.l3Length = 0;
+            bufs[i] = b;
+        }
+        return got;
+    }
+
+    @Override
+    public int txBurst(int queue, PacketBuffer[] bufs, int count) {
+        MemorySegment ptrs = txPtrs[queue];
+        MemorySegment words = txWords[queue];
+        int n = Math.min(count, MAX_BURST);
+        for (int i = 0; i < n; i++) {
+            PacketBuffer b = bufs[i];
+            long dataOff = b.offset - (b.handle - regionBase) - bufOffset;
+            if (b.owner != this || dataOff < 0 || dataOff + b.length > bufLen || b.length < 0) {
+                throw invalidBuffer(b);
+            }
+            long w = dataOff | (long) b.length << 16;
+            int f = b.flags & txFlagMask;
+            if (f != 0) {
+                w |= (long) (b.l2Length & 0x7f) << DpdkShim.TXW_L2_SHIFT
+                        | (long) (b.l3Length & 0x1ff) << DpdkShim.TXW_L3_SHIFT
+                        | (long) (f >>> 2) << DpdkShim.TXW_FLAG_SHIFT;
+            }
+            ptrs.setAtIndex(JAVA_LONG, i, b.handle);
+            words.setAtIndex(JAVA_LONG, i, w);
+        }
+        try {
+            return (int) DpdkShim.TX_BURST.invokeExact(portId, queue, ptrs, words, n);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public int alloc(PacketBuffer[] bufs, int count) {
+        MemorySegment ptrs = scratch.get();
+        int done = 0;
+        while (done < count) {
+            int want = Math.min(count - done, MAX_BURST);
+            int got;
+            try {
+                got = (int) DpdkShim.ALLOC_BULK.invokeExact(pool, ptrs, want);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            for (int i = 0; i < got; i++) {
+                long m = ptrs.getAtIndex(JAVA_LONG, i);
+                long mOff = m - regionBase;
+                PacketBuffer b = bySlot[(int) (mOff / objStride)];
+                b.reset();
+                b.offset = mOff + bufOffset + headroom;
+                b.capacity = bufLen - headroom;
+                bufs[done + i] = b;
+            }
+            done += got;
+            if (got < want) {
+                break;
+            }
+        }
+        return done;
+    }
+
+    @Override
+    public void free(PacketBuffer buf) {
+        if (buf.owner != this) {
+            throw invalidBuffer(buf);
+        }
+        try {
+            DpdkShim.FREE.invokeExact(buf.handle);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public void free(PacketBuffer[] bufs, int count) {
+        MemorySegment ptrs = scratch.get();
+        for (int done = 0; done < count; ) {
+            int n = Math.min(count - done, MAX_BURST);
+            for (int i = 0; i < n; i++) {
+                PacketBuffer b = bufs[done + i];
+                if (b.owner != this) {
+                    throw invalidBuffer(b);
+                }
+                ptrs.setAtIndex(JAVA_LONG, i, b.handle);
+                bufs[done + i] = null;
+            }
+            try {
+                DpdkShim.FREE_BULK.invokeExact(ptrs, n);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            done += n;
+        }
+    }
+
+    @Override
+    public void awaitRx(int queue, long timeoutNanos) {
+        if (timeoutNanos <= 0) {
+            return;
+        }
+        if (capabilities.rxInterrupts()) {
+            int ms = (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
+            int rc;
+            try {
+                rc = (int) DpdkShim.PORT_AWAIT.invokeExact(portId, queue, ms);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (rc < 0) {
+                // epoll failed: nap rather than return at once and let the caller spin.
+                LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
+            }
+        } else {
+            Thread self = Thread.currentThread();
+            if (waiters.getPlain(queue) != self) {
+                waiters.set(queue, self);
+            }
+            LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
+        }
+    }
+
+    @Override
+    public void wakeup(int queue) {
+        if (capabilities.rxInterrupts()) {
+            try {
+                int rc = (int) DpdkShim.PORT_WAKEUP.invokeExact(portId, queue);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        } else {
+            Thread t = waiters.get(queue);
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    @Override
+    public TasPortStats stats() {
+        if (closed) {
+            return TasPortStats.EMPTY;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(DpdkShim.STATS_SIZE, 8);
+            check((int) DpdkShim.PORT_STATS.invokeExact(portId, s));
+            long multiSeg = (long) DpdkShim.PORT_MULTISEG_DROPS.invokeExact(portId);
+            // ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf
+            long[] v = s.toArray(JAVA_LONG);
+            return new TasPortStats(v[0], v[1], v[4] + v[7] + multiSeg, v[6]);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Stops and closes the device, frees the pool and unmaps the region. Call it after the threads
+     * that burst or wait on this port have stopped.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        int rc;
+        try {
+            rc = (int) DpdkShim.PORT_CLOSE.invokeExact(portId, detachOnClose ? 1 : 0);
+            DpdkShim.POOL_FREE.invokeExact(poolPtr);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        String error = rc < 0 ? DpdkShim.lastError() : null;
+        arena.close();
+        if (error != null) {
+            throw new IllegalStateException(error);
+        }
+    }
+
+    // ---- DPDK specifics beyond the SPI ----
+
+    /** The ethdev port id. */
+    public int portId() {
+        return portId;
+    }
+
+    /** The PMD's name, e.g. {@code net_af_packet}, {@code net_tap}, {@code net_ixgbe}. */
+    public String driverName() {
+        return driver;
+    }
+
+    /** The memory region every {@link PacketBuffer} of this port lives in (mapped once). */
+    public MemorySegment region() {
+        return region;
+    }
+
+    /** Mbufs in the pool. */
+    public int mbufCount() {
+        return mbufCount;
+    }
+
+    /** Mbufs free in the pool right now (its per-lcore caches included). */
+    public int availableMbufs() {
+        try {
+            return (int) DpdkShim.POOL_AVAIL.invokeExact(poolPtr);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Received multi-segment frames dropped (the engine handles single-segment frames only). */
+    public long multiSegmentDrops() {
+        try {
+            return (long) DpdkShim.PORT_MULTISEG_DROPS.invokeExact(portId);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Raw {@code ol_flags} of a buffer's mbuf (diagnostics, tests). */
+    public long mbufOffloadFlags(PacketBuffer buf) {
+        try {
+            return (long) DpdkShim.MBUF_OL_FLAGS.invokeExact(buf.handle);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Sets the RSS redirection table: entry i steers to {@code queues[i]}; the length must equal
+     * {@code capabilities().rssRetaSize()}.
+     */
+    public void setRedirectionTable(int[] queueOfEntry) {
+        ensureOpen();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocateFrom(JAVA_INT, queueOfEntry);
+            check((int) DpdkShim.PORT_RETA_SET.invokeExact(portId, s, queueOfEntry.length));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The device's RSS (Toeplitz) hash key, so flows can be steered in software alike. */
+    public byte[] rssHashKey() {
+        ensureOpen();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(256);
+            int n = check((int) DpdkShim.PORT_RSS_KEY.invokeExact(portId, s, 256));
+            return s.asSlice(0, n).toArray(JAVA_BYTE);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + "[" + driver + ", queues=" + queues + ", mtu=" + mtu + ", " + capabilities + "]";
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException(name + " is closed");
+        }
+    }
+
+    private static int check(int rc) {
+        if (rc < 0) {
+            throw new IllegalStateException(DpdkShim.lastError());
+        }
+        return rc;
+    }
+
+    private static void closeQuietly(int portId, boolean detach) {
+        try {
+            int rc = (int) DpdkShim.PORT_CLOSE.invokeExact(portId, detach ? 1 : 0);
+        } catch (Throwable ignored) {
+            // best effort while another failure is reported
+        }
+    }
+
+    private IllegalArgumentException invalidBuffer(PacketBuffer b) {
+        return new IllegalArgumentException(b + " is not a valid buffer of " + name + " (owner " + b.owner
+                + ", data offset " + (b.offset - (b.handle - regionBase) - bufOffset) + ", buffer " + bufLen + " bytes)");
+    }
+}

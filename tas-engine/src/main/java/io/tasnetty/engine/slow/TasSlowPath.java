@@ -1,0 +1,578 @@
+package io.tasnetty.engine.slow;
+
+import io.tasnetty.engine.TasEngineParams;
+import io.tasnetty.engine.config.TasRoute;
+import io.tasnetty.engine.context.TasConnection;
+import io.tasnetty.engine.context.TasContext;
+import io.tasnetty.engine.context.TasError;
+import io.tasnetty.engine.context.TasEvents;
+import io.tasnetty.engine.context.TasListener;
+import io.tasnetty.engine.fast.TasFastPath;
+import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TasFlowTable;
+import io.tasnetty.engine.flow.TcpState;
+import io.tasnetty.engine.port.PacketBuffer;
+import io.tasnetty.engine.port.TasPort;
+import io.tasnetty.engine.port.TasRss;
+import io.tasnetty.engine.stats.TasCounter;
+import io.tasnetty.engine.stats.TasCounters;
+import io.tasnetty.engine.wire.Arp;
+import io.tasnetty.engine.wire.Ethernet;
+import io.tasnetty.engine.wire.Ipv4;
+import io.tasnetty.engine.wire.Tcp;
+import io.tasnetty.engine.wire.TcpOptions;
+import org.jctools.queues.MpscArrayQueue;
+import org.jctools.queues.MpscUnboundedArrayQueue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The slow path: one agent for everything the fast path does not handle. ARP (requests, replies,
+ * cache, retries with doubling timeouts), routing, active opens (port choice, ISN, ARP, then the
+ * flow is installed on its fast-path core, which sends the SYN), passive opens (a SYN to a
+ * listener gets a flow and a SYN-ACK at once, within the listen backlog), RSTs for segments to no
+ * connection (RFC 9293 3.10.7.1), and reclaiming flows the fast path has finished with.
+ */
+public final class TasSlowPath {
+    /** What the slow path needs from the rest of the engine. */
+    public interface Engine {
+        TasFastPath fastPath(int queue);
+
+        int queues();
+
+        /** Allocates the rings of a flow of a listener's connection; null when out of memory. */
+        TasFlow newFlow(int rxBufLen, int txBufLen);
+
+        /** Returns a flow's rings (if any) to the allocator. */
+        void releaseRings(TasFlow f);
+
+        TasContext.EngineAccess access();
+
+        boolean isLocal(int ip);
+    }
+
+    private static final int EPHEMERAL_LOW = 32768;
+    private static final int EPHEMERAL_HIGH = 60999;
+
+    private final TasEngineParams params;
+    private final TasPort port;
+    private final TasCounters counters;
+    private final Engine engine;
+    private final TasIsn isn;
+    private final MpscArrayQueue<PacketBuffer> exceptions = new MpscArrayQueue<>(4096);
+    private final MpscUnboundedArrayQueue<Runnable> control = new MpscUnboundedArrayQueue<>(256);
+    private final TasFlowTable<TasFlow> allFlows = new TasFlowTable<>(1024);
+    private final TcpOptions opts = new TcpOptions();
+    private final PacketBuffer[] one = new PacketBuffer[1];
+    private final Map<Integer, Long> arpCache = new HashMap<>();
+    private final Map<Integer, ArpPending> arpPending = new HashMap<>();
+    private final List<TasRoute> routes;
+    private int ephemeralCursor;
+    private volatile Thread thread;
+    private volatile boolean sleeping;
+
+    private static final class ArpPending {
+        final List<TasFlow> waiting = new ArrayList<>();
+        long deadline;
+        long timeout;
+        int attempts;
+    }
+
+    public TasSlowPath(TasEngineParams params, TasPort port, TasCounters counters, Engine engine,
+                       List<TasRoute> routes, long k0, long k1) {
+        this.params = params;
+        this.port = port;
+        this.counters = counters;
+        this.engine = engine;
+        this.routes = List.copyOf(routes);
+        this.isn = new TasIsn(k0, k1);
+        this.ephemeralCursor = EPHEMERAL_LOW + (int) Math.floorMod(k0, EPHEMERAL_HIGH - EPHEMERAL_LOW);
+    }
+
+    public TasCounters counters() {
+        return counters;
+    }
+
+    // ------------------------------------------------------------------ cross-thread entry points
+
+    /** Fast path: a packet it does not handle. Ownership passes on success. */
+    public boolean exception(PacketBuffer buf) {
+        if (!exceptions.offer(buf)) {
+            return false;
+        }
+        wake();
+        return true;
+    }
+
+    /** Any thread: run {@code r} on the slow path. */
+    public void control(Runnable r) {
+        control.offer(r);
+        wake();
+    }
+
+    private void wake() {
+        if (sleeping) {
+            Thread t = thread;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ duty cycle
+
+    public int doWork(long now) {
+        int work = 0;
+        Runnable r;
+        while ((r = control.relaxedPoll()) != null) {
+            r.run();
+            work++;
+        }
+        for (int i = 0; i < 256; i++) {
+            PacketBuffer b = exceptions.relaxedPoll();
+            if (b == null) {
+                break;
+            }
+            try {
+                handle(b, now);
+            } finally {
+                port.free(b);
+            }
+            work++;
+        }
+        work += arpTimers(now);
+        return work;
+    }
+
+    /** Blocks until a command, an exception or the next ARP deadline. */
+    public void idle(long now, long maxNanos) {
+        thread = Thread.currentThread();
+        long timeout = maxNanos;
+        for (ArpPending p : arpPending.values()) {
+            timeout = Math.min(timeout, Math.max(0, p.deadline - now));
+        }
+        sleeping = true;
+        try {
+            if (!control.isEmpty() || !exceptions.isEmpty() || timeout == 0) {
+                return;
+            }
+            LockSupport.parkNanos(this, timeout);
+        } finally {
+            sleeping = false;
+        }
+    }
+
+    // ------------------------------------------------------------------ packets
+
+    private void handle(PacketBuffer b, long now) {
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        int type = Ethernet.etherType(s, o);
+        if (type == Ethernet.TYPE_ARP) {
+            arp(s, o + Ethernet.HEADER_LENGTH, b.length - Ethernet.HEADER_LENGTH, now);
+            return;
+        }
+        // The fast path validated Ethernet, IPv4 (incl. checksum) and the TCP header and checksum.
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        int ihl = Ipv4.headerLength(s, ipOff);
+        long tcpOff = ipOff + ihl;
+        int tcpLen = Ipv4.totalLength(s, ipOff) - ihl;
+        int thl = Tcp.headerLength(s, tcpOff);
+        int srcIp = Ipv4.src(s, ipOff);
+        int dstIp = Ipv4.dst(s, ipOff);
+        int srcPort = Tcp.srcPort(s, tcpOff);
+        int dstPort = Tcp.dstPort(s, tcpOff);
+        int flags = Tcp.flags(s, tcpOff);
+        int seq = Tcp.seq(s, tcpOff);
+        int ack = Tcp.ack(s, tcpOff);
+        int payload = tcpLen - thl;
+        long srcMac = Ethernet.src(s, o);
+        if ((flags & Tcp.RST) != 0) {
+            counters.increment(TasCounter.DROP_NO_FLOW); // never answer a RST (RFC 9293 3.10.7.1)
+            return;
+        }
+        if (allFlows.get(dstIp, dstPort, srcIp, srcPort) != null) {
+            return; // installing right now: the fast path answers from here on
+        }
+        if ((flags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN) {
+            TasListener l = listenerFor(dstIp, dstPort);
+            if (l == null) {
+                counters.increment(TasCounter.CONN_NO_LISTENER);
+                rst(dstIp, dstPort, srcIp, srcPort, srcMac, 0, seq + payload + 1, true);
+                return;
+            }
+            if (!opts.parse(s, tcpOff + Tcp.MIN_HEADER_LENGTH, thl - Tcp.MIN_HEADER_LENGTH)) {
+                counters.increment(TasCounter.DROP_MALFORMED_TCP);
+                return;
+            }
+            passiveOpen(l, dstIp, dstPort, srcIp, srcPort, srcMac, seq,
+                (flags & (Tcp.ECE | Tcp.CWR)) == (Tcp.ECE | Tcp.CWR), now);
+            return;
+        }
+        counters.increment(TasCounter.DROP_NO_FLOW);
+        // RFC 9293 3.10.7.1 (CLOSED): with ACK, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+        int segLen = payload + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
+        if ((flags & Tcp.ACK) != 0) {
+            rst(dstIp, dstPort, srcIp, srcPort, srcMac, ack, 0, false);
+        } else {
+            rst(dstIp, dstPort, srcIp, srcPort, srcMac, 0, seq + segLen, true);
+        }
+    }
+
+    private TasListener listenerFor(int ip, int port) {
+        TasListener l = engineListeners.get(port);
+        if (l == null || !l.isOpen() || (l.ip() != 0 && l.ip() != ip)) {
+            return null;
+        }
+        return l;
+    }
+
+    private void passiveOpen(TasListener l, int localIp, int localPort, int remoteIp, int remotePort, long remoteMac,
+                             int seq, boolean ecn, long now) {
+        if (!l.tryReserve()) {
+            counters.increment(TasCounter.CONN_BACKLOG_FULL); // the peer retransmits its SYN later
+            return;
+        }
+        if (allFlows.size() >= params.maxFlows()) {
+            l.unreserve();
+            counters.increment(TasCounter.CONN_FLOW_TABLE_FULL);
+            return;
+        }
+        TasFlow f;
+        try {
+            f = engine.newFlow(l.rxBufLen(), l.txBufLen());
+        } catch (RuntimeException e) {
+            l.unreserve();
+            counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
+            return;
+        }
+        f.localIp = localIp;
+        f.localPort = localPort;
+        f.remoteIp = remoteIp;
+        f.remotePort = remotePort;
+        f.loopback = engine.isLocal(remoteIp);
+        f.remoteMac = f.loopback ? params.mac() : remoteMac;
+        f.irs = seq;
+        f.rcvNxt = seq + 1;
+        f.iss = isn.isn(localIp, localPort, remoteIp, remotePort, now);
+        f.sndUna = f.iss;
+        f.sndNxt = f.iss;
+        f.sndMax = f.iss;
+        f.state = TcpState.SYN_RCVD;
+        f.listener = l;
+        TasFastPath.negotiatePassive(f, opts, ecn, params);
+        TasConnection.forPassiveOpen(engine.access(), f);
+        counters.increment(TasCounter.CONN_PASSIVE_OPENS);
+        install(f);
+    }
+
+    private void install(TasFlow f) {
+        f.queue = TasRss.queueFor(f.localIp, f.localPort, f.remoteIp, f.remotePort, engine.queues());
+        allFlows.put(f.localIp, f.localPort, f.remoteIp, f.remotePort, f);
+        engine.fastPath(f.queue).install(f);
+    }
+
+    // ------------------------------------------------------------------ active open
+
+    /** Context → slow path: start connecting {@code c} (runs on the slow path). */
+    public void connect(TasConnection c, int remoteIp, int remotePort, int localIp, int localPort, long now) {
+        TasFlow f = c.flow();
+        if (allFlows.size() >= params.maxFlows()) {
+            counters.increment(TasCounter.CONN_FLOW_TABLE_FULL);
+            fail(f, TasError.NO_RESOURCES);
+            return;
+        }
+        boolean loop = engine.isLocal(remoteIp);
+        if (localIp == 0) {
+            localIp = (remoteIp >>> 24) == 127 ? 0x7F000001 : params.ip();
+        }
+        if (localPort == 0) {
+            localPort = ephemeralPort(localIp, remoteIp, remotePort);
+            if (localPort < 0) {
+                counters.increment(TasCounter.CONN_FLOW_TABLE_FULL);
+                fail(f, TasError.NO_RESOURCES);
+                return;
+            }
+        } else if (allFlows.get(localIp, localPort, remoteIp, remotePort) != null) {
+            fail(f, TasError.NO_RESOURCES);
+            return;
+        }
+        f.localIp = localIp;
+        f.localPort = localPort;
+        f.remoteIp = remoteIp;
+        f.remotePort = remotePort;
+        f.loopback = loop;
+        f.iss = isn.isn(localIp, localPort, remoteIp, remotePort, now);
+        f.sndUna = f.iss;
+        f.sndNxt = f.iss;
+        f.sndMax = f.iss;
+        f.rcvWscale = params.ourWindowScale(f.rx.capacity());
+        f.mss = params.mss();
+        f.state = TcpState.SYN_SENT;
+        counters.increment(TasCounter.CONN_ACTIVE_OPENS);
+        if (loop) {
+            f.remoteMac = params.mac();
+            install(f);
+            return;
+        }
+        int hop = nextHop(remoteIp);
+        if (hop == 0) {
+            counters.increment(TasCounter.DROP_NO_ROUTE);
+            fail(f, TasError.UNREACHABLE);
+            return;
+        }
+        Long mac = arpCache.get(hop);
+        if (mac != null) {
+            f.remoteMac = mac;
+            install(f);
+            return;
+        }
+        // Hold the tuple while ARP resolves so a second connect cannot take it.
+        allFlows.put(f.localIp, f.localPort, f.remoteIp, f.remotePort, f);
+        ArpPending p = arpPending.get(hop);
+        if (p == null) {
+            p = new ArpPending();
+            p.timeout = params.arpTimeoutNanos();
+            p.deadline = now + p.timeout;
+            p.attempts = 1;
+            arpPending.put(hop, p);
+            arpRequest(hop);
+        }
+        p.waiting.add(f);
+    }
+
+    private int ephemeralPort(int localIp, int remoteIp, int remotePort) {
+        int range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+        for (int i = 0; i < range; i++) {
+            int p = EPHEMERAL_LOW + Math.floorMod(ephemeralCursor++ - EPHEMERAL_LOW, range);
+            if (allFlows.get(localIp, p, remoteIp, remotePort) == null && !engineListeners.containsKey(p)) {
+                return p;
+            }
+        }
+        return -1;
+    }
+
+    /** The next hop for {@code ip}: itself inside our subnet, else the longest matching route; 0 = none. */
+    private int nextHop(int ip) {
+        int pl = params.prefixLength();
+        if (pl == 0 || ((ip ^ params.ip()) >>> (32 - pl)) == 0) {
+            return ip;
+        }
+        TasRoute best = null;
+        for (TasRoute r : routes) {
+            if (r.matches(ip) && (best == null || r.prefixLength() > best.prefixLength())) {
+                best = r;
+            }
+        }
+        return best == null ? 0 : best.nextHop();
+    }
+
+    private void fail(TasFlow f, TasError why) {
+        f.error = why.ordinal();
+        f.state = TcpState.CLOSED;
+        f.dead = true;
+        if (why == TasError.UNREACHABLE) {
+            counters.increment(TasCounter.ARP_FAILED);
+        }
+        if (f.handle instanceof TasConnection c) {
+            c.post(TasEvents.CONNECT_FAILED | TasEvents.CLOSED);
+        }
+        reclaim(f);
+    }
+
+    // ------------------------------------------------------------------ ARP (RFC 826)
+
+    private void arp(MemorySegment s, long off, int len, long now) {
+        if (!Arp.isEthernetIpv4(s, off, len)) {
+            counters.increment(TasCounter.DROP_MALFORMED_ARP);
+            return;
+        }
+        int op = Arp.op(s, off);
+        int senderIp = Arp.senderIp(s, off);
+        long senderMac = Arp.senderMac(s, off);
+        int targetIp = Arp.targetIp(s, off);
+        boolean forUs = targetIp == params.ip();
+        // RFC 826 "merge": update an existing entry; add one when the packet is for us.
+        if (senderIp != 0 && (forUs || arpCache.containsKey(senderIp)) && !Ethernet.isMulticast(senderMac)) {
+            if (arpCache.put(senderIp, senderMac) == null) {
+                counters.increment(TasCounter.ARP_RESOLVED);
+            }
+            ArpPending p = arpPending.remove(senderIp);
+            if (p != null) {
+                for (TasFlow f : p.waiting) {
+                    if (!f.dead) {
+                        f.remoteMac = senderMac;
+                        allFlows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
+                        install(f);
+                    }
+                }
+            }
+        }
+        if (forUs && op == Arp.OP_REQUEST) {
+            PacketBuffer b = alloc();
+            if (b == null) {
+                return;
+            }
+            Ethernet.write(b.segment, b.offset, senderMac, params.mac(), Ethernet.TYPE_ARP);
+            Arp.write(b.segment, b.offset + Ethernet.HEADER_LENGTH, Arp.OP_REPLY, params.mac(), params.ip(),
+                senderMac, senderIp);
+            b.length = Ethernet.HEADER_LENGTH + Arp.LENGTH;
+            send(b);
+            counters.increment(TasCounter.ARP_REPLIES_SENT);
+        }
+    }
+
+    private void arpRequest(int ip) {
+        PacketBuffer b = alloc();
+        if (b == null) {
+            return;
+        }
+        Ethernet.write(b.segment, b.offset, Ethernet.BROADCAST, params.mac(), Ethernet.TYPE_ARP);
+        Arp.write(b.segment, b.offset + Ethernet.HEADER_LENGTH, Arp.OP_REQUEST, params.mac(), params.ip(), 0, ip);
+        b.length = Ethernet.HEADER_LENGTH + Arp.LENGTH;
+        send(b);
+        counters.increment(TasCounter.ARP_REQUESTS_SENT);
+    }
+
+    private int arpTimers(long now) {
+        if (arpPending.isEmpty()) {
+            return 0;
+        }
+        int work = 0;
+        for (Iterator<Map.Entry<Integer, ArpPending>> it = arpPending.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Integer, ArpPending> e = it.next();
+            ArpPending p = e.getValue();
+            if (now < p.deadline) {
+                continue;
+            }
+            work++;
+            if (p.attempts > params.arpRetries()) {
+                it.remove();
+                for (TasFlow f : p.waiting) {
+                    if (!f.dead) {
+                        allFlows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
+                        fail(f, TasError.UNREACHABLE);
+                    }
+                }
+                continue;
+            }
+            p.attempts++;
+            p.timeout = Math.min(p.timeout * 2, params.arpTimeoutMaxNanos()); // doubling, as TAS
+            p.deadline = now + p.timeout;
+            arpRequest(e.getKey());
+        }
+        return work;
+    }
+
+    // ------------------------------------------------------------------ output
+
+    private PacketBuffer alloc() {
+        if (port.alloc(one, 1) != 1) {
+            counters.increment(TasCounter.TX_NO_BUFFER);
+            return null;
+        }
+        PacketBuffer b = one[0];
+        one[0] = null;
+        return b;
+    }
+
+    private void send(PacketBuffer b) {
+        if (!engine.fastPath(0).transmitForeign(b)) {
+            counters.increment(TasCounter.CMD_QUEUE_FULL);
+            port.free(b);
+        }
+    }
+
+    private void rst(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int seq, int ack,
+                     boolean withAck) {
+        PacketBuffer b = alloc();
+        if (b == null) {
+            return;
+        }
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+        boolean loop = engine.isLocal(remoteIp);
+        Ethernet.write(s, o, loop ? params.mac() : remoteMac, params.mac(), Ethernet.TYPE_IPV4);
+        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + Tcp.MIN_HEADER_LENGTH, 0, Ipv4.ECN_NOT_ECT,
+            Ipv4.DEFAULT_TTL, Ipv4.PROTO_TCP, localIp, remoteIp);
+        Tcp.writeHeader(s, tcpOff, localPort, remotePort, seq, ack, Tcp.MIN_HEADER_LENGTH,
+            Tcp.RST | (withAck ? Tcp.ACK : 0), 0);
+        // The slow path always checksums in software (rare packets; keeps offload logic in one place).
+        Ipv4.headerChecksum(s, ipOff, Ipv4.computeHeaderChecksum(s, ipOff, Ipv4.MIN_HEADER_LENGTH));
+        Tcp.checksum(s, tcpOff, Tcp.checksum(s, tcpOff, Tcp.MIN_HEADER_LENGTH, localIp, remoteIp));
+        b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + Tcp.MIN_HEADER_LENGTH;
+        counters.increment(TasCounter.CONN_RESETS_SENT);
+        send(b);
+    }
+
+    // ------------------------------------------------------------------ reclaim
+
+    /** Fast path → slow path (queued): the flow is finished; free everything it held. */
+    public void flowDead(TasFlow f) {
+        control(() -> reclaim(f));
+    }
+
+    private void reclaim(TasFlow f) {
+        TasFlow cur = allFlows.get(f.localIp, f.localPort, f.remoteIp, f.remotePort);
+        if (cur == f) {
+            allFlows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
+        }
+        engine.releaseRings(f);
+        counters.increment(TasCounter.CONN_CLOSED);
+    }
+
+    /** Live flows known to the slow path (installed or being set up). */
+    public int flowCount() {
+        return allFlows.size();
+    }
+
+    // ------------------------------------------------------------------ listeners
+
+    private final java.util.concurrent.ConcurrentHashMap<Integer, TasListener> engineListeners =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Any thread: binds a listener; port 0 picks an ephemeral port. Returns the listener. */
+    public TasListener bind(int port, TasContext.ListenerFactory factory) {
+        if (port != 0) {
+            TasListener l = factory.create(port);
+            if (engineListeners.putIfAbsent(port, l) != null) {
+                throw new io.tasnetty.engine.context.TasException("address already in use: port " + port);
+            }
+            return l;
+        }
+        int range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+        int start = (int) (System.nanoTime() % range);
+        for (int i = 0; i < range; i++) {
+            int p = EPHEMERAL_LOW + Math.floorMod(start + i, range);
+            if (!engineListeners.containsKey(p)) {
+                TasListener l = factory.create(p);
+                if (engineListeners.putIfAbsent(p, l) == null) {
+                    return l;
+                }
+            }
+        }
+        throw new io.tasnetty.engine.context.TasException("no free ephemeral port to listen on");
+    }
+
+    /** Any thread: stops a listener and resets connections it queued but nobody accepted. */
+    public void unbind(TasListener l) {
+        engineListeners.remove(l.port(), l);
+        TasConnection c;
+        while ((c = l.acceptQueueForEngine().poll()) != null) {
+            l.unreserve();
+            c.abort();
+        }
+    }
+
+    public int listenerCount() {
+        return engineListeners.size();
+    }
+}
