@@ -885,7 +885,9 @@ public final class TasFastPath {
             return;
         }
         if (f.state == TcpState.TIME_WAIT) {
-            closeFlow(f, now); // RFC 1337 would ignore it; RFC 9293 allows closing: reclaim early
+            // RFC 1337 (TIME-WAIT assassination): ignore RST here, so a stray RST cannot end
+            // TIME_WAIT early and let old duplicates into a new incarnation.
+            counters.increment(TasCounter.DROP_BAD_STATE);
             return;
         }
         f.error = TasError.RESET.ordinal();
@@ -1164,7 +1166,7 @@ public final class TasFastPath {
         int seq = f.sndUna;
         TasByteRing tx = f.tx;
         int unacked = (int) (tx.tail() - tx.headPlain());
-        int len = Math.min(f.mss, Math.min(unacked, f.sndMax - seq));
+        int len = Math.min(maxPayload(f), Math.min(unacked, f.sndMax - seq));
         counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
         f.rttTiming = false;
         if (len > 0) {
@@ -1276,6 +1278,7 @@ public final class TasFastPath {
         long head = tx.headPlain();
         long tail = tx.tail();
         int sent = 0;
+        int segMax = maxPayload(f);
         while (sent < maxSegments) {
             int off = dataOffset(f, f.sndNxt);
             long pos = head + off;
@@ -1283,9 +1286,9 @@ public final class TasFastPath {
             int window = Math.min(f.sndWnd, f.cwnd);
             int usable = f.sndUna + window - f.sndNxt;
             if (avail > 0 && !(f.finSent && ge(f.sndNxt, f.finSentSeq))) {
-                int len = Math.min(avail, f.mss);
+                int len = Math.min(avail, segMax);
                 if (usable < len) {
-                    if (usable <= 0 || (usable < f.mss && usable < avail && f.sndUna != f.sndNxt)) {
+                    if (usable <= 0 || (usable < segMax && usable < avail && f.sndUna != f.sndNxt)) {
                         // Sender SWS avoidance (RFC 9293 3.8.6.2.1): wait for a worthwhile window,
                         // unless nothing is in flight (then the window is all we get).
                         if (f.sndWnd == 0 && f.sndUna == f.sndNxt && f.persistDeadline == 0) {
@@ -1354,6 +1357,18 @@ public final class TasFastPath {
         return sent;
     }
 
+    /**
+     * Payload per segment: the MSS, less SACK blocks when we report holes (they ride on data
+     * segments too, and header + options + payload must fit the MTU; f.mss already excludes
+     * timestamps).
+     */
+    private static int maxPayload(TasFlow f) {
+        if (f.sackOn && f.oooCount > 0) {
+            return f.mss - (TcpOptions.ackOptionsLength(f.tsOn, f.oooCount) - f.optLen);
+        }
+        return f.mss;
+    }
+
     private boolean paceAllows(TasFlow f, int len, long now) {
         long rate = f.rateBytesPerSec;
         long elapsed = now - f.paceLastNanos;
@@ -1403,7 +1418,10 @@ public final class TasFastPath {
     }
 
     private void sendAckNow(TasFlow f, long now) {
-        if (emit(f, Tcp.ACK, f.sndNxt, 0, 0, now)) {
+        // SEQ = SND.MAX, not SND.NXT: after a go-back-N rewind the peer may already hold data up
+        // to SND.MAX, and a pure ACK below its RCV.NXT would be unacceptable (RFC 9293 3.10.7.4)
+        // and dropped with the acknowledgment it carries.
+        if (emit(f, Tcp.ACK, f.sndMax, 0, 0, now)) {
             counters.increment(TasCounter.TCP_ACKS_SENT);
         }
     }
