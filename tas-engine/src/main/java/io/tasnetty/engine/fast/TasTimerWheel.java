@@ -5,7 +5,7 @@ import io.tasnetty.engine.flow.TasFlow;
 /**
  * A hashed timer wheel of flows (one timer per flow: the earliest of its deadlines), with the
  * list links inside the flow so scheduling allocates nothing. Owned by one fast-path agent.
- * Firing may be late by up to one tick; it is never early.
+ * A timer fires on the first {@link #advance} at or after its deadline, never before.
  */
 final class TasTimerWheel {
     private static final int SLOTS = 1024;
@@ -37,7 +37,9 @@ final class TasTimerWheel {
         if (deadline == 0) {
             return;
         }
-        long tick = Math.max(ceilDiv(deadline, tickNanos), currentTick);
+        // The slot of the tick the deadline falls in; that slot is re-scanned while it is current,
+        // so a timer fires on the first advance at or after its deadline.
+        long tick = Math.max(deadline / tickNanos, currentTick);
         int slot = (int) (tick & MASK);
         f.timerSlot = slot;
         f.timerPrev = null;
@@ -111,7 +113,7 @@ final class TasTimerWheel {
         long best = Long.MAX_VALUE;
         for (long t = nowTick; t < nowTick + SLOTS; t++) {
             for (TasFlow f = heads[(int) (t & MASK)]; f != null; f = f.timerNext) {
-                if (ceilDiv(f.timerDeadline, tickNanos) <= t) {
+                if (f.timerDeadline / tickNanos <= t) {
                     return Math.max(0, f.timerDeadline - now); // due in this round: the earliest slot wins
                 }
                 best = Math.min(best, f.timerDeadline);
@@ -120,7 +122,4 @@ final class TasTimerWheel {
         return Math.max(0, best - now);
     }
 
-    private static long ceilDiv(long a, long b) {
-        return -Math.floorDiv(-a, b);
-    }
 }

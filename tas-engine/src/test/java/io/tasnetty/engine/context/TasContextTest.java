@@ -1,0 +1,88 @@
+package io.tasnetty.engine.context;
+
+import io.tasnetty.engine.EngineHarness;
+import io.tasnetty.engine.TcpTestPeer.Opts;
+import io.tasnetty.engine.TcpTestPeer.Segment;
+import io.tasnetty.engine.wire.Tcp;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static io.tasnetty.engine.EngineHarness.ENGINE_IP;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TasContextTest {
+    @Test
+    void shouldReclaimRingsAndFlowsWhenTheContextCloses() {
+        try (EngineHarness h = new EngineHarness()) {
+            TasContext other = h.engine.newContext();
+            TasListener l = other.listen(new InetSocketAddress("10.0.0.1", 80), 8);
+            h.peer.send(40000, ENGINE_IP, 80, 100, 0, Tcp.SYN, 65535, new byte[0], Opts.syn(1460, -1, false, false, 0));
+            Segment synAck = h.step().get(0);
+            h.peer.send(40000, ENGINE_IP, 80, 101, synAck.seq() + 1, Tcp.ACK, 65535, new byte[0], null);
+            h.step();
+            TasConnection c = other.accept(l);
+            assertThat(c).isNotNull();
+            assertThat(h.engine.ringBytesInUse()).isPositive();
+            // Unread data at close means RST (nothing is silently lost), then everything is reclaimed.
+            h.peer.send(40000, ENGINE_IP, 80, 101, synAck.seq() + 1, Tcp.ACK, 65535, new byte[]{1, 2, 3}, null);
+            h.step();
+            other.close();
+            List<Segment> out = h.step();
+            assertThat(out).anyMatch(s -> s.has(Tcp.RST));
+            h.step();
+            assertThat(h.engine.flowCount()).isZero();
+            assertThat(h.engine.ringBytesInUse()).isZero();
+            assertThat(h.engine.listenerCount()).isZero();
+            assertThatThrownBy(() -> other.listen(new InetSocketAddress("10.0.0.1", 81), 1))
+                .isInstanceOf(TasException.class).hasMessageContaining("closed");
+        }
+    }
+
+    @Test
+    void shouldRefuseASecondListenerOnTheSamePort() {
+        try (EngineHarness h = new EngineHarness()) {
+            h.listen(80);
+            assertThatThrownBy(() -> h.listen(80)).isInstanceOf(TasException.class).hasMessageContaining("in use");
+            TasListener any = h.ctx.listen(new InetSocketAddress("10.0.0.1", 0), 4);
+            assertThat(any.port()).isBetween(32768, 60999);
+        }
+    }
+
+    @Test
+    void shouldWakeABlockedAwaitFromAnotherThread() throws Exception {
+        try (EngineHarness h = new EngineHarness()) {
+            Thread t = Thread.ofPlatform().start(() -> h.ctx.await(TimeUnit.SECONDS.toNanos(30)));
+            Thread.sleep(50);
+            h.ctx.wakeup();
+            t.join(TimeUnit.SECONDS.toMillis(10));
+            assertThat(t.isAlive()).as("await returned after wakeup").isFalse();
+            h.ctx.wakeup(); // a wakeup with nobody waiting makes the next await return at once
+            long t0 = System.nanoTime();
+            h.ctx.await(TimeUnit.SECONDS.toNanos(30));
+            assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(10));
+        }
+    }
+
+    @Test
+    void shouldDeliverLoopbackConnectionsInsideTheEngine() {
+        try (EngineHarness h = new EngineHarness()) {
+            TasListener l = h.ctx.listen(new InetSocketAddress("127.0.0.1", 9), 4);
+            TasConnection c = h.ctx.connect(new InetSocketAddress("127.0.0.1", 9));
+            assertThat(h.step()).as("nothing reaches the wire").isEmpty();
+            assertThat(h.takeEvents(c) & TasEvents.CONNECTED).isNotZero();
+            TasConnection s = h.ctx.accept(l);
+            assertThat(s).isNotNull();
+            c.write(ByteBuffer.wrap(new byte[]{42, 43}));
+            c.flush();
+            h.step();
+            ByteBuffer in = ByteBuffer.allocate(8);
+            assertThat(s.read(in)).isEqualTo(2);
+            assertThat(in.get(0)).isEqualTo((byte) 42);
+        }
+    }
+}
