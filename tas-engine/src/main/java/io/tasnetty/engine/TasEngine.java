@@ -380,9 +380,8 @@ public final class TasEngine implements AutoCloseable {
         return f;
     }
 
-    private synchronized void releaseRings(TasFlow f) {
-        // Called by the fast path (TIME_WAIT) or the slow path (reclaim); synchronized makes the
-        // hand-back happen exactly once whichever gets here first.
+    private synchronized void freeRings(TasFlow f) {
+        // Called by whichever side (engine or application) let go of the rings last.
         TasByteRing rx = f.rx;
         TasByteRing tx = f.tx;
         f.rx = null;
@@ -465,6 +464,13 @@ public final class TasEngine implements AutoCloseable {
         }
 
         @Override
+        public void released(TasFlow flow) {
+            if (flow.dropAppRingHold()) {
+                freeRings(flow);
+            }
+        }
+
+        @Override
         public void contextClosed(TasContext ctx) {
             liveContexts.decrementAndGet();
         }
@@ -492,8 +498,17 @@ public final class TasEngine implements AutoCloseable {
         }
 
         @Override
-        public void releaseRings(TasFlow f) {
-            TasEngine.this.releaseRings(f);
+        public void engineDoneWithRings(TasFlow f) {
+            if (f.dropEngineRingHold()) {
+                freeRings(f);
+            }
+        }
+
+        @Override
+        public void forgetUnaccepted(TasFlow f) {
+            if (f.dropAppRingHold()) {
+                freeRings(f);
+            }
         }
 
         @Override

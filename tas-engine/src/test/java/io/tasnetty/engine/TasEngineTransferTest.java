@@ -64,8 +64,8 @@ class TasEngineTransferTest {
                     int clientPort = cp.conn.localAddress().getPort(); // known once connected
                     Peer sp = s.stream().filter(x -> x.conn.remoteAddress().getPort() == clientPort).findFirst()
                         .orElseThrow();
-                    assertThat(sp.received).isEqualTo(PER_CONNECTION);
-                    assertThat(cp.received).isEqualTo(PER_CONNECTION);
+                    assertThat(sp.received).as(() -> describe(cp, sp)).isEqualTo(PER_CONNECTION);
+                    assertThat(cp.received).as(() -> describe(cp, sp)).isEqualTo(PER_CONNECTION);
                     assertThat(sp.receivedDigest()).as("client→server bytes").isEqualTo(cp.sentDigest());
                     assertThat(cp.receivedDigest()).as("server→client bytes").isEqualTo(sp.sentDigest());
                 }
@@ -85,6 +85,10 @@ class TasEngineTransferTest {
                 System.out.printf("transfer: A %s%n          B %s%n", summary(a), summary(b));
             }
         }
+    }
+
+    private static String describe(Peer c, Peer s) {
+        return "client " + c + "\nserver " + s;
     }
 
     private static String summary(TasEngine e) {
@@ -207,6 +211,15 @@ class TasEngineTransferTest {
                 sentDigest = sent.digest();
                 conn.shutdownOutput();
             }
+        }
+
+        @Override
+        public String toString() {
+            io.tasnetty.engine.flow.TasFlow f = conn.flow();
+            return "received=" + received + " sent=" + sentBytes + " eof=" + eof + " state="
+                + io.tasnetty.engine.flow.TcpState.name(f.state) + " rcvNxt=" + f.rcvNxt + " irs=" + f.irs
+                + " finSeq=" + f.finSeq + " finRcvd=" + f.finReceived + " ooo=" + f.oooCount + " sndUna=" + f.sndUna
+                + " iss=" + f.iss + " finSentSeq=" + f.finSentSeq;
         }
 
         boolean done() {

@@ -84,9 +84,11 @@ public final class TasConnection extends TasSocket {
         return n;
     }
 
+    /** EOF: the peer's FIN was consumed and every byte before it read, or the connection failed. */
     private boolean inputDone() {
-        // Order: inputClosed is published (volatile event post) after the last byte's tail.
-        return flow.inputClosed && flow.rx.readable() == 0 || flow.state == TcpState.CLOSED;
+        // inputClosed is a volatile written after the last byte's tail was published.
+        TasByteRing rx = flow.rx;
+        return flow.inputClosed && (rx == null || rx.readable() == 0) || flow.error != 0;
     }
 
     private void consumed(TasByteRing rx, long newHead) {
@@ -201,6 +203,7 @@ public final class TasConnection extends TasSocket {
         outputShutdown = true;
         flow.released = true;
         command(TasFlow.CMD_CLOSE);
+        engine.released(flow);
     }
 
     /** Closes with RST at once (SO_LINGER 0), discarding unsent data. */
@@ -212,6 +215,7 @@ public final class TasConnection extends TasSocket {
         outputShutdown = true;
         flow.released = true;
         command(TasFlow.CMD_ABORT);
+        engine.released(flow);
     }
 
     private void command(int cmd) {

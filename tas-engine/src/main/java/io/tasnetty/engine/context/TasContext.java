@@ -35,6 +35,9 @@ public final class TasContext implements AutoCloseable {
         /** Unbinds a listener and resets the connections it queued. */
         void unbind(TasListener listener);
 
+        /** The application let go of the connection (close/abort): its rings may be freed. */
+        void released(TasFlow flow);
+
         /** Whether the engine still runs. */
         boolean isRunning();
 

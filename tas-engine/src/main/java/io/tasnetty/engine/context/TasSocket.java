@@ -32,9 +32,9 @@ public abstract sealed class TasSocket permits TasListener, TasConnection {
 
     /** Engine side, any thread: adds event bits and wakes the owning context if needed. */
     public final void post(int events) {
-        if ((int) PENDING.getOpaque(this) == (events | (int) PENDING.getOpaque(this))) {
-            return; // already pending: nothing new to say (cheap check, no atomic)
-        }
+        // Always the atomic OR: it is also the full fence that orders the caller's ring publication
+        // before the consumer's takeEvents(). A plain "already pending?" shortcut could read a
+        // stale value and lose the wake-up for data published just before it.
         int old = (int) PENDING.getAndBitwiseOr(this, events);
         if (old == 0) {
             TasContext ctx = owner;

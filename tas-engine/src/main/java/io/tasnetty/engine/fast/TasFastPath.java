@@ -59,8 +59,11 @@ public final class TasFastPath {
         /** True for the engine's own address and 127.0.0.0/8. */
         boolean isLocal(int ip);
 
-        /** Returns the flow's rings to the allocator (the flow stays, e.g. in TIME_WAIT). */
-        void releaseRings(TasFlow f);
+        /** The engine no longer needs the flow's rings (they are freed once the application is done too). */
+        void engineDoneWithRings(TasFlow f);
+
+        /** The application will never see this flow (a passive open not accepted): drop its hold on the rings. */
+        void forgetUnaccepted(TasFlow f);
     }
 
     private final int queue;
@@ -387,8 +390,8 @@ public final class TasFastPath {
 
     private int receiveWindow(TasFlow f) {
         TasByteRing rx = f.rx;
-        if (rx == null) {
-            return 0; // TIME_WAIT after the application let go: the rings are already reclaimed
+        if (rx == null || f.state == TcpState.TIME_WAIT) {
+            return 0; // TIME_WAIT: the rings may be reclaimed by now and nothing more is received
         }
         return (int) (rx.head() + rx.capacity() - rx.tailPlain());
     }
@@ -864,14 +867,11 @@ public final class TasFastPath {
         cc.init(f, now);
         counters.increment(TasCounter.CONN_ESTABLISHED);
         TasListener l = (TasListener) f.listener;
-        f.listener = null;
         if (l != null && l.isOpen()) {
+            f.listener = null;
             l.enqueueEstablished((io.tasnetty.engine.context.TasConnection) f.handle);
         } else {
-            if (l != null) {
-                l.unreserve();
-            }
-            abortFlow(f, true, TasError.ABORTED, now);
+            abortFlow(f, true, TasError.ABORTED, now); // the listener closed meanwhile
         }
     }
 
@@ -879,8 +879,7 @@ public final class TasFastPath {
         counters.increment(TasCounter.CONN_RESETS_RECEIVED);
         if (f.state == TcpState.SYN_RCVD && f.listener != null) {
             // RFC 9293 3.10.7.4: a passive open reset by the peer goes back to LISTEN: just forget it.
-            ((TasListener) f.listener).unreserve();
-            f.listener = null;
+            forgetUnaccepted(f);
             removeFlow(f, now, 0);
             return;
         }
@@ -892,6 +891,13 @@ public final class TasFastPath {
         }
         f.error = TasError.RESET.ordinal();
         removeFlow(f, now, TasEvents.RESET | TasEvents.CLOSED);
+    }
+
+    /** A passive open that will never reach the application: free its backlog slot and its rings. */
+    private void forgetUnaccepted(TasFlow f) {
+        ((TasListener) f.listener).unreserve();
+        f.listener = null;
+        engine.forgetUnaccepted(f);
     }
 
     private void failConnect(TasFlow f, TasError why, long now) {
@@ -951,15 +957,13 @@ public final class TasFastPath {
             removeFlow(f, now, TasEvents.CLOSED);
             return;
         }
-        if (f.rx != null && f.rx.readable() > 0) {
-            // Unread data would be lost silently: tell the peer (RFC 9293 3.10.4, RFC 2525 2.17).
-            abortFlow(f, true, TasError.ABORTED, now);
+        TasByteRing rx = f.rx;
+        if (s == TcpState.TIME_WAIT || s == TcpState.CLOSED) {
             return;
         }
-        if (s == TcpState.TIME_WAIT || s == TcpState.CLOSED) {
-            if (s == TcpState.TIME_WAIT) {
-                engine.releaseRings(f);
-            }
+        if (rx != null && rx.readable() > 0) {
+            // Unread data would be lost silently: tell the peer (RFC 9293 3.10.4, RFC 2525 2.17).
+            abortFlow(f, true, TasError.ABORTED, now);
             return;
         }
         f.finRequested = true;
@@ -991,9 +995,7 @@ public final class TasFastPath {
         f.keepaliveDeadline = 0;
         f.timeWaitDeadline = now + params.timeWaitNanos();
         post(f, TasEvents.CLOSED);
-        if (f.released) {
-            engine.releaseRings(f); // TIME_WAIT needs no buffers: hold only the small flow object
-        }
+        engine.engineDoneWithRings(f); // TIME_WAIT needs no buffers: only the small flow object stays
         armTimer(f);
     }
 
@@ -1009,8 +1011,7 @@ public final class TasFastPath {
             sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, f.sndNxt, 0, false, f.loopback);
         }
         if (f.listener != null) {
-            ((TasListener) f.listener).unreserve();
-            f.listener = null;
+            forgetUnaccepted(f);
         }
         if (f.error == 0 && why != TasError.ABORTED) {
             f.error = why.ordinal();
@@ -1515,7 +1516,8 @@ public final class TasFastPath {
         int adv = Math.min(wnd >>> f.rcvWscale, 65535);
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt, hdr, flags, adv);
         f.rcvWndAdvertised = adv << f.rcvWscale;
-        f.rcvAdvEdgePos = f.rx == null ? 0 : f.rx.tailPlain() + f.rcvWndAdvertised;
+        TasByteRing rx = f.rx;
+        f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + f.rcvWndAdvertised;
         if (len > 0) {
             f.tx.copyOut(pos, s, tcpOff + hdr, len);
         }

@@ -69,8 +69,11 @@ public final class TasFlow {
     /** The peer's FIN arrived (possibly ahead of missing data) at this sequence number. */
     public boolean finReceived;
     public int finSeq;
-    /** The FIN was consumed in order: the receive side is closed. */
-    public boolean inputClosed;
+    /**
+     * The FIN was consumed in order: the receive side is closed. Volatile: set after the last
+     * byte's tail is published, so a reader that sees it also sees every byte before the FIN.
+     */
+    public volatile boolean inputClosed;
     /** Send an ACK at the end of this duty cycle. */
     public boolean ackPending;
     /** Echo ECE until the peer sends CWR (RFC 3168 6.1.3). */
@@ -179,6 +182,31 @@ public final class TasFlow {
     /** Why the connection ended abnormally (a TasError ordinal), 0 = none. */
     public volatile int error;
     public long createdNanos;
+
+    /**
+     * The rings are freed once both the engine and the application are done with them: the
+     * engine when the flow dies or enters TIME_WAIT, the application when it closes (or, for a
+     * passive open nobody accepted, when the engine forgets it). Until then unread bytes stay
+     * readable even after the connection has closed.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger ringHolds = new java.util.concurrent.atomic.AtomicInteger(2);
+    private final java.util.concurrent.atomic.AtomicBoolean appHoldDropped = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Engine threads only, in order (fast path, then slow path through its queue). */
+    private boolean engineHoldDropped;
+
+    /** Engine: done with the rings; true if the caller must now free them. */
+    public boolean dropEngineRingHold() {
+        if (engineHoldDropped) {
+            return false;
+        }
+        engineHoldDropped = true;
+        return ringHolds.decrementAndGet() == 0;
+    }
+
+    /** Application (or the engine for an unaccepted connection): done with the rings; true if the caller must free them. */
+    public boolean dropAppRingHold() {
+        return appHoldDropped.compareAndSet(false, true) && ringHolds.decrementAndGet() == 0;
+    }
 
     /** Sets command bits; returns true if the caller must enqueue the flow (bits were clear). */
     public boolean postCommand(int bits) {

@@ -49,8 +49,8 @@ public final class TasSlowPath {
         /** Allocates the rings of a flow of a listener's connection; null when out of memory. */
         TasFlow newFlow(int rxBufLen, int txBufLen);
 
-        /** Returns a flow's rings (if any) to the allocator. */
-        void releaseRings(TasFlow f);
+        /** The engine no longer needs the flow's rings. */
+        void engineDoneWithRings(TasFlow f);
 
         TasContext.EngineAccess access();
 
@@ -525,7 +525,7 @@ public final class TasSlowPath {
         if (cur == f) {
             allFlows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
         }
-        engine.releaseRings(f);
+        engine.engineDoneWithRings(f);
         counters.increment(TasCounter.CONN_CLOSED);
     }
 
