@@ -44,6 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class TasEngine implements AutoCloseable {
     /** Ring memory limit across all connections (TAS's shm-len default). */
     private static final long SHM_LEN = 1L << 30;
+    /** Pure spinning before an idle fast path starts yielding (then blocks after fp-poll-interval-tas). */
+    private static final long SPIN_NANOS = 20_000;
     private final TasConfig config;
     private final TasEngineParams params;
     private final TasPort port;
@@ -205,8 +207,15 @@ public final class TasEngine implements AutoCloseable {
             if (idleSince < 0) {
                 idleSince = now;
             }
-            if (params.noInts() || now - idleSince < spinNanos) {
-                Thread.onSpinWait();
+            long idle = now - idleSince;
+            if (params.noInts() || idle < spinNanos) {
+                // Spin briefly for latency, then yield so that on a machine with few cores the
+                // application threads this engine serves still get to run.
+                if (idle < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
                 continue;
             }
             fp.idle(now, TimeUnit.MILLISECONDS.toNanos(100));
