@@ -1,7 +1,7 @@
 package io.tasnetty.engine.context;
 
 import io.tasnetty.engine.flow.TasFlow;
-import org.jctools.queues.MpscUnboundedArrayQueue;
+import org.jctools.queues.MpscGrowableArrayQueue;
 
 import java.net.InetSocketAddress;
 import java.util.Set;
@@ -53,7 +53,13 @@ public final class TasContext implements AutoCloseable {
 
     private final EngineAccess engine;
     private final int id;
-    private final MpscUnboundedArrayQueue<TasSocket> ready = new MpscUnboundedArrayQueue<>(256);
+    /**
+     * Sockets with pending events. Each socket is queued at most once at a time (see
+     * {@link TasSocket#post}), so the queue never holds more entries than sockets; it grows by
+     * doubling when a context serves more of them and never allocates in steady state (an
+     * unbounded linked queue would allocate a chunk every few hundred events).
+     */
+    private final MpscGrowableArrayQueue<TasSocket> ready = new MpscGrowableArrayQueue<>(256, 1 << 24);
     private final Set<TasSocket> sockets = ConcurrentHashMap.newKeySet();
     private volatile Thread waiter;
     private volatile boolean sleeping;
