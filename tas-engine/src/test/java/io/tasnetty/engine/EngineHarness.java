@@ -7,11 +7,14 @@ import io.tasnetty.engine.context.TasListener;
 import io.tasnetty.engine.context.TasSocket;
 import io.tasnetty.engine.port.TasWire;
 import io.tasnetty.engine.port.WirePort;
+import io.tasnetty.engine.wire.Tcp;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * An engine under test with no threads: a manual clock, one context, and a {@link TcpTestPeer} on
@@ -63,6 +66,20 @@ public final class EngineHarness implements AutoCloseable {
         return step();
     }
 
+    /** Sets the clock to {@code nanos} (never backwards) and runs the engine. */
+    public List<TcpTestPeer.Segment> advanceTo(long nanos) {
+        if (nanos < clock.nanoTime()) {
+            throw new IllegalArgumentException("the clock only moves forward");
+        }
+        clock.set(nanos);
+        return step();
+    }
+
+    /** The clock, in nanoseconds. */
+    public long now() {
+        return clock.nanoTime();
+    }
+
     /** Events for {@code s} OR-ed together, then forgotten. */
     public int takeEvents(TasSocket s) {
         int bits = 0;
@@ -77,7 +94,87 @@ public final class EngineHarness implements AutoCloseable {
     }
 
     public TasListener listen(int port) {
-        return ctx.listen(new InetSocketAddress(addr(ENGINE_IP), port), 16);
+        TasListener l = ctx.listen(new InetSocketAddress(addr(ENGINE_IP), port), 16);
+        listeners.put(port, l);
+        return l;
+    }
+
+    private final Map<Integer, TasListener> listeners = new HashMap<>();
+
+    /** The listener {@link #listen} or {@link #accept} opened on {@code port}. */
+    public TasListener listenerFor(int port) {
+        return listeners.get(port);
+    }
+
+    /**
+     * Passive open by script: listens on {@code port} (once), the peer sends a SYN from
+     * {@code peerPort} with sequence number {@code peerIss} and options {@code synOpts}, the
+     * engine's SYN-ACK is checked to be alone on the wire, the peer's final ACK carries the
+     * peer's default window, and the connection is accepted.
+     */
+    public ScriptedConnection accept(int port, int peerPort, int peerIss, TcpTestPeer.Opts synOpts) {
+        TasListener l = listeners.containsKey(port) ? listeners.get(port) : listen(port);
+        peer.send(peerPort, ENGINE_IP, port, peerIss, 0, Tcp.SYN, 65535, new byte[0],
+            synOpts);
+        List<TcpTestPeer.Segment> out = step();
+        if (out.size() != 1 || out.get(0).flags() != (Tcp.SYN | Tcp.ACK)) {
+            throw new AssertionError("expected one SYN-ACK, got " + out);
+        }
+        int iss = out.get(0).seq();
+        ScriptedConnection sc = new ScriptedConnection(this, null, peerPort, port, peerIss, iss);
+        sc.ack();
+        if (!step().isEmpty()) {
+            throw new AssertionError("the final ACK of the handshake must not be answered");
+        }
+        TasConnection c = ctx.accept(l);
+        if (c == null) {
+            throw new AssertionError("no connection to accept");
+        }
+        takeEvents(l);
+        return new ScriptedConnection(this, c, peerPort, port, peerIss, iss);
+    }
+
+    /** {@link #accept} with options the tests use most: MSS 1460, no scaling, SACK, no timestamps. */
+    public ScriptedConnection accept(int port) {
+        return accept(port, 40000, 1000, TcpTestPeer.Opts.syn(1460, -1, true, false, 0));
+    }
+
+    /**
+     * Active open by script: the engine connects to the peer's {@code peerPort}, the peer answers
+     * the SYN with a SYN-ACK with sequence number {@code peerIss}, window {@code synAckWindow} and
+     * options {@code synAckOpts}, and the engine's ACK is checked.
+     */
+    public ScriptedConnection open(int peerPort, int peerIss, int synAckWindow, TcpTestPeer.Opts synAckOpts) {
+        TasConnection c = connect(peerPort);
+        List<TcpTestPeer.Segment> out = step();
+        if (out.size() != 1 || !out.get(0).has(Tcp.SYN)) {
+            throw new AssertionError("expected one SYN, got " + out);
+        }
+        TcpTestPeer.Segment syn = out.get(0);
+        peer.send(peerPort, ENGINE_IP, syn.srcPort(), peerIss, syn.seq() + 1,
+            Tcp.SYN | Tcp.ACK, synAckWindow, new byte[0], synAckOpts);
+        out = step();
+        if (out.size() != 1 || out.get(0).flags() != Tcp.ACK
+            || out.get(0).ack() != peerIss + 1) {
+            throw new AssertionError("expected the ACK of the handshake, got " + out);
+        }
+        takeEvents(c);
+        return new ScriptedConnection(this, c, peerPort, syn.srcPort(), peerIss, syn.seq());
+    }
+
+    /** Bytes 0..n-1 of a pattern that does not repeat every 256 bytes (so misplaced bytes show). */
+    public static byte[] bytes(int n) {
+        return bytes(n, 0);
+    }
+
+    /** Bytes {@code from..from+n-1} of the same pattern. */
+    public static byte[] bytes(int n, int from) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            int k = from + i;
+            b[i] = (byte) (k * 31 + (k >>> 8) * 7 + 3);
+        }
+        return b;
     }
 
     public TasConnection connect(int port) {

@@ -87,6 +87,16 @@ public final class TcpTestPeer implements AutoCloseable {
             tsEcr = ecr;
             return this;
         }
+
+        /** SACK blocks (RFC 2018) as left, right pairs of sequence numbers (at most 4 pairs). */
+        public Opts sack(int... edges) {
+            sackBlocks = edges.length / 2;
+            for (int i = 0; i < sackBlocks; i++) {
+                sackLeft[i] = edges[2 * i];
+                sackRight[i] = edges[2 * i + 1];
+            }
+            return this;
+        }
     }
 
     /** Sends a TCP segment from the peer to {@code dstIp:dstPort}. */

@@ -94,8 +94,12 @@ public final class TasConnection extends TasSocket {
     private void consumed(TasByteRing rx, long newHead) {
         rx.publishHead(newHead);
         // RFC 9293 3.8.6.2.2 (receiver SWS avoidance): announce the window only once it has
-        // grown by min(half the buffer, one MSS) beyond what we advertised.
-        long grow = newHead + rx.capacity() - flow.rcvAdvEdgePos;
+        // grown by min(half the buffer, one MSS) beyond what we advertised. The right edge we
+        // can announce is also bounded by the largest window field (65535 << scale): without
+        // that bound, an unscaled connection over a ring above 64 KiB would send a useless
+        // update (same window) after every read.
+        long maxWindow = Math.min(rx.capacity(), 65535L << flow.rcvWscale);
+        long grow = Math.min(newHead + rx.capacity(), rx.tail() + maxWindow) - flow.rcvAdvEdgePos;
         if (grow >= Math.min(rx.capacity() >> 1, Math.max(flow.mss, 536))) {
             command(TasFlow.CMD_RX_CONSUMED);
         }
@@ -245,6 +249,7 @@ public final class TasConnection extends TasSocket {
     /** Turns TCP keepalive (RFC 1122 4.2.3.6) on or off for this connection. */
     public void setKeepAlive(boolean on) {
         flow.keepalive = on;
+        command(TasFlow.CMD_KEEPALIVE); // the fast path owns the timer: let it arm or cancel it
     }
 
     /** Transmit-ring capacity (SO_SNDBUF). */

@@ -364,6 +364,10 @@ public final class TasFastPath {
 
     /** RFC 9293 3.10.7: SEGMENT ARRIVES, for a flow in a state other than LISTEN/CLOSED. */
     private void segment(TasFlow f, long now) {
+        // Any segment shows the peer is alive (RFC 1122 4.2.3.6); the keepalive timer checks
+        // this lazily instead of being rescheduled per segment.
+        f.lastRxNanos = now;
+        f.keepaliveProbes = 0;
         if (f.state == TcpState.SYN_SENT) {
             synSent(f, now);
             return;
@@ -401,6 +405,13 @@ public final class TasFastPath {
         int state = f.state;
         if (state == TcpState.CLOSED) {
             counters.increment(TasCounter.DROP_BAD_STATE);
+            return;
+        }
+        if (state == TcpState.SYN_RCVD && (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN && segSeq == f.irs) {
+            // The peer retransmitted its SYN: our SYN-ACK was lost. It sits before RCV.NXT, so the
+            // acceptability test below would answer with a bare ACK, which a peer in SYN-SENT
+            // drops (RFC 9293 3.10.7.3); answer with the SYN-ACK again (as Linux's tcp_check_req).
+            sendSynAck(f, now);
             return;
         }
         int len = segLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
@@ -445,10 +456,7 @@ public final class TasFastPath {
         }
         // Step 4: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
         if ((flags & Tcp.SYN) != 0) {
-            if (state == TcpState.SYN_RCVD && segSeq == f.irs) {
-                sendSynAck(f, now); // the peer retransmitted its SYN: answer again
-                return;
-            }
+            // (A retransmitted SYN in SYN_RCVD was answered above, before the acceptability test.)
             challengeAck(f);
             return;
         }
@@ -559,17 +567,23 @@ public final class TasFastPath {
             f.retries = 0;
             f.backoff = 0;
             rttSample(f, ack, now);
+            boolean recovered = false;
             if (f.inRecovery) {
                 if (ge(ack, f.recover)) {
-                    f.inRecovery = false;
-                    if (f.cwnd > f.ssthresh && f.ssthresh > 0) {
-                        f.cwnd = f.ssthresh; // RFC 6582 3.2 step 3: deflate the window
-                    }
+                    recovered = true;
                 } else {
                     retransmitFirst(f, now); // partial ACK: the next hole is lost too (RFC 6582)
                 }
             }
             cc.onAck(f, acked, (segFlags & Tcp.ECE) != 0, now);
+            if (recovered) {
+                // RFC 6582 3.2 step 3: the full ACK sets cwnd to ssthresh and ends recovery. Leave
+                // recovery only after cc.onAck, so this ACK does not also grow the deflated window.
+                f.inRecovery = false;
+                if (f.cwnd > f.ssthresh && f.ssthresh > 0) {
+                    f.cwnd = f.ssthresh;
+                }
+            }
             f.rtoDeadline = f.sndUna == f.sndMax ? 0 : now + f.rtoNanos; // RFC 6298 5.2, 5.3
             if (f.keepalive) {
                 f.keepaliveProbes = 0;
@@ -730,8 +744,12 @@ public final class TasFastPath {
             if (le(start, e[i]) && ge(end, s[i])) {
                 start = lt(start, s[i]) ? start : s[i];
                 end = gt(end, e[i]) ? end : e[i];
-                s[i] = s[n - 1];
-                e[i] = e[n - 1];
+                // Remove by shifting, not by moving the last one here: the list is newest first
+                // and SACK reports its head, so the order must survive (RFC 2018 4).
+                for (int j = i; j < n - 1; j++) {
+                    s[j] = s[j + 1];
+                    e[j] = e[j + 1];
+                }
                 n--;
                 i = -1; // restart: the grown interval may now touch another
             }
@@ -811,7 +829,7 @@ public final class TasFastPath {
         }
         if (ackOk) {
             f.sndUna = segAck;
-            f.sndWnd = segWnd << f.sndWscale;
+            f.sndWnd = segWnd; // RFC 7323 2.2: the window of a <SYN,ACK> is never scaled
             f.sndWl1 = segSeq;
             f.sndWl2 = segAck;
             f.state = TcpState.ESTABLISHED;
@@ -825,6 +843,9 @@ public final class TasFastPath {
             cc.init(f, now);
             armTimer(f);
             counters.increment(TasCounter.CONN_ESTABLISHED);
+            if (f.keepalive) {
+                armKeepalive(f, now); // turned on before the connection was established
+            }
             sendAckNow(f, now);
             post(f, TasEvents.CONNECTED);
             if (hasUnsent(f)) {
@@ -867,7 +888,14 @@ public final class TasFastPath {
         cc.init(f, now);
         counters.increment(TasCounter.CONN_ESTABLISHED);
         TasListener l = (TasListener) f.listener;
-        if (l != null && l.isOpen()) {
+        if (l == null) {
+            // No listener: an active open that crossed the peer's SYN (simultaneous open,
+            // RFC 9293 3.5 figure 8) and went SYN-SENT -> SYN-RECEIVED -> ESTABLISHED.
+            if (f.keepalive) {
+                armKeepalive(f, now);
+            }
+            post(f, TasEvents.CONNECTED);
+        } else if (l.isOpen()) {
             f.listener = null;
             l.enqueueEstablished((io.tasnetty.engine.context.TasConnection) f.handle);
         } else {
@@ -881,6 +909,12 @@ public final class TasFastPath {
             // RFC 9293 3.10.7.4: a passive open reset by the peer goes back to LISTEN: just forget it.
             forgetUnaccepted(f);
             removeFlow(f, now, 0);
+            return;
+        }
+        if (f.state == TcpState.SYN_RCVD) {
+            // RFC 9293 3.10.7.4: an active open (simultaneous open) reset in SYN-RECEIVED was refused.
+            counters.increment(TasCounter.CONN_REFUSED);
+            failConnect(f, TasError.REFUSED, now);
             return;
         }
         if (f.state == TcpState.TIME_WAIT) {
@@ -948,6 +982,16 @@ public final class TasFastPath {
         if ((cmd & TasFlow.CMD_RX_CONSUMED) != 0 && TcpState.isSynchronized(f.state)) {
             scheduleAck(f); // window update
         }
+        if ((cmd & TasFlow.CMD_KEEPALIVE) != 0) {
+            armKeepalive(f, now);
+        }
+    }
+
+    /** Starts (or stops) the keepalive idle period from now, as the flow's keepalive flag says. */
+    private void armKeepalive(TasFlow f, long now) {
+        f.keepaliveProbes = 0;
+        f.keepaliveDeadline = f.keepalive && f.state == TcpState.ESTABLISHED ? now + params.keepaliveIdleNanos() : 0;
+        armTimer(f);
     }
 
     private void appClose(TasFlow f, long now) {
@@ -1104,6 +1148,12 @@ public final class TasFastPath {
     private void keepaliveTimer(TasFlow f, long now) {
         f.keepaliveDeadline = 0;
         if (!f.keepalive || f.state != TcpState.ESTABLISHED) {
+            return;
+        }
+        if (f.keepaliveProbes == 0 && now - f.lastRxNanos < params.keepaliveIdleNanos()) {
+            // Something arrived since the timer was set (or the last probe was answered):
+            // the idle period runs from that segment (RFC 1122 4.2.3.6).
+            f.keepaliveDeadline = f.lastRxNanos + params.keepaliveIdleNanos();
             return;
         }
         if (f.keepaliveProbes >= params.keepaliveProbes()) {

@@ -23,6 +23,8 @@ public final class TasFlow {
     public static final int CMD_CLOSE = 1 << 3;
     /** Abort: send RST and drop everything. */
     public static final int CMD_ABORT = 1 << 4;
+    /** Keepalive was turned on or off: (re)arm or cancel its timer. */
+    public static final int CMD_KEEPALIVE = 1 << 5;
 
     private static final VarHandle COMMANDS;
 
@@ -155,7 +157,10 @@ public final class TasFlow {
     public TasFlow timerNext;
     public int timerSlot = -1;
     public int keepaliveProbes;
+    /** app writes, then posts CMD_KEEPALIVE (whose volatile update publishes it). */
     public boolean keepalive;
+    /** When the last segment of this flow arrived (RFC 1122 4.2.3.6 counts idle time from it). */
+    public long lastRxNanos;
 
     // ---- scheduling on the owning fast path ----
     public TasFlow txNext;

@@ -1,0 +1,95 @@
+package io.tasnetty.engine.fast;
+
+import io.tasnetty.engine.EngineHarness;
+import io.tasnetty.engine.ScriptedConnection;
+import io.tasnetty.engine.TcpTestPeer.Opts;
+import io.tasnetty.engine.TcpTestPeer.Segment;
+import io.tasnetty.engine.config.TasConfig;
+import io.tasnetty.engine.wire.Tcp;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static io.tasnetty.engine.EngineHarness.bytes;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The timestamps option (RFC 7323 3-5): which peer timestamp we echo, round-trip time from the
+ * echo, and PAWS.
+ */
+class TcpTimestampsTest {
+    private static final long MS = 1_000_000L;
+
+    private final EngineHarness h = new EngineHarness(TasConfig.builder().set("cc", "const-rate")
+        .set("tcp-rto-min", "10ms"));
+    private final ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, -1, true, true, 500));
+
+    @AfterEach
+    void close() {
+        h.close();
+    }
+
+    private void data(int seq, int len, int from, int tsVal) {
+        sc.sendAt(seq, sc.engineSeq, Tcp.ACK | Tcp.PSH, 65535, bytes(len, from), Opts.none().timestamps(tsVal, 0));
+    }
+
+    @Test
+    void shouldEchoTheTimestampOfTheSegmentThatAdvancedTheWindow() {
+        int s0 = sc.peerSeq;
+        data(s0, 100, 0, 1000);
+        Segment ack = h.step().get(0);
+        assertThat(ack.hasTimestamp()).isTrue();
+        assertThat(ack.tsEcr()).isEqualTo(1000);
+        // RFC 7323 4.3: an out-of-order segment does not update TS.Recent.
+        data(s0 + 200, 100, 200, 2000);
+        ack = h.step().get(0);
+        assertThat(ack.ack()).isEqualTo(s0 + 100);
+        assertThat(ack.tsEcr()).isEqualTo(1000);
+        data(s0 + 100, 100, 100, 1500);
+        ack = h.step().get(0);
+        assertThat(ack.ack()).isEqualTo(s0 + 300);
+        assertThat(ack.tsEcr()).isEqualTo(1500);
+    }
+
+    @Test
+    void shouldMeasureRoundTripFromTheEchoedTimestamp() {
+        sc.write(bytes(100));
+        Segment s = h.step().get(0);
+        assertThat(s.hasTimestamp()).isTrue();
+        h.clock.advanceMillis(30);
+        sc.sendAt(sc.peerSeq, ScriptedConnection.end(s), Tcp.ACK, 65535, new byte[0],
+            Opts.none().timestamps(501, s.tsVal()));
+        h.step();
+        // RFC 6298 2.2: 30 + 4 * 15 = 90 ms.
+        assertThat(sc.conn.flow().srttNanos).isEqualTo(30 * MS);
+        assertThat(sc.conn.flow().rtoNanos).isEqualTo(90 * MS);
+    }
+
+    @Test
+    void shouldDropASegmentWhoseTimestampIsOlderThanTheLastOne() {
+        // RFC 7323 5.3 (PAWS): an old duplicate from a previous wrap is recognised by its timestamp.
+        int s0 = sc.peerSeq;
+        data(s0, 100, 0, 1000);
+        h.step();
+        data(s0 + 100, 100, 100, 900);
+        List<Segment> out = h.step();
+        assertThat(out).hasSize(1);
+        assertThat(out.get(0).ack()).as("not accepted, but acknowledged").isEqualTo(s0 + 100);
+        assertThat(sc.read(1000)).isEqualTo(bytes(100));
+        data(s0 + 100, 100, 100, 1001);
+        assertThat(h.step().get(0).ack()).isEqualTo(s0 + 200);
+    }
+
+    @Test
+    void shouldStillBelieveAnExactRstWithAnOldTimestamp() {
+        // RFC 7323 5.3 (R1): PAWS does not apply to RST segments.
+        int s0 = sc.peerSeq;
+        data(s0, 100, 0, 1000);
+        h.step();
+        sc.read(1000);
+        sc.sendAt(s0 + 100, 0, Tcp.RST, 0, new byte[0], Opts.none().timestamps(5, 0));
+        h.step();
+        assertThat(sc.conn.state()).isEqualTo(io.tasnetty.engine.flow.TcpState.CLOSED);
+    }
+}
