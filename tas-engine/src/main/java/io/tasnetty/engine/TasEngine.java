@@ -456,7 +456,6 @@ public final class TasEngine implements AutoCloseable {
             if (port < 0 || port > 65535) {
                 throw new TasException("port out of range: " + port);
             }
-            int b = Math.min(backlog, params.backlogMax());
             TasListener l = slowPath.bind(port, p -> f.create(p));
             Objects.requireNonNull(l);
             return l.port();
@@ -470,6 +469,11 @@ public final class TasEngine implements AutoCloseable {
         @Override
         public boolean isRunning() {
             return running;
+        }
+
+        @Override
+        public int maxBacklog() {
+            return params.backlogMax();
         }
 
         @Override

@@ -38,6 +38,9 @@ public final class TasContext implements AutoCloseable {
         /** The application let go of the connection (close/abort): its rings may be freed. */
         void released(TasFlow flow);
 
+        /** The largest listen backlog the engine allows ({@code tcp-backlog-max}). */
+        int maxBacklog();
+
         /** Whether the engine still runs. */
         boolean isRunning();
 
@@ -89,9 +92,10 @@ public final class TasContext implements AutoCloseable {
     public TasListener listen(InetSocketAddress local, int backlog, int rxBufLen, int txBufLen) {
         checkOpen();
         int ip = ipOf(local);
+        int b = Math.clamp(backlog, 1, engine.maxBacklog());
         TasListener[] made = new TasListener[1];
-        engine.bind(this, ip, local.getPort(), Math.max(1, backlog), rxBufLen, txBufLen, port -> {
-            made[0] = new TasListener(this, ip, port, Math.max(1, backlog), rxBufLen, txBufLen);
+        engine.bind(this, ip, local.getPort(), b, rxBufLen, txBufLen, port -> {
+            made[0] = new TasListener(this, ip, port, b, rxBufLen, txBufLen);
             return made[0];
         });
         sockets.add(made[0]);

@@ -635,7 +635,10 @@ public final class TasFastPath {
     private void finAcked(TasFlow f, long now) {
         post(f, TasEvents.OUTPUT_CLOSED);
         switch (f.state) {
-            case TcpState.FIN_WAIT_1 -> f.state = TcpState.FIN_WAIT_2;
+            case TcpState.FIN_WAIT_1 -> {
+                f.state = TcpState.FIN_WAIT_2;
+                finWait2Timeout(f, now);
+            }
             case TcpState.CLOSING -> enterTimeWait(f, now);
             case TcpState.LAST_ACK -> closeFlow(f, now);
             default -> {
@@ -644,15 +647,10 @@ public final class TasFastPath {
     }
 
     private void rttSample(TasFlow f, int ack, long now) {
+        // One timed segment per round trip at nanosecond resolution (RFC 6298 3, Karn's rule).
+        // Timestamps tick in milliseconds (below), too coarse for RTTs of microseconds.
         long sample = -1;
-        if (f.tsOn && opts.hasTimestamp && opts.tsEcr != 0) {
-            // RFC 7323 4.1: the echoed timestamp is our clock in microseconds.
-            int nowTs = tsClock(now);
-            int diff = nowTs - opts.tsEcr;
-            if (diff >= 0) {
-                sample = Math.max(1, diff) * 1000L;
-            }
-        } else if (f.rttTiming && gt(ack, f.rttSeq)) {
+        if (f.rttTiming && gt(ack, f.rttSeq)) {
             sample = now - f.rttSentNanos; // Karn: timing stops on retransmission
             f.rttTiming = false;
         }
@@ -833,13 +831,12 @@ public final class TasFastPath {
             f.sndWl1 = segSeq;
             f.sndWl2 = segAck;
             f.state = TcpState.ESTABLISHED;
+            boolean synRetransmitted = f.retries > 0;
             f.retries = 0;
             f.backoff = 0;
             f.rtoDeadline = 0;
-            rttSample(f, segAck, now);
-            if (f.srttNanos == 0) {
-                f.rtoNanos = Math.max(params.rtoMinNanos(), f.rtoNanos);
-            }
+            rttSample(f, segAck, now); // the SYN was timed unless retransmitted (Karn)
+            handshakeRto(f, synRetransmitted);
             cc.init(f, now);
             armTimer(f);
             counters.increment(TasCounter.CONN_ESTABLISHED);
@@ -874,17 +871,28 @@ public final class TasFastPath {
         f.mss = Math.max(64, Math.min(peerMss, params.mss()) - f.optLen);
     }
 
+    /**
+     * RTO when data transmission begins: from the handshake's RTT sample if there is one; else
+     * the initial RTO, or 3 s if the SYN had to be retransmitted (RFC 6298 5.7).
+     */
+    private void handshakeRto(TasFlow f, boolean retransmitted) {
+        if (f.srttNanos == 0) {
+            long rto = retransmitted ? Math.max(3_000_000_000L, params.rtoInitNanos()) : params.rtoInitNanos();
+            f.rtoNanos = Math.clamp(rto, params.rtoMinNanos(), params.rtoMaxNanos());
+        }
+    }
+
     private void establishPassive(TasFlow f, long now) {
         f.state = TcpState.ESTABLISHED;
         f.sndUna = f.iss + 1; // the SYN is acknowledged; processAck then counts only data
         f.sndWnd = segWnd << f.sndWscale;
         f.sndWl1 = segSeq;
         f.sndWl2 = segAck;
+        boolean synAckRetransmitted = f.retries > 0;
         f.retries = 0;
         f.backoff = 0;
-        if (f.srttNanos == 0) {
-            f.rtoNanos = Math.max(params.rtoMinNanos(), Math.min(f.rtoNanos, params.rtoInitNanos()));
-        }
+        rttSample(f, segAck, now); // the SYN-ACK was timed unless retransmitted (Karn)
+        handshakeRto(f, synAckRetransmitted);
         cc.init(f, now);
         counters.increment(TasCounter.CONN_ESTABLISHED);
         TasListener l = (TasListener) f.listener;
@@ -1011,6 +1019,7 @@ public final class TasFastPath {
             return;
         }
         f.finRequested = true;
+        finWait2Timeout(f, now);
         markTx(f);
     }
 
@@ -1043,7 +1052,18 @@ public final class TasFastPath {
         armTimer(f);
     }
 
-    /** Normal end (LAST_ACK acknowledged, TIME_WAIT over). */
+    /**
+     * An orphaned FIN_WAIT_2 (the application closed; the peer never sends FIN) would live
+     * forever: like Linux's tcp_fin_timeout, give up after the TIME_WAIT period.
+     */
+    private void finWait2Timeout(TasFlow f, long now) {
+        if (f.state == TcpState.FIN_WAIT_2 && f.released && f.timeWaitDeadline == 0) {
+            f.timeWaitDeadline = now + params.timeWaitNanos();
+            armTimer(f);
+        }
+    }
+
+    /** Normal end (LAST_ACK acknowledged, TIME_WAIT over, orphaned FIN_WAIT_2 expired). */
     private void closeFlow(TasFlow f, long now) {
         boolean announced = f.state == TcpState.TIME_WAIT;
         removeFlow(f, now, announced ? 0 : TasEvents.CLOSED);
@@ -1173,7 +1193,7 @@ public final class TasFastPath {
         int state = f.state;
         if (state == TcpState.SYN_SENT || state == TcpState.SYN_RCVD) {
             if (++f.retries > params.handshakeRetries()) {
-                if (state == TcpState.SYN_SENT) {
+                if (state == TcpState.SYN_SENT || f.listener == null) { // incl. simultaneous open
                     counters.increment(TasCounter.CONN_TIMEOUT);
                     failConnect(f, TasError.TIMED_OUT, now);
                 } else {
@@ -1363,7 +1383,7 @@ public final class TasFastPath {
                 }
                 if (f.sndNxt != f.sndMax) {
                     counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
-                } else if (!f.rttTiming && !f.tsOn) {
+                } else if (!f.rttTiming) {
                     f.rttTiming = true;
                     f.rttSeq = f.sndNxt;
                     f.rttSentNanos = now;
@@ -1478,6 +1498,7 @@ public final class TasFastPath {
     }
 
     private void sendSyn(TasFlow f, long now) {
+        timeHandshake(f, now);
         emitSyn(f, Tcp.SYN | (params.ecn() ? Tcp.ECE | Tcp.CWR : 0), f.iss, now);
         f.sndNxt = f.iss + 1;
         f.sndMax = f.sndNxt;
@@ -1486,11 +1507,23 @@ public final class TasFastPath {
     }
 
     private void sendSynAck(TasFlow f, long now) {
+        timeHandshake(f, now);
         emitSyn(f, Tcp.SYN | Tcp.ACK | (f.ecnOn ? Tcp.ECE : 0), f.iss, now);
         f.sndNxt = f.iss + 1;
         f.sndMax = f.sndNxt;
         f.rtoDeadline = now + f.rtoNanos;
         armTimer(f);
+    }
+
+    /** Times the first SYN (or SYN-ACK) for an initial RTT; a retransmission cancels it (Karn). */
+    private static void timeHandshake(TasFlow f, long now) {
+        if (f.retries == 0) {
+            f.rttTiming = true;
+            f.rttSeq = f.iss;
+            f.rttSentNanos = now;
+        } else {
+            f.rttTiming = false;
+        }
     }
 
     /** Slow path → fast path: applies the SYN options the slow path parsed for a passive open. */
@@ -1513,7 +1546,9 @@ public final class TasFastPath {
     }
 
     private int tsClock(long now) {
-        return (int) (now / 1000); // microsecond timestamps (RFC 7323 5.4: 1 ms to 1 s per tick is fine; finer is allowed)
+        // Milliseconds (RFC 7323 5.4: 1 ms to 1 s per tick). A finer clock would wrap TSval's sign
+        // within the 24 days a peer's PAWS allows, and idle connections would be dropped.
+        return (int) (now / 1_000_000L);
     }
 
     private boolean emitSyn(TasFlow f, int flags, int seq, long now) {

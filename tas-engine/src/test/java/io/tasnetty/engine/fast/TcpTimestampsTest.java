@@ -53,7 +53,7 @@ class TcpTimestampsTest {
     }
 
     @Test
-    void shouldMeasureRoundTripFromTheEchoedTimestamp() {
+    void shouldMeasureRoundTripOfATimedSegmentWithTimestampsOn() {
         sc.write(bytes(100));
         Segment s = h.step().get(0);
         assertThat(s.hasTimestamp()).isTrue();

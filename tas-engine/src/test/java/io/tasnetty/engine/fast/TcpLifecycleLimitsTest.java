@@ -1,0 +1,114 @@
+package io.tasnetty.engine.fast;
+
+import io.tasnetty.engine.EngineHarness;
+import io.tasnetty.engine.ScriptedConnection;
+import io.tasnetty.engine.TcpTestPeer.Opts;
+import io.tasnetty.engine.TcpTestPeer.Segment;
+import io.tasnetty.engine.config.TasConfig;
+import io.tasnetty.engine.context.TasConnection;
+import io.tasnetty.engine.context.TasListener;
+import io.tasnetty.engine.flow.TcpState;
+import io.tasnetty.engine.wire.Tcp;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+
+import static io.tasnetty.engine.EngineHarness.ENGINE_IP;
+import static io.tasnetty.engine.EngineHarness.bytes;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Limits that keep a connection from living or waiting forever, and the clocks behind them. */
+class TcpLifecycleLimitsTest {
+    private static final long MS = 1_000_000L;
+
+    @Test
+    void shouldGiveUpAnOrphanedFinWait2AfterTheTimeWaitPeriod() {
+        try (EngineHarness h = new EngineHarness(TasConfig.builder().set("tcp-time-wait", "2s"))) {
+            ScriptedConnection sc = h.accept(80);
+            sc.conn.close();
+            Segment fin = h.step().get(0);
+            assertThat(fin.has(Tcp.FIN)).isTrue();
+            sc.engineSeq = ScriptedConnection.end(fin);
+            sc.ack(); // the peer acknowledges our FIN but never sends its own
+            h.step();
+            assertThat(sc.conn.state()).isEqualTo(TcpState.FIN_WAIT_2);
+            h.advanceMillis(1900);
+            assertThat(sc.conn.state()).isEqualTo(TcpState.FIN_WAIT_2);
+            h.advanceMillis(200);
+            assertThat(sc.conn.state()).isEqualTo(TcpState.CLOSED);
+            h.step();
+            assertThat(h.engine.flowCount()).isZero();
+            assertThat(h.engine.ringBytesInUse()).isZero();
+        }
+    }
+
+    @Test
+    void shouldKeepAHalfClosedFinWait2WhileTheApplicationStillHoldsTheConnection() {
+        try (EngineHarness h = new EngineHarness(TasConfig.builder().set("tcp-time-wait", "2s"))) {
+            ScriptedConnection sc = h.accept(80);
+            sc.conn.shutdownOutput(); // half-close: the application still reads
+            Segment fin = h.step().get(0);
+            sc.engineSeq = ScriptedConnection.end(fin);
+            sc.ack();
+            h.advanceMillis(10_000);
+            assertThat(sc.conn.state()).isEqualTo(TcpState.FIN_WAIT_2);
+            sc.data(bytes(10));
+            h.step();
+            assertThat(sc.read(100)).hasSize(10);
+        }
+    }
+
+    @Test
+    void shouldStartDataWithAThreeSecondRtoAfterTheSynWasRetransmitted() {
+        try (EngineHarness h = new EngineHarness()) {
+            TasConnection c = h.connect(9000);
+            Segment syn = h.step().get(0);
+            List<Segment> again = h.advanceMillis(1000);
+            assertThat(again).hasSize(1).allMatch(s -> s.has(Tcp.SYN));
+            h.peer.send(9000, ENGINE_IP, syn.srcPort(), 500, syn.seq() + 1, Tcp.SYN | Tcp.ACK, 65535, new byte[0],
+                Opts.syn(1460, -1, false, false, 0));
+            h.step();
+            assertThat(c.isActive()).isTrue();
+            // RFC 6298 5.7: no RTT sample (Karn) and the SYN timed out once: RTO is 3 s.
+            assertThat(c.flow().rtoNanos).isEqualTo(3000 * MS);
+        }
+    }
+
+    @Test
+    void shouldTakeTheInitialRttFromTheHandshake() {
+        try (EngineHarness h = new EngineHarness()) {
+            TasConnection c = h.connect(9000);
+            Segment syn = h.step().get(0);
+            h.clock.advanceMillis(40);
+            h.peer.send(9000, ENGINE_IP, syn.srcPort(), 500, syn.seq() + 1, Tcp.SYN | Tcp.ACK, 65535, new byte[0],
+                Opts.syn(1460, -1, false, false, 0));
+            h.step();
+            assertThat(c.flow().srttNanos).isEqualTo(40 * MS);
+        }
+    }
+
+    @Test
+    void shouldSendTimestampsInMilliseconds() {
+        try (EngineHarness h = new EngineHarness()) {
+            h.connect(9000);
+            Segment first = h.step().get(0);
+            List<Segment> second = h.advanceMillis(1000); // SYN retransmission
+            assertThat(first.hasTimestamp()).isTrue();
+            assertThat(second.get(0).tsVal() - first.tsVal()).isEqualTo(1000);
+        }
+    }
+
+    @Test
+    void shouldCapTheListenBacklogAtTcpBacklogMax() {
+        try (EngineHarness h = new EngineHarness(TasConfig.builder().set("tcp-backlog-max", "2"))) {
+            TasListener l = h.ctx.listen(new InetSocketAddress("10.0.0.1", 80), 1000);
+            assertThat(l.backlog()).isEqualTo(2);
+            for (int i = 0; i < 3; i++) {
+                h.peer.send(40000 + i, ENGINE_IP, 80, 1000, 0, Tcp.SYN, 65535, new byte[0],
+                    Opts.syn(1460, -1, false, false, 0));
+            }
+            assertThat(h.step()).as("two SYN-ACKs; the third SYN waits for the peer to retry").hasSize(2);
+        }
+    }
+}
