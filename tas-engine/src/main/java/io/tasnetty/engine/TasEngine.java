@@ -18,6 +18,7 @@ import io.tasnetty.engine.flow.TasRingAllocator;
 import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.port.TasRss;
+import io.tasnetty.engine.slow.TasKernelPath;
 import io.tasnetty.engine.slow.TasSlowPath;
 import io.tasnetty.engine.stats.TasCounter;
 import io.tasnetty.engine.stats.TasCounters;
@@ -54,6 +55,8 @@ public final class TasEngine implements AutoCloseable {
     private final TasFastPath[] fastPaths;
     private final TasSlowPath slowPath;
     private final TasRingAllocator rings;
+    /** kni-name: the kernel exception path, or null. */
+    private final TasKernelPath kernelPath;
     private final List<TasCounters> counterSets = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicInteger contextIds = new AtomicInteger();
@@ -92,6 +95,14 @@ public final class TasEngine implements AutoCloseable {
             k1 = r.nextLong();
         }
         this.slowPath = new TasSlowPath(params, port, sc, internals, config.ipRoutes(), k0, k1);
+        String kni = config.kniName();
+        if (kni != null && !kni.isEmpty()) {
+            TasCounters kc = new TasCounters("kni");
+            counterSets.add(kc);
+            this.kernelPath = TasKernelPath.open(kni, params.mac(), port, b -> fastPaths[0].transmitForeign(b), kc);
+        } else {
+            this.kernelPath = null;
+        }
     }
 
     /** Starts an engine on the port {@code config} names, with its threads running. */
@@ -133,7 +144,14 @@ public final class TasEngine implements AutoCloseable {
             TasPort p = port != null ? port : TasPorts.open(c);
             try {
                 TasEngine e = new TasEngine(c, p, clock, threaded);
-                p.start();
+                try {
+                    p.start();
+                } catch (RuntimeException | Error ex) {
+                    if (e.kernelPath != null) {
+                        e.kernelPath.close();
+                    }
+                    throw ex;
+                }
                 if (threaded) {
                     e.startThreads();
                 }
@@ -188,6 +206,9 @@ public final class TasEngine implements AutoCloseable {
         Thread s = Thread.ofPlatform().daemon().name("tas-slow").unstarted(this::runSlowPath);
         threads.add(s);
         threads.forEach(Thread::start);
+        if (kernelPath != null) {
+            kernelPath.start();
+        }
     }
 
     /**
@@ -244,6 +265,9 @@ public final class TasEngine implements AutoCloseable {
         int total = 0;
         for (int round = 0; round < 1000; round++) {
             int work = slowPath.doWork(now);
+            if (kernelPath != null) {
+                work += kernelPath.poll();
+            }
             for (TasFastPath fp : fastPaths) {
                 work += fp.doWork(now);
             }
@@ -321,6 +345,11 @@ public final class TasEngine implements AutoCloseable {
         return rings.bytesInUse();
     }
 
+    /** The kernel interface of kni-name, or null without one. */
+    public String kernelInterfaceName() {
+        return kernelPath == null ? null : kernelPath.interfaceName();
+    }
+
     /** Listening sockets. */
     public int listenerCount() {
         return slowPath.listenerCount();
@@ -351,6 +380,9 @@ public final class TasEngine implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 break;
             }
+        }
+        if (kernelPath != null) {
+            kernelPath.close(); // after the agents: nothing hands it frames any more
         }
         for (TasFastPath fp : fastPaths) {
             fp.close();
@@ -542,6 +574,17 @@ public final class TasEngine implements AutoCloseable {
         @Override
         public TasContext.EngineAccess access() {
             return access;
+        }
+
+        @Override
+        public boolean hasKernelPath() {
+            String kni = config.kniName();
+            return kni != null && !kni.isEmpty();
+        }
+
+        @Override
+        public TasKernelPath kernelPath() {
+            return kernelPath;
         }
     }
 }

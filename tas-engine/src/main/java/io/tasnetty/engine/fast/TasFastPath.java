@@ -64,6 +64,11 @@ public final class TasFastPath {
 
         /** The application will never see this flow (a passive open not accepted): drop its hold on the rings. */
         void forgetUnaccepted(TasFlow f);
+
+        /** True with kni-name: frames the engine does not consume go to the slow path (and on to the kernel). */
+        default boolean hasKernelPath() {
+            return false;
+        }
     }
 
     private final int queue;
@@ -73,6 +78,8 @@ public final class TasFastPath {
     private final TasCcAlgorithm cc;
     private final Engine engine;
     private final boolean softwareChecksums;
+    /** kni-name: what the engine does not consume goes to the slow path, which passes it to the kernel. */
+    private final boolean kernelPath;
 
     private final TasFlowTable<TasFlow> flows;
     private final TasTimerWheel timers;
@@ -115,6 +122,7 @@ public final class TasFastPath {
         this.cc = cc;
         this.engine = engine;
         this.softwareChecksums = params.softwareChecksums() || !port.capabilities().txChecksumOffload();
+        this.kernelPath = engine.hasKernelPath();
         this.flows = new TasFlowTable<>(1024);
         this.timers = new TasTimerWheel(TIMER_TICK_NANOS, now);
         int cap = Integer.highestOneBit(Math.max(1024, params.maxFlows() * 2) - 1) << 1;
@@ -260,7 +268,11 @@ public final class TasFastPath {
         int n = 0;
         PacketBuffer b;
         while (txCount < TX_BATCH && (b = foreignTx.relaxedPoll()) != null) {
-            enqueueTx(b, Ipv4.dst(b.segment, b.offset + Ethernet.HEADER_LENGTH));
+            // Foreign frames are ARP from the slow path, or anything from the kernel (kni-name):
+            // only an IPv4 destination can mean in-engine loopback.
+            boolean ipv4 = b.length >= Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH
+                && Ethernet.etherType(b.segment, b.offset) == Ethernet.TYPE_IPV4;
+            enqueueTx(b, ipv4 ? Ipv4.dst(b.segment, b.offset + Ethernet.HEADER_LENGTH) : 0);
             n++;
         }
         return n;
@@ -280,7 +292,7 @@ public final class TasFastPath {
         }
         int type = Ethernet.etherType(s, o);
         if (type != Ethernet.TYPE_IPV4) {
-            if (type == Ethernet.TYPE_ARP) {
+            if (type == Ethernet.TYPE_ARP || kernelPath) {
                 toSlowPath(b);
             } else {
                 drop(b, TasCounter.DROP_UNKNOWN_ETHERTYPE);
@@ -300,16 +312,16 @@ public final class TasFastPath {
             return;
         }
         if (Ipv4.isFragment(s, ipOff)) {
-            drop(b, TasCounter.DROP_IP_FRAGMENT);
+            dropOrKernel(b, TasCounter.DROP_IP_FRAGMENT, looped);
             return;
         }
         int dstIp = Ipv4.dst(s, ipOff);
         if (!engine.isLocal(dstIp)) {
-            drop(b, TasCounter.DROP_NOT_FOR_US);
+            dropOrKernel(b, TasCounter.DROP_NOT_FOR_US, looped);
             return;
         }
         if (Ipv4.protocol(s, ipOff) != Ipv4.PROTO_TCP) {
-            drop(b, TasCounter.DROP_NOT_TCP);
+            dropOrKernel(b, TasCounter.DROP_NOT_TCP, looped);
             return;
         }
         int srcIp = Ipv4.src(s, ipOff);
@@ -354,6 +366,15 @@ public final class TasFastPath {
     private void drop(PacketBuffer b, TasCounter why) {
         counters.increment(why);
         port.free(b);
+    }
+
+    /** With kni-name, a frame from the port that the engine does not consume goes to the kernel (via the slow path). */
+    private void dropOrKernel(PacketBuffer b, TasCounter why, boolean looped) {
+        if (kernelPath && !looped) {
+            toSlowPath(b);
+        } else {
+            drop(b, why);
+        }
     }
 
     private void toSlowPath(PacketBuffer b) {

@@ -55,6 +55,11 @@ public final class TasSlowPath {
         TasContext.EngineAccess access();
 
         boolean isLocal(int ip);
+
+        /** The kernel exception path (kni-name), or null. */
+        default TasKernelPath kernelPath() {
+            return null;
+        }
     }
 
     private static final int EPHEMERAL_LOW = 32768;
@@ -174,12 +179,20 @@ public final class TasSlowPath {
         MemorySegment s = b.segment;
         long o = b.offset;
         int type = Ethernet.etherType(s, o);
+        TasKernelPath kernel = engine.kernelPath();
         if (type == Ethernet.TYPE_ARP) {
             arp(s, o + Ethernet.HEADER_LENGTH, b.length - Ethernet.HEADER_LENGTH, now);
+            if (kernel != null) {
+                kernel.toKernel(b, counters); // the kernel keeps its own neighbour table (same MAC, same address)
+            }
+            return;
+        }
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        if (kernel != null && !isEngineTcp(s, ipOff)) {
+            kernel.toKernel(b, counters); // not IPv4, not TCP, not for us, or a fragment (the fast path sent it on)
             return;
         }
         // The fast path validated Ethernet, IPv4 (incl. checksum) and the TCP header and checksum.
-        long ipOff = o + Ethernet.HEADER_LENGTH;
         int ihl = Ipv4.headerLength(s, ipOff);
         long tcpOff = ipOff + ihl;
         int tcpLen = Ipv4.totalLength(s, ipOff) - ihl;
@@ -193,7 +206,14 @@ public final class TasSlowPath {
         int ack = Tcp.ack(s, tcpOff);
         int payload = tcpLen - thl;
         long srcMac = Ethernet.src(s, o);
+        // kni-name: segments for no flow of ours may belong to the kernel's connections or listeners
+        // (never loopback ones: those stay ours, and get RST).
+        boolean kernelMayOwn = kernel != null && !engine.isLocal(srcIp);
         if ((flags & Tcp.RST) != 0) {
+            if (kernelMayOwn && allFlows.get(dstIp, dstPort, srcIp, srcPort) == null) {
+                kernel.toKernel(b, counters);
+                return;
+            }
             counters.increment(TasCounter.DROP_NO_FLOW); // never answer a RST (RFC 9293 3.10.7.1)
             return;
         }
@@ -202,6 +222,10 @@ public final class TasSlowPath {
         }
         if ((flags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN) {
             TasListener l = listenerFor(dstIp, dstPort);
+            if (l == null && kernelMayOwn) {
+                kernel.toKernel(b, counters); // the kernel answers: its listener, or its RST
+                return;
+            }
             if (l == null) {
                 counters.increment(TasCounter.CONN_NO_LISTENER);
                 rst(dstIp, dstPort, srcIp, srcPort, srcMac, 0, seq + payload + 1, true);
@@ -215,6 +239,10 @@ public final class TasSlowPath {
                 (flags & (Tcp.ECE | Tcp.CWR)) == (Tcp.ECE | Tcp.CWR), now);
             return;
         }
+        if (kernelMayOwn) {
+            kernel.toKernel(b, counters); // a segment of one of the kernel's connections, or a stray it answers
+            return;
+        }
         counters.increment(TasCounter.DROP_NO_FLOW);
         // RFC 9293 3.10.7.1 (CLOSED): with ACK, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
         int segLen = payload + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
@@ -223,6 +251,13 @@ public final class TasSlowPath {
         } else {
             rst(dstIp, dstPort, srcIp, srcPort, srcMac, 0, seq + segLen, true);
         }
+    }
+
+    /** An unfragmented IPv4/TCP packet to one of the engine's addresses (what the engine consumes). */
+    private boolean isEngineTcp(MemorySegment s, long ipOff) {
+        return Ethernet.etherType(s, ipOff - Ethernet.HEADER_LENGTH) == Ethernet.TYPE_IPV4
+            && Ipv4.protocol(s, ipOff) == Ipv4.PROTO_TCP && !Ipv4.isFragment(s, ipOff)
+            && engine.isLocal(Ipv4.dst(s, ipOff));
     }
 
     private TasListener listenerFor(int ip, int port) {

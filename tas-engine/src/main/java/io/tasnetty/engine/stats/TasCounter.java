@@ -33,11 +33,15 @@ public enum TasCounter {
     DROP_BAD_STATE("dropped: segment not acceptable in the connection's state"),
     DROP_RST_INVALID("ignored RST: sequence number outside the window (RFC 5961 3.2)"),
     DROP_SYN_INVALID("ignored SYN on a synchronized connection (challenge ACK sent, RFC 5961 4.2)"),
+    DROP_KNI("dropped: the kernel interface (kni-name) could not take a frame, or its frame could not be sent"),
 
     ARP_REQUESTS_SENT("ARP requests sent"),
     ARP_REPLIES_SENT("ARP replies sent"),
     ARP_RESOLVED("ARP entries learned"),
     ARP_FAILED("ARP resolutions that gave up"),
+
+    KNI_TO_KERNEL("frames the engine did not consume, passed to the kernel interface (kni-name)"),
+    KNI_FROM_KERNEL("frames from the kernel interface (kni-name) sent on the port"),
 
     CONN_ACTIVE_OPENS("connections opened by connect"),
     CONN_PASSIVE_OPENS("connections opened by a listener (SYN answered)"),

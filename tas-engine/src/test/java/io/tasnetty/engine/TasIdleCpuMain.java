@@ -1,0 +1,96 @@
+package io.tasnetty.engine;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What idle costs: two threaded engines on an in-JVM wire with 100 open, idle connections;
+ * reports the process's CPU time over a measurement window as a percentage of one core, and the
+ * engine threads' share. Not a test (no assertion; the number depends on the machine). Run:
+ * <pre>
+ * mvn -o -q -pl tas-engine -am test-compile
+ * java --enable-native-access=ALL-UNNAMED -cp tas-engine/target/test-classes:tas-engine/target/classes:\
+ * native-shim/target/classes:$(ls ~/.m2/repository/org/jctools/jctools-core/4.0.5/*.jar) \
+ * io.tasnetty.engine.TasIdleCpuMain [seconds=10] [connections=100] [--name=value engine options...]
+ * </pre>
+ */
+public final class TasIdleCpuMain {
+    private TasIdleCpuMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int seconds = args.length > 0 && !args[0].startsWith("--") ? Integer.parseInt(args[0]) : 10;
+        int connections = args.length > 1 && !args[1].startsWith("--") ? Integer.parseInt(args[1]) : 100;
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String a : args) {
+            if (a.startsWith("--") && a.contains("=")) {
+                options.put(a.substring(2, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
+            }
+        }
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        com.sun.management.OperatingSystemMXBean os =
+            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
+        Sample jvmOnly = measure(os, threads, Math.max(1, seconds / 2), "the JVM alone, before any engine");
+        try (TasEnginePair pair = new TasEnginePair(c -> {
+            options.forEach(c::set);
+            return c;
+        }, p -> p, p -> p)) {
+            List<TasEnginePair.Link> links = pair.connect(80, connections, 30_000);
+            byte[] hello = TasEnginePair.pattern(100, 1);
+            for (TasEnginePair.Link l : links) {
+                pair.exchange(l, hello, hello, 10_000); // every connection carried data, then falls silent
+            }
+            Thread.sleep(2_000); // past the fast paths' poll interval, delayed ACKs and the JIT's first wave
+            Sample idle = measure(os, threads, seconds, connections + " idle connections on two engines");
+            System.out.printf("%nidle CPU: %.2f%% of one core for the process (%.2f%% for the JVM alone),"
+                    + " %.2f%% in engine threads%n", idle.processPercent, jvmOnly.processPercent,
+                idle.enginePercent);
+            System.out.printf("engine options: %s; flows A %d, B %d%n", options, pair.a.flowCount(),
+                pair.b.flowCount());
+        }
+    }
+
+    private record Sample(double processPercent, double enginePercent) {
+    }
+
+    private static Sample measure(com.sun.management.OperatingSystemMXBean os, ThreadMXBean threads, int seconds,
+                                  String what) throws InterruptedException {
+        Map<Long, Long> before = engineThreadCpu(threads);
+        long cpu0 = os.getProcessCpuTime();
+        long t0 = System.nanoTime();
+        Thread.sleep(seconds * 1000L);
+        long wall = System.nanoTime() - t0;
+        long cpu = os.getProcessCpuTime() - cpu0;
+        Map<Long, Long> after = engineThreadCpu(threads);
+        long engine = 0;
+        StringBuilder perThread = new StringBuilder();
+        for (Map.Entry<Long, Long> e : after.entrySet()) {
+            long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+            engine += d;
+            java.lang.management.ThreadInfo info = threads.getThreadInfo(e.getKey());
+            perThread.append(String.format("  %-10s %8.3f ms%n", info == null ? "?" : info.getThreadName(), d / 1e6));
+        }
+        Sample s = new Sample(100.0 * cpu / wall, 100.0 * engine / wall);
+        System.out.printf("%s: process CPU %.1f ms in %.1f s = %.2f%% of one core; engine threads %.2f%%%n%s", what,
+            cpu / 1e6, wall / 1e9, s.processPercent, s.enginePercent, perThread);
+        return s;
+    }
+
+    /** CPU nanoseconds of every live engine thread ({@code tas-*}), by thread id. */
+    private static Map<Long, Long> engineThreadCpu(ThreadMXBean threads) {
+        Map<Long, Long> m = new LinkedHashMap<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("tas-")) {
+                long c = threads.getThreadCpuTime(t.threadId());
+                if (c >= 0) {
+                    m.put(t.threadId(), c);
+                }
+            }
+        }
+        return m;
+    }
+}
