@@ -172,14 +172,18 @@ public final class TasFastPath {
         wake();
     }
 
-    /** Any thread: a frame looped back inside the engine, to be received here. */
-    public void deliverLoopback(PacketBuffer buf) {
+    /**
+     * Any thread: a frame looped back inside the engine, to be received here. Returns false (and
+     * frees the frame) when the queue is full; the caller counts the drop in its own counters,
+     * since only this agent's thread may write ours.
+     */
+    public boolean deliverLoopback(PacketBuffer buf) {
         if (!loopbackIn.offer(buf)) {
-            counters.increment(TasCounter.DROP_EXCEPTION_QUEUE_FULL);
             port.free(buf);
-            return;
+            return false;
         }
         wake();
+        return true;
     }
 
     /** Any thread (slow path): a finished frame to transmit from this queue. */
@@ -320,11 +324,15 @@ public final class TasFastPath {
             dropOrKernel(b, TasCounter.DROP_NOT_FOR_US, looped);
             return;
         }
+        int srcIp = Ipv4.src(s, ipOff);
+        if (!looped && isMartian(srcIp, dstIp)) {
+            drop(b, TasCounter.DROP_MARTIAN);
+            return;
+        }
         if (Ipv4.protocol(s, ipOff) != Ipv4.PROTO_TCP) {
             dropOrKernel(b, TasCounter.DROP_NOT_TCP, looped);
             return;
         }
-        int srcIp = Ipv4.src(s, ipOff);
         long tcpOff = ipOff + ihl;
         int tcpLen = Ipv4.totalLength(s, ipOff) - ihl;
         int thl = Tcp.validate(s, tcpOff, tcpLen);
@@ -350,6 +358,7 @@ public final class TasFastPath {
         } else {
             opts.clear();
         }
+        counters.increment(TasCounter.RX_FLOW_SEGMENTS);
         segMem = s;
         segSeq = Tcp.seq(s, tcpOff);
         segAck = Tcp.ack(s, tcpOff);
@@ -361,6 +370,17 @@ public final class TasFastPath {
         segment(f, now);
         segMem = null;
         port.free(b);
+    }
+
+    /**
+     * RFC 1122 3.2.1.3: from the wire, no packet may come from 0/8, 127/8, a multicast or
+     * reserved address (224/4, 240/4, broadcast) or from our own address, nor be addressed to
+     * 127/8. Such a packet is spoofed; answering it would loop our replies back into the engine
+     * (a LAND attack: a SYN "from" ourselves made two looped flows ACK each other without end).
+     */
+    private boolean isMartian(int src, int dst) {
+        int srcNet = src >>> 24;
+        return (dst >>> 24) == 127 || srcNet == 127 || srcNet == 0 || (src >>> 28) >= 0xE || src == params.ip();
     }
 
     private void drop(PacketBuffer b, TasCounter why) {
@@ -380,7 +400,9 @@ public final class TasFastPath {
     private void toSlowPath(PacketBuffer b) {
         if (!engine.exception(b)) {
             drop(b, TasCounter.DROP_EXCEPTION_QUEUE_FULL);
+            return;
         }
+        counters.increment(TasCounter.RX_EXCEPTIONS);
     }
 
     /** RFC 9293 3.10.7: SEGMENT ARRIVES, for a flow in a state other than LISTEN/CLOSED. */
@@ -397,10 +419,15 @@ public final class TasFastPath {
         // Fast path proper: ESTABLISHED, ACK set, no SYN/RST/FIN/URG, in order. (TAS's common case.)
         if (f.state == TcpState.ESTABLISHED && (flags & (Tcp.SYN | Tcp.RST | Tcp.FIN | Tcp.URG | Tcp.ACK)) == Tcp.ACK
             && segSeq == f.rcvNxt && !f.released && pawsOk(f)) {
+            if (!processAck(f, now)) {
+                return;
+            }
+            // RFC 7323 4.3, after the ACK check as Linux does: a forged segment with an
+            // unacceptable ACK must not move TS.Recent, or PAWS would then drop the peer's own.
             if (f.tsOn && opts.hasTimestamp) {
                 f.tsRecent = opts.tsVal;
             }
-            if (processAck(f, now) && f.state == TcpState.ESTABLISHED && segLen > 0) {
+            if (f.state == TcpState.ESTABLISHED && segLen > 0) {
                 receivePayload(f, now);
             }
             return;
@@ -485,9 +512,6 @@ public final class TasFastPath {
             counters.increment(TasCounter.DROP_BAD_STATE);
             return;
         }
-        if (f.tsOn && opts.hasTimestamp && le(segSeq, f.rcvNxt)) {
-            f.tsRecent = opts.tsVal; // RFC 7323 4.3
-        }
         // Step 5: ACK.
         if (state == TcpState.SYN_RCVD) {
             if (gt(segAck, f.sndUna) && le(segAck, f.sndMax)) {
@@ -499,6 +523,9 @@ public final class TasFastPath {
         }
         if (!processAck(f, now)) {
             return;
+        }
+        if (f.tsOn && opts.hasTimestamp && le(segSeq, f.rcvNxt)) {
+            f.tsRecent = opts.tsVal; // RFC 7323 4.3, once the ACK passed (see segment())
         }
         state = f.state;
         if (state == TcpState.CLOSED || f.dead) {
@@ -562,9 +589,12 @@ public final class TasFastPath {
      */
     private boolean processAck(TasFlow f, long now) {
         int ack = segAck;
-        if (gt(ack, f.sndMax)) {
+        // RFC 9293: an ACK for something not yet sent: send ACK, drop. RFC 5961 5.2: so is an
+        // ACK older than SND.UNA - MAX.SND.WND (else a blind in-window guess injects data with
+        // half of all ACK values).
+        if (gt(ack, f.sndMax) || lt(ack, f.sndUna - f.maxSndWnd)) {
             counters.increment(TasCounter.DROP_BAD_ACK);
-            scheduleAck(f); // RFC 9293: ACK for something not yet sent: send ACK, drop
+            scheduleAck(f);
             return false;
         }
         int wnd = segWnd << f.sndWscale;
@@ -636,6 +666,7 @@ public final class TasFastPath {
         if (lt(f.sndWl1, segSeq) || (f.sndWl1 == segSeq && le(f.sndWl2, ack))) {
             boolean opened = wnd > f.sndWnd;
             f.sndWnd = wnd;
+            f.maxSndWnd = Math.max(f.maxSndWnd, wnd);
             f.sndWl1 = segSeq;
             f.sndWl2 = ack;
             if (wnd > 0 && f.persistDeadline != 0) {
@@ -849,6 +880,7 @@ public final class TasFastPath {
         if (ackOk) {
             f.sndUna = segAck;
             f.sndWnd = segWnd; // RFC 7323 2.2: the window of a <SYN,ACK> is never scaled
+            f.maxSndWnd = f.sndWnd;
             f.sndWl1 = segSeq;
             f.sndWl2 = segAck;
             f.state = TcpState.ESTABLISHED;
@@ -907,6 +939,7 @@ public final class TasFastPath {
         f.state = TcpState.ESTABLISHED;
         f.sndUna = f.iss + 1; // the SYN is acknowledged; processAck then counts only data
         f.sndWnd = segWnd << f.sndWscale;
+        f.maxSndWnd = f.sndWnd;
         f.sndWl1 = segSeq;
         f.sndWl2 = segAck;
         boolean synAckRetransmitted = f.retries > 0;
@@ -1714,8 +1747,10 @@ public final class TasFastPath {
             long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
             counters.increment(TasCounter.TX_PACKETS);
             counters.add(TasCounter.TX_BYTES, b.length);
-            engine.loopbackTarget(Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff), dstIp, Tcp.dstPort(s, tcpOff))
-                .deliverLoopback(b);
+            if (!engine.loopbackTarget(Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff), dstIp, Tcp.dstPort(s, tcpOff))
+                .deliverLoopback(b)) {
+                counters.increment(TasCounter.DROP_LOOPBACK_QUEUE_FULL);
+            }
             return;
         }
         txBatch[txCount++] = b;

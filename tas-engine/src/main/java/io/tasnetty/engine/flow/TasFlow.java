@@ -89,6 +89,8 @@ public final class TasFlow {
     /** Highest sequence number sent so far (sndNxt may move back for go-back-N retransmission). */
     public int sndMax;
     public int sndWnd;
+    /** Largest window the peer ever offered (RFC 5961 5.2 MAX.SND.WND): bounds acceptable old ACKs. */
+    public int maxSndWnd;
     public int sndWl1;
     public int sndWl2;
     /** Scale the peer applies to the windows it advertises. */

@@ -218,7 +218,9 @@ public final class TasSlowPath {
             return;
         }
         if (allFlows.get(dstIp, dstPort, srcIp, srcPort) != null) {
-            return; // installing right now: the fast path answers from here on
+            // Installing right now (or waiting for ARP): the fast path answers from here on.
+            counters.increment(TasCounter.DROP_FLOW_NOT_READY);
+            return;
         }
         if ((flags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN) {
             TasListener l = listenerFor(dstIp, dstPort);
@@ -428,6 +430,7 @@ public final class TasSlowPath {
             counters.increment(TasCounter.DROP_MALFORMED_ARP);
             return;
         }
+        counters.increment(TasCounter.RX_ARP);
         int op = Arp.op(s, off);
         int senderIp = Arp.senderIp(s, off);
         long senderMac = Arp.senderMac(s, off);

@@ -11,6 +11,12 @@ public enum TasCounter {
     TX_BYTES("bytes handed to the port"),
     TX_PORT_FULL("transmit bursts the port did not fully take (retried later)"),
     TX_NO_BUFFER("transmits delayed because no packet buffer was free"),
+    // Where each received packet went. With the DROP_* counters of the receive path they add up:
+    // fast path RX_PACKETS = its header DROP_*s + DROP_EXCEPTION_QUEUE_FULL + RX_FLOW_SEGMENTS +
+    // RX_EXCEPTIONS; slow path: RX_EXCEPTIONS = RX_ARP + DROP_MALFORMED_ARP + its TCP outcomes.
+    RX_FLOW_SEGMENTS("segments handed to a connection's TCP state machine (what it drops is counted too)"),
+    RX_EXCEPTIONS("packets handed to the slow path (ARP, SYNs, segments for no installed connection)"),
+    RX_ARP("well-formed ARP packets processed by the slow path"),
 
     DROP_MALFORMED_ETH("dropped: frame shorter than an Ethernet header"),
     DROP_UNKNOWN_ETHERTYPE("dropped: not IPv4 or ARP"),
@@ -19,15 +25,19 @@ public enum TasCounter {
     DROP_IP_CHECKSUM("dropped: bad IPv4 header checksum"),
     DROP_IP_FRAGMENT("dropped: IPv4 fragment (not reassembled)"),
     DROP_NOT_FOR_US("dropped: IPv4 destination not ours"),
+    DROP_MARTIAN("dropped: impossible address from the wire: source 0/8, 127/8, multicast, broadcast or ours,"
+        + " or destination 127/8 (RFC 1122 3.2.1.3)"),
     DROP_NOT_TCP("dropped: IPv4 protocol other than TCP"),
     DROP_MALFORMED_TCP("dropped: malformed TCP header or options"),
     DROP_TCP_CHECKSUM("dropped: bad TCP checksum"),
     DROP_NO_FLOW("dropped: segment for no connection (answered with RST where RFC 9293 says so)"),
     DROP_OUT_OF_WINDOW("dropped: segment outside the receive window (answered with ACK)"),
-    DROP_BAD_ACK("dropped: ACK for data never sent"),
+    DROP_BAD_ACK("dropped: ACK for data never sent, or older than SND.UNA - MAX.SND.WND (RFC 5961 5.2)"),
     DROP_RX_RING_FULL("payload bytes dropped: receive ring full (peer ignored our window)"),
     DROP_OOO_NO_SLOT("dropped: out-of-order segment with no free interval slot"),
     DROP_EXCEPTION_QUEUE_FULL("dropped: slow-path exception queue full"),
+    DROP_LOOPBACK_QUEUE_FULL("dropped: in-engine loopback queue of the receiving core full"),
+    DROP_FLOW_NOT_READY("dropped: segment for a connection still being set up (not yet on its core)"),
     DROP_ARP_PENDING_FULL("dropped: packet waiting for ARP, pending queue full"),
     DROP_NO_ROUTE("dropped: no route to destination"),
     DROP_BAD_STATE("dropped: segment not acceptable in the connection's state"),
