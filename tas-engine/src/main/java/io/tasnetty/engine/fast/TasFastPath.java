@@ -100,6 +100,9 @@ public final class TasFastPath {
     /** Flows that owe an ACK at the end of this cycle (intrusive list through {@code bumpNext}). */
     private TasFlow ackHead;
     private int ipId;
+    private static final int CHALLENGE_ACKS_PER_SECOND = 1000;
+    private long challengeWindowStart;
+    private int challengeAcksInWindow;
     private long lastNow;
     private volatile boolean sleeping;
 
@@ -154,8 +157,8 @@ public final class TasFastPath {
     /** Any thread: queues a flow whose command bits were set. */
     public void enqueueCommand(TasFlow f) {
         while (!commands.offer(f)) {
-            // Cannot happen while the queue holds twice the flow limit; never drop a command.
-            counters.increment(TasCounter.CMD_QUEUE_FULL);
+            // Cannot happen while the queue holds twice the flow limit (each flow is queued at
+            // most once at a time); never drop a command. (No counter: this is not our thread.)
             Thread.onSpinWait();
         }
         wake();
@@ -1001,7 +1004,21 @@ public final class TasFastPath {
         removeFlow(f, now, TasEvents.CONNECT_FAILED | TasEvents.CLOSED);
     }
 
+    /**
+     * RFC 5961 7: challenge ACKs are rate limited (here per core, CHALLENGE_ACKS_PER_SECOND), so
+     * a blind attacker cannot turn us into an ACK amplifier.
+     */
     private void challengeAck(TasFlow f) {
+        long now = lastNow;
+        if (now - challengeWindowStart >= 1_000_000_000L) {
+            challengeWindowStart = now;
+            challengeAcksInWindow = 0;
+        }
+        if (challengeAcksInWindow >= CHALLENGE_ACKS_PER_SECOND) {
+            counters.increment(TasCounter.TCP_CHALLENGE_ACKS_LIMITED);
+            return;
+        }
+        challengeAcksInWindow++;
         counters.increment(TasCounter.TCP_CHALLENGE_ACKS);
         scheduleAck(f);
     }

@@ -62,6 +62,7 @@ public final class TasSlowPath {
         }
     }
 
+    private static final int ARP_CACHE_MAX = 4096;
     private static final int EPHEMERAL_LOW = 32768;
     private static final int EPHEMERAL_HIGH = 60999;
 
@@ -75,7 +76,13 @@ public final class TasSlowPath {
     private final TasFlowTable<TasFlow> allFlows = new TasFlowTable<>(1024);
     private final TcpOptions opts = new TcpOptions();
     private final PacketBuffer[] one = new PacketBuffer[1];
-    private final Map<Integer, Long> arpCache = new HashMap<>();
+    /** Bounded, least recently used first out: spoofed ARP traffic cannot grow it without limit. */
+    private final Map<Integer, Long> arpCache = new java.util.LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Integer, Long> eldest) {
+            return size() > ARP_CACHE_MAX;
+        }
+    };
     private final Map<Integer, ArpPending> arpPending = new HashMap<>();
     private final List<TasRoute> routes;
     private int ephemeralCursor;

@@ -76,6 +76,7 @@ public enum TasCounter {
     TCP_DUPLICATE_SEGMENTS("duplicate segments received (already acknowledged data)"),
     TCP_ACKS_SENT("pure ACKs sent"),
     TCP_CHALLENGE_ACKS("challenge ACKs sent (RFC 5961)"),
+    TCP_CHALLENGE_ACKS_LIMITED("challenge ACKs not sent: over the rate limit (RFC 5961 7)"),
     TCP_ECN_MARKED("segments received with ECN congestion experienced"),
     TCP_KEEPALIVES("keepalive probes sent"),
 

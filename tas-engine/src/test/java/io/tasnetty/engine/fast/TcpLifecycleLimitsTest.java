@@ -111,4 +111,23 @@ class TcpLifecycleLimitsTest {
             assertThat(h.step()).as("two SYN-ACKs; the third SYN waits for the peer to retry").hasSize(2);
         }
     }
+
+    @Test
+    void shouldRateLimitChallengeAcksToAThousandPerSecond() {
+        try (EngineHarness h = new EngineHarness()) {
+            ScriptedConnection sc = h.accept(80);
+            int sent = 0;
+            for (int i = 0; i < 1500; i++) {
+                // In the window but not at RCV.NXT: a challenge ACK each (RFC 5961 3.2), up to the limit.
+                sc.sendAt(sc.peerSeq + 10, sc.engineSeq, Tcp.RST, 65535, new byte[0], null);
+                sent += h.step().size();
+            }
+            assertThat(sent).isEqualTo(1000);
+            assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_CHALLENGE_ACKS_LIMITED)).isEqualTo(500);
+            assertThat(sc.conn.isActive()).isTrue();
+            h.advanceMillis(1001);
+            sc.sendAt(sc.peerSeq + 10, sc.engineSeq, Tcp.RST, 65535, new byte[0], null);
+            assertThat(h.step()).as("a new second, a new allowance").hasSize(1);
+        }
+    }
 }
