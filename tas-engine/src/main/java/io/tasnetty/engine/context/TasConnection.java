@@ -264,6 +264,15 @@ public final class TasConnection extends TasSocket {
 
     /** Moves event delivery to {@code target} (TAS's "move": a connection accepted on one loop, served on another). */
     public void moveTo(TasContext target) {
+        TasContext old = owner;
+        if (old != target) {
+            // Membership follows the events: the new context closes the connection on its close(),
+            // the old one forgets it (it would otherwise close a connection another loop serves).
+            if (old != null) {
+                old.forget(this);
+            }
+            target.adopt(this);
+        }
         owner = target;
         int ev = takeEvents();
         if (ev != 0) {

@@ -135,7 +135,6 @@ public final class TasContext implements AutoCloseable {
             return null;
         }
         listener.unreserve();
-        target.sockets.add(c);
         c.moveTo(target);
         return c;
     }
@@ -221,6 +220,14 @@ public final class TasContext implements AutoCloseable {
                 LockSupport.unpark(t);
             }
         }
+    }
+
+    void adopt(TasSocket s) {
+        sockets.add(s);
+    }
+
+    void forget(TasSocket s) {
+        sockets.remove(s);
     }
 
     void closeListener(TasListener l) {

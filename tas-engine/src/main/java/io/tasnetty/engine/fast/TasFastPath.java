@@ -22,6 +22,7 @@ import org.jctools.queues.MpscArrayQueue;
 import org.jctools.queues.MpscUnboundedArrayQueue;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 import static io.tasnetty.engine.flow.TasSeq.ge;
 import static io.tasnetty.engine.flow.TasSeq.gt;
@@ -643,9 +644,16 @@ public final class TasFastPath {
                 f.keepaliveProbes = 0;
             }
             armTimer(f);
-            if (f.wantWritable && dataAcked > 0) {
-                f.wantWritable = false;
-                post(f, TasEvents.WRITABLE);
+            if (dataAcked > 0) {
+                // Dekker pairing with TasConnection.wantWritable(), which stores wantWritable and then
+                // reads the head: our head store (a release store, no StoreLoad barrier) must be
+                // visible before we read the flag, or both sides can miss each other and the writer
+                // waits for a WRITABLE that never comes.
+                VarHandle.fullFence();
+                if (f.wantWritable) {
+                    f.wantWritable = false;
+                    post(f, TasEvents.WRITABLE);
+                }
             }
             if (finAcked) {
                 finAcked(f, now);
@@ -948,6 +956,10 @@ public final class TasFastPath {
         boolean synAckRetransmitted = f.retries > 0;
         f.retries = 0;
         f.backoff = 0;
+        // RFC 6298 5.2: nothing is outstanding once the SYN-ACK is acknowledged, so stop its
+        // retransmission timer (processAck does not: this ACK does not move sndUna past iss + 1).
+        f.rtoDeadline = 0;
+        armTimer(f);
         rttSample(f, segAck, now); // the SYN-ACK was timed unless retransmitted (Karn)
         handshakeRto(f, synAckRetransmitted);
         cc.init(f, now);
@@ -1042,6 +1054,11 @@ public final class TasFastPath {
             return;
         }
         if ((cmd & TasFlow.CMD_ABORT) != 0) {
+            if ((cmd & TasFlow.CMD_TX) != 0) {
+                // Bytes flushed before the abort leave first, as on Linux, where write() transmits
+                // at once and close() with SO_LINGER 0 discards only what the window held back.
+                sendData(f, now, Integer.MAX_VALUE);
+            }
             abortFlow(f, true, TasError.ABORTED, now);
             return;
         }

@@ -1,0 +1,232 @@
+package io.tasnetty.transport;
+
+import io.netty.channel.IoHandle;
+import io.netty.channel.IoHandler;
+import io.netty.channel.IoHandlerContext;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.IoRegistration;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
+import io.netty.util.concurrent.ThreadAwareExecutor;
+import io.netty.util.internal.StringUtil;
+import io.netty.util.internal.logging.InternalLogger;
+import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.tasnetty.engine.TasEngine;
+import io.tasnetty.engine.context.TasContext;
+import io.tasnetty.engine.context.TasEventHandler;
+import io.tasnetty.engine.context.TasSocket;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Netty 4.2 {@link IoHandler} of one TAS event loop: it owns one engine {@link TasContext}, drains
+ * its events and hands each to the {@link TasIoHandle} (channel) of the socket.
+ *
+ * <p>{@link #run} polls the context; when nothing is ready and Netty allows blocking, it keeps
+ * polling for {@code fp-poll-interval-app} after the last event (low latency for back-to-back
+ * requests), then parks in {@link TasContext#await} until the engine posts an event, a task
+ * arrives ({@link #wakeup()}), or the next scheduled task is due. An idle loop therefore costs no
+ * CPU. The poll phase yields rather than spins, but it still competes with the engine's own
+ * threads for the CPU: on a 2-core machine a bulk transfer over the in-engine loopback ran several
+ * times faster with {@code -Dtas.fp-poll-interval-app=0} (the loop blocks at once and the engine
+ * wakes it), so set that where cores are scarce.
+ *
+ * <p>Without an explicit engine the handler holds a reference on the process-wide default engine
+ * (started from {@code -Dtas.*}) and gives it back in {@link #destroy()}; the engine stops when the
+ * last handler lets go.
+ */
+public final class TasIoHandler implements IoHandler {
+    private static final InternalLogger logger = InternalLoggerFactory.getInstance(TasIoHandler.class);
+    /** Sockets whose events one {@link #run} hands out at most, so tasks are not starved. */
+    private static final int MAX_SOCKETS_PER_RUN = 1024;
+
+    private final ThreadAwareExecutor executor;
+    private final TasEngine engine;
+    private final boolean defaultEngine;
+    private final TasContext context;
+    private final long pollNanos;
+    private final TasIoEvent event = new TasIoEvent();
+    private final Set<TasIoRegistration> registrations = new HashSet<>();
+    private final TasEventHandler dispatcher = this::dispatch;
+    private final TasLoopStats stats = new TasLoopStats();
+    private long lastEventNanos;
+    private boolean destroyed;
+
+    private TasIoHandler(ThreadAwareExecutor executor, TasEngine engine) {
+        this.executor = Objects.requireNonNull(executor, "executor");
+        this.defaultEngine = engine == null;
+        this.engine = defaultEngine ? TasDefaultEngine.acquire() : engine;
+        try {
+            this.context = this.engine.newContext();
+        } catch (RuntimeException e) {
+            if (defaultEngine) {
+                TasDefaultEngine.release(this.engine);
+            }
+            throw e;
+        }
+        this.pollNanos = TimeUnit.MICROSECONDS.toNanos(this.engine.config().fpPollIntervalAppMicros());
+    }
+
+    /** Handlers on the process-wide default engine (started from {@code -Dtas.*} on first use). */
+    public static IoHandlerFactory newFactory() {
+        return executor -> new TasIoHandler(executor, null);
+    }
+
+    /** Handlers on {@code engine}, which the caller starts and stops (it outlives the handlers). */
+    public static IoHandlerFactory newFactory(TasEngine engine) {
+        Objects.requireNonNull(engine, "engine");
+        return executor -> new TasIoHandler(executor, engine);
+    }
+
+    /** The engine this loop's context belongs to. */
+    public TasEngine engine() {
+        return engine;
+    }
+
+    /** The engine context this loop owns. */
+    public TasContext context() {
+        return context;
+    }
+
+    /** Figures of this loop (events, channels, bytes), readable from any thread. */
+    public TasLoopStats stats() {
+        return stats;
+    }
+
+    /** Tasks waiting in this loop's task queue (its scheduling backlog), or -1 if the loop cannot say. */
+    public int pendingTasks() {
+        return executor instanceof SingleThreadEventExecutor e ? e.pendingTasks() : -1;
+    }
+
+    boolean inLoop() {
+        return executor.isExecutorThread(Thread.currentThread());
+    }
+
+    void executeOnLoop(Runnable task) {
+        executor.execute(task);
+    }
+
+    @Override
+    public int run(IoHandlerContext ctx) {
+        boolean timed = ctx.shouldReportActiveIoTime();
+        long start = timed ? System.nanoTime() : 0;
+        int handled = context.poll(dispatcher, MAX_SOCKETS_PER_RUN);
+        if (handled == 0 && ctx.canBlock()) {
+            long now = System.nanoTime();
+            if (pollNanos > 0 && now - lastEventNanos < pollNanos) {
+                // Poll phase (fp-poll-interval-app): return without blocking, Netty runs its tasks
+                // and calls again. Yield, not spin: the engine threads may need this core.
+                Thread.yield();
+            } else {
+                long delay = ctx.delayNanos(now);
+                if (delay > 0) {
+                    stats.add(TasLoopStats.BLOCKS, 1);
+                    context.await(delay);
+                }
+                if (timed) {
+                    start = System.nanoTime(); // blocking is not I/O work
+                }
+                handled = context.poll(dispatcher, MAX_SOCKETS_PER_RUN);
+            }
+        }
+        if (handled > 0) {
+            lastEventNanos = pollNanos > 0 ? System.nanoTime() : 0;
+        }
+        if (timed) {
+            ctx.reportActiveIoTime(handled == 0 ? 0 : System.nanoTime() - start);
+        }
+        return handled;
+    }
+
+    private void dispatch(TasSocket socket, int events) {
+        stats.add(TasLoopStats.EVENTS, 1);
+        // Only sockets registered here: a connection accepted on another loop may still report here
+        // until its channel registers and moves it (its channel re-checks its state then).
+        if (socket.attachment() instanceof TasIoRegistration r && r.handler() == this && r.isValid()) {
+            event.events(events);
+            try {
+                r.deliver(event);
+            } catch (Throwable t) {
+                logger.warn("Unexpected exception while handling events of {}", r, t);
+            }
+        }
+    }
+
+    @Override
+    public void wakeup() {
+        if (!inLoop()) {
+            context.wakeup();
+        }
+    }
+
+    @Override
+    public IoRegistration register(IoHandle handle) {
+        if (destroyed) {
+            throw new IllegalStateException("TasIoHandler is destroyed");
+        }
+        TasIoRegistration r = new TasIoRegistration(this, cast(handle));
+        registrations.add(r);
+        stats.add(TasLoopStats.CHANNELS, 1);
+        r.handle().registered();
+        return r;
+    }
+
+    void unregister(TasIoRegistration r) {
+        if (registrations.remove(r)) {
+            stats.add(TasLoopStats.CHANNELS, -1);
+            r.handle().unregistered();
+        }
+    }
+
+    private static TasIoHandle cast(IoHandle handle) {
+        if (handle instanceof TasIoHandle h) {
+            return h;
+        }
+        throw new IllegalArgumentException("IoHandle of type " + StringUtil.simpleClassName(handle) + " not supported");
+    }
+
+    @Override
+    public boolean isCompatible(Class<? extends IoHandle> handleType) {
+        return TasIoHandle.class.isAssignableFrom(handleType);
+    }
+
+    /** Closes every channel still registered (the loop is shutting down). */
+    @Override
+    public void prepareToDestroy() {
+        List<TasIoRegistration> all = new ArrayList<>(registrations);
+        for (TasIoRegistration r : all) {
+            try {
+                r.handle().close();
+            } catch (Exception e) {
+                logger.warn("Failed to close {}", r, e);
+            }
+        }
+    }
+
+    /** Closes the context (and so every socket it still owns) and lets go of the engine. */
+    @Override
+    public void destroy() {
+        if (destroyed) {
+            return;
+        }
+        destroyed = true;
+        try {
+            context.close();
+            // Deliver what the close produced so no socket lingers in the ready queue.
+            context.poll((s, ev) -> { }, Integer.MAX_VALUE);
+        } finally {
+            if (defaultEngine) {
+                TasDefaultEngine.release(engine);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TasIoHandler[" + context + " of " + engine + "]";
+    }
+}
