@@ -24,7 +24,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Not allocation-free in one place only: a duplicate takes a buffer from the inner port.
  */
-public final class FaultInjectingPort implements TasPort {
+public final class FaultInjectingPort implements TasPortDecorator {
     private static final int ETH_HEADER = 14;
     private static final int PULL_BURST = 256;
     private static final long NONE = Long.MAX_VALUE;
@@ -148,7 +148,7 @@ public final class FaultInjectingPort implements TasPort {
         return plan;
     }
 
-    /** The decorated port. */
+    @Override
     public TasPort inner() {
         return inner;
     }
@@ -158,30 +158,10 @@ public final class FaultInjectingPort implements TasPort {
         return "faults(" + inner.name() + ")";
     }
 
-    @Override
-    public int queueCount() {
-        return inner.queueCount();
-    }
 
-    @Override
-    public long macAddress() {
-        return inner.macAddress();
-    }
 
-    @Override
-    public int mtu() {
-        return inner.mtu();
-    }
 
-    @Override
-    public TasPortCapabilities capabilities() {
-        return inner.capabilities();
-    }
 
-    @Override
-    public void start() {
-        inner.start();
-    }
 
     @Override
     public int rxBurst(int queue, PacketBuffer[] bufs, int max) {
@@ -361,20 +341,8 @@ public final class FaultInjectingPort implements TasPort {
         return next;
     }
 
-    @Override
-    public int txBurst(int queue, PacketBuffer[] bufs, int count) {
-        return inner.txBurst(queue, bufs, count);
-    }
 
-    @Override
-    public int alloc(PacketBuffer[] bufs, int count) {
-        return inner.alloc(bufs, count);
-    }
 
-    @Override
-    public void free(PacketBuffer buf) {
-        inner.free(buf);
-    }
 
     /**
      * Blocks in the inner port, but never past the moment a held frame becomes due. (When the
@@ -396,15 +364,7 @@ public final class FaultInjectingPort implements TasPort {
         inner.awaitRx(queue, wait);
     }
 
-    @Override
-    public void wakeup(int queue) {
-        inner.wakeup(queue);
-    }
 
-    @Override
-    public TasPortStats stats() {
-        return inner.stats();
-    }
 
     /** Frames dropped by the loss setting. */
     public long lost() {

@@ -23,7 +23,7 @@ import java.util.Objects;
  * slow, and acceptable here. An I/O error stops recording (the port keeps working) and is
  * rethrown by {@link #close}.
  */
-public final class PcapRecordingPort implements TasPort {
+public final class PcapRecordingPort implements TasPortDecorator {
     /** Classic pcap magic for nanosecond timestamps. */
     static final int MAGIC_NANOS = 0xA1B23C4D;
     static final int LINKTYPE_ETHERNET = 1;
@@ -109,34 +109,19 @@ public final class PcapRecordingPort implements TasPort {
     }
 
     @Override
+    public TasPort inner() {
+        return inner;
+    }
+
+    @Override
     public String name() {
         return "pcap(" + inner.name() + ")";
     }
 
-    @Override
-    public int queueCount() {
-        return inner.queueCount();
-    }
 
-    @Override
-    public long macAddress() {
-        return inner.macAddress();
-    }
 
-    @Override
-    public int mtu() {
-        return inner.mtu();
-    }
 
-    @Override
-    public TasPortCapabilities capabilities() {
-        return inner.capabilities();
-    }
 
-    @Override
-    public void start() {
-        inner.start();
-    }
 
     @Override
     public int rxBurst(int queue, PacketBuffer[] bufs, int max) {
@@ -234,30 +219,10 @@ public final class PcapRecordingPort implements TasPort {
         }
     }
 
-    @Override
-    public int alloc(PacketBuffer[] bufs, int count) {
-        return inner.alloc(bufs, count);
-    }
 
-    @Override
-    public void free(PacketBuffer buf) {
-        inner.free(buf);
-    }
 
-    @Override
-    public void awaitRx(int queue, long timeoutNanos) {
-        inner.awaitRx(queue, timeoutNanos);
-    }
 
-    @Override
-    public void wakeup(int queue) {
-        inner.wakeup(queue);
-    }
 
-    @Override
-    public TasPortStats stats() {
-        return inner.stats();
-    }
 
     /** Closes the inner port, then flushes and closes the file. */
     @Override

@@ -14,7 +14,7 @@ import org.jctools.queues.SpscArrayQueue;
  *
  * <p>Single producer (the test thread), single consumer (queue 0's fast-path thread).
  */
-public final class InjectingPort implements TasPort {
+public final class InjectingPort implements TasPortDecorator {
     private final TasPort inner;
     private final SpscArrayQueue<PacketBuffer> injected;
     private final PacketBuffer[] one = new PacketBuffer[1];
@@ -79,59 +79,24 @@ public final class InjectingPort implements TasPort {
     }
 
     @Override
+    public TasPort inner() {
+        return inner;
+    }
+
+    @Override
     public String name() {
         return "inject(" + inner.name() + ")";
     }
 
-    @Override
-    public int queueCount() {
-        return inner.queueCount();
-    }
 
-    @Override
-    public long macAddress() {
-        return inner.macAddress();
-    }
 
-    @Override
-    public int mtu() {
-        return inner.mtu();
-    }
 
-    @Override
-    public TasPortCapabilities capabilities() {
-        return inner.capabilities();
-    }
 
-    @Override
-    public void start() {
-        inner.start();
-    }
 
-    @Override
-    public int txBurst(int queue, PacketBuffer[] bufs, int count) {
-        return inner.txBurst(queue, bufs, count);
-    }
 
-    @Override
-    public int alloc(PacketBuffer[] bufs, int count) {
-        return inner.alloc(bufs, count);
-    }
 
-    @Override
-    public void free(PacketBuffer buf) {
-        inner.free(buf);
-    }
 
-    @Override
-    public void wakeup(int queue) {
-        inner.wakeup(queue);
-    }
 
-    @Override
-    public TasPortStats stats() {
-        return inner.stats();
-    }
 
     @Override
     public void close() {
