@@ -1,0 +1,492 @@
+package io.tasnetty.samples.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+
+/** Turns the runs of one {@link BenchRunner} invocation into a Markdown report and an SVG chart. */
+final class BenchReport {
+    /** One scenario of the matrix. */
+    record Scenario(String mode, int size, int connections, int depth) {
+        String label() {
+            return mode.equals("rpc")
+                ? String.format(Locale.ROOT, "%d B RPC, %d conn%s", size, connections, depth > 1 ? ", depth " + depth : "")
+                : String.format(Locale.ROOT, "bulk, %s writes, %d conn", bytes(size), connections);
+        }
+
+        String shortLabel() {
+            return mode.equals("rpc") ? connections + " conn" + (depth > 1 ? " d" + depth : "") : connections + " conn";
+        }
+    }
+
+    /**
+     * One cell of the matrix: a result (the median by throughput when the cell ran several times),
+     * or why there is none. {@code rounds} holds every attempt's result in run order, null where an
+     * attempt failed.
+     */
+    record Run(Scenario scenario, String transport, BenchResult result, String failure, List<BenchResult> rounds) {
+        Run(Scenario scenario, String transport, BenchResult result, String failure) {
+            this(scenario, transport, result, failure, java.util.Collections.singletonList(result));
+        }
+
+        /** The successful attempts. */
+        List<BenchResult> samples() {
+            return rounds.stream().filter(java.util.Objects::nonNull).toList();
+        }
+
+        /** Combines the attempts of one cell (in run order): the median by throughput, or the last failure. */
+        static Run merge(List<Run> attempts) {
+            List<BenchResult> rounds = new ArrayList<>();
+            String failure = null;
+            for (Run a : attempts) {
+                rounds.add(a.result());
+                if (a.result() == null) {
+                    failure = a.failure();
+                }
+            }
+            Run first = attempts.get(0);
+            List<BenchResult> ok = new ArrayList<>(rounds.stream().filter(java.util.Objects::nonNull).toList());
+            if (ok.isEmpty()) {
+                return new Run(first.scenario(), first.transport(), null, failure,
+                    java.util.Collections.unmodifiableList(rounds));
+            }
+            ok.sort(java.util.Comparator.comparingDouble(BenchReport::throughput));
+            return new Run(first.scenario(), first.transport(), ok.get((ok.size() - 1) / 2), null,
+                java.util.Collections.unmodifiableList(rounds));
+        }
+    }
+
+    static double throughput(BenchResult r) {
+        return r.mode().equals("rpc") ? r.requestsPerSecond() : r.gbitPerSecond();
+    }
+
+    private boolean repeated() {
+        return runs.stream().anyMatch(r -> r.samples().size() > 1);
+    }
+
+    private static String range(Run run) {
+        if (run.samples().size() < 2) {
+            return "";
+        }
+        double lo = Double.MAX_VALUE;
+        double hi = 0;
+        for (BenchResult r : run.samples()) {
+            lo = Math.min(lo, throughput(r));
+            hi = Math.max(hi, throughput(r));
+        }
+        return run.scenario().mode().equals("rpc")
+            ? String.format(Locale.ROOT, "%,.0f – %,.0f (%d runs)", lo, hi, run.samples().size())
+            : String.format(Locale.ROOT, "%.2f – %.2f (%d runs)", lo, hi, run.samples().size());
+    }
+
+    private final List<String> transports;
+    private final List<Run> runs;
+    private final String command;
+    private final String method;
+    private final List<String> notes;
+    private final ZonedDateTime date;
+
+    BenchReport(List<String> transports, List<Run> runs, String command, String method, List<String> notes,
+        ZonedDateTime date) {
+        this.transports = transports;
+        this.runs = runs;
+        this.command = command;
+        this.method = method;
+        this.notes = notes;
+        this.date = date;
+    }
+
+    void write(Path dir, String base) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(base + ".md"), markdown(base + ".svg"));
+        Files.writeString(dir.resolve(base + ".svg"), svg());
+        StringBuilder raw = new StringBuilder();
+        raw.append("# date ").append(date).append('\n');
+        raw.append("# command ").append(command).append('\n');
+        raw.append("# method ").append(method).append('\n');
+        for (String n : notes) {
+            raw.append("# note ").append(n).append('\n');
+        }
+        raw.append("# transports ").append(String.join(",", transports)).append('\n');
+        for (Run r : runs) {
+            for (int i = 0; i < r.rounds().size(); i++) {
+                BenchResult b = r.rounds().get(i);
+                if (b != null) {
+                    raw.append(b.toLine()).append(" round=").append(i + 1).append('\n');
+                } else {
+                    raw.append("# failed ").append(r.transport()).append(" round=").append(i + 1).append(' ')
+                        .append(r.scenario().mode()).append(' ').append(r.scenario().size()).append(' ')
+                        .append(r.scenario().connections()).append(' ').append(r.scenario().depth()).append(' ')
+                        .append(String.valueOf(r.failure()).replace('\n', ' ')).append('\n');
+                }
+            }
+        }
+        Files.writeString(dir.resolve(base + ".results.txt"), raw.toString());
+    }
+
+    /** Reads back what {@link #write} wrote to {@code base.results.txt}, to render the report again. */
+    static BenchReport fromRaw(Path file) throws IOException {
+        ZonedDateTime date = ZonedDateTime.now();
+        String command = "";
+        String method = "";
+        List<String> notes = new ArrayList<>();
+        List<String> transports = new ArrayList<>();
+        Map<String, Scenario> scenarios = new LinkedHashMap<>();
+        Map<String, Map<Integer, Run>> cells = new LinkedHashMap<>();
+        for (String l : Files.readAllLines(file)) {
+            if (l.startsWith("# date ")) {
+                date = ZonedDateTime.parse(l.substring(7).trim());
+            } else if (l.startsWith("# command ")) {
+                command = l.substring(10);
+            } else if (l.startsWith("# method ")) {
+                method = l.substring(9);
+            } else if (l.startsWith("# note ")) {
+                notes.add(l.substring(7));
+            } else if (l.startsWith("# transports ")) {
+                transports.addAll(List.of(l.substring(13).trim().split(",")));
+            } else if (l.startsWith("# failed ")) {
+                String[] f = l.substring(9).split(" ", 7);
+                Scenario sc = new Scenario(f[2], Integer.parseInt(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]));
+                int round = Integer.parseInt(f[1].substring(6));
+                scenarios.putIfAbsent(sc.toString(), sc);
+                cells.computeIfAbsent(sc + "|" + f[0], k -> new java.util.TreeMap<>())
+                    .put(round, new Run(sc, f[0], null, f.length > 6 ? f[6] : "failed"));
+            } else if (l.startsWith("RESULT ")) {
+                BenchResult r = BenchResult.parse(l);
+                int at = l.lastIndexOf(" round=");
+                int round = at < 0 ? 1 : Integer.parseInt(l.substring(at + 7).trim());
+                Scenario sc = new Scenario(r.mode(), r.size(), r.connections(), r.depth());
+                scenarios.putIfAbsent(sc.toString(), sc);
+                if (!transports.contains(r.transport())) {
+                    transports.add(r.transport());
+                }
+                cells.computeIfAbsent(sc + "|" + r.transport(), k -> new java.util.TreeMap<>())
+                    .put(round, new Run(sc, r.transport(), r, null));
+            }
+        }
+        List<Run> runs = new ArrayList<>();
+        for (Map<Integer, Run> attempts : cells.values()) {
+            int max = java.util.Collections.max(attempts.keySet());
+            List<Run> ordered = new ArrayList<>();
+            Run any = attempts.values().iterator().next();
+            for (int i = 1; i <= max; i++) {
+                ordered.add(attempts.getOrDefault(i, new Run(any.scenario(), any.transport(), null, "no result")));
+            }
+            runs.add(Run.merge(ordered));
+        }
+        return new BenchReport(transports, runs, command, method, notes, date);
+    }
+
+    // ---- Markdown ---------------------------------------------------------------------------------
+
+    String markdown(String svgName) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# RPC echo benchmark: TAS against NIO, epoll and io_uring\n\n");
+        sb.append("- **Date:** ").append(date.withZoneSameInstant(ZoneOffset.UTC)
+            .format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"))).append('\n');
+        sb.append("- **Machine:** ").append(Machine.describe()).append('\n');
+        sb.append("- **Command:** `").append(command).append("`\n");
+        sb.append("- **Method:** ").append(method).append("\n\n");
+        sb.append(tables());
+        sb.append(targets());
+        StringBuilder eng = new StringBuilder();
+        for (Run r : runs) {
+            if (r.result() != null && r.result().note() != null && r.result().note().contains("engine: ")) {
+                eng.append("- ").append(r.transport()).append(", ").append(r.scenario().label()).append(": ")
+                    .append(r.result().note().substring(r.result().note().indexOf("engine: ") + 8)).append('\n');
+            }
+        }
+        if (!eng.isEmpty()) {
+            sb.append("\n## TAS engine counters in the measured intervals\n\n").append(eng);
+        }
+        sb.append("\n![chart](").append(svgName).append(")\n");
+        if (!notes.isEmpty()) {
+            sb.append("\n## Notes\n\n");
+            for (String n : notes) {
+                sb.append("- ").append(n).append('\n');
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        for (Run r : runs) {
+            for (int i = 0; i < r.rounds().size(); i++) {
+                if (r.rounds().get(i) == null) {
+                    problems.add(r.transport() + ", " + r.scenario().label()
+                        + (r.rounds().size() > 1 ? " (round " + (i + 1) + ")" : "") + ": " + r.failure());
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            sb.append("\n## Failed runs\n\n");
+            for (String p : problems) {
+                sb.append("- ").append(p).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The tables only (what the runner prints at the end). */
+    String tables() {
+        StringBuilder sb = new StringBuilder();
+        List<Scenario> rpc = scenarios("rpc");
+        if (!rpc.isEmpty()) {
+            sb.append("## RPCs (closed loop, ").append(bytes(rpc.get(0).size())).append(" requests and responses)\n\n");
+            sb.append("Each figure with its ratio to epoll in the same scenario in parentheses. "
+                + "CPU columns: lower is better; \"req per CPU-s\" is epoll's CPU per request divided by this "
+                + "row's (process CPU): higher is better.\n\n");
+            boolean rep = repeated();
+            if (rep) {
+                sb.append("Every cell ran several times (interleaved); each row shows the run with the median "
+                    + "requests/s, and the last column the range over all runs.\n\n");
+            }
+            sb.append("| scenario | transport | requests/s | p50 µs | p99 µs | p99.9 µs | CPU-s per M req (process) "
+                + "| CPU-s per M req (loops + engine) | req per CPU-s vs epoll | CPU-s per M req: server · client · engine · rest |"
+                + (rep ? " requests/s, all runs |" : "") + "\n");
+            sb.append("|---|---|--:|--:|--:|--:|--:|--:|--:|---|" + (rep ? "--:|" : "") + "\n");
+            for (Scenario s : rpc) {
+                BenchResult base = result(s, "epoll");
+                for (String t : transports) {
+                    Run run = run(s, t);
+                    if (run == null) {
+                        continue;
+                    }
+                    BenchResult r = run.result();
+                    if (r == null) {
+                        sb.append("| ").append(s.label()).append(" | ").append(t).append(" | ")
+                            .append(shortFailure(run.failure())).append(" | | | | | | | |\n");
+                        continue;
+                    }
+                    double cpuThreads = r.perMillion(r.cpuServer() + r.cpuClient() + r.cpuEngine());
+                    double baseThreads = base == null ? Double.NaN
+                        : base.perMillion(base.cpuServer() + base.cpuClient() + base.cpuEngine());
+                    sb.append("| ").append(s.label()).append(" | **").append(t).append("** | ")
+                        .append(cell(r.requestsPerSecond(), base == null ? Double.NaN : base.requestsPerSecond(), "%,.0f"))
+                        .append(" | ").append(cell(r.p50() / 1e3, base == null ? Double.NaN : base.p50() / 1e3, "%.1f"))
+                        .append(" | ").append(cell(r.p99() / 1e3, base == null ? Double.NaN : base.p99() / 1e3, "%.1f"))
+                        .append(" | ").append(cell(r.p999() / 1e3, base == null ? Double.NaN : base.p999() / 1e3, "%.1f"))
+                        .append(" | ").append(cell(r.cpuSecondsPerMillionRequests(),
+                            base == null ? Double.NaN : base.cpuSecondsPerMillionRequests(), "%.2f"))
+                        .append(" | ").append(cell(cpuThreads, baseThreads, "%.2f"))
+                        .append(" | ").append(base == null ? "n/a" : String.format(Locale.ROOT, "%.2f×",
+                            base.cpuSecondsPerMillionRequests() / r.cpuSecondsPerMillionRequests()))
+                        .append(" | ").append(split(r, true)).append(" |")
+                        .append(rep ? " " + range(run) + " |" : "").append('\n');
+                }
+            }
+            sb.append('\n');
+        }
+        List<Scenario> bulk = scenarios("bulk");
+        if (!bulk.isEmpty()) {
+            sb.append("## Bulk transfer (client streams, server counts and drops)\n\n");
+            boolean rep = repeated();
+            sb.append("| scenario | transport | Gbit/s | CPU-s per GiB (process) | CPU-s per GiB (loops + engine) "
+                + "| GiB per CPU-s vs epoll | CPU-s per GiB: server · client · engine · rest |"
+                + (rep ? " Gbit/s, all runs |" : "") + "\n");
+            sb.append("|---|---|--:|--:|--:|--:|---|" + (rep ? "--:|" : "") + "\n");
+            for (Scenario s : bulk) {
+                BenchResult base = result(s, "epoll");
+                for (String t : transports) {
+                    Run run = run(s, t);
+                    if (run == null) {
+                        continue;
+                    }
+                    BenchResult r = run.result();
+                    if (r == null) {
+                        sb.append("| ").append(s.label()).append(" | ").append(t).append(" | ")
+                            .append(shortFailure(run.failure())).append(" | | | | |\n");
+                        continue;
+                    }
+                    double cpuThreads = r.perGib(r.cpuServer() + r.cpuClient() + r.cpuEngine());
+                    double baseThreads = base == null ? Double.NaN
+                        : base.perGib(base.cpuServer() + base.cpuClient() + base.cpuEngine());
+                    sb.append("| ").append(s.label()).append(" | **").append(t).append("** | ")
+                        .append(cell(r.gbitPerSecond(), base == null ? Double.NaN : base.gbitPerSecond(), "%.2f"))
+                        .append(" | ").append(cell(r.cpuSecondsPerGib(),
+                            base == null ? Double.NaN : base.cpuSecondsPerGib(), "%.3f"))
+                        .append(" | ").append(cell(cpuThreads, baseThreads, "%.3f"))
+                        .append(" | ").append(base == null ? "n/a" : String.format(Locale.ROOT, "%.2f×",
+                            base.cpuSecondsPerGib() / r.cpuSecondsPerGib()))
+                        .append(" | ").append(split(r, false)).append(" |")
+                        .append(rep ? " " + range(run) + " |" : "").append('\n');
+                }
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** The targets, checked against the measured figures. */
+    String targets() {
+        StringBuilder sb = new StringBuilder("## Against the targets\n\n");
+        boolean any = false;
+        for (Scenario s : scenarios("rpc")) {
+            BenchResult tas = result(s, "tas");
+            BenchResult ep = result(s, "epoll");
+            if (tas == null || ep == null) {
+                continue;
+            }
+            any = true;
+            double perCpu = ep.cpuSecondsPerMillionRequests() / tas.cpuSecondsPerMillionRequests();
+            double p99 = tas.p99() / (double) ep.p99();
+            sb.append(String.format(Locale.ROOT,
+                "- %s: requests per CPU-second %.2f× epoll (target ≥ 2×: %s); p99 %.2f× epoll's (target ≤ 1×: %s)%s%n",
+                s.label(), perCpu, perCpu >= 2 ? "met" : String.format(Locale.ROOT, "missed by %.0f%%",
+                    (1 - perCpu / 2) * 100), p99, p99 <= 1 ? "met" : String.format(Locale.ROOT, "missed, %.0f%% higher",
+                    (p99 - 1) * 100), paired(s)));
+        }
+        for (Scenario s : scenarios("bulk")) {
+            BenchResult tas = result(s, "tas");
+            if (tas == null) {
+                continue;
+            }
+            for (String k : List.of("epoll", "nio", "io_uring")) {
+                BenchResult kr = result(s, k);
+                if (kr == null) {
+                    continue;
+                }
+                any = true;
+                double perCpu = kr.cpuSecondsPerGib() / tas.cpuSecondsPerGib();
+                sb.append(String.format(Locale.ROOT,
+                    "- %s: GiB per CPU-second %.2f× %s over kernel loopback (target ≥ 1×: %s); %.2f Gbit/s vs %.2f%n",
+                    s.label(), perCpu, k, perCpu >= 1 ? "met" : String.format(Locale.ROOT, "missed by %.0f%%",
+                        (1 - perCpu) * 100), tas.gbitPerSecond(), kr.gbitPerSecond()));
+            }
+        }
+        if (!any) {
+            sb.append("- (needs both TAS and epoll results)\n");
+        }
+        return sb.toString();
+    }
+
+    /** Per round (same-round TAS and epoll runs): requests per CPU-second and p99, as ratios. */
+    private String paired(Scenario s) {
+        Run tas = run(s, "tas");
+        Run ep = run(s, "epoll");
+        if (tas == null || ep == null || tas.rounds().size() < 2) {
+            return "";
+        }
+        List<String> cpu = new ArrayList<>();
+        List<String> p99 = new ArrayList<>();
+        for (int i = 0; i < Math.min(tas.rounds().size(), ep.rounds().size()); i++) {
+            BenchResult a = tas.rounds().get(i);
+            BenchResult b = ep.rounds().get(i);
+            if (a != null && b != null) {
+                cpu.add(String.format(Locale.ROOT, "%.2f×", b.cpuSecondsPerMillionRequests() / a.cpuSecondsPerMillionRequests()));
+                p99.add(String.format(Locale.ROOT, "%.2f×", a.p99() / (double) b.p99()));
+            }
+        }
+        return cpu.isEmpty() ? "" : "; round by round: requests per CPU-second " + String.join(", ", cpu)
+            + ", p99 " + String.join(", ", p99);
+    }
+
+    // ---- SVG --------------------------------------------------------------------------------------
+
+    String svg() {
+        List<String> present = new ArrayList<>();
+        for (String t : transports) {
+            if (runs.stream().anyMatch(r -> r.transport().equals(t) && r.result() != null)) {
+                present.add(t);
+            }
+        }
+        SvgChart chart = new SvgChart("RPC echo benchmark: TAS vs NIO, epoll, io_uring",
+            "server and client in one JVM per run (TAS: engine loopback; kernel transports: kernel loopback) · "
+                + Machine.shortDescription() + " · " + date.withZoneSameInstant(ZoneOffset.UTC)
+                .format(DateTimeFormatter.ofPattern("yyyy-MM-dd")), present);
+        List<Scenario> rpc = scenarios("rpc");
+        if (!rpc.isEmpty()) {
+            String sz = bytes(rpc.get(0).size());
+            chart.add(panel("Requests/s, " + sz + " RPCs (higher is better)", rpc, present,
+                BenchResult::requestsPerSecond, "%,.0f req/s"));
+            chart.add(panel("CPU-s per million requests, process (lower is better)", rpc, present,
+                BenchResult::cpuSecondsPerMillionRequests, "%.2f CPU-s"));
+            chart.add(panel("p50 latency, µs (lower is better)", rpc, present, r -> r.p50() / 1e3, "%.1f µs"));
+            chart.add(panel("p99 latency, µs (lower is better)", rpc, present, r -> r.p99() / 1e3, "%.1f µs"));
+        }
+        List<Scenario> bulk = scenarios("bulk");
+        if (!bulk.isEmpty()) {
+            chart.add(panel("Bulk throughput, Gbit/s (higher is better)", bulk, present,
+                BenchResult::gbitPerSecond, "%.2f Gbit/s"));
+            chart.add(panel("Bulk CPU-s per GiB, process (lower is better)", bulk, present,
+                BenchResult::cpuSecondsPerGib, "%.3f CPU-s/GiB"));
+        }
+        return chart.render();
+    }
+
+    private SvgChart.Panel panel(String title, List<Scenario> scenarios, List<String> series,
+        ToDoubleFunction<BenchResult> f, String format) {
+        double[][] v = new double[series.size()][scenarios.size()];
+        for (int s = 0; s < series.size(); s++) {
+            for (int c = 0; c < scenarios.size(); c++) {
+                BenchResult r = result(scenarios.get(c), series.get(s));
+                v[s][c] = r == null ? Double.NaN : f.applyAsDouble(r);
+            }
+        }
+        return new SvgChart.Panel(title, scenarios.stream().map(Scenario::shortLabel).toList(), v, format);
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------
+
+    private List<Scenario> scenarios(String mode) {
+        Map<Scenario, Boolean> m = new LinkedHashMap<>();
+        for (Run r : runs) {
+            if (r.scenario().mode().equals(mode)) {
+                m.put(r.scenario(), true);
+            }
+        }
+        return new ArrayList<>(m.keySet());
+    }
+
+    private Run run(Scenario s, String t) {
+        for (Run r : runs) {
+            if (r.scenario().equals(s) && r.transport().equals(t)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    private BenchResult result(Scenario s, String t) {
+        Run r = run(s, t);
+        return r == null ? null : r.result();
+    }
+
+    private static String cell(double v, double base, String fmt) {
+        String s = String.format(Locale.ROOT, fmt, v);
+        if (Double.isNaN(base) || base == 0 || Double.isNaN(v)) {
+            return s;
+        }
+        return s + String.format(Locale.ROOT, " (%.2f×)", v / base);
+    }
+
+    private static String split(BenchResult r, boolean perRequest) {
+        long rest = r.cpuProcess() - r.cpuServer() - r.cpuClient() - r.cpuEngine();
+        ToDoubleFunction<Long> f = perRequest ? r::perMillion : r::perGib;
+        String fmt = perRequest ? "%.2f" : "%.3f";
+        return String.format(Locale.ROOT, fmt + " · " + fmt + " · " + fmt + " · " + fmt, f.applyAsDouble(r.cpuServer()),
+            f.applyAsDouble(r.cpuClient()), f.applyAsDouble(r.cpuEngine()), f.applyAsDouble(rest));
+    }
+
+    private static String shortFailure(String f) {
+        String s = f == null ? "failed" : f;
+        s = s.replace('|', '/').replace('\n', ' ');
+        return s.length() > 120 ? s.substring(0, 117) + "..." : s;
+    }
+
+    static String bytes(int n) {
+        if (n >= 1 << 20 && n % (1 << 20) == 0) {
+            return (n >> 20) + " MiB";
+        }
+        if (n >= 1024 && n % 1024 == 0) {
+            return (n >> 10) + " KiB";
+        }
+        return n + " B";
+    }
+}

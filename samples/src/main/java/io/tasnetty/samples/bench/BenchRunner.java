@@ -1,0 +1,535 @@
+package io.tasnetty.samples.bench;
+
+import io.tasnetty.samples.Transport;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs the RPC echo benchmark ({@link RpcBench}) on every transport over a matrix of scenarios,
+ * each run in a fresh JVM (so JIT, GC and CPU accounting of one run do not leak into the next),
+ * prints progress and a Markdown table, and writes the table, an SVG chart and the raw results
+ * to a directory.
+ *
+ * <p>Default matrix: 64-byte RPCs at 1, 8 and 64 connections (pipelining depth 1) and a bulk run
+ * on one connection, on TAS, NIO, epoll and io_uring (whichever are available here).
+ */
+@Command(name = "bench-runner", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Side-by-side RPC echo benchmark: TAS vs NIO, epoll and io_uring, one fresh JVM per run.")
+public final class BenchRunner implements Callable<Integer> {
+    @Option(names = "--transports", split = ",", defaultValue = "tas,nio,epoll,io_uring",
+        description = "transports to run (default: ${DEFAULT-VALUE})")
+    List<String> transports;
+
+    @Option(names = "--connections", split = ",", defaultValue = "1,8,64",
+        description = "connection counts of the RPC scenarios (default: ${DEFAULT-VALUE})")
+    List<Integer> connections;
+
+    @Option(names = "--size", defaultValue = "64", description = "RPC message size in bytes (default: ${DEFAULT-VALUE})")
+    int size;
+
+    @Option(names = "--depth", defaultValue = "1", description = "pipelining depth per connection (default: ${DEFAULT-VALUE})")
+    int depth;
+
+    @Option(names = "--bulk-size", defaultValue = "65536", description = "bulk write size in bytes (default: ${DEFAULT-VALUE})")
+    int bulkSize;
+
+    @Option(names = "--bulk-connections", defaultValue = "1", description = "bulk connections (default: ${DEFAULT-VALUE})")
+    int bulkConnections;
+
+    @Option(names = "--skip-bulk", description = "no bulk scenario")
+    boolean skipBulk;
+
+    @Option(names = "--skip-rpc", description = "no RPC scenarios")
+    boolean skipRpc;
+
+    @Option(names = "--warmup", defaultValue = "5", description = "warm-up seconds per run (default: ${DEFAULT-VALUE})")
+    double warmup;
+
+    @Option(names = "--duration", defaultValue = "5", description = "measured seconds per run (default: ${DEFAULT-VALUE})")
+    double duration;
+
+    @Option(names = "--quick", description = "1 s warm-up, 2 s measured (a smoke run, not for the record)")
+    boolean quick;
+
+    @Option(names = "--out", defaultValue = "target/bench", description = "directory for the report (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--name", defaultValue = "rpc-bench", description = "base name of the report files (default: ${DEFAULT-VALUE})")
+    String name;
+
+    @Option(names = "--jvm-arg", description = "extra argument for the worker JVMs (repeatable), e.g. -Dtas.fp-no-ints=true")
+    List<String> jvmArgs = new ArrayList<>();
+
+    @Option(names = "--heap", defaultValue = "1g", description = "worker heap, -Xms and -Xmx (default: ${DEFAULT-VALUE})")
+    String heap;
+
+    @Option(names = "--quiet", description = "one line per run instead of per-second progress")
+    boolean quiet;
+
+    @Option(names = "--repeat", defaultValue = "1",
+        description = "runs per cell, interleaved; the report shows the median and the range (default: ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(names = "--variant", description = "an extra row: LABEL:JVMARG,JVMARG... where LABEL is a transport, "
+        + "'+' and a name, e.g. tas+1m:-Dtas.tcp-link-bw=100,-Dtas.tcp-rxbuf-len=1m,-Dtas.tcp-txbuf-len=1m (repeatable)")
+    List<String> variants = new ArrayList<>();
+
+    private final java.util.Map<String, List<String>> variantArgs = new java.util.HashMap<>();
+
+    @Option(names = "--memif", description = "also try TAS<->TAS across two processes over DPDK net_memif (root + DPDK)")
+    boolean memif;
+
+    @Option(names = "--report-from", description = "render the report again from a results file this runner wrote "
+        + "(NAME.results.txt), running nothing")
+    Path reportFrom;
+
+    private String[] originalArgs = new String[0];
+
+    public static void main(String[] args) {
+        BenchRunner r = new BenchRunner();
+        r.originalArgs = args.clone();
+        CommandLine cl = new CommandLine(r);
+        cl.setOverwrittenOptionsAllowed(true);
+        System.exit(cl.execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (reportFrom != null) {
+            BenchReport r = BenchReport.fromRaw(reportFrom);
+            r.write(out, name);
+            System.out.print(r.tables());
+            System.out.print(r.targets());
+            System.out.printf("Wrote %s and %s%n", out.resolve(name + ".md").toAbsolutePath(),
+                out.resolve(name + ".svg").toAbsolutePath());
+            return 0;
+        }
+        if (quick) {
+            warmup = 1;
+            duration = 2;
+        }
+        List<String> ts = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        for (String s : transports) {
+            Transport t = Transport.parse(s);
+            Throwable why = t.unavailabilityCause();
+            if (why != null) {
+                notes.add(t.id() + ": not available here (" + why + ")");
+                System.out.printf("Skipping %s: not available here (%s)%n", t.id(), why);
+            } else {
+                ts.add(t.id());
+            }
+        }
+        if (ts.isEmpty()) {
+            System.err.println("error: none of the transports " + transports + " is available here");
+            return 2;
+        }
+        for (String v : variants) {
+            int colon = v.indexOf(':');
+            String label = colon < 0 ? v : v.substring(0, colon);
+            int plus = label.indexOf('+');
+            if (plus <= 0 || plus == label.length() - 1) {
+                System.err.println("error: --variant " + v + ": expected LABEL:JVMARG,... with LABEL like tas+name");
+                return 2;
+            }
+            Transport base = Transport.parse(label.substring(0, plus));
+            if (!ts.contains(base.id())) {
+                notes.add(label + ": skipped, " + base.id() + " is not in the run");
+                continue;
+            }
+            List<String> args = colon < 0 ? List.of() : List.of(v.substring(colon + 1).split(","));
+            variantArgs.put(label, args);
+            int at = ts.indexOf(base.id()) + 1;
+            while (at < ts.size() && ts.get(at).startsWith(base.id() + "+")) {
+                at++;
+            }
+            ts.add(at, label);
+            notes.add(label + ": " + base.id() + " with " + String.join(" ", args));
+        }
+        List<BenchReport.Scenario> scenarios = new ArrayList<>();
+        if (!skipRpc) {
+            for (int c : connections) {
+                scenarios.add(new BenchReport.Scenario("rpc", size, c, depth));
+            }
+        }
+        if (!skipBulk) {
+            scenarios.add(new BenchReport.Scenario("bulk", bulkSize, bulkConnections, 1));
+        }
+        if (memif) {
+            String why = memifUnavailable();
+            if (why == null) {
+                ts.add(ts.indexOf("tas") + 1, MEMIF);
+                notes.add(MEMIF + ": TAS<->TAS in two processes (server and client JVMs), each engine on a DPDK "
+                    + "net_memif port (" + "--no-huge, copy mode), linked by a memif socket; CPU is the sum of both "
+                    + "processes");
+            } else {
+                notes.add("TAS<->TAS across two processes over DPDK net_memif: skipped: " + why);
+                System.out.println("Skipping TAS<->TAS over DPDK net_memif: " + why);
+            }
+        } else {
+            notes.add("TAS<->TAS across two processes over DPDK net_memif: not run (optional; pass --memif to try it: "
+                + "it needs root and DPDK)");
+        }
+
+        ZonedDateTime date = ZonedDateTime.now();
+        int total = ts.size() * scenarios.size() * Math.max(1, repeat);
+        double perRun = warmup + duration + 2.5;
+        System.out.printf(Locale.ROOT, "RPC echo benchmark: %d runs (%s x %d scenarios), one fresh JVM each, "
+                + "%.0f s warm-up + %.0f s measured: about %.1f minutes.%n", total, ts, scenarios.size(), warmup,
+            duration, total * perRun / 60);
+        java.util.Map<String, List<BenchReport.Run>> cells = new java.util.LinkedHashMap<>();
+        for (BenchReport.Scenario s : scenarios) {
+            for (String t : ts) {
+                cells.put(s + "|" + t, new ArrayList<>());
+            }
+        }
+        long t0 = System.nanoTime();
+        int i = 0;
+        for (int rep = 1; rep <= Math.max(1, repeat); rep++) {
+            for (BenchReport.Scenario s : scenarios) {
+                for (String t : ts) {
+                    i++;
+                    System.out.printf(Locale.ROOT, "[%d/%d] %s on %s%s%n", i, total, s.label(), t,
+                        repeat > 1 ? " (round " + rep + " of " + repeat + ")" : "");
+                    System.out.flush();
+                    BenchReport.Run run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
+                    cells.get(s + "|" + t).add(run);
+                    double elapsed = (System.nanoTime() - t0) / 1e9;
+                    double eta = elapsed / i * (total - i);
+                    if (run.result() != null) {
+                        System.out.printf(Locale.ROOT, "      %s%n", RpcBench.summary(run.result()));
+                    } else {
+                        System.out.printf(Locale.ROOT, "      FAILED: %s%n", run.failure());
+                    }
+                    System.out.printf(Locale.ROOT, "      (%.0f s elapsed, about %.0f s to go)%n", elapsed, eta);
+                    System.out.flush();
+                }
+            }
+        }
+        List<BenchReport.Run> runs = new ArrayList<>();
+        for (List<BenchReport.Run> attempts : cells.values()) {
+            runs.add(BenchReport.Run.merge(attempts));
+        }
+        String method = method();
+        BenchReport report = new BenchReport(ts, runs, command(), method, notes, date);
+        report.write(out, name);
+        System.out.println();
+        System.out.print(report.tables());
+        System.out.print(report.targets());
+        System.out.println();
+        for (String n : notes) {
+            System.out.println("Note: " + n);
+        }
+        System.out.printf("Wrote %s, %s and %s%n", out.resolve(name + ".md").toAbsolutePath(),
+            out.resolve(name + ".svg").toAbsolutePath(), out.resolve(name + ".results.txt").toAbsolutePath());
+        return runs.stream().anyMatch(r -> r.result() != null) ? 0 : 1;
+    }
+
+    private String method() {
+        return String.format(Locale.ROOT, "one fresh JVM per row (-Xms%s -Xmx%s), in which an echo server (1 event "
+                + "loop) and a closed-loop client (1 event loop) run on the same transport and talk over 127.0.0.1: "
+                + "TAS through its engine's loopback (the embedded default engine, its fast-path and slow-path threads "
+                + "in the same JVM), NIO/epoll/io_uring through the kernel's loopback. %.0f s warm-up, then %.0f s "
+                + "measured. Latency: send of a request to the last byte of its echo, HdrHistogram. CPU: process "
+                + "CPU time (user + system, so kernel TCP work done on the process's behalf counts) from the OS, and "
+                + "per-thread CPU time (ThreadMXBean) of the event loops and TAS engine threads; \"rest\" is the "
+                + "process CPU not in those threads (JIT compiler, GC, ...). Figures are from shared 2-core machines: "
+                + "compare ratios within one run rather than absolute numbers across runs.%s",
+            heap, heap, warmup, duration, repeat > 1 ? String.format(Locale.ROOT, " Every cell ran %d times, "
+                + "interleaved (round 1 of every cell, then round 2, ...); the tables show each cell's median run by "
+                + "throughput.", repeat) : "");
+    }
+
+    private String command() {
+        StringBuilder sb = new StringBuilder("./mvnw -q -B -DskipTests -Pbench -pl samples -am package");
+        if (originalArgs.length > 0) {
+            sb.append(" -Dbench.args=\"").append(String.join(" ", originalArgs)).append('"');
+        }
+        return sb.toString();
+    }
+
+    /** The JVM command of a worker, up to and including RpcBench's scenario options. */
+    private List<String> workerCommand(BenchReport.Scenario s, String transport, List<String> extraJvm) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Xms" + heap);
+        cmd.add("-Xmx" + heap);
+        cmd.add("-Dio.netty.leakDetection.level=disabled");
+        cmd.add("-Djava.net.preferIPv4Stack=true");
+        // The runner's own -Dtas.* options reach the workers (engine configuration).
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("tas.")).sorted()
+            .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
+        cmd.addAll(jvmArgs);
+        cmd.addAll(extraJvm);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(RpcBench.class.getName());
+        cmd.add("--transport=" + transport);
+        cmd.add("--mode=" + s.mode());
+        cmd.add("--size=" + s.size());
+        cmd.add("--connections=" + s.connections());
+        cmd.add("--depth=" + s.depth());
+        cmd.add("--warmup=" + warmup);
+        cmd.add("--duration=" + duration);
+        if (quiet) {
+            cmd.add("--quiet");
+        }
+        return cmd;
+    }
+
+    private BenchReport.Run runOne(BenchReport.Scenario s, String label) {
+        List<String> extra = variantArgs.getOrDefault(label, List.of());
+        String transport = label.contains("+") ? label.substring(0, label.indexOf('+')) : label;
+        BenchReport.Run r = runWorker(s, transport, extra);
+        if (r.result() != null && !transport.equals(label)) {
+            return new BenchReport.Run(s, label, r.result().withTransport(label), null);
+        }
+        return new BenchReport.Run(s, label, r.result(), r.failure());
+    }
+
+    private BenchReport.Run runWorker(BenchReport.Scenario s, String transport, List<String> extraJvm) {
+        List<String> cmd = workerCommand(s, transport, extraJvm);
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).start();
+            p.getOutputStream().close();
+        } catch (IOException e) {
+            return new BenchReport.Run(s, transport, null, "could not start a JVM: " + e.getMessage());
+        }
+        Deque<String> lastErr = new ArrayDeque<>();
+        Thread errPump = Thread.ofPlatform().daemon().name("bench-stderr").start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(),
+                StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) {
+                    synchronized (lastErr) {
+                        lastErr.addLast(l);
+                        if (lastErr.size() > 20) {
+                            lastErr.removeFirst();
+                        }
+                    }
+                    if (!quiet && !l.startsWith("WARNING: ")) {
+                        System.out.println("    " + l.strip());
+                        System.out.flush();
+                    }
+                }
+            } catch (IOException ignored) {
+                // the process went away
+            }
+        });
+        List<String> outLines = new ArrayList<>();
+        Thread outPump = Thread.ofPlatform().daemon().name("bench-stdout").start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) {
+                    synchronized (outLines) {
+                        outLines.add(l);
+                    }
+                }
+            } catch (IOException ignored) {
+                // the process went away
+            }
+        });
+        long limit = (long) (warmup + duration) + 90;
+        boolean done;
+        try {
+            done = p.waitFor(limit, TimeUnit.SECONDS);
+            if (!done) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            outPump.join(5000);
+            errPump.join(5000);
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            return new BenchReport.Run(s, transport, null, "interrupted");
+        }
+        synchronized (outLines) {
+            for (String l : outLines) {
+                if (l.startsWith("RESULT ")) {
+                    return new BenchReport.Run(s, transport, BenchResult.parse(l), null);
+                }
+            }
+        }
+        String tail;
+        synchronized (lastErr) {
+            tail = String.join(" / ", lastErr.stream().filter(l -> !l.startsWith("WARNING: ")).toList());
+        }
+        return new BenchReport.Run(s, transport, null, (done ? "exit code " + p.exitValue() : "no result within "
+            + limit + " s (killed)") + (tail.isEmpty() ? "" : ": " + tail));
+    }
+
+    // ---- TAS<->TAS over DPDK net_memif, two processes ------------------------------------------------
+
+    static final String MEMIF = "tas-memif";
+    private static final String MEMIF_SERVER_IP = "10.77.0.1";
+    private static final String MEMIF_CLIENT_IP = "10.77.0.2";
+    private int memifRuns;
+
+    /** Why the memif scenario cannot run here, or null. */
+    private static String memifUnavailable() {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            return "needs root (DPDK's EAL and memif sockets), this is " + System.getProperty("user.name");
+        }
+        if (!io.tasnetty.engine.port.dpdk.TasDpdk.isAvailable()) {
+            return "DPDK is not usable here (" + io.tasnetty.engine.port.dpdk.TasDpdk.unavailabilityCause().getMessage()
+                + "); install it with apt-get install dpdk libdpdk-dev pkg-config and rebuild";
+        }
+        if (!Transport.TAS.isAvailable()) {
+            return "the TAS transport is not available";
+        }
+        return null;
+    }
+
+    private List<String> memifJvm(String ip, String role, String socket) {
+        long pid = ProcessHandle.current().pid();
+        return List.of("-Dtas.port=dpdk", "-Dtas.ip-addr=" + ip + "/24",
+            "-Dtas.dpdk-extra=--no-huge -m 512 --no-pci --file-prefix=tasbench-" + role + "-" + pid + "-" + memifRuns
+                + " --vdev=net_memif0,role=" + role + ",socket=" + socket);
+    }
+
+    private BenchReport.Run runMemif(BenchReport.Scenario s) {
+        memifRuns++;
+        Path sock = Path.of("/tmp", "tasbench-memif-" + ProcessHandle.current().pid() + "-" + memifRuns + ".sock");
+        List<String> srvCmd = new ArrayList<>(workerCommand(s, "tas", memifJvm(MEMIF_SERVER_IP, "server",
+            sock.toString())));
+        srvCmd.addAll(List.of("--role=server", "--host=0.0.0.0", "--port=7007"));
+        List<String> cliCmd = new ArrayList<>(workerCommand(s, "tas", memifJvm(MEMIF_CLIENT_IP, "client",
+            sock.toString())));
+        cliCmd.addAll(List.of("--role=client", "--host=" + MEMIF_SERVER_IP, "--port=7007"));
+        Process srv = null;
+        Process cli = null;
+        Deque<String> errs = new ArrayDeque<>();
+        try {
+            srv = new ProcessBuilder(srvCmd).start();
+            pump(srv.getErrorStream(), "server: ", errs);
+            java.io.Writer toServer = new java.io.OutputStreamWriter(srv.getOutputStream(), StandardCharsets.UTF_8);
+            BufferedReader fromServer = new BufferedReader(new InputStreamReader(srv.getInputStream(),
+                StandardCharsets.UTF_8));
+            java.util.concurrent.BlockingQueue<String> srvLines = new java.util.concurrent.LinkedBlockingQueue<>();
+            Thread.ofPlatform().daemon().name("memif-server-out").start(() -> {
+                try {
+                    for (String l; (l = fromServer.readLine()) != null; ) {
+                        srvLines.add(l);
+                    }
+                } catch (IOException ignored) {
+                    // gone
+                }
+                srvLines.add("EOF");
+            });
+            String ready = srvLines.poll(60, TimeUnit.SECONDS);
+            if (ready == null || !ready.startsWith("READY")) {
+                return new BenchReport.Run(s, MEMIF, null, "the memif server did not start ("
+                    + (ready == null ? "no answer in 60 s" : ready) + "): " + tail(errs));
+            }
+            cli = new ProcessBuilder(cliCmd).start();
+            cli.getOutputStream().close();
+            pump(cli.getErrorStream(), "", errs);
+            BufferedReader fromClient = new BufferedReader(new InputStreamReader(cli.getInputStream(),
+                StandardCharsets.UTF_8));
+            BenchResult client = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos((long) (warmup + duration) + 120);
+            for (String l; (l = fromClient.readLine()) != null; ) {
+                if (l.startsWith("PHASE ")) {
+                    toServer.write(l.substring(6) + "\n");
+                    toServer.flush();
+                } else if (l.startsWith("RESULT ")) {
+                    client = BenchResult.parse(l);
+                }
+                if (System.nanoTime() > deadline) {
+                    break;
+                }
+            }
+            cli.waitFor(30, TimeUnit.SECONDS);
+            String serverLine = null;
+            for (String l; (l = srvLines.poll(20, TimeUnit.SECONDS)) != null && !l.equals("EOF"); ) {
+                if (l.startsWith("SERVER ")) {
+                    serverLine = l;
+                    break;
+                }
+            }
+            toServer.write("EXIT\n");
+            toServer.flush();
+            if (client == null || serverLine == null) {
+                return new BenchReport.Run(s, MEMIF, null, (client == null ? "no client result" : "no server result")
+                    + ": " + tail(errs));
+            }
+            java.util.Map<String, Long> sv = new java.util.HashMap<>();
+            for (String kv : serverLine.substring(7).trim().split(" ")) {
+                int eq = kv.indexOf('=');
+                sv.put(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
+            }
+            BenchResult c = client;
+            return new BenchReport.Run(s, MEMIF, new BenchResult(MEMIF, c.mode(), c.size(), c.connections(), c.depth(),
+                c.seconds(), c.requests(), c.mode().equals("bulk") ? sv.get("bytes") : c.bytes(), c.p50(), c.p99(),
+                c.p999(), c.max(), c.mean(), c.cpuProcess() + sv.get("cpuProcess"), sv.get("cpuServer"),
+                c.cpuClient(), c.cpuEngine() + sv.get("cpuEngine"), c.cpuOtherJava() + sv.get("cpuOtherJava"),
+                c.gcCount(), "two processes over DPDK net_memif"), null);
+        } catch (IOException | RuntimeException e) {
+            return new BenchReport.Run(s, MEMIF, null, e.toString() + ": " + tail(errs));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new BenchReport.Run(s, MEMIF, null, "interrupted");
+        } finally {
+            for (Process p : new Process[] {cli, srv}) {
+                if (p != null && p.isAlive()) {
+                    try {
+                        if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                        }
+                    } catch (InterruptedException e) {
+                        p.destroyForcibly();
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+            try {
+                java.nio.file.Files.deleteIfExists(sock);
+            } catch (IOException ignored) {
+                // best effort
+            }
+        }
+    }
+
+    private void pump(java.io.InputStream in, String prefix, Deque<String> last) {
+        Thread.ofPlatform().daemon().name("bench-pump").start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) {
+                    synchronized (last) {
+                        last.addLast(prefix + l);
+                        if (last.size() > 20) {
+                            last.removeFirst();
+                        }
+                    }
+                    if (!quiet && !l.startsWith("WARNING: ")) {
+                        System.out.println("    " + prefix + l.strip());
+                        System.out.flush();
+                    }
+                }
+            } catch (IOException ignored) {
+                // gone
+            }
+        });
+    }
+
+    private static String tail(Deque<String> last) {
+        synchronized (last) {
+            return String.join(" / ", last.stream().filter(l -> !l.contains("WARNING: ")).toList());
+        }
+    }
+}
