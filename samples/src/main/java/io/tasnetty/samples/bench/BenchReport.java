@@ -198,15 +198,33 @@ final class BenchReport {
         sb.append("- **Method:** ").append(method).append("\n\n");
         sb.append(tables());
         sb.append(targets());
-        StringBuilder eng = new StringBuilder();
+        StringBuilder details = new StringBuilder();
         for (Run r : runs) {
-            if (r.result() != null && r.result().note() != null && r.result().note().contains("engine: ")) {
-                eng.append("- ").append(r.transport()).append(", ").append(r.scenario().label()).append(": ")
-                    .append(r.result().note().substring(r.result().note().indexOf("engine: ") + 8)).append('\n');
+            if (r.result() == null || r.result().note() == null) {
+                continue;
             }
+            String note = r.result().note();
+            int m = note.indexOf("machine CPUs busy ");
+            int e = note.indexOf("engine: ");
+            if (m < 0 && e < 0) {
+                continue;
+            }
+            details.append("- ").append(r.transport()).append(", ").append(r.scenario().label()).append(": ");
+            if (m >= 0) {
+                int end = note.indexOf(';', m);
+                details.append("CPUs busy ").append(note, m + 18, end < 0 ? note.length() : end);
+            }
+            if (e >= 0) {
+                details.append(m >= 0 ? "; " : "").append("engine ").append(note.substring(e + 8));
+            }
+            details.append('\n');
         }
-        if (!eng.isEmpty()) {
-            sb.append("\n## TAS engine counters in the measured intervals\n\n").append(eng);
+        if (!details.isEmpty()) {
+            sb.append("\n## Details of the runs shown\n\n")
+                .append("How busy each CPU of the machine was in the measured interval (from /proc/stat: anything "
+                    + "well below 100% with a TAS row's ~2 cores of process CPU, or a sum far above the process's "
+                    + "CPU, means the machine did something else too), and what the TAS engine did.\n\n")
+                .append(details);
         }
         sb.append("\n![chart](").append(svgName).append(")\n");
         if (!notes.isEmpty()) {

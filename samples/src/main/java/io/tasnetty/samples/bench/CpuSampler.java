@@ -28,8 +28,12 @@ final class CpuSampler {
         }
     }
 
-    /** A snapshot: process CPU and per-thread CPU (by thread id), in nanoseconds. */
-    record Snapshot(long wallNanos, long processCpu, Map<Long, Long> threadCpu, Map<Long, String> names) {
+    /**
+     * A snapshot: process CPU and per-thread CPU (by thread id), in nanoseconds, and the machine's
+     * per-CPU busy and idle jiffies from {@code /proc/stat} (empty where there is none).
+     */
+    record Snapshot(long wallNanos, long processCpu, Map<Long, Long> threadCpu, Map<Long, String> names,
+                    long[][] machine) {
     }
 
     private CpuSampler() {
@@ -49,7 +53,41 @@ final class CpuSampler {
                 names.put(ids[i], infos[i].getThreadName());
             }
         }
-        return new Snapshot(wall, proc, cpu, names);
+        return new Snapshot(wall, proc, cpu, names, procStat());
+    }
+
+    /** Per CPU: {busy, idle} jiffies (busy: user, nice, system, irq, softirq, steal; idle: idle, iowait). */
+    static long[][] procStat() {
+        try {
+            java.util.List<long[]> l = new java.util.ArrayList<>();
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat"))) {
+                if (line.startsWith("cpu") && line.length() > 3 && Character.isDigit(line.charAt(3))) {
+                    String[] f = line.trim().split("\\s+");
+                    long busy = Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3])
+                        + Long.parseLong(f[6]) + Long.parseLong(f[7]) + Long.parseLong(f[8]);
+                    long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+                    l.add(new long[] {busy, idle});
+                }
+            }
+            return l.toArray(long[][]::new);
+        } catch (java.io.IOException | RuntimeException e) {
+            return new long[0][];
+        }
+    }
+
+    /**
+     * How busy each CPU of the machine was between two snapshots (0..1 each), e.g. {@code [0.98, 0.97]}:
+     * with the process's own CPU it shows whether something else ran, or a CPU was not there.
+     */
+    static double[] machineBusy(Snapshot a, Snapshot b) {
+        int n = Math.min(a.machine().length, b.machine().length);
+        double[] r = new double[n];
+        for (int i = 0; i < n; i++) {
+            long busy = b.machine()[i][0] - a.machine()[i][0];
+            long idle = b.machine()[i][1] - a.machine()[i][1];
+            r[i] = busy + idle == 0 ? 0 : busy / (double) (busy + idle);
+        }
+        return r;
     }
 
     /** Process CPU time (all threads, user + system) in ns; falls back to the sum of Java threads. */

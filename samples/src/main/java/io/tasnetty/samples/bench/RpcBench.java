@@ -313,6 +313,12 @@ public final class RpcBench implements Callable<Integer> {
             long bytes1 = counted.get();
             long gc1 = gcCount(gcs);
             String engineNote = engine == null ? "" : "; engine: " + engineDelta(e0, engine.counters());
+            double[] busy = CpuSampler.machineBusy(s0, s1);
+            StringBuilder machine = new StringBuilder();
+            for (double cpuBusy : busy) {
+                machine.append(machine.isEmpty() ? "" : "/").append(String.format(Locale.ROOT, "%.0f%%", cpuBusy * 100));
+            }
+            String machineNote = busy.length == 0 ? "" : "; machine CPUs busy " + machine;
             if (phases != null) {
                 phases.accept("STOP");
             }
@@ -345,7 +351,7 @@ public final class RpcBench implements Callable<Integer> {
                 anyLatency ? all.getValueAtPercentile(50) : 0, anyLatency ? all.getValueAtPercentile(99) : 0,
                 anyLatency ? all.getValueAtPercentile(99.9) : 0, anyLatency ? all.getMaxValue() : 0,
                 anyLatency ? all.getMean() : 0, cpu.get("process"), cpu.get("server"), cpu.get("client"),
-                cpu.get("engine"), cpu.get("otherJava"), gc1 - gc0, note + engineNote);
+                cpu.get("engine"), cpu.get("otherJava"), gc1 - gc0, note + machineNote + engineNote);
         } finally {
             st.phase = STOP;
             for (Channel ch : clients) {
