@@ -59,8 +59,10 @@ final class BenchReport {
                 return new Run(first.scenario(), first.transport(), null, failure,
                     java.util.Collections.unmodifiableList(rounds));
             }
-            ok.sort(java.util.Comparator.comparingDouble(BenchReport::throughput));
-            return new Run(first.scenario(), first.transport(), ok.get((ok.size() - 1) / 2), null,
+            List<BenchResult> quiet = ok.stream().filter(r -> !r.disturbed()).toList();
+            List<BenchResult> pick = new ArrayList<>(quiet.isEmpty() ? ok : quiet);
+            pick.sort(java.util.Comparator.comparingDouble(BenchReport::throughput));
+            return new Run(first.scenario(), first.transport(), pick.get((pick.size() - 1) / 2), null,
                 java.util.Collections.unmodifiableList(rounds));
         }
     }
@@ -83,9 +85,11 @@ final class BenchReport {
             lo = Math.min(lo, throughput(r));
             hi = Math.max(hi, throughput(r));
         }
+        long disturbed = run.samples().stream().filter(BenchResult::disturbed).count();
+        String n = run.samples().size() + " runs" + (disturbed > 0 ? ", " + disturbed + " disturbed" : "");
         return run.scenario().mode().equals("rpc")
-            ? String.format(Locale.ROOT, "%,.0f – %,.0f (%d runs)", lo, hi, run.samples().size())
-            : String.format(Locale.ROOT, "%.2f – %.2f (%d runs)", lo, hi, run.samples().size());
+            ? String.format(Locale.ROOT, "%,.0f – %,.0f (%s)", lo, hi, n)
+            : String.format(Locale.ROOT, "%.2f – %.2f (%s)", lo, hi, n);
     }
 
     private final List<String> transports;
@@ -213,6 +217,10 @@ final class BenchReport {
             if (m >= 0) {
                 int end = note.indexOf(';', m);
                 details.append("CPUs busy ").append(note, m + 18, end < 0 ? note.length() : end);
+                if (!Double.isNaN(r.result().otherLoadCores())) {
+                    details.append(String.format(Locale.ROOT, " (%.2f cores outside the run%s)",
+                        Math.max(0, r.result().otherLoadCores()), r.result().disturbed() ? ": disturbed" : ""));
+                }
             }
             if (e >= 0) {
                 details.append(m >= 0 ? "; " : "").append("engine ").append(note.substring(e + 8));
@@ -263,7 +271,9 @@ final class BenchReport {
             boolean rep = repeated();
             if (rep) {
                 sb.append("Every cell ran several times (interleaved); each row shows the run with the median "
-                    + "requests/s, and the last column the range over all runs.\n\n");
+                    + "requests/s among its undisturbed runs (a run is disturbed when more than "
+                    + BenchResult.DISTURBED_CORES + " cores of the machine were busy outside it), and the last column "
+                    + "the range over all runs.\n\n");
             }
             sb.append("| scenario | transport | requests/s | p50 µs | p99 µs | p99.9 µs | CPU-s per M req (process) "
                 + "| CPU-s per M req (loops + engine) | req per CPU-s vs epoll | CPU-s per M req: server · client · engine · rest |"
@@ -396,13 +406,13 @@ final class BenchReport {
         for (int i = 0; i < Math.min(tas.rounds().size(), ep.rounds().size()); i++) {
             BenchResult a = tas.rounds().get(i);
             BenchResult b = ep.rounds().get(i);
-            if (a != null && b != null) {
+            if (a != null && b != null && !a.disturbed() && !b.disturbed()) {
                 cpu.add(String.format(Locale.ROOT, "%.2f×", b.cpuSecondsPerMillionRequests() / a.cpuSecondsPerMillionRequests()));
                 p99.add(String.format(Locale.ROOT, "%.2f×", a.p99() / (double) b.p99()));
             }
         }
-        return cpu.isEmpty() ? "" : "; round by round: requests per CPU-second " + String.join(", ", cpu)
-            + ", p99 " + String.join(", ", p99);
+        return cpu.isEmpty() ? "" : "; round by round (undisturbed pairs only): requests per CPU-second "
+            + String.join(", ", cpu) + ", p99 " + String.join(", ", p99);
     }
 
     // ---- SVG --------------------------------------------------------------------------------------

@@ -16,16 +16,43 @@ import java.util.Map;
  * @param cpuClient  CPU of the client's event-loop threads
  * @param cpuEngine  CPU of the TAS engine's threads (fast path, slow path); 0 on kernel transports
  * @param cpuOtherJava CPU of the other Java threads (JIT compiler, Netty's helpers, ...)
+ * @param machineCores how many CPUs' worth the whole machine was busy (from /proc/stat), NaN if unknown
  */
 public record BenchResult(String transport, String mode, int size, int connections, int depth, double seconds,
                           long requests, long bytes, long p50, long p99, long p999, long max, double mean,
                           long cpuProcess, long cpuServer, long cpuClient, long cpuEngine, long cpuOtherJava,
-                          long gcCount, String note) {
+                          long gcCount, String note, double machineCores) {
+
+    /** More than this many cores busy outside the benchmark's process(es) marks a run as disturbed. */
+    public static final double DISTURBED_CORES = 0.25;
+
+    public BenchResult(String transport, String mode, int size, int connections, int depth, double seconds,
+        long requests, long bytes, long p50, long p99, long p999, long max, double mean, long cpuProcess,
+        long cpuServer, long cpuClient, long cpuEngine, long cpuOtherJava, long gcCount, String note) {
+        this(transport, mode, size, connections, depth, seconds, requests, bytes, p50, p99, p999, max, mean,
+            cpuProcess, cpuServer, cpuClient, cpuEngine, cpuOtherJava, gcCount, note, Double.NaN);
+    }
+
+    /** CPUs' worth of work the machine did outside this run's process(es) during the measured interval. */
+    public double otherLoadCores() {
+        return Double.isNaN(machineCores) ? Double.NaN : machineCores - cores();
+    }
+
+    /** Whether something else on the machine used a noticeable share of the CPUs during the run. */
+    public boolean disturbed() {
+        return !Double.isNaN(machineCores) && otherLoadCores() > DISTURBED_CORES;
+    }
+
+    /** The same figures with {@code machineCores} set. */
+    public BenchResult withMachineCores(double cores) {
+        return new BenchResult(transport, mode, size, connections, depth, seconds, requests, bytes, p50, p99, p999,
+            max, mean, cpuProcess, cpuServer, cpuClient, cpuEngine, cpuOtherJava, gcCount, note, cores);
+    }
 
     /** The same figures under another transport label (a configuration variant, e.g. {@code tas+1m}). */
     public BenchResult withTransport(String label) {
         return new BenchResult(label, mode, size, connections, depth, seconds, requests, bytes, p50, p99, p999, max,
-            mean, cpuProcess, cpuServer, cpuClient, cpuEngine, cpuOtherJava, gcCount, note);
+            mean, cpuProcess, cpuServer, cpuClient, cpuEngine, cpuOtherJava, gcCount, note, machineCores);
     }
 
     public double requestsPerSecond() {
@@ -81,6 +108,7 @@ public record BenchResult(String transport, String mode, int size, int connectio
         m.put("cpuEngine", Long.toString(cpuEngine));
         m.put("cpuOtherJava", Long.toString(cpuOtherJava));
         m.put("gcCount", Long.toString(gcCount));
+        m.put("machineCores", String.format(Locale.ROOT, "%.3f", machineCores));
         m.put("note", note == null ? "" : note.replace(' ', '_'));
         StringBuilder sb = new StringBuilder("RESULT");
         m.forEach((k, v) -> sb.append(' ').append(k).append('=').append(v));
@@ -103,6 +131,7 @@ public record BenchResult(String transport, String mode, int size, int connectio
             Long.parseLong(m.get("max")), Double.parseDouble(m.get("mean")), Long.parseLong(m.get("cpuProcess")),
             Long.parseLong(m.get("cpuServer")), Long.parseLong(m.get("cpuClient")), Long.parseLong(m.get("cpuEngine")),
             Long.parseLong(m.get("cpuOtherJava")), Long.parseLong(m.get("gcCount")),
-            m.getOrDefault("note", "").replace('_', ' '));
+            m.getOrDefault("note", "").replace('_', ' '),
+            Double.parseDouble(m.getOrDefault("machineCores", "NaN")));
     }
 }

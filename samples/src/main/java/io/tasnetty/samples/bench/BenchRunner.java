@@ -85,6 +85,11 @@ public final class BenchRunner implements Callable<Integer> {
         description = "runs per cell, interleaved; the report shows the median and the range (default: ${DEFAULT-VALUE})")
     int repeat;
 
+    @Option(names = "--rerun-disturbed", defaultValue = "1", description = "run a cell again (at most this many "
+        + "times per round) when more than " + BenchResult.DISTURBED_CORES + " cores were busy outside it on the machine "
+        + "(default: ${DEFAULT-VALUE})")
+    int rerunDisturbed;
+
     @Option(names = "--variant", description = "an extra row: LABEL:JVMARG,JVMARG... where LABEL is a transport, "
         + "'+' and a name, e.g. tas+1m:-Dtas.tcp-link-bw=100,-Dtas.tcp-rxbuf-len=1m,-Dtas.tcp-txbuf-len=1m (repeatable)")
     List<String> variants = new ArrayList<>();
@@ -208,6 +213,13 @@ public final class BenchRunner implements Callable<Integer> {
                         repeat > 1 ? " (round " + rep + " of " + repeat + ")" : "");
                     System.out.flush();
                     BenchReport.Run run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
+                    for (int again = 0; again < rerunDisturbed && run.result() != null && run.result().disturbed();
+                         again++) {
+                        System.out.printf(Locale.ROOT, "      the machine was busy elsewhere (%.2f cores besides this "
+                            + "run): running it again%n", run.result().otherLoadCores());
+                        cells.get(s + "|" + t).add(run);
+                        run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
+                    }
                     cells.get(s + "|" + t).add(run);
                     double elapsed = (System.nanoTime() - t0) / 1e9;
                     double eta = elapsed / i * (total - i);
@@ -479,7 +491,7 @@ public final class BenchRunner implements Callable<Integer> {
                 c.seconds(), c.requests(), c.mode().equals("bulk") ? sv.get("bytes") : c.bytes(), c.p50(), c.p99(),
                 c.p999(), c.max(), c.mean(), c.cpuProcess() + sv.get("cpuProcess"), sv.get("cpuServer"),
                 c.cpuClient(), c.cpuEngine() + sv.get("cpuEngine"), c.cpuOtherJava() + sv.get("cpuOtherJava"),
-                c.gcCount(), "two processes over DPDK net_memif"), null);
+                c.gcCount(), "two processes over DPDK net_memif", c.machineCores()), null);
         } catch (IOException | RuntimeException e) {
             return new BenchReport.Run(s, MEMIF, null, e.toString() + ": " + tail(errs));
         } catch (InterruptedException e) {

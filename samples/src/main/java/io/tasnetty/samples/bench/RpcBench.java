@@ -351,7 +351,8 @@ public final class RpcBench implements Callable<Integer> {
                 anyLatency ? all.getValueAtPercentile(50) : 0, anyLatency ? all.getValueAtPercentile(99) : 0,
                 anyLatency ? all.getValueAtPercentile(99.9) : 0, anyLatency ? all.getMaxValue() : 0,
                 anyLatency ? all.getMean() : 0, cpu.get("process"), cpu.get("server"), cpu.get("client"),
-                cpu.get("engine"), cpu.get("otherJava"), gc1 - gc0, note + machineNote + engineNote);
+                cpu.get("engine"), cpu.get("otherJava"), gc1 - gc0, note + machineNote + engineNote,
+                busy.length == 0 ? Double.NaN : java.util.Arrays.stream(busy).sum());
         } finally {
             st.phase = STOP;
             for (Channel ch : clients) {

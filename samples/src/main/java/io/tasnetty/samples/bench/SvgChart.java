@@ -119,8 +119,8 @@ final class SvgChart {
                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s</title></rect>%n",
                     x + 1, bottom - bh, barW - 2, bh, color(s), esc(series.get(s)),
                     esc(String.format(Locale.ROOT, p.format(), v))));
-                sb.append(text((int) Math.round(x + barW / 2), (int) Math.round(bottom - bh - 3), 9, "normal",
-                    "middle", compact(v)));
+                sb.append(text((int) Math.round(x + barW / 2), (int) Math.round(bottom - bh - 3),
+                    (int) Math.max(6, Math.min(9, barW / 3.0)), "normal", "middle", compact(v)));
             }
             sb.append(text((int) Math.round(left + c * groupW + groupW / 2), bottom + 16, 11, "normal", "middle",
                 p.categories().get(c)));

@@ -44,10 +44,24 @@ class BenchReportTest {
         // The results file renders the same report again.
         BenchReport again = BenchReport.fromRaw(dir.resolve("y.results.txt"));
         assertThat(again.tables()).isEqualTo(r.tables());
-        assertThat(again.targets()).isEqualTo(r.targets()).contains("round by round: requests per CPU-second 3.00×");
+        assertThat(again.targets()).isEqualTo(r.targets()).contains("round by round (undisturbed pairs only): requests per CPU-second 3.00×");
         BenchReport.Run failed = BenchReport.Run.merge(List.of(new BenchReport.Run(s, "nio", null, "boom")));
         assertThat(failed.result()).isNull();
         assertThat(failed.failure()).isEqualTo("boom");
+    }
+
+    @Test
+    void disturbedRunsAreNotTheMedianWhenQuietOnesExist() {
+        BenchReport.Scenario s = new BenchReport.Scenario("rpc", 64, 1, 1);
+        BenchResult quietLow = rpc("epoll", 1, 100_000, 1000, 1_000_000_000L).withMachineCores(0.5);
+        BenchResult quietHigh = rpc("epoll", 1, 120_000, 1000, 1_000_000_000L).withMachineCores(0.5);
+        BenchResult busy = rpc("epoll", 1, 300_000, 1000, 1_000_000_000L).withMachineCores(2.0);
+        assertThat(busy.disturbed()).isTrue();
+        assertThat(quietLow.disturbed()).isFalse();
+        BenchReport.Run merged = BenchReport.Run.merge(List.of(new BenchReport.Run(s, "epoll", busy, null),
+            new BenchReport.Run(s, "epoll", quietHigh, null), new BenchReport.Run(s, "epoll", quietLow, null)));
+        assertThat(merged.result()).isSameAs(quietLow);
+        assertThat(BenchResult.parse(busy.toLine()).machineCores()).isEqualTo(2.0);
     }
 
     @Test

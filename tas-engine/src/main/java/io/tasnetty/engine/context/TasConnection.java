@@ -243,8 +243,10 @@ public final class TasConnection extends TasSocket {
     }
 
     public TasError error() {
-        return TasError.values()[flow.error];
+        return ERRORS[flow.error]; // values() would copy the array on every call
     }
+
+    private static final TasError[] ERRORS = TasError.values();
 
     /** Turns TCP keepalive (RFC 1122 4.2.3.6) on or off for this connection. */
     public void setKeepAlive(boolean on) {
