@@ -63,9 +63,9 @@ public final class TasEngineDemo {
             TasContext client = eb.newContext();
             TasConnection c = client.connect(new InetSocketAddress(Ipv4.toString(a.ipAddr()), PORT));
             waitFor(client, c, TasEvents.CONNECTED);
+            var n = c.flow().negotiated();
             System.out.printf("Connected %s -> %s (MSS %d, window scale %d/%d, timestamps %s, SACK %s)%n",
-                c.localAddress(), c.remoteAddress(), c.flow().mss, c.flow().rcvWscale, c.flow().sndWscale,
-                c.flow().tsOn, c.flow().sackOn);
+                c.localAddress(), c.remoteAddress(), n.mss(), n.rcvWscale(), n.sndWscale(), n.timestamps(), n.sack());
 
             long[] rtt = roundTrips(client, c);
             Arrays.sort(rtt);

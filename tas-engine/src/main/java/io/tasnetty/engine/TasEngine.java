@@ -14,6 +14,7 @@ import io.tasnetty.engine.context.TasListener;
 import io.tasnetty.engine.fast.TasFastPath;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TasTcbSlab;
 import io.tasnetty.engine.flow.TasRingAllocator;
 import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasPort;
@@ -55,6 +56,8 @@ public final class TasEngine implements AutoCloseable {
     private final TasFastPath[] fastPaths;
     private final TasSlowPath slowPath;
     private final TasRingAllocator rings;
+    /** Off-heap per-flow records (TCBs). */
+    private final TasTcbSlab tcbs = new TasTcbSlab();
     /** kni-name: the kernel exception path, or null. */
     private final TasKernelPath kernelPath;
     private final List<TasCounters> counterSets = new ArrayList<>();
@@ -340,6 +343,11 @@ public final class TasEngine implements AutoCloseable {
         return slowPath.flowCount();
     }
 
+    /** Per-flow records (off-heap TCBs) held by flows the engine has not reclaimed yet (0 once all are). */
+    public int flowRecordsInUse() {
+        return tcbs.inUse();
+    }
+
     /** Ring memory held by live connections (0 once all are reclaimed). */
     public long ringBytesInUse() {
         return rings.bytesInUse();
@@ -414,10 +422,10 @@ public final class TasEngine implements AutoCloseable {
             rings.release(rx);
             throw new TasException("no ring memory left for a connection (shm-len)", TasError.NO_RESOURCES);
         }
-        TasFlow f = new TasFlow();
+        TasFlow f = tcbs.allocate();
         f.rx = new TasByteRing(rx);
         f.tx = new TasByteRing(tx);
-        f.mss = params.mss();
+        f.mss(params.mss());
         return f;
     }
 
@@ -516,6 +524,14 @@ public final class TasEngine implements AutoCloseable {
         }
 
         @Override
+        public void discard(TasFlow flow) {
+            flow.dropEngineRingHold();
+            flow.dropAppRingHold();
+            freeRings(flow);
+            tcbs.free(flow);
+        }
+
+        @Override
         public void contextClosed(TasContext ctx) {
             liveContexts.decrementAndGet();
         }
@@ -547,6 +563,11 @@ public final class TasEngine implements AutoCloseable {
             if (f.dropEngineRingHold()) {
                 freeRings(f);
             }
+        }
+
+        @Override
+        public void flowReclaimed(TasFlow f) {
+            tcbs.free(f);
         }
 
         @Override

@@ -160,10 +160,10 @@ public final class TasEnginePair implements AutoCloseable {
     /** The TCB fields that explain a stall (read racily: for failure messages only). */
     public static String dump(TasConnection c) {
         io.tasnetty.engine.flow.TasFlow f = c.flow();
-        return f + " sndUna=" + f.sndUna + " sndNxt=" + f.sndNxt + " sndMax=" + f.sndMax + " sndWnd=" + f.sndWnd
-            + " cwnd=" + f.cwnd + " ssthresh=" + f.ssthresh + " rate=" + f.rateBytesPerSec + " rto=" + f.rtoNanos
-            + " rtoDeadline=" + f.rtoDeadline + " backoff=" + f.backoff + " inRecovery=" + f.inRecovery
-            + " rcvNxt=" + f.rcvNxt + " ooo=" + f.oooCount + " tsRecent=" + f.tsRecent + " txReadable="
+        return f + " sndUna=" + f.sndUna() + " sndNxt=" + f.sndNxt() + " sndMax=" + f.sndMax() + " sndWnd=" + f.sndWnd()
+            + " cwnd=" + f.cwnd() + " ssthresh=" + f.ssthresh() + " rate=" + f.rateBytesPerSec() + " rto=" + f.rtoNanos()
+            + " rtoDeadline=" + f.rtoDeadline() + " backoff=" + f.backoff() + " inRecovery=" + f.inRecovery()
+            + " rcvNxt=" + f.rcvNxt() + " ooo=" + f.oooCount() + " tsRecent=" + f.tsRecent() + " txReadable="
             + (f.tx == null ? -1 : f.tx.readable()) + " rxReadable=" + (f.rx == null ? -1 : f.rx.readable());
     }
 

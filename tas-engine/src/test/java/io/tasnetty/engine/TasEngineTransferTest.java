@@ -217,9 +217,9 @@ class TasEngineTransferTest {
         public String toString() {
             io.tasnetty.engine.flow.TasFlow f = conn.flow();
             return "received=" + received + " sent=" + sentBytes + " eof=" + eof + " state="
-                + io.tasnetty.engine.flow.TcpState.name(f.state) + " rcvNxt=" + f.rcvNxt + " irs=" + f.irs
-                + " finSeq=" + f.finSeq + " finRcvd=" + f.finReceived + " ooo=" + f.oooCount + " sndUna=" + f.sndUna
-                + " iss=" + f.iss + " finSentSeq=" + f.finSentSeq;
+                + io.tasnetty.engine.flow.TcpState.name(f.state()) + " rcvNxt=" + f.rcvNxt() + " irs=" + f.irs()
+                + " finSeq=" + f.finSeq() + " finRcvd=" + f.finReceived() + " ooo=" + f.oooCount() + " sndUna=" + f.sndUna()
+                + " iss=" + f.iss() + " finSentSeq=" + f.finSentSeq();
         }
 
         boolean done() {

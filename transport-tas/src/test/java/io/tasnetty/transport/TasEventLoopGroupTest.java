@@ -70,7 +70,7 @@ class TasEventLoopGroupTest {
             }
             assertThat(engine.contextCount()).isZero();
             assertThat(engine.listenerCount()).isZero();
-            assertThat(eventually(5000, () -> engine.flowCount() == 0 && engine.ringBytesInUse() == 0))
+            assertThat(eventually(5000, () -> engine.flowCount() == 0 && engine.ringBytesInUse() == 0 && engine.flowRecordsInUse() == 0))
                 .as("flows %d, ring bytes %d", engine.flowCount(), engine.ringBytesInUse()).isTrue();
         } finally {
             engine.close();

@@ -96,7 +96,7 @@ final class EngineFixture implements AutoCloseable {
 
     /** Every flow and every ring byte is given back. */
     void awaitReclaimed() throws InterruptedException {
-        await(() -> engine.flowCount() == 0 && engine.ringBytesInUse() == 0, 15, "flows and rings to be reclaimed");
+        await(() -> engine.flowCount() == 0 && engine.ringBytesInUse() == 0 && engine.flowRecordsInUse() == 0, 15, "flows and rings to be reclaimed");
     }
 
     String nonZeroCounters() {

@@ -128,7 +128,7 @@ class NettyHttpLinuxInteropTest {
             // Linux closed every connection (wrk and curl exited): the server side is passive close,
             // so no TIME_WAIT on the engine, and every flow and ring byte must be given back.
             TasEngine e = engine;
-            await(() -> e.flowCount() == 0 && e.ringBytesInUse() == 0, 15,
+            await(() -> e.flowCount() == 0 && e.ringBytesInUse() == 0 && e.flowRecordsInUse() == 0, 15,
                     () -> "flows and rings to be reclaimed: flows=" + e.flowCount() + " rings=" + e.ringBytesInUse()
                             + " counters=" + nonZeroCounters(e));
 

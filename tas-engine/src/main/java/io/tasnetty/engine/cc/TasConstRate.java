@@ -12,11 +12,11 @@ public final class TasConstRate implements TasCcAlgorithm {
 
     @Override
     public void init(TasFlow f, long now) {
-        f.cwnd = UNLIMITED_WINDOW;
-        f.ssthresh = UNLIMITED_WINDOW;
-        f.rateBytesPerSec = rate;
-        f.paceLastNanos = now;
-        f.paceTokens = 10L * f.mss;
+        f.cwnd(UNLIMITED_WINDOW);
+        f.ssthresh(UNLIMITED_WINDOW);
+        f.rateBytesPerSec(rate);
+        f.paceLastNanos(now);
+        f.paceTokens(10L * f.mss());
     }
 
     @Override

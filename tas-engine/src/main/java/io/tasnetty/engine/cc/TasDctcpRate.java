@@ -38,56 +38,56 @@ public final class TasDctcpRate implements TasCcAlgorithm {
 
     @Override
     public void init(TasFlow f, long now) {
-        f.cwnd = UNLIMITED_WINDOW;
-        f.ssthresh = UNLIMITED_WINDOW; // slow start until the first congestion signal
-        f.rateBytesPerSec = initRate;
-        f.paceLastNanos = now;
-        f.paceTokens = 10L * f.mss; // an initial burst like RFC 6928's initial window
-        f.ccLastControlNanos = now;
-        f.dctcpAlpha = 0;
+        f.cwnd(UNLIMITED_WINDOW);
+        f.ssthresh(UNLIMITED_WINDOW); // slow start until the first congestion signal
+        f.rateBytesPerSec(initRate);
+        f.paceLastNanos(now);
+        f.paceTokens(10L * f.mss()); // an initial burst like RFC 6928's initial window
+        f.ccLastControlNanos(now);
+        f.dctcpAlpha(0);
     }
 
     @Override
     public void onAck(TasFlow f, int acked, boolean ece, long now) {
-        f.ccAckedBytes += acked;
+        f.ccAckedBytes(f.ccAckedBytes() + acked);
         if (ece) {
-            f.ccEceBytes += acked;
+            f.ccEceBytes(f.ccEceBytes() + acked);
         }
-        long interval = Math.max(minIntervalNanos, intervalRtts * f.srttNanos);
-        if (now - f.ccLastControlNanos >= interval) {
+        long interval = Math.max(minIntervalNanos, intervalRtts * f.srttNanos());
+        if (now - f.ccLastControlNanos() >= interval) {
             control(f, now);
         }
     }
 
     private void control(TasFlow f, long now) {
-        long rate = f.rateBytesPerSec;
-        if (f.ccLosses > 0) {
+        long rate = f.rateBytesPerSec();
+        if (f.ccLosses() > 0) {
             rate >>= 1;
-            f.ssthresh = 0;
-        } else if (f.ccEceBytes > 0) {
-            double frac = (double) f.ccEceBytes / Math.max(1, f.ccAckedBytes);
-            f.dctcpAlpha = (1 - weight) * f.dctcpAlpha + weight * frac;
-            rate = (long) (rate * (1 - f.dctcpAlpha / 2));
-            f.ssthresh = 0;
+            f.ssthresh(0);
+        } else if (f.ccEceBytes() > 0) {
+            double frac = (double) f.ccEceBytes() / Math.max(1, f.ccAckedBytes());
+            f.dctcpAlpha((1 - weight) * f.dctcpAlpha() + weight * frac);
+            rate = (long) (rate * (1 - f.dctcpAlpha() / 2));
+            f.ssthresh(0);
         } else {
-            f.dctcpAlpha = (1 - weight) * f.dctcpAlpha;
-            rate = f.ssthresh == UNLIMITED_WINDOW ? rate * 2 : rate + stepRate;
+            f.dctcpAlpha((1 - weight) * f.dctcpAlpha());
+            rate = f.ssthresh() == UNLIMITED_WINDOW ? rate * 2 : rate + stepRate;
         }
-        f.rateBytesPerSec = Math.clamp(rate, minRate, maxRate);
-        f.ccAckedBytes = 0;
-        f.ccEceBytes = 0;
-        f.ccLosses = 0;
-        f.ccLastControlNanos = now;
+        f.rateBytesPerSec(Math.clamp(rate, minRate, maxRate));
+        f.ccAckedBytes(0);
+        f.ccEceBytes(0);
+        f.ccLosses(0);
+        f.ccLastControlNanos(now);
     }
 
     @Override
     public void onFastRetransmit(TasFlow f, long now) {
-        f.ccLosses++;
+        f.ccLosses(f.ccLosses() + 1);
     }
 
     @Override
     public void onTimeout(TasFlow f, long now) {
-        f.ccLosses++;
+        f.ccLosses(f.ccLosses() + 1);
         control(f, now);
     }
 

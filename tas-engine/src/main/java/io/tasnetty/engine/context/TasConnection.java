@@ -98,9 +98,9 @@ public final class TasConnection extends TasSocket {
         // can announce is also bounded by the largest window field (65535 << scale): without
         // that bound, an unscaled connection over a ring above 64 KiB would send a useless
         // update (same window) after every read.
-        long maxWindow = Math.min(rx.capacity(), 65535L << flow.rcvWscale);
+        long maxWindow = Math.min(rx.capacity(), 65535L << flow.appRcvWscale());
         long grow = Math.min(newHead + rx.capacity(), rx.tail() + maxWindow) - flow.rcvAdvEdgePos;
-        if (grow >= Math.min(rx.capacity() >> 1, Math.max(flow.mss, 536))) {
+        if (grow >= Math.min(rx.capacity() >> 1, Math.max(flow.appMss(), 536))) {
             command(TasFlow.CMD_RX_CONSUMED);
         }
     }
@@ -228,7 +228,7 @@ public final class TasConnection extends TasSocket {
 
     /** Established and not yet closed by the application. */
     public boolean isActive() {
-        int s = flow.state;
+        int s = flow.publishedState();
         return !closed && s >= TcpState.ESTABLISHED && s != TcpState.TIME_WAIT && error() == TasError.NONE;
     }
 
@@ -239,7 +239,7 @@ public final class TasConnection extends TasSocket {
 
     /** The TCP state (a {@link TcpState} constant), read without synchronisation. */
     public int state() {
-        return flow.state;
+        return flow.publishedState();
     }
 
     public TasError error() {

@@ -38,6 +38,9 @@ public final class TasContext implements AutoCloseable {
         /** The application let go of the connection (close/abort): its rings may be freed. */
         void released(TasFlow flow);
 
+        /** Frees a flow from {@link #newFlow} that never reached the engine (its connect was refused). */
+        void discard(TasFlow flow);
+
         /** The largest listen backlog the engine allows ({@code tcp-backlog-max}). */
         int maxBacklog();
 
@@ -118,8 +121,13 @@ public final class TasContext implements AutoCloseable {
         }
         TasFlow flow = engine.newFlow(rxBufLen, txBufLen);
         TasConnection c = new TasConnection(this, engine, flow);
+        try {
+            engine.connect(c, remote, local);
+        } catch (RuntimeException e) {
+            engine.discard(flow); // refused before the engine saw it: nothing else will free it
+            throw e;
+        }
         sockets.add(c);
-        engine.connect(c, remote, local);
         return c;
     }
 

@@ -93,6 +93,9 @@ public final class TasFastPath {
     private final MpscArrayQueue<PacketBuffer> loopbackIn = new MpscArrayQueue<>(4096);
     private final MpscArrayQueue<PacketBuffer> foreignTx = new MpscArrayQueue<>(1024);
     private final TcpOptions opts = new TcpOptions();
+    /** SACK blocks of the segment being built (copied from the flow's out-of-order intervals). */
+    private final int[] sackLeft = new int[TasFlow.OOO_MAX];
+    private final int[] sackRight = new int[TasFlow.OOO_MAX];
     private final TimerExpiry timerExpiry = new TimerExpiry();
 
     /** Flows with something to send, in FIFO order (intrusive list through {@code txNext}). */
@@ -413,25 +416,25 @@ public final class TasFastPath {
     private void segment(TasFlow f, long now) {
         // Any segment shows the peer is alive (RFC 1122 4.2.3.6); the keepalive timer checks
         // this lazily instead of being rescheduled per segment.
-        f.lastRxNanos = now;
-        f.keepaliveProbes = 0;
-        if (f.state == TcpState.SYN_SENT) {
+        f.lastRxNanos(now);
+        f.keepaliveProbes(0);
+        if (f.state() == TcpState.SYN_SENT) {
             synSent(f, now);
             return;
         }
         int flags = segFlags;
         // Fast path proper: ESTABLISHED, ACK set, no SYN/RST/FIN/URG, in order. (TAS's common case.)
-        if (f.state == TcpState.ESTABLISHED && (flags & (Tcp.SYN | Tcp.RST | Tcp.FIN | Tcp.URG | Tcp.ACK)) == Tcp.ACK
-            && segSeq == f.rcvNxt && !f.released && pawsOk(f)) {
+        if (f.state() == TcpState.ESTABLISHED && (flags & (Tcp.SYN | Tcp.RST | Tcp.FIN | Tcp.URG | Tcp.ACK)) == Tcp.ACK
+            && segSeq == f.rcvNxt() && !f.released && pawsOk(f)) {
             if (!processAck(f, now)) {
                 return;
             }
             // RFC 7323 4.3, after the ACK check as Linux does: a forged segment with an
             // unacceptable ACK must not move TS.Recent, or PAWS would then drop the peer's own.
-            if (f.tsOn && opts.hasTimestamp) {
-                f.tsRecent = opts.tsVal;
+            if (f.tsOn() && opts.hasTimestamp) {
+                f.tsRecent(opts.tsVal);
             }
-            if (f.state == TcpState.ESTABLISHED && segLen > 0) {
+            if (f.state() == TcpState.ESTABLISHED && segLen > 0) {
                 receivePayload(f, now);
             }
             return;
@@ -441,12 +444,12 @@ public final class TasFastPath {
 
     private boolean pawsOk(TasFlow f) {
         // RFC 7323 5.3: reject old duplicates whose timestamp is older than TS.Recent.
-        return !f.tsOn || !opts.hasTimestamp || (opts.tsVal - f.tsRecent) >= 0;
+        return !f.tsOn() || !opts.hasTimestamp || (opts.tsVal - f.tsRecent()) >= 0;
     }
 
     private int receiveWindow(TasFlow f) {
         TasByteRing rx = f.rx;
-        if (rx == null || f.state == TcpState.TIME_WAIT) {
+        if (rx == null || f.state() == TcpState.TIME_WAIT) {
             return 0; // TIME_WAIT: the rings may be reclaimed by now and nothing more is received
         }
         return (int) (rx.head() + rx.capacity() - rx.tailPlain());
@@ -454,12 +457,12 @@ public final class TasFastPath {
 
     private void slowSegment(TasFlow f, long now) {
         int flags = segFlags;
-        int state = f.state;
+        int state = f.state();
         if (state == TcpState.CLOSED) {
             counters.increment(TasCounter.DROP_BAD_STATE);
             return;
         }
-        if (state == TcpState.SYN_RCVD && (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN && segSeq == f.irs) {
+        if (state == TcpState.SYN_RCVD && (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN && segSeq == f.irs()) {
             // The peer retransmitted its SYN: our SYN-ACK was lost. It sits before RCV.NXT, so the
             // acceptability test below would answer with a bare ACK, which a peer in SYN-SENT
             // drops (RFC 9293 3.10.7.3); answer with the SYN-ACK again (as Linux's tcp_check_req).
@@ -471,9 +474,9 @@ public final class TasFastPath {
         // Step 1: acceptability (RFC 9293 3.10.7.4, table of four cases).
         boolean acceptable;
         if (len == 0) {
-            acceptable = wnd == 0 ? segSeq == f.rcvNxt : inWindow(segSeq, f.rcvNxt, wnd);
+            acceptable = wnd == 0 ? segSeq == f.rcvNxt() : inWindow(segSeq, f.rcvNxt(), wnd);
         } else {
-            acceptable = wnd > 0 && (inWindow(segSeq, f.rcvNxt, wnd) || inWindow(segSeq + len - 1, f.rcvNxt, wnd));
+            acceptable = wnd > 0 && (inWindow(segSeq, f.rcvNxt(), wnd) || inWindow(segSeq + len - 1, f.rcvNxt(), wnd));
         }
         if (acceptable && (flags & Tcp.RST) == 0 && !pawsOk(f)) {
             acceptable = false;
@@ -485,13 +488,13 @@ public final class TasFastPath {
             }
             if (state == TcpState.TIME_WAIT && (flags & Tcp.FIN) != 0) {
                 scheduleAck(f); // retransmitted FIN: re-acknowledge and restart 2MSL (RFC 9293 3.10.7.4)
-                f.timeWaitDeadline = now + params.timeWaitNanos();
+                f.timeWaitDeadline(now + params.timeWaitNanos());
                 armTimer(f);
                 return;
             }
             // A zero-window probe (seq == rcvNxt) still carries a valid ACK: process it below.
-            if (!(wnd == 0 && segSeq == f.rcvNxt)) {
-                counters.increment(segLen > 0 && lt(segSeq, f.rcvNxt)
+            if (!(wnd == 0 && segSeq == f.rcvNxt())) {
+                counters.increment(segLen > 0 && lt(segSeq, f.rcvNxt())
                     ? TasCounter.TCP_DUPLICATE_SEGMENTS : TasCounter.DROP_OUT_OF_WINDOW);
                 scheduleAck(f);
                 return;
@@ -499,7 +502,7 @@ public final class TasFastPath {
         }
         // Step 2: RST (RFC 5961 3.2: only an exact match resets; in-window gets a challenge ACK).
         if ((flags & Tcp.RST) != 0) {
-            if (segSeq == f.rcvNxt) {
+            if (segSeq == f.rcvNxt()) {
                 peerReset(f, now);
             } else {
                 challengeAck(f);
@@ -518,7 +521,7 @@ public final class TasFastPath {
         }
         // Step 5: ACK.
         if (state == TcpState.SYN_RCVD) {
-            if (gt(segAck, f.sndUna) && le(segAck, f.sndMax)) {
+            if (gt(segAck, f.sndUna()) && le(segAck, f.sndMax())) {
                 establishPassive(f, now);
             } else {
                 sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, segAck, 0, false, f.loopback);
@@ -528,10 +531,10 @@ public final class TasFastPath {
         if (!processAck(f, now)) {
             return;
         }
-        if (f.tsOn && opts.hasTimestamp && le(segSeq, f.rcvNxt)) {
-            f.tsRecent = opts.tsVal; // RFC 7323 4.3, once the ACK passed (see segment())
+        if (f.tsOn() && opts.hasTimestamp && le(segSeq, f.rcvNxt())) {
+            f.tsRecent(opts.tsVal); // RFC 7323 4.3, once the ACK passed (see segment())
         }
-        state = f.state;
+        state = f.state();
         if (state == TcpState.CLOSED || f.dead) {
             return;
         }
@@ -554,11 +557,11 @@ public final class TasFastPath {
             }
         }
         // Step 8: FIN.
-        if ((flags & Tcp.FIN) != 0 && !f.finReceived) {
-            f.finReceived = true;
-            f.finSeq = segSeq + segLen;
+        if ((flags & Tcp.FIN) != 0 && !f.finReceived()) {
+            f.finReceived(true);
+            f.finSeq(segSeq + segLen);
         }
-        if (f.finReceived && !f.inputClosed && f.rcvNxt == f.finSeq) {
+        if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
             consumeFin(f, now);
         }
     }
@@ -568,17 +571,17 @@ public final class TasFastPath {
     }
 
     private void consumeFin(TasFlow f, long now) {
-        f.rcvNxt++;
+        f.rcvNxt(f.rcvNxt() + 1);
         f.inputClosed = true;
         post(f, TasEvents.INPUT_CLOSED);
         scheduleAck(f);
-        switch (f.state) {
-            case TcpState.SYN_RCVD, TcpState.ESTABLISHED -> f.state = TcpState.CLOSE_WAIT;
+        switch (f.state()) {
+            case TcpState.SYN_RCVD, TcpState.ESTABLISHED -> f.state(TcpState.CLOSE_WAIT);
             case TcpState.FIN_WAIT_1 -> {
-                if (f.finSent && ge(f.sndUna, f.finSentSeq + 1)) {
+                if (f.finSent() && ge(f.sndUna(), f.finSentSeq() + 1)) {
                     enterTimeWait(f, now);
                 } else {
-                    f.state = TcpState.CLOSING;
+                    f.state(TcpState.CLOSING);
                 }
             }
             case TcpState.FIN_WAIT_2 -> enterTimeWait(f, now);
@@ -596,17 +599,17 @@ public final class TasFastPath {
         // RFC 9293: an ACK for something not yet sent: send ACK, drop. RFC 5961 5.2: so is an
         // ACK older than SND.UNA - MAX.SND.WND (else a blind in-window guess injects data with
         // half of all ACK values).
-        if (gt(ack, f.sndMax) || lt(ack, f.sndUna - f.maxSndWnd)) {
+        if (gt(ack, f.sndMax()) || lt(ack, f.sndUna() - f.maxSndWnd())) {
             counters.increment(TasCounter.DROP_BAD_ACK);
             scheduleAck(f);
             return false;
         }
-        int wnd = segWnd << f.sndWscale;
-        if (gt(ack, f.sndUna)) {
-            int acked = ack - f.sndUna;
+        int wnd = segWnd << f.sndWscale();
+        if (gt(ack, f.sndUna())) {
+            int acked = ack - f.sndUna();
             int dataAcked = acked;
             boolean finAcked = false;
-            if (f.finSent && gt(ack, f.finSentSeq)) {
+            if (f.finSent() && gt(ack, f.finSentSeq())) {
                 dataAcked--;
                 finAcked = true;
             }
@@ -614,17 +617,17 @@ public final class TasFastPath {
             if (dataAcked > 0 && tx != null) {
                 tx.publishHead(tx.headPlain() + dataAcked);
             }
-            f.sndUna = ack;
-            if (lt(f.sndNxt, ack)) {
-                f.sndNxt = ack; // after a go-back-N rewind the peer may ack beyond what we re-sent
+            f.sndUna(ack);
+            if (lt(f.sndNxt(), ack)) {
+                f.sndNxt(ack); // after a go-back-N rewind the peer may ack beyond what we re-sent
             }
-            f.dupAcks = 0;
-            f.retries = 0;
-            f.backoff = 0;
+            f.dupAcks(0);
+            f.retries(0);
+            f.backoff(0);
             rttSample(f, ack, now);
             boolean recovered = false;
-            if (f.inRecovery) {
-                if (ge(ack, f.recover)) {
+            if (f.inRecovery()) {
+                if (ge(ack, f.recover())) {
                     recovered = true;
                 } else {
                     retransmitFirst(f, now); // partial ACK: the next hole is lost too (RFC 6582)
@@ -634,14 +637,14 @@ public final class TasFastPath {
             if (recovered) {
                 // RFC 6582 3.2 step 3: the full ACK sets cwnd to ssthresh and ends recovery. Leave
                 // recovery only after cc.onAck, so this ACK does not also grow the deflated window.
-                f.inRecovery = false;
-                if (f.cwnd > f.ssthresh && f.ssthresh > 0) {
-                    f.cwnd = f.ssthresh;
+                f.inRecovery(false);
+                if (f.cwnd() > f.ssthresh() && f.ssthresh() > 0) {
+                    f.cwnd(f.ssthresh());
                 }
             }
-            f.rtoDeadline = f.sndUna == f.sndMax ? 0 : now + f.rtoNanos; // RFC 6298 5.2, 5.3
+            f.rtoDeadline(f.sndUna() == f.sndMax() ? 0 : now + f.rtoNanos()); // RFC 6298 5.2, 5.3
             if (f.keepalive) {
-                f.keepaliveProbes = 0;
+                f.keepaliveProbes(0);
             }
             armTimer(f);
             if (dataAcked > 0) {
@@ -661,28 +664,29 @@ public final class TasFastPath {
                     return false;
                 }
             }
-        } else if (ack == f.sndUna && segLen == 0 && (segFlags & (Tcp.SYN | Tcp.FIN)) == 0
-            && f.sndUna != f.sndMax && wnd == f.sndWnd) {
+        } else if (ack == f.sndUna() && segLen == 0 && (segFlags & (Tcp.SYN | Tcp.FIN)) == 0
+            && f.sndUna() != f.sndMax() && wnd == f.sndWnd()) {
             // RFC 5681 2: a duplicate ACK.
             counters.increment(TasCounter.TCP_DUPLICATE_ACKS);
-            if (++f.dupAcks == 3 && !f.inRecovery) {
+            f.dupAcks(f.dupAcks() + 1);
+            if (f.dupAcks() == 3 && !f.inRecovery()) {
                 counters.increment(TasCounter.TCP_FAST_RETRANSMITS);
-                f.inRecovery = true;
-                f.recover = f.sndMax;
+                f.inRecovery(true);
+                f.recover(f.sndMax());
                 cc.onFastRetransmit(f, now);
                 retransmitFirst(f, now);
             }
         }
         // Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 guard against old segments).
-        if (lt(f.sndWl1, segSeq) || (f.sndWl1 == segSeq && le(f.sndWl2, ack))) {
-            boolean opened = wnd > f.sndWnd;
-            f.sndWnd = wnd;
-            f.maxSndWnd = Math.max(f.maxSndWnd, wnd);
-            f.sndWl1 = segSeq;
-            f.sndWl2 = ack;
-            if (wnd > 0 && f.persistDeadline != 0) {
-                f.persistDeadline = 0;
-                f.backoff = 0;
+        if (lt(f.sndWl1(), segSeq) || (f.sndWl1() == segSeq && le(f.sndWl2(), ack))) {
+            boolean opened = wnd > f.sndWnd();
+            f.sndWnd(wnd);
+            f.maxSndWnd(Math.max(f.maxSndWnd(), wnd));
+            f.sndWl1(segSeq);
+            f.sndWl2(ack);
+            if (wnd > 0 && f.persistDeadline() != 0) {
+                f.persistDeadline(0);
+                f.backoff(0);
                 armTimer(f);
             }
             if (opened) {
@@ -697,9 +701,9 @@ public final class TasFastPath {
 
     private void finAcked(TasFlow f, long now) {
         post(f, TasEvents.OUTPUT_CLOSED);
-        switch (f.state) {
+        switch (f.state()) {
             case TcpState.FIN_WAIT_1 -> {
-                f.state = TcpState.FIN_WAIT_2;
+                f.state(TcpState.FIN_WAIT_2);
                 finWait2Timeout(f, now);
             }
             case TcpState.CLOSING -> enterTimeWait(f, now);
@@ -713,25 +717,25 @@ public final class TasFastPath {
         // One timed segment per round trip at nanosecond resolution (RFC 6298 3, Karn's rule).
         // Timestamps tick in milliseconds (below), too coarse for RTTs of microseconds.
         long sample = -1;
-        if (f.rttTiming && gt(ack, f.rttSeq)) {
-            sample = now - f.rttSentNanos; // Karn: timing stops on retransmission
-            f.rttTiming = false;
+        if (f.rttTiming() && gt(ack, f.rttSeq())) {
+            sample = now - f.rttSentNanos(); // Karn: timing stops on retransmission
+            f.rttTiming(false);
         }
         if (sample < 0) {
             return;
         }
-        if (f.srttNanos == 0) {
+        if (f.srttNanos() == 0) {
             // RFC 6298 2.2
-            f.srttNanos = sample;
-            f.rttvarNanos = sample / 2;
+            f.srttNanos(sample);
+            f.rttvarNanos(sample / 2);
         } else {
             // RFC 6298 2.3 (alpha 1/8, beta 1/4)
-            long err = Math.abs(f.srttNanos - sample);
-            f.rttvarNanos = (3 * f.rttvarNanos + err) / 4;
-            f.srttNanos = (7 * f.srttNanos + sample) / 8;
+            long err = Math.abs(f.srttNanos() - sample);
+            f.rttvarNanos((3 * f.rttvarNanos() + err) / 4);
+            f.srttNanos((7 * f.srttNanos() + sample) / 8);
         }
-        f.rtoNanos = Math.clamp(f.srttNanos + Math.max(TIMER_TICK_NANOS, 4 * f.rttvarNanos),
-            params.rtoMinNanos(), params.rtoMaxNanos());
+        f.rtoNanos(Math.clamp(f.srttNanos() + Math.max(TIMER_TICK_NANOS, 4 * f.rttvarNanos()),
+            params.rtoMinNanos(), params.rtoMaxNanos()));
     }
 
     private void receivePayload(TasFlow f, long now) {
@@ -739,8 +743,8 @@ public final class TasFastPath {
         int seq = segSeq;
         int len = segLen;
         long off = segPayloadOff;
-        if (lt(seq, f.rcvNxt)) {
-            int skip = f.rcvNxt - seq;
+        if (lt(seq, f.rcvNxt())) {
+            int skip = f.rcvNxt() - seq;
             if (skip >= len) {
                 counters.increment(TasCounter.TCP_DUPLICATE_SEGMENTS);
                 scheduleAck(f);
@@ -751,7 +755,7 @@ public final class TasFastPath {
             len -= skip;
         }
         long tail = rx.tailPlain();
-        int rel = seq - f.rcvNxt;
+        int rel = seq - f.rcvNxt();
         // Trim to the ring's free space (the window's true right edge).
         int room = (int) (rx.head() + rx.capacity() - tail) - rel;
         if (len > room) {
@@ -762,8 +766,8 @@ public final class TasFastPath {
                 return;
             }
         }
-        if (f.finReceived && gt(seq + len, f.finSeq)) {
-            len = f.finSeq - seq; // nothing is valid beyond the peer's FIN
+        if (f.finReceived() && gt(seq + len, f.finSeq())) {
+            len = f.finSeq() - seq; // nothing is valid beyond the peer's FIN
             if (len <= 0) {
                 return;
             }
@@ -772,17 +776,17 @@ public final class TasFastPath {
         if (segCe) {
             counters.increment(TasCounter.TCP_ECN_MARKED);
         }
-        f.eceEcho = f.ecnOn && segCe; // DCTCP receiver: echo marks per ACK (RFC 8257 3.2)
+        f.eceEcho(f.ecnOn() && segCe); // DCTCP receiver: echo marks per ACK (RFC 8257 3.2)
         if (rel == 0) {
             int advance = len;
-            f.rcvNxt += len;
-            if (f.oooCount > 0) {
+            f.rcvNxt(f.rcvNxt() + len);
+            if (f.oooCount() > 0) {
                 advance += mergeOoo(f);
             }
             rx.publishTail(tail + advance);
             post(f, TasEvents.READABLE);
             scheduleAck(f);
-            if (f.finReceived && !f.inputClosed && f.rcvNxt == f.finSeq) {
+            if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
                 consumeFin(f, now);
             }
         } else {
@@ -797,36 +801,36 @@ public final class TasFastPath {
     }
 
     private boolean addOoo(TasFlow f, int start, int end) {
-        int[] s = f.oooStart;
-        int[] e = f.oooEnd;
-        int n = f.oooCount;
+        int n = f.oooCount();
         // Merge with every overlapping or adjacent interval.
         for (int i = 0; i < n; i++) {
-            if (le(start, e[i]) && ge(end, s[i])) {
-                start = lt(start, s[i]) ? start : s[i];
-                end = gt(end, e[i]) ? end : e[i];
+            int si = f.oooStart(i);
+            int ei = f.oooEnd(i);
+            if (le(start, ei) && ge(end, si)) {
+                start = lt(start, si) ? start : si;
+                end = gt(end, ei) ? end : ei;
                 // Remove by shifting, not by moving the last one here: the list is newest first
                 // and SACK reports its head, so the order must survive (RFC 2018 4).
                 for (int j = i; j < n - 1; j++) {
-                    s[j] = s[j + 1];
-                    e[j] = e[j + 1];
+                    f.oooStart(j, f.oooStart(j + 1));
+                    f.oooEnd(j, f.oooEnd(j + 1));
                 }
                 n--;
                 i = -1; // restart: the grown interval may now touch another
             }
         }
-        if (n == s.length) {
-            f.oooCount = n;
+        if (n == TasFlow.OOO_MAX) {
+            f.oooCount(n);
             return false;
         }
         // Most recent first, so SACK reports it first (RFC 2018 4).
         for (int i = n; i > 0; i--) {
-            s[i] = s[i - 1];
-            e[i] = e[i - 1];
+            f.oooStart(i, f.oooStart(i - 1));
+            f.oooEnd(i, f.oooEnd(i - 1));
         }
-        s[0] = start;
-        e[0] = end;
-        f.oooCount = n + 1;
+        f.oooStart(0, start);
+        f.oooEnd(0, end);
+        f.oooCount(n + 1);
         return true;
     }
 
@@ -836,17 +840,17 @@ public final class TasFastPath {
         boolean again = true;
         while (again) {
             again = false;
-            for (int i = 0; i < f.oooCount; i++) {
-                if (le(f.oooStart[i], f.rcvNxt)) {
-                    if (gt(f.oooEnd[i], f.rcvNxt)) {
-                        advanced += f.oooEnd[i] - f.rcvNxt;
-                        f.rcvNxt = f.oooEnd[i];
+            for (int i = 0; i < f.oooCount(); i++) {
+                if (le(f.oooStart(i), f.rcvNxt())) {
+                    if (gt(f.oooEnd(i), f.rcvNxt())) {
+                        advanced += f.oooEnd(i) - f.rcvNxt();
+                        f.rcvNxt(f.oooEnd(i));
                     }
-                    for (int j = i; j < f.oooCount - 1; j++) {
-                        f.oooStart[j] = f.oooStart[j + 1];
-                        f.oooEnd[j] = f.oooEnd[j + 1];
+                    for (int j = i; j < f.oooCount() - 1; j++) {
+                        f.oooStart(j, f.oooStart(j + 1));
+                        f.oooEnd(j, f.oooEnd(j + 1));
                     }
-                    f.oooCount--;
+                    f.oooCount(f.oooCount() - 1);
                     again = true;
                     break;
                 }
@@ -860,7 +864,7 @@ public final class TasFastPath {
         int flags = segFlags;
         boolean ackOk = false;
         if ((flags & Tcp.ACK) != 0) {
-            if (le(segAck, f.iss) || gt(segAck, f.sndMax)) {
+            if (le(segAck, f.iss()) || gt(segAck, f.sndMax())) {
                 if ((flags & Tcp.RST) == 0) {
                     sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, segAck, 0, false, f.loopback);
                 }
@@ -882,23 +886,23 @@ public final class TasFastPath {
             counters.increment(TasCounter.DROP_BAD_STATE);
             return;
         }
-        f.irs = segSeq;
-        f.rcvNxt = segSeq + 1;
+        f.irs(segSeq);
+        f.rcvNxt(segSeq + 1);
         negotiate(f, opts, (flags & Tcp.ECE) != 0 && (flags & Tcp.CWR) == 0);
-        if (f.tsOn) {
-            f.tsRecent = opts.tsVal;
+        if (f.tsOn()) {
+            f.tsRecent(opts.tsVal);
         }
         if (ackOk) {
-            f.sndUna = segAck;
-            f.sndWnd = segWnd; // RFC 7323 2.2: the window of a <SYN,ACK> is never scaled
-            f.maxSndWnd = f.sndWnd;
-            f.sndWl1 = segSeq;
-            f.sndWl2 = segAck;
-            f.state = TcpState.ESTABLISHED;
-            boolean synRetransmitted = f.retries > 0;
-            f.retries = 0;
-            f.backoff = 0;
-            f.rtoDeadline = 0;
+            f.sndUna(segAck);
+            f.sndWnd(segWnd); // RFC 7323 2.2: the window of a <SYN,ACK> is never scaled
+            f.maxSndWnd(f.sndWnd());
+            f.sndWl1(segSeq);
+            f.sndWl2(segAck);
+            f.state(TcpState.ESTABLISHED);
+            boolean synRetransmitted = f.retries() > 0;
+            f.retries(0);
+            f.backoff(0);
+            f.rtoDeadline(0);
             rttSample(f, segAck, now); // the SYN was timed unless retransmitted (Karn)
             handshakeRto(f, synRetransmitted);
             cc.init(f, now);
@@ -914,7 +918,7 @@ public final class TasFastPath {
             }
         } else {
             // Simultaneous open (RFC 9293 3.5, figure 8).
-            f.state = TcpState.SYN_RCVD;
+            f.state(TcpState.SYN_RCVD);
             sendSynAck(f, now);
         }
     }
@@ -922,17 +926,17 @@ public final class TasFastPath {
     /** Applies the peer's SYN options; ours were offered according to configuration. */
     private void negotiate(TasFlow f, TcpOptions o, boolean ecnOffered) {
         int peerMss = o.mss > 0 ? o.mss : 536; // RFC 9293 3.7.1: default 536 when absent
-        f.tsOn = params.timestamps() && o.hasTimestamp;
-        f.sackOn = params.sack() && o.sackPermitted;
+        f.tsOn(params.timestamps() && o.hasTimestamp);
+        f.sackOn(params.sack() && o.sackPermitted);
         if (params.windowScale() && o.windowScale >= 0) {
-            f.sndWscale = o.windowScale;
+            f.sndWscale(o.windowScale);
         } else {
-            f.sndWscale = 0;
-            f.rcvWscale = 0; // RFC 7323 2.2: scaling only if both sides sent the option
+            f.sndWscale(0);
+            f.rcvWscale(0); // RFC 7323 2.2: scaling only if both sides sent the option
         }
-        f.ecnOn = params.ecn() && ecnOffered;
-        f.optLen = f.tsOn ? 12 : 0;
-        f.mss = Math.max(64, Math.min(peerMss, params.mss()) - f.optLen);
+        f.ecnOn(params.ecn() && ecnOffered);
+        f.optLen(f.tsOn() ? 12 : 0);
+        f.mss(Math.max(64, Math.min(peerMss, params.mss()) - f.optLen()));
     }
 
     /**
@@ -940,25 +944,25 @@ public final class TasFastPath {
      * the initial RTO, or 3 s if the SYN had to be retransmitted (RFC 6298 5.7).
      */
     private void handshakeRto(TasFlow f, boolean retransmitted) {
-        if (f.srttNanos == 0) {
+        if (f.srttNanos() == 0) {
             long rto = retransmitted ? Math.max(3_000_000_000L, params.rtoInitNanos()) : params.rtoInitNanos();
-            f.rtoNanos = Math.clamp(rto, params.rtoMinNanos(), params.rtoMaxNanos());
+            f.rtoNanos(Math.clamp(rto, params.rtoMinNanos(), params.rtoMaxNanos()));
         }
     }
 
     private void establishPassive(TasFlow f, long now) {
-        f.state = TcpState.ESTABLISHED;
-        f.sndUna = f.iss + 1; // the SYN is acknowledged; processAck then counts only data
-        f.sndWnd = segWnd << f.sndWscale;
-        f.maxSndWnd = f.sndWnd;
-        f.sndWl1 = segSeq;
-        f.sndWl2 = segAck;
-        boolean synAckRetransmitted = f.retries > 0;
-        f.retries = 0;
-        f.backoff = 0;
+        f.state(TcpState.ESTABLISHED);
+        f.sndUna(f.iss() + 1); // the SYN is acknowledged; processAck then counts only data
+        f.sndWnd(segWnd << f.sndWscale());
+        f.maxSndWnd(f.sndWnd());
+        f.sndWl1(segSeq);
+        f.sndWl2(segAck);
+        boolean synAckRetransmitted = f.retries() > 0;
+        f.retries(0);
+        f.backoff(0);
         // RFC 6298 5.2: nothing is outstanding once the SYN-ACK is acknowledged, so stop its
         // retransmission timer (processAck does not: this ACK does not move sndUna past iss + 1).
-        f.rtoDeadline = 0;
+        f.rtoDeadline(0);
         armTimer(f);
         rttSample(f, segAck, now); // the SYN-ACK was timed unless retransmitted (Karn)
         handshakeRto(f, synAckRetransmitted);
@@ -982,19 +986,19 @@ public final class TasFastPath {
 
     private void peerReset(TasFlow f, long now) {
         counters.increment(TasCounter.CONN_RESETS_RECEIVED);
-        if (f.state == TcpState.SYN_RCVD && f.listener != null) {
+        if (f.state() == TcpState.SYN_RCVD && f.listener != null) {
             // RFC 9293 3.10.7.4: a passive open reset by the peer goes back to LISTEN: just forget it.
             forgetUnaccepted(f);
             removeFlow(f, now, 0);
             return;
         }
-        if (f.state == TcpState.SYN_RCVD) {
+        if (f.state() == TcpState.SYN_RCVD) {
             // RFC 9293 3.10.7.4: an active open (simultaneous open) reset in SYN-RECEIVED was refused.
             counters.increment(TasCounter.CONN_REFUSED);
             failConnect(f, TasError.REFUSED, now);
             return;
         }
-        if (f.state == TcpState.TIME_WAIT) {
+        if (f.state() == TcpState.TIME_WAIT) {
             // RFC 1337 (TIME-WAIT assassination): ignore RST here, so a stray RST cannot end
             // TIME_WAIT early and let old duplicates into a new incarnation.
             counters.increment(TasCounter.DROP_BAD_STATE);
@@ -1069,13 +1073,13 @@ public final class TasFastPath {
             }
         }
         if ((cmd & TasFlow.CMD_SHUTDOWN) != 0) {
-            f.finRequested = true;
+            f.finRequested(true);
             markTx(f);
         }
         if ((cmd & TasFlow.CMD_TX) != 0) {
             markTx(f);
         }
-        if ((cmd & TasFlow.CMD_RX_CONSUMED) != 0 && TcpState.isSynchronized(f.state)) {
+        if ((cmd & TasFlow.CMD_RX_CONSUMED) != 0 && TcpState.isSynchronized(f.state())) {
             scheduleAck(f); // window update
         }
         if ((cmd & TasFlow.CMD_KEEPALIVE) != 0) {
@@ -1085,13 +1089,13 @@ public final class TasFastPath {
 
     /** Starts (or stops) the keepalive idle period from now, as the flow's keepalive flag says. */
     private void armKeepalive(TasFlow f, long now) {
-        f.keepaliveProbes = 0;
-        f.keepaliveDeadline = f.keepalive && f.state == TcpState.ESTABLISHED ? now + params.keepaliveIdleNanos() : 0;
+        f.keepaliveProbes(0);
+        f.keepaliveDeadline(f.keepalive && f.state() == TcpState.ESTABLISHED ? now + params.keepaliveIdleNanos() : 0);
         armTimer(f);
     }
 
     private void appClose(TasFlow f, long now) {
-        int s = f.state;
+        int s = f.state();
         if (s == TcpState.SYN_SENT) {
             f.error = TasError.ABORTED.ordinal();
             removeFlow(f, now, TasEvents.CLOSED);
@@ -1106,7 +1110,7 @@ public final class TasFastPath {
             abortFlow(f, true, TasError.ABORTED, now);
             return;
         }
-        f.finRequested = true;
+        f.finRequested(true);
         finWait2Timeout(f, now);
         markTx(f);
     }
@@ -1115,11 +1119,11 @@ public final class TasFastPath {
     private void install(TasFlow f, long now) {
         flows.put(f.localIp, f.localPort, f.remoteIp, f.remotePort, f);
         f.installed = true;
-        f.rtoNanos = params.rtoInitNanos();
-        f.createdNanos = now;
-        if (f.state == TcpState.SYN_SENT) {
+        f.rtoNanos(params.rtoInitNanos());
+        f.createdNanos(now);
+        if (f.state() == TcpState.SYN_SENT) {
             sendSyn(f, now);
-        } else if (f.state == TcpState.SYN_RCVD) {
+        } else if (f.state() == TcpState.SYN_RCVD) {
             sendSynAck(f, now);
         }
         // Commands the application posted before the flow had a home (e.g. close while connecting).
@@ -1129,12 +1133,12 @@ public final class TasFastPath {
     // ------------------------------------------------------------------ teardown
 
     private void enterTimeWait(TasFlow f, long now) {
-        f.state = TcpState.TIME_WAIT;
+        f.state(TcpState.TIME_WAIT);
         counters.increment(TasCounter.CONN_TIME_WAIT);
-        f.rtoDeadline = 0;
-        f.persistDeadline = 0;
-        f.keepaliveDeadline = 0;
-        f.timeWaitDeadline = now + params.timeWaitNanos();
+        f.rtoDeadline(0);
+        f.persistDeadline(0);
+        f.keepaliveDeadline(0);
+        f.timeWaitDeadline(now + params.timeWaitNanos());
         post(f, TasEvents.CLOSED);
         engine.engineDoneWithRings(f); // TIME_WAIT needs no buffers: only the small flow object stays
         armTimer(f);
@@ -1145,22 +1149,22 @@ public final class TasFastPath {
      * forever: like Linux's tcp_fin_timeout, give up after the TIME_WAIT period.
      */
     private void finWait2Timeout(TasFlow f, long now) {
-        if (f.state == TcpState.FIN_WAIT_2 && f.released && f.timeWaitDeadline == 0) {
-            f.timeWaitDeadline = now + params.timeWaitNanos();
+        if (f.state() == TcpState.FIN_WAIT_2 && f.released && f.timeWaitDeadline() == 0) {
+            f.timeWaitDeadline(now + params.timeWaitNanos());
             armTimer(f);
         }
     }
 
     /** Normal end (LAST_ACK acknowledged, TIME_WAIT over, orphaned FIN_WAIT_2 expired). */
     private void closeFlow(TasFlow f, long now) {
-        boolean announced = f.state == TcpState.TIME_WAIT;
+        boolean announced = f.state() == TcpState.TIME_WAIT;
         removeFlow(f, now, announced ? 0 : TasEvents.CLOSED);
     }
 
     /** Abort: optionally send RST, then remove (RFC 9293 3.10.4 ABORT). */
     private void abortFlow(TasFlow f, boolean sendRst, TasError why, long now) {
-        if (sendRst && (TcpState.isSynchronized(f.state) || f.state == TcpState.SYN_RCVD)) {
-            sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, f.sndNxt, 0, false, f.loopback);
+        if (sendRst && (TcpState.isSynchronized(f.state()) || f.state() == TcpState.SYN_RCVD)) {
+            sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, f.sndNxt(), 0, false, f.loopback);
         }
         if (f.listener != null) {
             forgetUnaccepted(f);
@@ -1175,7 +1179,7 @@ public final class TasFastPath {
         if (f.dead) {
             return;
         }
-        f.state = TcpState.CLOSED;
+        f.state(TcpState.CLOSED);
         f.dead = true;
         timers.cancel(f);
         unlinkTx(f);
@@ -1190,16 +1194,16 @@ public final class TasFastPath {
 
     private void armTimer(TasFlow f) {
         long d = 0;
-        d = earliest(d, f.rtoDeadline);
-        d = earliest(d, f.persistDeadline);
-        d = earliest(d, f.keepaliveDeadline);
-        d = earliest(d, f.timeWaitDeadline);
-        d = earliest(d, f.paceDeadline);
+        d = earliest(d, f.rtoDeadline());
+        d = earliest(d, f.persistDeadline());
+        d = earliest(d, f.keepaliveDeadline());
+        d = earliest(d, f.timeWaitDeadline());
+        d = earliest(d, f.paceDeadline());
         if (d == 0) {
-            if (f.timerSlot >= 0) {
+            if (f.timerSlot() >= 0) {
                 timers.cancel(f);
             }
-        } else if (f.timerSlot < 0 || d != f.timerDeadline) {
+        } else if (f.timerSlot() < 0 || d != f.timerDeadline()) {
             timers.schedule(f, d);
         }
     }
@@ -1219,68 +1223,69 @@ public final class TasFastPath {
         if (f.dead) {
             return;
         }
-        if (f.timeWaitDeadline != 0 && now >= f.timeWaitDeadline) {
-            f.timeWaitDeadline = 0;
+        if (f.timeWaitDeadline() != 0 && now >= f.timeWaitDeadline()) {
+            f.timeWaitDeadline(0);
             closeFlow(f, now);
             return;
         }
-        if (f.rtoDeadline != 0 && now >= f.rtoDeadline) {
-            f.rtoDeadline = 0;
+        if (f.rtoDeadline() != 0 && now >= f.rtoDeadline()) {
+            f.rtoDeadline(0);
             retransmitTimeout(f, now);
             if (f.dead) {
                 return;
             }
         }
-        if (f.persistDeadline != 0 && now >= f.persistDeadline) {
+        if (f.persistDeadline() != 0 && now >= f.persistDeadline()) {
             // RFC 9293 3.8.6.1: probe the zero window; an out-of-window ACK makes the peer answer
             // with its current window, so no data is committed to a closed window.
             counters.increment(TasCounter.TCP_ZERO_WINDOW_PROBES);
-            emit(f, Tcp.ACK, f.sndUna - 1, 0, 0, now);
-            f.backoff = Math.min(f.backoff + 1, 16);
-            f.persistDeadline = now + Math.min(PERSIST_MAX_NANOS,
-                Math.max(PERSIST_MIN_NANOS, f.rtoNanos) << f.backoff);
+            emit(f, Tcp.ACK, f.sndUna() - 1, 0, 0, now);
+            f.backoff(Math.min(f.backoff() + 1, 16));
+            f.persistDeadline(now + Math.min(PERSIST_MAX_NANOS,
+                Math.max(PERSIST_MIN_NANOS, f.rtoNanos()) << f.backoff()));
         }
-        if (f.keepaliveDeadline != 0 && now >= f.keepaliveDeadline) {
+        if (f.keepaliveDeadline() != 0 && now >= f.keepaliveDeadline()) {
             keepaliveTimer(f, now);
             if (f.dead) {
                 return;
             }
         }
-        if (f.paceDeadline != 0 && now >= f.paceDeadline) {
-            f.paceDeadline = 0;
+        if (f.paceDeadline() != 0 && now >= f.paceDeadline()) {
+            f.paceDeadline(0);
             markTx(f);
         }
         armTimer(f);
     }
 
     private void keepaliveTimer(TasFlow f, long now) {
-        f.keepaliveDeadline = 0;
-        if (!f.keepalive || f.state != TcpState.ESTABLISHED) {
+        f.keepaliveDeadline(0);
+        if (!f.keepalive || f.state() != TcpState.ESTABLISHED) {
             return;
         }
-        if (f.keepaliveProbes == 0 && now - f.lastRxNanos < params.keepaliveIdleNanos()) {
+        if (f.keepaliveProbes() == 0 && now - f.lastRxNanos() < params.keepaliveIdleNanos()) {
             // Something arrived since the timer was set (or the last probe was answered):
             // the idle period runs from that segment (RFC 1122 4.2.3.6).
-            f.keepaliveDeadline = f.lastRxNanos + params.keepaliveIdleNanos();
+            f.keepaliveDeadline(f.lastRxNanos() + params.keepaliveIdleNanos());
             return;
         }
-        if (f.keepaliveProbes >= params.keepaliveProbes()) {
+        if (f.keepaliveProbes() >= params.keepaliveProbes()) {
             f.error = TasError.TIMED_OUT.ordinal();
             abortFlow(f, true, TasError.TIMED_OUT, now);
             return;
         }
-        f.keepaliveProbes++;
+        f.keepaliveProbes(f.keepaliveProbes() + 1);
         counters.increment(TasCounter.TCP_KEEPALIVES);
-        emit(f, Tcp.ACK, f.sndUna - 1, 0, 0, now); // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT-1
-        f.keepaliveDeadline = now + params.keepaliveIntervalNanos();
+        emit(f, Tcp.ACK, f.sndUna() - 1, 0, 0, now); // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT-1
+        f.keepaliveDeadline(now + params.keepaliveIntervalNanos());
     }
 
     /** RFC 6298 5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer. */
     private void retransmitTimeout(TasFlow f, long now) {
         counters.increment(TasCounter.TCP_RETRANSMIT_TIMEOUTS);
-        int state = f.state;
+        int state = f.state();
         if (state == TcpState.SYN_SENT || state == TcpState.SYN_RCVD) {
-            if (++f.retries > params.handshakeRetries()) {
+            f.retries(f.retries() + 1);
+            if (f.retries() > params.handshakeRetries()) {
                 if (state == TcpState.SYN_SENT || f.listener == null) { // incl. simultaneous open
                     counters.increment(TasCounter.CONN_TIMEOUT);
                     failConnect(f, TasError.TIMED_OUT, now);
@@ -1289,7 +1294,7 @@ public final class TasFastPath {
                 }
                 return;
             }
-            f.rtoNanos = Math.min(f.rtoNanos * 2, params.rtoMaxNanos());
+            f.rtoNanos(Math.min(f.rtoNanos() * 2, params.rtoMaxNanos()));
             if (state == TcpState.SYN_SENT) {
                 sendSyn(f, now);
             } else {
@@ -1297,43 +1302,44 @@ public final class TasFastPath {
             }
             return;
         }
-        if (f.sndUna == f.sndMax) {
+        if (f.sndUna() == f.sndMax()) {
             return;
         }
-        if (++f.retries > params.dataRetries()) {
+        f.retries(f.retries() + 1);
+        if (f.retries() > params.dataRetries()) {
             f.error = TasError.TIMED_OUT.ordinal();
             abortFlow(f, true, TasError.TIMED_OUT, now);
             return;
         }
         cc.onTimeout(f, now);
-        f.inRecovery = false;
-        f.dupAcks = 0;
-        f.rttTiming = false;
-        f.rtoNanos = Math.min(f.rtoNanos * 2, params.rtoMaxNanos()); // 5.5: back off
-        f.backoff++;
+        f.inRecovery(false);
+        f.dupAcks(0);
+        f.rttTiming(false);
+        f.rtoNanos(Math.min(f.rtoNanos() * 2, params.rtoMaxNanos())); // 5.5: back off
+        f.backoff(f.backoff() + 1);
         // Go back N from the first unacknowledged byte (everything after it is re-sent as the
         // window allows; the receiver's out-of-order store keeps what it already has).
-        f.sndNxt = f.sndUna;
-        f.paceTokens = Math.max(f.paceTokens, f.mss);
+        f.sndNxt(f.sndUna());
+        f.paceTokens(Math.max(f.paceTokens(), f.mss()));
         sendData(f, now, 1);
-        f.rtoDeadline = now + f.rtoNanos;
+        f.rtoDeadline(now + f.rtoNanos());
         markTx(f);
     }
 
     /** Fast retransmit / partial ACK: re-send one segment at sndUna. */
     private void retransmitFirst(TasFlow f, long now) {
-        int seq = f.sndUna;
+        int seq = f.sndUna();
         TasByteRing tx = f.tx;
         int unacked = (int) (tx.tail() - tx.headPlain());
-        int len = Math.min(maxPayload(f), Math.min(unacked, f.sndMax - seq));
+        int len = Math.min(maxPayload(f), Math.min(unacked, f.sndMax() - seq));
         counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
-        f.rttTiming = false;
+        f.rttTiming(false);
         if (len > 0) {
             emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
-        } else if (f.finSent && seq == f.finSentSeq) {
+        } else if (f.finSent() && seq == f.finSentSeq()) {
             emit(f, Tcp.ACK | Tcp.FIN, seq, 0, 0, now);
         }
-        f.rtoDeadline = now + f.rtoNanos;
+        f.rtoDeadline(now + f.rtoNanos());
         armTimer(f);
     }
 
@@ -1344,14 +1350,14 @@ public final class TasFastPath {
         if (tx == null) {
             return false;
         }
-        long sentPos = tx.headPlain() + dataOffset(f, f.sndNxt);
-        return tx.tail() > sentPos || (f.finRequested && !finOut(f));
+        long sentPos = tx.headPlain() + dataOffset(f, f.sndNxt());
+        return tx.tail() > sentPos || (f.finRequested() && !finOut(f));
     }
 
     /** Data bytes between sndUna and seq (excluding a FIN at or before seq). */
     private static int dataOffset(TasFlow f, int seq) {
-        int d = seq - f.sndUna;
-        if (f.finSent && gt(seq, f.finSentSeq) && ge(f.finSentSeq, f.sndUna)) {
+        int d = seq - f.sndUna();
+        if (f.finSent() && gt(seq, f.finSentSeq()) && ge(f.finSentSeq(), f.sndUna())) {
             d--;
         }
         return d;
@@ -1359,7 +1365,7 @@ public final class TasFastPath {
 
     /** Our FIN is in flight at sndNxt (not rewound). */
     private static boolean finOut(TasFlow f) {
-        return f.finSent && gt(f.sndNxt, f.finSentSeq);
+        return f.finSent() && gt(f.sndNxt(), f.finSentSeq());
     }
 
     private void markTx(TasFlow f) {
@@ -1428,7 +1434,7 @@ public final class TasFastPath {
      * congestion window, the pacing rate and the MSS; then the FIN if requested and all data is out.
      */
     private int sendData(TasFlow f, long now, int maxSegments) {
-        int state = f.state;
+        int state = f.state();
         if (state != TcpState.ESTABLISHED && state != TcpState.CLOSE_WAIT && state != TcpState.FIN_WAIT_1
             && state != TcpState.LAST_ACK && state != TcpState.CLOSING) {
             return 0;
@@ -1439,74 +1445,74 @@ public final class TasFastPath {
         int sent = 0;
         int segMax = maxPayload(f);
         while (sent < maxSegments) {
-            int off = dataOffset(f, f.sndNxt);
+            int off = dataOffset(f, f.sndNxt());
             long pos = head + off;
             int avail = (int) (tail - pos);
-            int window = Math.min(f.sndWnd, f.cwnd);
-            int usable = f.sndUna + window - f.sndNxt;
-            if (avail > 0 && !(f.finSent && ge(f.sndNxt, f.finSentSeq))) {
+            int window = Math.min(f.sndWnd(), f.cwnd());
+            int usable = f.sndUna() + window - f.sndNxt();
+            if (avail > 0 && !(f.finSent() && ge(f.sndNxt(), f.finSentSeq()))) {
                 int len = Math.min(avail, segMax);
                 if (usable < len) {
-                    if (usable <= 0 || (usable < segMax && usable < avail && f.sndUna != f.sndNxt)) {
+                    if (usable <= 0 || (usable < segMax && usable < avail && f.sndUna() != f.sndNxt())) {
                         // Sender SWS avoidance (RFC 9293 3.8.6.2.1): wait for a worthwhile window,
                         // unless nothing is in flight (then the window is all we get).
-                        if (f.sndWnd == 0 && f.sndUna == f.sndNxt && f.persistDeadline == 0) {
-                            f.persistDeadline = now + Math.max(PERSIST_MIN_NANOS, f.rtoNanos);
+                        if (f.sndWnd() == 0 && f.sndUna() == f.sndNxt() && f.persistDeadline() == 0) {
+                            f.persistDeadline(now + Math.max(PERSIST_MIN_NANOS, f.rtoNanos()));
                             armTimer(f);
                         }
                         break;
                     }
                     len = usable;
                 }
-                if (f.rateBytesPerSec > 0 && !paceAllows(f, len, now)) {
+                if (f.rateBytesPerSec() > 0 && !paceAllows(f, len, now)) {
                     break;
                 }
                 int flags = Tcp.ACK;
                 if (len == avail) {
                     flags |= Tcp.PSH;
                 }
-                if (!emit(f, flags, f.sndNxt, pos, len, now)) {
+                if (!emit(f, flags, f.sndNxt(), pos, len, now)) {
                     markTx(f); // no buffer: try again next cycle
                     break;
                 }
-                if (f.sndNxt != f.sndMax) {
+                if (f.sndNxt() != f.sndMax()) {
                     counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
-                } else if (!f.rttTiming) {
-                    f.rttTiming = true;
-                    f.rttSeq = f.sndNxt;
-                    f.rttSentNanos = now;
+                } else if (!f.rttTiming()) {
+                    f.rttTiming(true);
+                    f.rttSeq(f.sndNxt());
+                    f.rttSentNanos(now);
                 }
-                f.sndNxt += len;
-                if (gt(f.sndNxt, f.sndMax)) {
-                    f.sndMax = f.sndNxt;
+                f.sndNxt(f.sndNxt() + len);
+                if (gt(f.sndNxt(), f.sndMax())) {
+                    f.sndMax(f.sndNxt());
                 }
-                if (f.rtoDeadline == 0) {
-                    f.rtoDeadline = now + f.rtoNanos;
+                if (f.rtoDeadline() == 0) {
+                    f.rtoDeadline(now + f.rtoNanos());
                     armTimer(f);
                 }
                 sent++;
                 continue;
             }
-            if (f.finRequested && avail <= 0 && !finOut(f)) {
-                if (!emit(f, Tcp.ACK | Tcp.FIN, f.sndNxt, 0, 0, now)) {
+            if (f.finRequested() && avail <= 0 && !finOut(f)) {
+                if (!emit(f, Tcp.ACK | Tcp.FIN, f.sndNxt(), 0, 0, now)) {
                     markTx(f);
                     break;
                 }
-                if (!f.finSent) {
-                    f.finSent = true;
-                    f.finSentSeq = f.sndNxt;
+                if (!f.finSent()) {
+                    f.finSent(true);
+                    f.finSentSeq(f.sndNxt());
                     if (state == TcpState.ESTABLISHED) {
-                        f.state = TcpState.FIN_WAIT_1;
+                        f.state(TcpState.FIN_WAIT_1);
                     } else if (state == TcpState.CLOSE_WAIT) {
-                        f.state = TcpState.LAST_ACK;
+                        f.state(TcpState.LAST_ACK);
                     }
                 }
-                f.sndNxt++;
-                if (gt(f.sndNxt, f.sndMax)) {
-                    f.sndMax = f.sndNxt;
+                f.sndNxt(f.sndNxt() + 1);
+                if (gt(f.sndNxt(), f.sndMax())) {
+                    f.sndMax(f.sndNxt());
                 }
-                if (f.rtoDeadline == 0) {
-                    f.rtoDeadline = now + f.rtoNanos;
+                if (f.rtoDeadline() == 0) {
+                    f.rtoDeadline(now + f.rtoNanos());
                     armTimer(f);
                 }
                 sent++;
@@ -1522,33 +1528,33 @@ public final class TasFastPath {
      * timestamps).
      */
     private static int maxPayload(TasFlow f) {
-        if (f.sackOn && f.oooCount > 0) {
-            return f.mss - (TcpOptions.ackOptionsLength(f.tsOn, f.oooCount) - f.optLen);
+        if (f.sackOn() && f.oooCount() > 0) {
+            return f.mss() - (TcpOptions.ackOptionsLength(f.tsOn(), f.oooCount()) - f.optLen());
         }
-        return f.mss;
+        return f.mss();
     }
 
     private boolean paceAllows(TasFlow f, int len, long now) {
-        long rate = f.rateBytesPerSec;
-        long elapsed = now - f.paceLastNanos;
+        long rate = f.rateBytesPerSec();
+        long elapsed = now - f.paceLastNanos();
         if (elapsed > 0) {
             long cap = Math.max(64 * 1024, rate / 500); // a burst of 2 ms at the rate, at least 64 KiB
             long add = elapsed >= 1_000_000_000L ? cap : elapsed * rate / 1_000_000_000L;
-            f.paceTokens = Math.min(cap, f.paceTokens + add);
-            f.paceLastNanos = now;
+            f.paceTokens(Math.min(cap, f.paceTokens() + add));
+            f.paceLastNanos(now);
         }
-        if (f.paceTokens >= len) {
-            f.paceTokens -= len;
+        if (f.paceTokens() >= len) {
+            f.paceTokens(f.paceTokens() - len);
             return true;
         }
-        long waitNanos = (len - f.paceTokens) * 1_000_000_000L / rate;
-        f.paceDeadline = now + Math.max(1, waitNanos);
+        long waitNanos = (len - f.paceTokens()) * 1_000_000_000L / rate;
+        f.paceDeadline(now + Math.max(1, waitNanos));
         armTimer(f);
         return false;
     }
 
     private void scheduleAck(TasFlow f) {
-        f.ackPending = true;
+        f.ackPending(true);
         if (!f.inAckList) {
             f.inAckList = true;
             f.bumpNext = ackHead;
@@ -1565,12 +1571,15 @@ public final class TasFastPath {
             TasFlow next = f.bumpNext;
             f.bumpNext = null;
             f.inAckList = false;
-            // Data segments sent this cycle carried the ACK already (emit clears ackPending).
-            if (f.ackPending && !f.dead) {
-                sendAckNow(f, now);
-                n++;
+            // A flow that died this cycle may already be reclaimed: leave its record alone.
+            if (!f.dead) {
+                // Data segments sent this cycle carried the ACK already (emit clears ackPending).
+                if (f.ackPending()) {
+                    sendAckNow(f, now);
+                    n++;
+                }
+                f.ackPending(false);
             }
-            f.ackPending = false;
             f = next;
         }
         return n;
@@ -1580,57 +1589,57 @@ public final class TasFastPath {
         // SEQ = SND.MAX, not SND.NXT: after a go-back-N rewind the peer may already hold data up
         // to SND.MAX, and a pure ACK below its RCV.NXT would be unacceptable (RFC 9293 3.10.7.4)
         // and dropped with the acknowledgment it carries.
-        if (emit(f, Tcp.ACK, f.sndMax, 0, 0, now)) {
+        if (emit(f, Tcp.ACK, f.sndMax(), 0, 0, now)) {
             counters.increment(TasCounter.TCP_ACKS_SENT);
         }
     }
 
     private void sendSyn(TasFlow f, long now) {
         timeHandshake(f, now);
-        emitSyn(f, Tcp.SYN | (params.ecn() ? Tcp.ECE | Tcp.CWR : 0), f.iss, now);
-        f.sndNxt = f.iss + 1;
-        f.sndMax = f.sndNxt;
-        f.rtoDeadline = now + f.rtoNanos;
+        emitSyn(f, Tcp.SYN | (params.ecn() ? Tcp.ECE | Tcp.CWR : 0), f.iss(), now);
+        f.sndNxt(f.iss() + 1);
+        f.sndMax(f.sndNxt());
+        f.rtoDeadline(now + f.rtoNanos());
         armTimer(f);
     }
 
     private void sendSynAck(TasFlow f, long now) {
         timeHandshake(f, now);
-        emitSyn(f, Tcp.SYN | Tcp.ACK | (f.ecnOn ? Tcp.ECE : 0), f.iss, now);
-        f.sndNxt = f.iss + 1;
-        f.sndMax = f.sndNxt;
-        f.rtoDeadline = now + f.rtoNanos;
+        emitSyn(f, Tcp.SYN | Tcp.ACK | (f.ecnOn() ? Tcp.ECE : 0), f.iss(), now);
+        f.sndNxt(f.iss() + 1);
+        f.sndMax(f.sndNxt());
+        f.rtoDeadline(now + f.rtoNanos());
         armTimer(f);
     }
 
     /** Times the first SYN (or SYN-ACK) for an initial RTT; a retransmission cancels it (Karn). */
     private static void timeHandshake(TasFlow f, long now) {
-        if (f.retries == 0) {
-            f.rttTiming = true;
-            f.rttSeq = f.iss;
-            f.rttSentNanos = now;
+        if (f.retries() == 0) {
+            f.rttTiming(true);
+            f.rttSeq(f.iss());
+            f.rttSentNanos(now);
         } else {
-            f.rttTiming = false;
+            f.rttTiming(false);
         }
     }
 
     /** Slow path → fast path: applies the SYN options the slow path parsed for a passive open. */
     public static void negotiatePassive(TasFlow f, TcpOptions peer, boolean ecn, TasEngineParams params) {
         int peerMss = peer.mss > 0 ? peer.mss : 536;
-        f.tsOn = params.timestamps() && peer.hasTimestamp;
-        f.sackOn = params.sack() && peer.sackPermitted;
-        f.peerWscale = peer.windowScale;
+        f.tsOn(params.timestamps() && peer.hasTimestamp);
+        f.sackOn(params.sack() && peer.sackPermitted);
+        f.peerWscale(peer.windowScale);
         if (params.windowScale() && peer.windowScale >= 0) {
-            f.sndWscale = peer.windowScale;
-            f.rcvWscale = params.ourWindowScale(f.rx.capacity());
+            f.sndWscale(peer.windowScale);
+            f.rcvWscale(params.ourWindowScale(f.rx.capacity()));
         } else {
-            f.sndWscale = 0;
-            f.rcvWscale = 0;
+            f.sndWscale(0);
+            f.rcvWscale(0);
         }
-        f.ecnOn = params.ecn() && ecn;
-        f.optLen = f.tsOn ? 12 : 0;
-        f.mss = Math.max(64, Math.min(peerMss, params.mss()) - f.optLen);
-        f.tsRecent = peer.tsVal;
+        f.ecnOn(params.ecn() && ecn);
+        f.optLen(f.tsOn() ? 12 : 0);
+        f.mss(Math.max(64, Math.min(peerMss, params.mss()) - f.optLen()));
+        f.tsRecent(peer.tsVal);
     }
 
     private int tsClock(long now) {
@@ -1649,15 +1658,15 @@ public final class TasFastPath {
         long tcpOff = o + Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH;
         boolean synAck = (flags & Tcp.ACK) != 0;
         // RFC 7323 2.2: a SYN-ACK may carry the option only if the SYN did.
-        int wscale = !params.windowScale() ? -1 : synAck ? (f.peerWscale >= 0 ? f.rcvWscale : -1) : f.rcvWscale;
-        boolean sack = params.sack() && (!synAck || f.sackOn);
-        boolean ts = params.timestamps() && (!synAck || f.tsOn);
+        int wscale = !params.windowScale() ? -1 : synAck ? (f.peerWscale() >= 0 ? f.rcvWscale() : -1) : f.rcvWscale();
+        boolean sack = params.sack() && (!synAck || f.sackOn());
+        boolean ts = params.timestamps() && (!synAck || f.tsOn());
         int optLen = TcpOptions.writeSynOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, params.mss(), wscale, sack, ts,
-            tsClock(now), synAck ? f.tsRecent : 0);
+            tsClock(now), synAck ? f.tsRecent() : 0);
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
         int window = Math.min(65535, receiveWindow(f)); // RFC 7323 2.2: windows in SYNs are never scaled
-        Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, synAck ? f.rcvNxt : 0, hdr, flags, window);
-        f.rcvWndAdvertised = window;
+        Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, synAck ? f.rcvNxt() : 0, hdr, flags, window);
+        f.rcvWndAdvertised(window);
         f.rcvAdvEdgePos = f.rx.tailPlain() + window;
         finishFrame(f, b, hdr, 0, Ipv4.ECN_NOT_ECT);
         return true;
@@ -1675,27 +1684,31 @@ public final class TasFastPath {
         MemorySegment s = b.segment;
         long o = b.offset;
         long tcpOff = o + Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH;
-        int sackBlocks = f.sackOn ? f.oooCount : 0;
+        int sackBlocks = f.sackOn() ? f.oooCount() : 0;
         int optLen = 0;
-        if (f.tsOn || sackBlocks > 0) {
-            optLen = TcpOptions.writeAckOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, f.tsOn, tsClock(now), f.tsRecent,
-                f.oooStart, f.oooEnd, sackBlocks);
+        if (f.tsOn() || sackBlocks > 0) {
+            for (int i = 0; i < sackBlocks; i++) {
+                sackLeft[i] = f.oooStart(i);
+                sackRight[i] = f.oooEnd(i);
+            }
+            optLen = TcpOptions.writeAckOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, f.tsOn(), tsClock(now), f.tsRecent(),
+                sackLeft, sackRight, sackBlocks);
         }
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
-        if (f.eceEcho) {
+        if (f.eceEcho()) {
             flags |= Tcp.ECE;
         }
         int wnd = receiveWindow(f);
-        int adv = Math.min(wnd >>> f.rcvWscale, 65535);
-        Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt, hdr, flags, adv);
-        f.rcvWndAdvertised = adv << f.rcvWscale;
+        int adv = Math.min(wnd >>> f.rcvWscale(), 65535);
+        Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt(), hdr, flags, adv);
+        f.rcvWndAdvertised(adv << f.rcvWscale());
         TasByteRing rx = f.rx;
-        f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + f.rcvWndAdvertised;
+        f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + f.rcvWndAdvertised();
         if (len > 0) {
             f.tx.copyOut(pos, s, tcpOff + hdr, len);
         }
-        f.ackPending = false;
-        finishFrame(f, b, hdr, len, f.ecnOn && len > 0 ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT);
+        f.ackPending(false);
+        finishFrame(f, b, hdr, len, f.ecnOn() && len > 0 ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT);
         return true;
     }
 

@@ -27,13 +27,13 @@ final class TasTimerWheel {
 
     /** (Re)schedules {@code f} at {@code deadline}; 0 cancels. */
     void schedule(TasFlow f, long deadline) {
-        if (f.timerSlot >= 0) {
-            if (f.timerDeadline == deadline) {
+        if (f.timerSlot() >= 0) {
+            if (f.timerDeadline() == deadline) {
                 return;
             }
             unlink(f);
         }
-        f.timerDeadline = deadline;
+        f.timerDeadline(deadline);
         if (deadline == 0) {
             return;
         }
@@ -41,7 +41,7 @@ final class TasTimerWheel {
         // so a timer fires on the first advance at or after its deadline.
         long tick = Math.max(deadline / tickNanos, currentTick);
         int slot = (int) (tick & MASK);
-        f.timerSlot = slot;
+        f.timerSlot(slot);
         f.timerPrev = null;
         f.timerNext = heads[slot];
         if (heads[slot] != null) {
@@ -52,24 +52,24 @@ final class TasTimerWheel {
     }
 
     void cancel(TasFlow f) {
-        if (f.timerSlot >= 0) {
+        if (f.timerSlot() >= 0) {
             unlink(f);
         }
-        f.timerDeadline = 0;
+        f.timerDeadline(0);
     }
 
     private void unlink(TasFlow f) {
         if (f.timerPrev != null) {
             f.timerPrev.timerNext = f.timerNext;
         } else {
-            heads[f.timerSlot] = f.timerNext;
+            heads[f.timerSlot()] = f.timerNext;
         }
         if (f.timerNext != null) {
             f.timerNext.timerPrev = f.timerPrev;
         }
         f.timerPrev = null;
         f.timerNext = null;
-        f.timerSlot = -1;
+        f.timerSlot(-1);
         count--;
     }
 
@@ -91,9 +91,9 @@ final class TasTimerWheel {
             TasFlow f = heads[(int) (t & MASK)];
             while (f != null) {
                 TasFlow next = f.timerNext;
-                if (f.timerDeadline <= now) {
+                if (f.timerDeadline() <= now) {
                     unlink(f);
-                    f.timerDeadline = 0;
+                    f.timerDeadline(0);
                     expiry.expired(f, now);
                     fired++;
                 }
@@ -113,10 +113,10 @@ final class TasTimerWheel {
         long best = Long.MAX_VALUE;
         for (long t = nowTick; t < nowTick + SLOTS; t++) {
             for (TasFlow f = heads[(int) (t & MASK)]; f != null; f = f.timerNext) {
-                if (f.timerDeadline / tickNanos <= t) {
-                    return Math.max(0, f.timerDeadline - now); // due in this round: the earliest slot wins
+                if (f.timerDeadline() / tickNanos <= t) {
+                    return Math.max(0, f.timerDeadline() - now); // due in this round: the earliest slot wins
                 }
-                best = Math.min(best, f.timerDeadline);
+                best = Math.min(best, f.timerDeadline());
             }
         }
         return Math.max(0, best - now);

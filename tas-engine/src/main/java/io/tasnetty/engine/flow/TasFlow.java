@@ -1,15 +1,41 @@
 package io.tasnetty.engine.flow;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The engine's state of one TCP connection (its transmission control block, RFC 9293 3.3.1).
+ * One TCP connection in the engine.
  *
- * <p>Owned by one fast-path agent: every field without a note is read and written only on that
- * agent's thread. The application side touches only the rings (which carry their own
- * acquire/release ordering), {@link #postCommand} and the fields marked "app".
- * Fields are primitive and grouped by use, hot receive/transmit state first.
+ * <p>The transmission control block (RFC 9293 3.3.1: sequence space, windows, options, RTT
+ * estimator, timers, congestion state) lives off-heap in a compact, cache-line aligned record
+ * ({@link #TCB}, {@value #TCB_BYTES} bytes) carved from a {@link TasTcbSlab}: what a segment
+ * touches on receive and transmit sits in the first two cache lines, RTT and timers in the next
+ * two, congestion control and handshake leftovers in the last. It is read and written only by the
+ * flow's owning agent (the fast path once installed; the slow path before that), through the
+ * accessors below; no object is allocated per access.
+ *
+ * <p>This object is the flow's handle and keeps what cannot or should not live in that record:
+ * the identity (immutable once installed), references (rings, scheduling links, listener,
+ * connection handle), and the fields the application thread reads or writes (volatile, or
+ * published through the event queue): {@link #publishedState()}, {@link #appMss()},
+ * {@link #appRcvWscale()}, {@link #rcvAdvEdgePos}, {@link #inputClosed}, {@link #error}.
+ * The application never reads the record, so the engine may give the record's slot to another
+ * flow as soon as it has reclaimed this one ({@link TasTcbSlab#free}); a late access then reaches
+ * a private copy, never another connection's state.
  */
 public final class TasFlow {
     // ---- commands from the application to the owning fast path (bits of `commands`) ----
@@ -26,9 +52,158 @@ public final class TasFlow {
     /** Keepalive was turned on or off: (re)arm or cancel its timer. */
     public static final int CMD_KEEPALIVE = 1 << 5;
 
+    /** Out-of-order intervals kept per flow (TAS keeps one). */
+    public static final int OOO_MAX = 4;
+
+    /** The off-heap record, in layout order (padding is inserted where alignment needs it). */
+    public static final StructLayout TCB = cacheAligned(
+        // cache line 0: receive and transmit sequence space (every segment touches it)
+        JAVA_INT.withName("rcvNxt"),
+        JAVA_INT.withName("sndUna"),
+        JAVA_INT.withName("sndNxt"),
+        JAVA_INT.withName("sndMax"),
+        JAVA_INT.withName("sndWnd"),
+        JAVA_INT.withName("cwnd"),
+        JAVA_INT.withName("flags"),
+        JAVA_BYTE.withName("state"),
+        JAVA_BYTE.withName("rcvWscale"),
+        JAVA_BYTE.withName("sndWscale"),
+        JAVA_BYTE.withName("optLen"),
+        JAVA_INT.withName("mss"),
+        JAVA_INT.withName("rcvWndAdvertised"),
+        JAVA_INT.withName("tsRecent"),
+        JAVA_INT.withName("dupAcks"),
+        JAVA_INT.withName("sndWl1"),
+        JAVA_INT.withName("sndWl2"),
+        JAVA_INT.withName("oooCount"),
+        JAVA_INT.withName("finSeq"),
+        // cache line 1: out-of-order intervals, recovery, pacing
+        MemoryLayout.sequenceLayout(OOO_MAX, JAVA_INT).withName("oooStart"),
+        MemoryLayout.sequenceLayout(OOO_MAX, JAVA_INT).withName("oooEnd"),
+        JAVA_INT.withName("finSentSeq"),
+        JAVA_INT.withName("recover"),
+        JAVA_INT.withName("maxSndWnd"),
+        JAVA_INT.withName("ssthresh"),
+        JAVA_LONG.withName("rateBytesPerSec"),
+        JAVA_LONG.withName("paceTokens"),
+        // cache line 2: RTT estimation and timers
+        JAVA_LONG.withName("paceLastNanos"),
+        JAVA_LONG.withName("srttNanos"),
+        JAVA_LONG.withName("rttvarNanos"),
+        JAVA_LONG.withName("rtoNanos"),
+        JAVA_LONG.withName("rttSentNanos"),
+        JAVA_INT.withName("rttSeq"),
+        JAVA_INT.withName("backoff"),
+        JAVA_LONG.withName("timerDeadline"),
+        JAVA_LONG.withName("rtoDeadline"),
+        // cache line 3: more timers, handshake values
+        JAVA_LONG.withName("persistDeadline"),
+        JAVA_LONG.withName("keepaliveDeadline"),
+        JAVA_LONG.withName("timeWaitDeadline"),
+        JAVA_LONG.withName("paceDeadline"),
+        JAVA_LONG.withName("lastRxNanos"),
+        JAVA_INT.withName("retries"),
+        JAVA_INT.withName("keepaliveProbes"),
+        JAVA_INT.withName("timerSlot"),
+        JAVA_INT.withName("iss"),
+        JAVA_INT.withName("irs"),
+        JAVA_INT.withName("peerMss"),
+        // cache line 4: congestion control, rarely touched
+        JAVA_LONG.withName("ccAckedBytes"),
+        JAVA_LONG.withName("ccEceBytes"),
+        JAVA_LONG.withName("ccLastControlNanos"),
+        JAVA_DOUBLE.withName("dctcpAlpha"),
+        JAVA_LONG.withName("createdNanos"),
+        JAVA_INT.withName("ccLosses"),
+        JAVA_INT.withName("peerWscale"),
+        JAVA_INT.withName("peerTsVal")
+    );
+    /** Bytes per record: a whole number of cache lines. */
+    public static final int TCB_BYTES = 320;
+
+    // The record is 64-byte aligned and every field naturally aligned within it, so the accessors
+    // skip the per-access alignment check.
+    private static final ValueLayout.OfInt INT = JAVA_INT.withByteAlignment(1);
+    private static final ValueLayout.OfByte BYTE = JAVA_BYTE;
+    private static final ValueLayout.OfLong LONG = JAVA_LONG.withByteAlignment(1);
+    private static final ValueLayout.OfDouble DOUBLE = JAVA_DOUBLE.withByteAlignment(1);
+
+    private static final long RCV_NXT = offset("rcvNxt");
+    private static final long SND_UNA = offset("sndUna");
+    private static final long SND_NXT = offset("sndNxt");
+    private static final long SND_MAX = offset("sndMax");
+    private static final long SND_WND = offset("sndWnd");
+    private static final long CWND = offset("cwnd");
+    private static final long FLAGS = offset("flags");
+    private static final long STATE = offset("state");
+    private static final long RCV_WSCALE = offset("rcvWscale");
+    private static final long SND_WSCALE = offset("sndWscale");
+    private static final long OPT_LEN = offset("optLen");
+    private static final long MSS = offset("mss");
+    private static final long RCV_WND_ADVERTISED = offset("rcvWndAdvertised");
+    private static final long TS_RECENT = offset("tsRecent");
+    private static final long DUP_ACKS = offset("dupAcks");
+    private static final long SND_WL1 = offset("sndWl1");
+    private static final long SND_WL2 = offset("sndWl2");
+    private static final long OOO_COUNT = offset("oooCount");
+    private static final long FIN_SEQ = offset("finSeq");
+    private static final long OOO_START = offset("oooStart");
+    private static final long OOO_END = offset("oooEnd");
+    private static final long FIN_SENT_SEQ = offset("finSentSeq");
+    private static final long RECOVER = offset("recover");
+    private static final long MAX_SND_WND = offset("maxSndWnd");
+    private static final long SSTHRESH = offset("ssthresh");
+    private static final long RATE_BYTES_PER_SEC = offset("rateBytesPerSec");
+    private static final long PACE_TOKENS = offset("paceTokens");
+    private static final long PACE_LAST_NANOS = offset("paceLastNanos");
+    private static final long SRTT_NANOS = offset("srttNanos");
+    private static final long RTTVAR_NANOS = offset("rttvarNanos");
+    private static final long RTO_NANOS = offset("rtoNanos");
+    private static final long RTT_SENT_NANOS = offset("rttSentNanos");
+    private static final long RTT_SEQ = offset("rttSeq");
+    private static final long BACKOFF = offset("backoff");
+    private static final long TIMER_DEADLINE = offset("timerDeadline");
+    private static final long RTO_DEADLINE = offset("rtoDeadline");
+    private static final long PERSIST_DEADLINE = offset("persistDeadline");
+    private static final long KEEPALIVE_DEADLINE = offset("keepaliveDeadline");
+    private static final long TIME_WAIT_DEADLINE = offset("timeWaitDeadline");
+    private static final long PACE_DEADLINE = offset("paceDeadline");
+    private static final long LAST_RX_NANOS = offset("lastRxNanos");
+    private static final long RETRIES = offset("retries");
+    private static final long KEEPALIVE_PROBES = offset("keepaliveProbes");
+    private static final long TIMER_SLOT = offset("timerSlot");
+    private static final long ISS = offset("iss");
+    private static final long IRS = offset("irs");
+    private static final long PEER_MSS = offset("peerMss");
+    private static final long CC_ACKED_BYTES = offset("ccAckedBytes");
+    private static final long CC_ECE_BYTES = offset("ccEceBytes");
+    private static final long CC_LAST_CONTROL_NANOS = offset("ccLastControlNanos");
+    private static final long DCTCP_ALPHA = offset("dctcpAlpha");
+    private static final long CREATED_NANOS = offset("createdNanos");
+    private static final long CC_LOSSES = offset("ccLosses");
+    private static final long PEER_WSCALE = offset("peerWscale");
+    private static final long PEER_TS_VAL = offset("peerTsVal");
+
+    private static final int F_FIN_RECEIVED = 1 << 0;
+    private static final int F_ACK_PENDING = 1 << 1;
+    private static final int F_ECE_ECHO = 1 << 2;
+    private static final int F_FIN_REQUESTED = 1 << 3;
+    private static final int F_FIN_SENT = 1 << 4;
+    private static final int F_TS_ON = 1 << 5;
+    private static final int F_SACK_ON = 1 << 6;
+    private static final int F_ECN_ON = 1 << 7;
+    private static final int F_PEER_SACK_PERMITTED = 1 << 8;
+    private static final int F_PEER_TS = 1 << 9;
+    private static final int F_PEER_ECN = 1 << 10;
+    private static final int F_RTT_TIMING = 1 << 11;
+    private static final int F_IN_RECOVERY = 1 << 12;
+
     private static final VarHandle COMMANDS;
 
     static {
+        if (TCB.byteSize() != TCB_BYTES) {
+            throw new ExceptionInInitializerError("TCB layout is " + TCB.byteSize() + " bytes, TCB_BYTES says " + TCB_BYTES);
+        }
         try {
             COMMANDS = MethodHandles.lookup().findVarHandle(TasFlow.class, "commands", int.class);
         } catch (ReflectiveOperationException e) {
@@ -36,138 +211,54 @@ public final class TasFlow {
         }
     }
 
+    /** The off-heap record; after {@link #detach()} a private heap copy. */
+    private MemorySegment tcb;
+    /** Slot in the slab, -1 when detached or standalone. */
+    int slot;
+
     // ---- identity (immutable once installed) ----
     public int localIp;
     public int localPort;
     public int remoteIp;
     public int remotePort;
     public long remoteMac;
-    /** Fast-path queue (core) that owns the flow; -1 until the slow path places it. */
-    public volatile int queue = -1;
     /** The peer is inside this engine (own address or 127.0.0.0/8). */
     public boolean loopback;
+    /** Fast-path queue (core) that owns the flow; -1 until the slow path places it. */
+    public volatile int queue = -1;
 
-    // ---- state ----
-    public int state = TcpState.CLOSED;
-
-    // ---- receive (RFC 9293 3.3.1: RCV.NXT, RCV.WND, IRS) ----
+    // ---- buffers ----
     public TasByteRing rx;
-    public int irs;
-    public int rcvNxt;
-    /** Window scale we apply to windows we advertise (RFC 7323 2.2). */
-    public int rcvWscale;
-    /** The window we advertised last, unscaled bytes. */
-    public int rcvWndAdvertised;
+    public TasByteRing tx;
+
+    // ---- read by the application ----
+    private volatile int publishedState;
+    private int appMss;
+    private int appRcvWscale;
+    /** Written before publishedState (volatile), so a reader that sees ESTABLISHED sees it. */
+    private Negotiated negotiated;
     /**
      * Receive-ring position of the right edge we advertised last. Written by the fast path, read
      * by the application to decide whether a read opened the window enough to announce (a plain
      * long is atomic on 64-bit HotSpot; a stale value only means one more or one fewer update).
      */
     public long rcvAdvEdgePos;
-    /** Out-of-order intervals kept in the ring beyond rcvNxt: [start, end) sequence numbers. */
-    public final int[] oooStart = new int[4];
-    public final int[] oooEnd = new int[4];
-    public int oooCount;
-    /** The peer's FIN arrived (possibly ahead of missing data) at this sequence number. */
-    public boolean finReceived;
-    public int finSeq;
     /**
      * The FIN was consumed in order: the receive side is closed. Volatile: set after the last
      * byte's tail is published, so a reader that sees it also sees every byte before the FIN.
      */
     public volatile boolean inputClosed;
-    /** Send an ACK at the end of this duty cycle. */
-    public boolean ackPending;
-    /** Echo ECE until the peer sends CWR (RFC 3168 6.1.3). */
-    public boolean eceEcho;
-
-    // ---- send (SND.UNA, SND.NXT, SND.WND, SND.WL1/WL2, ISS) ----
-    public TasByteRing tx;
-    public int iss;
-    public int sndUna;
-    public int sndNxt;
-    /** Highest sequence number sent so far (sndNxt may move back for go-back-N retransmission). */
-    public int sndMax;
-    public int sndWnd;
-    /** Largest window the peer ever offered (RFC 5961 5.2 MAX.SND.WND): bounds acceptable old ACKs. */
-    public int maxSndWnd;
-    public int sndWl1;
-    public int sndWl2;
-    /** Scale the peer applies to the windows it advertises. */
-    public int sndWscale;
-    /** Largest payload per segment: min(peer MSS, our MTU) less options. */
-    public int mss;
-    /** Bytes of TCP options on every data segment (timestamps). */
-    public int optLen;
-    /** FIN requested by the application (shutdownOutput/close). */
-    public boolean finRequested;
-    /** Our FIN has been sent; it occupies sequence number finSentSeq. */
-    public boolean finSent;
-    public int finSentSeq;
-
-    // ---- options negotiated ----
-    public boolean tsOn;
-    public int tsRecent;
-    public boolean sackOn;
-    public boolean ecnOn;
-    /** Peer's SYN options, kept by the slow path until the fast path answers. */
-    public int peerMss;
-    public int peerWscale = -1;
-    public boolean peerSackPermitted;
-    public boolean peerTs;
-    public int peerTsVal;
-    public boolean peerEcn;
-
-    // ---- retransmission (RFC 6298) ----
-    public long srttNanos;
-    public long rttvarNanos;
-    public long rtoNanos;
-    public int backoff;
-    public int retries;
-    /** Sequence number being timed (when timestamps are off), and when it was sent. */
-    public int rttSeq;
-    public long rttSentNanos;
-    public boolean rttTiming;
-    public int dupAcks;
-    /** NewReno recovery point (RFC 6582): inRecovery until sndUna passes it. */
-    public boolean inRecovery;
-    public int recover;
-
-    // ---- congestion control ----
-    public int cwnd;
-    public int ssthresh;
-    /** Pacing rate in bytes/s from the rate controller; 0 = unpaced. */
-    public long rateBytesPerSec;
-    public long paceTokens;
-    public long paceLastNanos;
-    /** Counters the rate controller reads each control interval. */
-    public long ccAckedBytes;
-    public long ccEceBytes;
-    public long ccLastControlNanos;
-    public int ccLosses;
-    public double dctcpAlpha;
-
-    // ---- timers (deadlines in engine nanoseconds; 0 = off) ----
-    public long rtoDeadline;
-    public long persistDeadline;
-    public long keepaliveDeadline;
-    public long timeWaitDeadline;
-    public long paceDeadline;
-    /** Earliest of the deadlines above, as scheduled in the timer wheel. */
-    public long timerDeadline;
-    public TasFlow timerPrev;
-    public TasFlow timerNext;
-    public int timerSlot = -1;
-    public int keepaliveProbes;
     /** app writes, then posts CMD_KEEPALIVE (whose volatile update publishes it). */
     public boolean keepalive;
-    /** When the last segment of this flow arrived (RFC 1122 4.2.3.6 counts idle time from it). */
-    public long lastRxNanos;
 
     // ---- scheduling on the owning fast path ----
+    public TasFlow timerPrev;
+    public TasFlow timerNext;
     public TasFlow txNext;
-    public boolean inTxList;
     public TasFlow bumpNext;
+    /** Linked in the fast path's transmit list (txNext). */
+    public boolean inTxList;
+    /** Linked in the fast path's ACK list (bumpNext). */
     public boolean inAckList;
     /** Application-side commands (CMD_* bits), set from any thread. */
     @SuppressWarnings("unused")
@@ -178,7 +269,10 @@ public final class TasFlow {
     public volatile boolean released;
     /** Installed on its fast path (set there). */
     public boolean installed;
-    /** The fast path has removed the flow; the slow path reclaims it. */
+    /**
+     * The fast path has removed the flow; the slow path reclaims it. Kept here rather than in the
+     * record: it is what every late visitor (commands, lists) checks before touching the record.
+     */
     public boolean dead;
     /** app: the application found the transmit ring full and wants WRITABLE. */
     public volatile boolean wantWritable;
@@ -188,7 +282,6 @@ public final class TasFlow {
     public Object handle;
     /** Why the connection ended abnormally (a TasError ordinal), 0 = none. */
     public volatile int error;
-    public long createdNanos;
 
     /**
      * The rings are freed once both the engine and the application are done with them: the
@@ -196,10 +289,46 @@ public final class TasFlow {
      * passive open nobody accepted, when the engine forgets it). Until then unread bytes stay
      * readable even after the connection has closed.
      */
-    private final java.util.concurrent.atomic.AtomicInteger ringHolds = new java.util.concurrent.atomic.AtomicInteger(2);
-    private final java.util.concurrent.atomic.AtomicBoolean appHoldDropped = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicInteger ringHolds = new AtomicInteger(2);
+    private final AtomicBoolean appHoldDropped = new AtomicBoolean();
     /** Engine threads only, in order (fast path, then slow path through its queue). */
     private boolean engineHoldDropped;
+
+    /** A flow whose record is {@code record}, slot {@code slot} of a {@link TasTcbSlab}. */
+    TasFlow(MemorySegment record, int slot) {
+        this.tcb = record;
+        this.slot = slot;
+        record.fill((byte) 0);
+        state(TcpState.CLOSED);
+        peerWscale(-1);
+        timerSlot(-1);
+    }
+
+    /** A standalone flow with its own record (tests, benchmarks). */
+    public TasFlow() {
+        this(Arena.ofAuto().allocate(TCB), -1);
+    }
+
+    /**
+     * Moves the record to a private heap copy: the slab is about to reuse its slot. Called by the
+     * engine thread that reclaims the flow, once no other engine thread touches it.
+     */
+    void detach() {
+        MemorySegment copy = MemorySegment.ofArray(new long[TCB_BYTES / Long.BYTES]);
+        copy.copyFrom(tcb);
+        tcb = copy;
+        slot = -1;
+    }
+
+    /** The record itself (tests). */
+    MemorySegment record() {
+        return tcb;
+    }
+
+    /** The record's slot in its slab, -1 when it has none (standalone or reclaimed). */
+    public int slot() {
+        return slot;
+    }
 
     /** Engine: done with the rings; true if the caller must now free them. */
     public boolean dropEngineRingHold() {
@@ -228,12 +357,676 @@ public final class TasFlow {
 
     /** Bytes in flight (sent, not yet acknowledged), counting SYN/FIN as one. */
     public int inFlight() {
-        return sndNxt - sndUna;
+        return sndNxt() - sndUna();
+    }
+
+    /** The connection state as last set by the engine, for any thread. */
+    public int publishedState() {
+        return publishedState;
+    }
+
+    /** What the handshake settled, for any thread; null until the connection is established. */
+    public Negotiated negotiated() {
+        return negotiated;
+    }
+
+    /**
+     * The options a connection settled on (RFC 9293 3.7.1 MSS, RFC 7323 window scale and
+     * timestamps, RFC 2018 SACK, RFC 3168 ECN), captured when it becomes established.
+     */
+    public record Negotiated(int mss, int sndWscale, int rcvWscale, boolean timestamps, boolean sack, boolean ecn) {
+    }
+
+    /** The segment size, for the application's window-update decision. */
+    public int appMss() {
+        return appMss;
+    }
+
+    /** Our receive window scale, for the application's window-update decision. */
+    public int appRcvWscale() {
+        return appRcvWscale;
+    }
+
+    // ------------------------------------------------------------------ the record
+
+    /** RCV.NXT. */
+    public int rcvNxt() {
+        return tcb.get(INT, RCV_NXT);
+    }
+
+    public void rcvNxt(int v) {
+        tcb.set(INT, RCV_NXT, v);
+    }
+
+    /** SND.UNA. */
+    public int sndUna() {
+        return tcb.get(INT, SND_UNA);
+    }
+
+    public void sndUna(int v) {
+        tcb.set(INT, SND_UNA, v);
+    }
+
+    /** SND.NXT (moves back for go-back-N retransmission). */
+    public int sndNxt() {
+        return tcb.get(INT, SND_NXT);
+    }
+
+    public void sndNxt(int v) {
+        tcb.set(INT, SND_NXT, v);
+    }
+
+    /** Highest sequence number sent so far. */
+    public int sndMax() {
+        return tcb.get(INT, SND_MAX);
+    }
+
+    public void sndMax(int v) {
+        tcb.set(INT, SND_MAX, v);
+    }
+
+    /** SND.WND, unscaled bytes. */
+    public int sndWnd() {
+        return tcb.get(INT, SND_WND);
+    }
+
+    public void sndWnd(int v) {
+        tcb.set(INT, SND_WND, v);
+    }
+
+    /** Congestion window, bytes. */
+    public int cwnd() {
+        return tcb.get(INT, CWND);
+    }
+
+    public void cwnd(int v) {
+        tcb.set(INT, CWND, v);
+    }
+
+    /** TcpState. */
+    public int state() {
+        return tcb.get(BYTE, STATE);
+    }
+
+    public void state(int v) {
+        tcb.set(BYTE, STATE, (byte) v);
+        if (v == TcpState.ESTABLISHED && negotiated == null) {
+            negotiated = new Negotiated(mss(), sndWscale(), rcvWscale(), tsOn(), sackOn(), ecnOn());
+        }
+        publishedState = v;
+    }
+
+    /** Window scale we apply to windows we advertise (RFC 7323 2.2). */
+    public int rcvWscale() {
+        return tcb.get(BYTE, RCV_WSCALE);
+    }
+
+    public void rcvWscale(int v) {
+        tcb.set(BYTE, RCV_WSCALE, (byte) v);
+        appRcvWscale = v;
+    }
+
+    /** Scale the peer applies to the windows it advertises. */
+    public int sndWscale() {
+        return tcb.get(BYTE, SND_WSCALE);
+    }
+
+    public void sndWscale(int v) {
+        tcb.set(BYTE, SND_WSCALE, (byte) v);
+    }
+
+    /** Bytes of TCP options on every data segment (timestamps). */
+    public int optLen() {
+        return tcb.get(BYTE, OPT_LEN);
+    }
+
+    public void optLen(int v) {
+        tcb.set(BYTE, OPT_LEN, (byte) v);
+    }
+
+    /** Largest payload per segment: min(peer MSS, our MTU) less options. */
+    public int mss() {
+        return tcb.get(INT, MSS);
+    }
+
+    public void mss(int v) {
+        tcb.set(INT, MSS, v);
+        appMss = v;
+    }
+
+    /** The window we advertised last, unscaled bytes. */
+    public int rcvWndAdvertised() {
+        return tcb.get(INT, RCV_WND_ADVERTISED);
+    }
+
+    public void rcvWndAdvertised(int v) {
+        tcb.set(INT, RCV_WND_ADVERTISED, v);
+    }
+
+    /** TS.Recent (RFC 7323 4.3). */
+    public int tsRecent() {
+        return tcb.get(INT, TS_RECENT);
+    }
+
+    public void tsRecent(int v) {
+        tcb.set(INT, TS_RECENT, v);
+    }
+
+    /** Duplicate ACKs in a row. */
+    public int dupAcks() {
+        return tcb.get(INT, DUP_ACKS);
+    }
+
+    public void dupAcks(int v) {
+        tcb.set(INT, DUP_ACKS, v);
+    }
+
+    /** SND.WL1. */
+    public int sndWl1() {
+        return tcb.get(INT, SND_WL1);
+    }
+
+    public void sndWl1(int v) {
+        tcb.set(INT, SND_WL1, v);
+    }
+
+    /** SND.WL2. */
+    public int sndWl2() {
+        return tcb.get(INT, SND_WL2);
+    }
+
+    public void sndWl2(int v) {
+        tcb.set(INT, SND_WL2, v);
+    }
+
+    /** Out-of-order intervals held (at most OOO_MAX). */
+    public int oooCount() {
+        return tcb.get(INT, OOO_COUNT);
+    }
+
+    public void oooCount(int v) {
+        tcb.set(INT, OOO_COUNT, v);
+    }
+
+    /** Sequence number of the peer's FIN (finReceived). */
+    public int finSeq() {
+        return tcb.get(INT, FIN_SEQ);
+    }
+
+    public void finSeq(int v) {
+        tcb.set(INT, FIN_SEQ, v);
+    }
+
+    /** Out-of-order intervals beyond rcvNxt: [start, end) sequence numbers. */
+    public int oooStart(int i) {
+        return tcb.get(INT, OOO_START + ((long) i << 2));
+    }
+
+    public void oooStart(int i, int v) {
+        tcb.set(INT, OOO_START + ((long) i << 2), v);
+    }
+
+    public int oooEnd(int i) {
+        return tcb.get(INT, OOO_END + ((long) i << 2));
+    }
+
+    public void oooEnd(int i, int v) {
+        tcb.set(INT, OOO_END + ((long) i << 2), v);
+    }
+
+    /** Sequence number our FIN occupies (finSent). */
+    public int finSentSeq() {
+        return tcb.get(INT, FIN_SENT_SEQ);
+    }
+
+    public void finSentSeq(int v) {
+        tcb.set(INT, FIN_SENT_SEQ, v);
+    }
+
+    /** NewReno recovery point (RFC 6582). */
+    public int recover() {
+        return tcb.get(INT, RECOVER);
+    }
+
+    public void recover(int v) {
+        tcb.set(INT, RECOVER, v);
+    }
+
+    /** Largest window the peer ever offered (RFC 5961 5.2 MAX.SND.WND). */
+    public int maxSndWnd() {
+        return tcb.get(INT, MAX_SND_WND);
+    }
+
+    public void maxSndWnd(int v) {
+        tcb.set(INT, MAX_SND_WND, v);
+    }
+
+    /** Slow-start threshold. */
+    public int ssthresh() {
+        return tcb.get(INT, SSTHRESH);
+    }
+
+    public void ssthresh(int v) {
+        tcb.set(INT, SSTHRESH, v);
+    }
+
+    /** Pacing rate from the rate controller; 0 = unpaced. */
+    public long rateBytesPerSec() {
+        return tcb.get(LONG, RATE_BYTES_PER_SEC);
+    }
+
+    public void rateBytesPerSec(long v) {
+        tcb.set(LONG, RATE_BYTES_PER_SEC, v);
+    }
+
+    /** Pacing bucket, bytes. */
+    public long paceTokens() {
+        return tcb.get(LONG, PACE_TOKENS);
+    }
+
+    public void paceTokens(long v) {
+        tcb.set(LONG, PACE_TOKENS, v);
+    }
+
+    /** When the pacing bucket was last refilled. */
+    public long paceLastNanos() {
+        return tcb.get(LONG, PACE_LAST_NANOS);
+    }
+
+    public void paceLastNanos(long v) {
+        tcb.set(LONG, PACE_LAST_NANOS, v);
+    }
+
+    /** SRTT (RFC 6298). */
+    public long srttNanos() {
+        return tcb.get(LONG, SRTT_NANOS);
+    }
+
+    public void srttNanos(long v) {
+        tcb.set(LONG, SRTT_NANOS, v);
+    }
+
+    /** RTTVAR. */
+    public long rttvarNanos() {
+        return tcb.get(LONG, RTTVAR_NANOS);
+    }
+
+    public void rttvarNanos(long v) {
+        tcb.set(LONG, RTTVAR_NANOS, v);
+    }
+
+    /** RTO. */
+    public long rtoNanos() {
+        return tcb.get(LONG, RTO_NANOS);
+    }
+
+    public void rtoNanos(long v) {
+        tcb.set(LONG, RTO_NANOS, v);
+    }
+
+    /** When the timed sequence number was sent. */
+    public long rttSentNanos() {
+        return tcb.get(LONG, RTT_SENT_NANOS);
+    }
+
+    public void rttSentNanos(long v) {
+        tcb.set(LONG, RTT_SENT_NANOS, v);
+    }
+
+    /** Sequence number being timed (timestamps off). */
+    public int rttSeq() {
+        return tcb.get(INT, RTT_SEQ);
+    }
+
+    public void rttSeq(int v) {
+        tcb.set(INT, RTT_SEQ, v);
+    }
+
+    /** RTO doublings in a row. */
+    public int backoff() {
+        return tcb.get(INT, BACKOFF);
+    }
+
+    public void backoff(int v) {
+        tcb.set(INT, BACKOFF, v);
+    }
+
+    /** Earliest deadline below, as scheduled in the timer wheel (0 = none). */
+    public long timerDeadline() {
+        return tcb.get(LONG, TIMER_DEADLINE);
+    }
+
+    public void timerDeadline(long v) {
+        tcb.set(LONG, TIMER_DEADLINE, v);
+    }
+
+    /** Deadlines in engine nanoseconds, 0 = off. */
+    public long rtoDeadline() {
+        return tcb.get(LONG, RTO_DEADLINE);
+    }
+
+    public void rtoDeadline(long v) {
+        tcb.set(LONG, RTO_DEADLINE, v);
+    }
+
+    public long persistDeadline() {
+        return tcb.get(LONG, PERSIST_DEADLINE);
+    }
+
+    public void persistDeadline(long v) {
+        tcb.set(LONG, PERSIST_DEADLINE, v);
+    }
+
+    public long keepaliveDeadline() {
+        return tcb.get(LONG, KEEPALIVE_DEADLINE);
+    }
+
+    public void keepaliveDeadline(long v) {
+        tcb.set(LONG, KEEPALIVE_DEADLINE, v);
+    }
+
+    public long timeWaitDeadline() {
+        return tcb.get(LONG, TIME_WAIT_DEADLINE);
+    }
+
+    public void timeWaitDeadline(long v) {
+        tcb.set(LONG, TIME_WAIT_DEADLINE, v);
+    }
+
+    public long paceDeadline() {
+        return tcb.get(LONG, PACE_DEADLINE);
+    }
+
+    public void paceDeadline(long v) {
+        tcb.set(LONG, PACE_DEADLINE, v);
+    }
+
+    /** When the last segment arrived (RFC 1122 4.2.3.6 counts idle time from it). */
+    public long lastRxNanos() {
+        return tcb.get(LONG, LAST_RX_NANOS);
+    }
+
+    public void lastRxNanos(long v) {
+        tcb.set(LONG, LAST_RX_NANOS, v);
+    }
+
+    /** Retransmissions of the same segment. */
+    public int retries() {
+        return tcb.get(INT, RETRIES);
+    }
+
+    public void retries(int v) {
+        tcb.set(INT, RETRIES, v);
+    }
+
+    /** Unanswered keepalive probes. */
+    public int keepaliveProbes() {
+        return tcb.get(INT, KEEPALIVE_PROBES);
+    }
+
+    public void keepaliveProbes(int v) {
+        tcb.set(INT, KEEPALIVE_PROBES, v);
+    }
+
+    /** Timer-wheel slot, -1 = not scheduled. */
+    public int timerSlot() {
+        return tcb.get(INT, TIMER_SLOT);
+    }
+
+    public void timerSlot(int v) {
+        tcb.set(INT, TIMER_SLOT, v);
+    }
+
+    /** ISS. */
+    public int iss() {
+        return tcb.get(INT, ISS);
+    }
+
+    public void iss(int v) {
+        tcb.set(INT, ISS, v);
+    }
+
+    /** IRS. */
+    public int irs() {
+        return tcb.get(INT, IRS);
+    }
+
+    public void irs(int v) {
+        tcb.set(INT, IRS, v);
+    }
+
+    /** Peer's SYN options, kept until the handshake completes. */
+    public int peerMss() {
+        return tcb.get(INT, PEER_MSS);
+    }
+
+    public void peerMss(int v) {
+        tcb.set(INT, PEER_MSS, v);
+    }
+
+    /** Bytes ACKed in the current control interval. */
+    public long ccAckedBytes() {
+        return tcb.get(LONG, CC_ACKED_BYTES);
+    }
+
+    public void ccAckedBytes(long v) {
+        tcb.set(LONG, CC_ACKED_BYTES, v);
+    }
+
+    /** Of which ECN-Echo marked. */
+    public long ccEceBytes() {
+        return tcb.get(LONG, CC_ECE_BYTES);
+    }
+
+    public void ccEceBytes(long v) {
+        tcb.set(LONG, CC_ECE_BYTES, v);
+    }
+
+    /** Start of the current control interval. */
+    public long ccLastControlNanos() {
+        return tcb.get(LONG, CC_LAST_CONTROL_NANOS);
+    }
+
+    public void ccLastControlNanos(long v) {
+        tcb.set(LONG, CC_LAST_CONTROL_NANOS, v);
+    }
+
+    /** DCTCP's alpha. */
+    public double dctcpAlpha() {
+        return tcb.get(DOUBLE, DCTCP_ALPHA);
+    }
+
+    public void dctcpAlpha(double v) {
+        tcb.set(DOUBLE, DCTCP_ALPHA, v);
+    }
+
+    /** When the flow was created. */
+    public long createdNanos() {
+        return tcb.get(LONG, CREATED_NANOS);
+    }
+
+    public void createdNanos(long v) {
+        tcb.set(LONG, CREATED_NANOS, v);
+    }
+
+    /** Losses in the current control interval. */
+    public int ccLosses() {
+        return tcb.get(INT, CC_LOSSES);
+    }
+
+    public void ccLosses(int v) {
+        tcb.set(INT, CC_LOSSES, v);
+    }
+
+    /** -1 = the peer sent no window scale option. */
+    public int peerWscale() {
+        return tcb.get(INT, PEER_WSCALE);
+    }
+
+    public void peerWscale(int v) {
+        tcb.set(INT, PEER_WSCALE, v);
+    }
+
+    public int peerTsVal() {
+        return tcb.get(INT, PEER_TS_VAL);
+    }
+
+    public void peerTsVal(int v) {
+        tcb.set(INT, PEER_TS_VAL, v);
+    }
+
+    /** The peer's FIN arrived (possibly ahead of missing data) at finSeq. */
+    public boolean finReceived() {
+        return (tcb.get(INT, FLAGS) & F_FIN_RECEIVED) != 0;
+    }
+
+    public void finReceived(boolean on) {
+        flag(F_FIN_RECEIVED, on);
+    }
+
+    /** Send an ACK at the end of this duty cycle. */
+    public boolean ackPending() {
+        return (tcb.get(INT, FLAGS) & F_ACK_PENDING) != 0;
+    }
+
+    public void ackPending(boolean on) {
+        flag(F_ACK_PENDING, on);
+    }
+
+    /** Echo ECE until the peer sends CWR (RFC 3168 6.1.3). */
+    public boolean eceEcho() {
+        return (tcb.get(INT, FLAGS) & F_ECE_ECHO) != 0;
+    }
+
+    public void eceEcho(boolean on) {
+        flag(F_ECE_ECHO, on);
+    }
+
+    /** FIN requested by the application (shutdownOutput/close). */
+    public boolean finRequested() {
+        return (tcb.get(INT, FLAGS) & F_FIN_REQUESTED) != 0;
+    }
+
+    public void finRequested(boolean on) {
+        flag(F_FIN_REQUESTED, on);
+    }
+
+    /** Our FIN has been sent (it occupies finSentSeq). */
+    public boolean finSent() {
+        return (tcb.get(INT, FLAGS) & F_FIN_SENT) != 0;
+    }
+
+    public void finSent(boolean on) {
+        flag(F_FIN_SENT, on);
+    }
+
+    /** Timestamps negotiated (RFC 7323). */
+    public boolean tsOn() {
+        return (tcb.get(INT, FLAGS) & F_TS_ON) != 0;
+    }
+
+    public void tsOn(boolean on) {
+        flag(F_TS_ON, on);
+    }
+
+    /** SACK negotiated (RFC 2018). */
+    public boolean sackOn() {
+        return (tcb.get(INT, FLAGS) & F_SACK_ON) != 0;
+    }
+
+    public void sackOn(boolean on) {
+        flag(F_SACK_ON, on);
+    }
+
+    /** ECN negotiated (RFC 3168). */
+    public boolean ecnOn() {
+        return (tcb.get(INT, FLAGS) & F_ECN_ON) != 0;
+    }
+
+    public void ecnOn(boolean on) {
+        flag(F_ECN_ON, on);
+    }
+
+    /** The peer's SYN carried SACK-permitted. */
+    public boolean peerSackPermitted() {
+        return (tcb.get(INT, FLAGS) & F_PEER_SACK_PERMITTED) != 0;
+    }
+
+    public void peerSackPermitted(boolean on) {
+        flag(F_PEER_SACK_PERMITTED, on);
+    }
+
+    /** The peer's SYN carried timestamps. */
+    public boolean peerTs() {
+        return (tcb.get(INT, FLAGS) & F_PEER_TS) != 0;
+    }
+
+    public void peerTs(boolean on) {
+        flag(F_PEER_TS, on);
+    }
+
+    /** The peer's SYN asked for ECN. */
+    public boolean peerEcn() {
+        return (tcb.get(INT, FLAGS) & F_PEER_ECN) != 0;
+    }
+
+    public void peerEcn(boolean on) {
+        flag(F_PEER_ECN, on);
+    }
+
+    /** RttSeq is being timed. */
+    public boolean rttTiming() {
+        return (tcb.get(INT, FLAGS) & F_RTT_TIMING) != 0;
+    }
+
+    public void rttTiming(boolean on) {
+        flag(F_RTT_TIMING, on);
+    }
+
+    /** NewReno: in recovery until sndUna passes recover. */
+    public boolean inRecovery() {
+        return (tcb.get(INT, FLAGS) & F_IN_RECOVERY) != 0;
+    }
+
+    public void inRecovery(boolean on) {
+        flag(F_IN_RECOVERY, on);
+    }
+
+
+
+    private void flag(int bit, boolean on) {
+        int v = tcb.get(INT, FLAGS);
+        tcb.set(INT, FLAGS, on ? v | bit : v & ~bit);
+    }
+
+    private static long offset(String name) {
+        return TCB.byteOffset(MemoryLayout.PathElement.groupElement(name));
+    }
+
+    /** A struct of {@code members} with the padding each needs, rounded up to whole cache lines. */
+    private static StructLayout cacheAligned(MemoryLayout... members) {
+        List<MemoryLayout> out = new ArrayList<>();
+        long at = 0;
+        for (MemoryLayout m : members) {
+            long gap = (m.byteAlignment() - at % m.byteAlignment()) % m.byteAlignment();
+            if (gap > 0) {
+                out.add(MemoryLayout.paddingLayout(gap));
+                at += gap;
+            }
+            out.add(m);
+            at += m.byteSize();
+        }
+        long tail = (64 - at % 64) % 64;
+        if (tail > 0) {
+            out.add(MemoryLayout.paddingLayout(tail));
+        }
+        return MemoryLayout.structLayout(out.toArray(MemoryLayout[]::new)).withByteAlignment(64);
     }
 
     @Override
     public String toString() {
         return "TasFlow[" + io.tasnetty.engine.wire.Ipv4.toString(localIp) + ":" + localPort + " -> "
-            + io.tasnetty.engine.wire.Ipv4.toString(remoteIp) + ":" + remotePort + " " + TcpState.name(state) + "]";
+            + io.tasnetty.engine.wire.Ipv4.toString(remoteIp) + ":" + remotePort + " "
+            + TcpState.name(publishedState) + "]";
     }
 }

@@ -52,6 +52,9 @@ public final class TasSlowPath {
         /** The engine no longer needs the flow's rings. */
         void engineDoneWithRings(TasFlow f);
 
+        /** No engine thread touches the flow any more: its record's slot may be reused. */
+        void flowReclaimed(TasFlow f);
+
         TasContext.EngineAccess access();
 
         boolean isLocal(int ip);
@@ -302,13 +305,13 @@ public final class TasSlowPath {
         f.remotePort = remotePort;
         f.loopback = engine.isLocal(remoteIp);
         f.remoteMac = f.loopback ? params.mac() : remoteMac;
-        f.irs = seq;
-        f.rcvNxt = seq + 1;
-        f.iss = isn.isn(localIp, localPort, remoteIp, remotePort, now);
-        f.sndUna = f.iss;
-        f.sndNxt = f.iss;
-        f.sndMax = f.iss;
-        f.state = TcpState.SYN_RCVD;
+        f.irs(seq);
+        f.rcvNxt(seq + 1);
+        f.iss(isn.isn(localIp, localPort, remoteIp, remotePort, now));
+        f.sndUna(f.iss());
+        f.sndNxt(f.iss());
+        f.sndMax(f.iss());
+        f.state(TcpState.SYN_RCVD);
         f.listener = l;
         TasFastPath.negotiatePassive(f, opts, ecn, params);
         TasConnection.forPassiveOpen(engine.access(), f);
@@ -352,13 +355,13 @@ public final class TasSlowPath {
         f.remoteIp = remoteIp;
         f.remotePort = remotePort;
         f.loopback = loop;
-        f.iss = isn.isn(localIp, localPort, remoteIp, remotePort, now);
-        f.sndUna = f.iss;
-        f.sndNxt = f.iss;
-        f.sndMax = f.iss;
-        f.rcvWscale = params.ourWindowScale(f.rx.capacity());
-        f.mss = params.mss();
-        f.state = TcpState.SYN_SENT;
+        f.iss(isn.isn(localIp, localPort, remoteIp, remotePort, now));
+        f.sndUna(f.iss());
+        f.sndNxt(f.iss());
+        f.sndMax(f.iss());
+        f.rcvWscale(params.ourWindowScale(f.rx.capacity()));
+        f.mss(params.mss());
+        f.state(TcpState.SYN_SENT);
         counters.increment(TasCounter.CONN_ACTIVE_OPENS);
         if (loop) {
             f.remoteMac = params.mac();
@@ -419,7 +422,7 @@ public final class TasSlowPath {
 
     private void fail(TasFlow f, TasError why) {
         f.error = why.ordinal();
-        f.state = TcpState.CLOSED;
+        f.state(TcpState.CLOSED);
         f.dead = true;
         if (why == TasError.UNREACHABLE) {
             counters.increment(TasCounter.ARP_FAILED);
@@ -571,6 +574,7 @@ public final class TasSlowPath {
             allFlows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
         }
         engine.engineDoneWithRings(f);
+        engine.flowReclaimed(f);
         counters.increment(TasCounter.CONN_CLOSED);
     }
 

@@ -51,6 +51,7 @@ class TasConnectionLifetimeTest {
         h.step(); // the slow path reclaims the flow
         assertThat(h.takeEvents(c) & TasEvents.RESET).isNotZero();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(h.engine.ringBytesInUse()).as("the application still holds the connection").isPositive();
 
         ByteBuffer buf = ByteBuffer.allocate(100);
@@ -76,6 +77,7 @@ class TasConnectionLifetimeTest {
         // As on Linux, a reset connection stays in the accept queue (accept() would report the reset).
         assertThat(l.pendingAccepts()).isEqualTo(1);
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         l.close();
         h.step();
         assertThat(h.engine.ringBytesInUse()).isZero();

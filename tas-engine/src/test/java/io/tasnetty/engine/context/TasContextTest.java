@@ -36,10 +36,21 @@ class TasContextTest {
             assertThat(out).anyMatch(s -> s.has(Tcp.RST));
             h.step();
             assertThat(h.engine.flowCount()).isZero();
+            assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
             assertThat(h.engine.ringBytesInUse()).isZero();
             assertThat(h.engine.listenerCount()).isZero();
             assertThatThrownBy(() -> other.listen(new InetSocketAddress("10.0.0.1", 81), 1))
                 .isInstanceOf(TasException.class).hasMessageContaining("closed");
+        }
+    }
+
+    @Test
+    void aConnectRefusedBeforeTheEngineSeesItLeavesNothingBehind() {
+        try (EngineHarness h = new EngineHarness()) {
+            assertThatThrownBy(() -> h.ctx.connect(new InetSocketAddress("10.0.0.2", 0)))
+                .isInstanceOf(TasException.class).hasMessageContaining("port out of range");
+            assertThat(h.engine.ringBytesInUse()).isZero();
+            assertThat(h.engine.flowRecordsInUse()).isZero();
         }
     }
 

@@ -140,8 +140,8 @@ public class TasFastPathBenchmark {
             port.buildAckFrame(flow, offload);
             lastSeq = Tcp.seq(port.dataFrame.segment, BenchPort.TCP_OFF);
             lastAck = Tcp.ack(port.ackFrame.segment, BenchPort.TCP_OFF);
-            rcvNxtAtStart = flow.rcvNxt;
-            sndNxtAtStart = flow.sndNxt;
+            rcvNxtAtStart = flow.rcvNxt();
+            sndNxtAtStart = flow.sndNxt();
             txFramesAtStart = port.txFrames;
         }
 
@@ -155,31 +155,31 @@ public class TasFastPathBenchmark {
             f.remotePort = 40000;
             f.remoteMac = MAC_B;
             f.queue = 0;
-            f.state = TcpState.ESTABLISHED;
-            f.iss = 1_000_000;
-            f.irs = 2_000_000;
-            f.sndUna = f.iss + 1;
-            f.sndNxt = f.sndUna;
-            f.sndMax = f.sndUna;
-            f.rcvNxt = f.irs + 1;
-            f.sndWscale = 7;
-            f.rcvWscale = 7;
-            f.sndWnd = 65535 << 7;
-            f.sndWl1 = f.irs;
-            f.sndWl2 = f.sndUna;
-            f.tsOn = true;
-            f.tsRecent = TS_VAL;
-            f.sackOn = true;
-            f.optLen = 12;
-            f.mss = params.mss() - f.optLen;
-            f.rtoNanos = params.rtoInitNanos();
+            f.state(TcpState.ESTABLISHED);
+            f.iss(1_000_000);
+            f.irs(2_000_000);
+            f.sndUna(f.iss() + 1);
+            f.sndNxt(f.sndUna());
+            f.sndMax(f.sndUna());
+            f.rcvNxt(f.irs() + 1);
+            f.sndWscale(7);
+            f.rcvWscale(7);
+            f.sndWnd(65535 << 7);
+            f.sndWl1(f.irs());
+            f.sndWl2(f.sndUna());
+            f.tsOn(true);
+            f.tsRecent(TS_VAL);
+            f.sackOn(true);
+            f.optLen(12);
+            f.mss(params.mss() - f.optLen());
+            f.rtoNanos(params.rtoInitNanos());
             new TasDctcpWindow(0.0625).init(f, now);
             return f;
         }
 
         int receiveOne() {
             MemorySegment s = port.dataFrame.segment;
-            int seq = flow.rcvNxt;
+            int seq = flow.rcvNxt();
             Tcp.seq(s, BenchPort.TCP_OFF, seq);
             Tcp.checksum(s, BenchPort.TCP_OFF, Checksums.update32(Tcp.checksum(s, BenchPort.TCP_OFF), lastSeq, seq));
             lastSeq = seq;
@@ -198,7 +198,7 @@ public class TasFastPathBenchmark {
             fp.command(flow, TasFlow.CMD_TX); // ... and flushed
             if ((++ops & 7) == 0) {
                 MemorySegment s = port.ackFrame.segment;
-                int ack = flow.sndNxt;
+                int ack = flow.sndNxt();
                 Tcp.ack(s, BenchPort.TCP_OFF, ack);
                 Tcp.checksum(s, BenchPort.TCP_OFF, Checksums.update32(Tcp.checksum(s, BenchPort.TCP_OFF), lastAck,
                     ack));
@@ -219,8 +219,8 @@ public class TasFastPathBenchmark {
                     drops += counters.get(c);
                 }
             }
-            long received = (flow.rcvNxt - rcvNxtAtStart) & 0xFFFF_FFFFL;
-            long sent = (flow.sndNxt - sndNxtAtStart) & 0xFFFF_FFFFL;
+            long received = (flow.rcvNxt() - rcvNxtAtStart) & 0xFFFF_FFFFL;
+            long sent = (flow.sndNxt() - sndNxtAtStart) & 0xFFFF_FFFFL;
             long frames = port.txFrames - txFramesAtStart;
             boolean rxOk = received == (ops * payload & 0xFFFF_FFFFL) && frames == ops && sent == 0;
             boolean txOk = received == 0 && sent == (ops * payload & 0xFFFF_FFFFL) && frames == ops;
@@ -335,19 +335,19 @@ public class TasFastPathBenchmark {
 
         /** A data segment from B to A with timestamps; the benchmark rewrites its sequence number. */
         void buildDataFrame(TasFlow f, int payload, boolean offload) {
-            dataFrame = frame(f, f.rcvNxt, f.sndUna, Tcp.ACK | Tcp.PSH, payload, offload);
+            dataFrame = frame(f, f.rcvNxt(), f.sndUna(), Tcp.ACK | Tcp.PSH, payload, offload);
         }
 
         /** A pure ACK from B to A; the benchmark rewrites its acknowledgement number. */
         void buildAckFrame(TasFlow f, boolean offload) {
-            ackFrame = frame(f, f.rcvNxt, f.sndUna, Tcp.ACK, 0, offload);
+            ackFrame = frame(f, f.rcvNxt(), f.sndUna(), Tcp.ACK, 0, offload);
         }
 
         private PacketBuffer frame(TasFlow f, int seq, int ack, int flags, int payload, boolean offload) {
             MemorySegment s = arena.allocate(BUFFER, 64);
             PacketBuffer b = new PacketBuffer(s, 0, BUFFER, -1, this); // handle -1: staged, never recycled
             long ip = Ethernet.HEADER_LENGTH;
-            int opt = TcpOptions.writeAckOptions(s, TCP_OFF + 20, true, TS_VAL, 0, f.oooStart, f.oooEnd, 0);
+            int opt = TcpOptions.writeAckOptions(s, TCP_OFF + 20, true, TS_VAL, 0, new int[0], new int[0], 0);
             int hdr = 20 + opt;
             Tcp.writeHeader(s, TCP_OFF, f.remotePort, f.localPort, seq, ack, hdr, flags, 65535);
             for (int i = 0; i < payload; i++) {

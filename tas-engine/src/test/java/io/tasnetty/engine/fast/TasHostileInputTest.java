@@ -89,11 +89,11 @@ class TasHostileInputTest {
         gen.portA = f.localPort;
         gen.portB = f.remotePort;
         gen.sinkPort = SINK_PORT;
-        gen.rcvNxt = f.rcvNxt;
+        gen.rcvNxt = f.rcvNxt();
         gen.rcvWnd = f.rx.capacity();
-        gen.sndUna = f.sndUna;
-        gen.sndMax = f.sndMax;
-        gen.peerTsVal = f.tsRecent;
+        gen.sndUna = f.sndUna();
+        gen.sndMax = f.sndMax();
+        gen.peerTsVal = f.tsRecent();
     }
 
     @AfterEach

@@ -24,7 +24,7 @@ class TasTimerWheelTest {
             flows.add(f);
             wheel.schedule(f, 1 + r.nextLong(5000 * MS)); // beyond one revolution too
         }
-        long[] deadlines = flows.stream().mapToLong(f -> f.timerDeadline).toArray();
+        long[] deadlines = flows.stream().mapToLong(f -> f.timerDeadline()).toArray();
         for (long now = 0; now <= 5002 * MS; now += MS / 3) {
             long t = now;
             wheel.advance(now, (f, n) -> fired[f.localPort] = t);

@@ -102,6 +102,7 @@ class TcpCloseTest {
         assertThat(sc.conn.state()).isEqualTo(TcpState.CLOSED);
         h.step();
         assertThat(h.engine.flowCount()).as("the passive closer has no TIME_WAIT").isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(h.engine.ringBytesInUse()).isZero();
     }
 
@@ -181,6 +182,7 @@ class TcpCloseTest {
         h.step();
         assertThat(sc.conn.state()).isEqualTo(TcpState.CLOSED);
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(h.engine.ringBytesInUse()).isZero();
         // Afterwards the tuple is unknown: a segment for it gets a RST.
         sc.ack();
@@ -214,6 +216,7 @@ class TcpCloseTest {
         h.advanceTo(t0 + 3000 * MS);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
     }
 
     @Test
@@ -232,6 +235,7 @@ class TcpCloseTest {
         h.advanceMillis(2000);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(sc.read(1000)).isEqualTo(bytes(100));
         assertThat(sc.conn.read(ByteBuffer.allocate(10))).isEqualTo(-1);
         sc.conn.close();

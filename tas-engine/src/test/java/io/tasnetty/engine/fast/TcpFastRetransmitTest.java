@@ -93,8 +93,8 @@ class TcpFastRetransmitTest {
         }
         assertThat(h.step()).extracting(Segment::seq).containsExactly(sent.get(1).seq());
         TasFlow f = sc.conn.flow();
-        assertThat(f.inRecovery).isTrue();
-        int ssthresh = f.ssthresh;
+        assertThat(f.inRecovery()).isTrue();
+        int ssthresh = f.ssthresh();
         // RFC 6582 3.2 step 5: the retransmission filled the first hole; the ACK stops at the
         // fourth segment, which was lost as well: re-send it at once, without three more duplicates.
         sc.ack(ScriptedConnection.end(sent.get(2)));
@@ -102,13 +102,13 @@ class TcpFastRetransmitTest {
         assertThat(out).hasSize(1);
         assertThat(out.get(0).seq()).isEqualTo(sent.get(3).seq());
         assertThat(out.get(0).payload()).isEqualTo(sent.get(3).payload());
-        assertThat(f.inRecovery).as("partial ACK: still recovering").isTrue();
+        assertThat(f.inRecovery()).as("partial ACK: still recovering").isTrue();
         // A full ACK (everything up to the recovery point) ends recovery and deflates the window.
         sc.ack(ScriptedConnection.end(sent.get(4)));
         assertThat(h.step()).isEmpty();
-        assertThat(f.inRecovery).isFalse();
-        assertThat(f.cwnd).as("RFC 6582 3.2 step 3: cwnd = ssthresh").isEqualTo(ssthresh);
-        assertThat(f.sndUna).isEqualTo(f.sndMax);
+        assertThat(f.inRecovery()).isFalse();
+        assertThat(f.cwnd()).as("RFC 6582 3.2 step 3: cwnd = ssthresh").isEqualTo(ssthresh);
+        assertThat(f.sndUna()).isEqualTo(f.sndMax());
     }
 
     @Test

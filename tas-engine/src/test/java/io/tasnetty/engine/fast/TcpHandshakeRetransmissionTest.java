@@ -72,6 +72,7 @@ class TcpHandshakeRetransmissionTest {
         assertThat(h.engine.counter(TasCounter.CONN_TIMEOUT)).isEqualTo(1);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
     }
 
     @Test
@@ -111,6 +112,7 @@ class TcpHandshakeRetransmissionTest {
         assertThat(h.advanceTo(t0 + 15000 * MS)).as("given up silently").isEmpty();
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(h.engine.ringBytesInUse()).isZero();
         assertThat(h.ctx.accept(l)).isNull();
         // The backlog slot (backlog 1) came back: a new SYN is answered.
@@ -184,6 +186,7 @@ class TcpHandshakeRetransmissionTest {
         assertThat(rst.checksumOk()).isTrue();
         assertThat(h.engine.counter(TasCounter.CONN_NO_LISTENER)).isEqualTo(1);
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
     }
 
     @Test

@@ -73,8 +73,8 @@ class TcpHandshakeTest {
         assertThat(out.get(0).ack()).isEqualTo(778);
         assertThat(h.takeEvents(c) & TasEvents.CONNECTED).isNotZero();
         assertThat(c.isActive()).isTrue();
-        assertThat(c.flow().mss).isEqualTo(1400);
-        assertThat(c.flow().tsOn).as("peer sent no timestamps").isFalse();
+        assertThat(c.flow().mss()).isEqualTo(1400);
+        assertThat(c.flow().tsOn()).as("peer sent no timestamps").isFalse();
     }
 
     @Test
@@ -128,6 +128,7 @@ class TcpHandshakeTest {
         assertThat(c.state()).isEqualTo(TcpState.CLOSED);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(h.engine.ringBytesInUse()).isZero();
     }
 }

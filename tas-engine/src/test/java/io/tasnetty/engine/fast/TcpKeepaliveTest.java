@@ -81,6 +81,7 @@ class TcpKeepaliveTest {
         assertThat(sc.conn.error()).isEqualTo(TasError.TIMED_OUT);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
     }
 
     @Test

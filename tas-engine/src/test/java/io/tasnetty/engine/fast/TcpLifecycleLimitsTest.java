@@ -39,6 +39,7 @@ class TcpLifecycleLimitsTest {
             assertThat(sc.conn.state()).isEqualTo(TcpState.CLOSED);
             h.step();
             assertThat(h.engine.flowCount()).isZero();
+            assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
             assertThat(h.engine.ringBytesInUse()).isZero();
         }
     }
@@ -71,7 +72,7 @@ class TcpLifecycleLimitsTest {
             h.step();
             assertThat(c.isActive()).isTrue();
             // RFC 6298 5.7: no RTT sample (Karn) and the SYN timed out once: RTO is 3 s.
-            assertThat(c.flow().rtoNanos).isEqualTo(3000 * MS);
+            assertThat(c.flow().rtoNanos()).isEqualTo(3000 * MS);
         }
     }
 
@@ -84,7 +85,7 @@ class TcpLifecycleLimitsTest {
             h.peer.send(9000, ENGINE_IP, syn.srcPort(), 500, syn.seq() + 1, Tcp.SYN | Tcp.ACK, 65535, new byte[0],
                 Opts.syn(1460, -1, false, false, 0));
             h.step();
-            assertThat(c.flow().srttNanos).isEqualTo(40 * MS);
+            assertThat(c.flow().srttNanos()).isEqualTo(40 * MS);
         }
     }
 

@@ -181,7 +181,7 @@ class TcpOutOfOrderTest {
                 h.step();
             }
         }
-        assertThat(sc.conn.flow().rcvNxt).isEqualTo(s0 + 1000);
+        assertThat(sc.conn.flow().rcvNxt()).isEqualTo(s0 + 1000);
         assertThat(sc.read(5000)).isEqualTo(fresh);
     }
 }

@@ -54,6 +54,7 @@ class TcpResetTest {
         assertThat(h.engine.counter(TasCounter.CONN_RESETS_RECEIVED)).isEqualTo(1);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         sc.conn.close();
         assertThat(h.step()).as("closing a reset connection sends nothing").isEmpty();
         assertThat(h.engine.ringBytesInUse()).isZero();
@@ -93,6 +94,7 @@ class TcpResetTest {
         assertThat(c.error()).isEqualTo(TasError.REFUSED);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
     }
 
     @Test
@@ -120,6 +122,7 @@ class TcpResetTest {
         assertThat(h.step()).isEmpty();
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(h.engine.ringBytesInUse()).isZero();
         assertThat(h.ctx.accept(l)).isNull();
         // Back to LISTEN, with its backlog slot (backlog 1).
@@ -156,6 +159,7 @@ class TcpResetTest {
         assertThatThrownBy(() -> sc.conn.write(ByteBuffer.wrap(bytes(1)))).isInstanceOf(TasException.class);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(h.advanceMillis(5000)).as("no retransmission of the dropped data").isEmpty();
     }
 
@@ -266,6 +270,7 @@ class TcpResetTest {
         h.advanceTo(t0 + 2_000_000_000L);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
     }
 
     @Test
@@ -298,6 +303,7 @@ class TcpResetTest {
         assertThat(out.get(0).seq()).isEqualTo(sc.engineSeq);
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         assertThat(h.engine.ringBytesInUse()).isZero();
     }
 
@@ -326,6 +332,7 @@ class TcpResetTest {
         assertThat(out.get(0).has(Tcp.RST)).isTrue();
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
     }
 
     @Test
@@ -339,5 +346,6 @@ class TcpResetTest {
         assertThat(out.get(0).flags() & Tcp.RST).isNotZero();
         h.step();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
     }
 }

@@ -86,7 +86,7 @@ class TcpRetransmissionTimeoutTest {
         // RFC 6298 2.2: SRTT = R, RTTVAR = R/2, RTO = SRTT + max(G, 4 RTTVAR) = 40 + 80 = 120 ms.
         ScriptedConnection sc = start(TasConfig.builder().set("tcp-rto-min", "10ms"));
         measureRtt(sc, 40);
-        assertThat(sc.conn.flow().rtoNanos).isEqualTo(120 * MS);
+        assertThat(sc.conn.flow().rtoNanos()).isEqualTo(120 * MS);
         long t1 = h.now();
         sc.write(bytes(100, 100));
         Segment s = h.step().get(0);
@@ -120,7 +120,7 @@ class TcpRetransmissionTimeoutTest {
         // A 5 ms round trip gives 15 ms; tcp-rto-min (200 ms, as Linux) wins.
         ScriptedConnection sc = start(TasConfig.builder().set("tcp-rto-min", "200ms"));
         measureRtt(sc, 5);
-        assertThat(sc.conn.flow().rtoNanos).isEqualTo(200 * MS);
+        assertThat(sc.conn.flow().rtoNanos()).isEqualTo(200 * MS);
         long t1 = h.now();
         sc.write(bytes(100, 100));
         h.step();
@@ -183,7 +183,7 @@ class TcpRetransmissionTimeoutTest {
         h.clock.advanceMillis(10);
         sc.ack(sc.engineSeq + 100);
         h.step();
-        assertThat(sc.conn.flow().rtoNanos).as("no sample from the retransmitted segment").isEqualTo(240 * MS);
+        assertThat(sc.conn.flow().rtoNanos()).as("no sample from the retransmitted segment").isEqualTo(240 * MS);
         long t2 = h.now();
         sc.write(bytes(100, 200));
         h.step();
@@ -219,6 +219,7 @@ class TcpRetransmissionTimeoutTest {
         assertThat(sc.conn.error()).isEqualTo(TasError.TIMED_OUT);
         assertThat(h.advanceMillis(100_000)).isEmpty();
         assertThat(h.engine.flowCount()).isZero();
+        assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
         sc.conn.close();
         assertThat(h.step()).isEmpty();
         assertThat(h.engine.ringBytesInUse()).isZero();

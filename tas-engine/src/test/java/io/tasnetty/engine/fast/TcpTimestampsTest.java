@@ -62,8 +62,8 @@ class TcpTimestampsTest {
             Opts.none().timestamps(501, s.tsVal()));
         h.step();
         // RFC 6298 2.2: 30 + 4 * 15 = 90 ms.
-        assertThat(sc.conn.flow().srttNanos).isEqualTo(30 * MS);
-        assertThat(sc.conn.flow().rtoNanos).isEqualTo(90 * MS);
+        assertThat(sc.conn.flow().srttNanos()).isEqualTo(30 * MS);
+        assertThat(sc.conn.flow().rtoNanos()).isEqualTo(90 * MS);
     }
 
     @Test

@@ -61,7 +61,7 @@ class TcpWindowTest {
         // RFC 7323 2.2: "The window field in a segment where the SYN bit is set (i.e., a <SYN> or
         // <SYN,ACK>) MUST NOT be scaled." The peer's SYN-ACK offers 1000 bytes and shift 7.
         ScriptedConnection sc = h.open(9000, 5000, 1000, Opts.syn(1460, 7, false, false, 0));
-        assertThat(sc.conn.flow().sndWscale).isEqualTo(7);
+        assertThat(sc.conn.flow().sndWscale()).isEqualTo(7);
         sc.write(bytes(5000));
         List<Segment> out = h.step();
         assertThat(out).as("1000 bytes, not 1000 << 7").extracting(Segment::len).containsExactly(1000);
@@ -78,7 +78,7 @@ class TcpWindowTest {
         TasConnection c = sc.conn;
         int ring = c.receiveBufferSize();
         assertThat(ring).isEqualTo(131072);
-        int shift = c.flow().rcvWscale;
+        int shift = c.flow().rcvWscale();
         assertThat(shift).as("smallest shift that lets 65535 << shift cover the ring").isEqualTo(2);
         sc.data(bytes(1000));
         Segment ack = h.step().get(0);
@@ -102,7 +102,7 @@ class TcpWindowTest {
         // RFC 7323 2.2: the SYN-ACK may carry the option only if the SYN did, and scaling is on
         // only if both sent it.
         ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, -1, false, false, 0));
-        assertThat(sc.conn.flow().rcvWscale).isZero();
+        assertThat(sc.conn.flow().rcvWscale()).isZero();
         sc.data(bytes(1000));
         Segment ack = h.step().get(0);
         assertThat(ack.window()).as("free space 130072 does not fit: 65535 unscaled").isEqualTo(65535);
@@ -127,7 +127,7 @@ class TcpWindowTest {
             null);
         Segment ack = h.step().get(0);
         assertThat(ack.window()).as("our window unscaled").isEqualTo(65535);
-        assertThat(c.flow().sndWscale).isZero();
+        assertThat(c.flow().sndWscale()).isZero();
         c.write(java.nio.ByteBuffer.wrap(bytes(5000)));
         c.flush();
         // 3000 unscaled: two segments, then the 80-byte rest waits (sender SWS avoidance).
@@ -176,7 +176,7 @@ class TcpWindowTest {
         // Unscaled, a 128 KiB ring is announced as 65535 whatever the application reads: a read
         // cannot move the right edge we can announce, so it must not cost a segment.
         ScriptedConnection sc = h.accept(80);
-        assertThat(sc.conn.flow().rcvWscale).isZero();
+        assertThat(sc.conn.flow().rcvWscale()).isZero();
         for (int i = 0; i < 5; i++) {
             sc.data(bytes(1460, 1460 * i));
         }
@@ -189,7 +189,7 @@ class TcpWindowTest {
     void shouldAnnounceTheWindowWhenAReadMovesTheRightEdgeOfAScaledWindow() {
         use(TasConfig.builder().set("tcp-rxbuf-len", "8192"));
         ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, 0, false, false, 0));
-        assertThat(sc.conn.flow().rcvWscale).as("8 KiB fits in 16 bits").isZero();
+        assertThat(sc.conn.flow().rcvWscale()).as("8 KiB fits in 16 bits").isZero();
         for (int i = 0; i < 5; i++) {
             sc.data(bytes(1460, 1460 * i));
         }
@@ -205,6 +205,6 @@ class TcpWindowTest {
     void shouldUseAShiftOfFourteenWhenThePeerOffersMore() {
         // RFC 7323 2.3: a shift above 14 is used as 14.
         ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, 15, false, false, 0));
-        assertThat(sc.conn.flow().sndWscale).isEqualTo(14);
+        assertThat(sc.conn.flow().sndWscale()).isEqualTo(14);
     }
 }

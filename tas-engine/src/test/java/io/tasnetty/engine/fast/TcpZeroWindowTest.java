@@ -159,6 +159,6 @@ class TcpZeroWindowTest {
         sc.ack();
         List<Segment> out = h.step();
         assertThat(out).extracting(Segment::len).containsExactly(1000);
-        assertThat(sc.conn.flow().persistDeadline).as("persist timer off").isZero();
+        assertThat(sc.conn.flow().persistDeadline()).as("persist timer off").isZero();
     }
 }
