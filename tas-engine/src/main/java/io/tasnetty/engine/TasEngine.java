@@ -4,6 +4,7 @@ import io.tasnetty.engine.cc.TasCcAlgorithm;
 import io.tasnetty.engine.cc.TasConstRate;
 import io.tasnetty.engine.cc.TasDctcpRate;
 import io.tasnetty.engine.cc.TasDctcpWindow;
+import io.tasnetty.engine.cc.TasTimely;
 import io.tasnetty.engine.config.TasConfig;
 import io.tasnetty.engine.config.TasConfigException;
 import io.tasnetty.engine.context.TasConnection;
@@ -194,8 +195,10 @@ public final class TasEngine implements AutoCloseable {
                 c.ccControlIntervalRtts());
             case DCTCP_WIN -> new TasDctcpWindow(c.ccDctcpWeight());
             case CONST_RATE -> new TasConstRate(c.ccConstRateMbps() * mbps);
-            case TIMELY -> throw new TasConfigException("cc",
-                "option cc: \"timely\" is not implemented by this engine yet; use dctcp-rate, dctcp-win or const-rate");
+            case TIMELY -> new TasTimely(c.ccDctcpInitMbps() * mbps, c.ccTimelyStepMbps() * mbps,
+                c.ccDctcpMinMbps() * mbps, Math.max(1, c.tcpLinkBwMbps()) * mbps,
+                c.ccTimelyTlowMicros() * 1_000, c.ccTimelyThighMicros() * 1_000, c.ccTimelyAlpha(),
+                c.ccTimelyBeta(), c.ccControlIntervalRtts());
         };
     }
 

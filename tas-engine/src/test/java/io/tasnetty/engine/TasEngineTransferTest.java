@@ -10,8 +10,9 @@ import io.tasnetty.engine.port.FaultInjectingPort;
 import io.tasnetty.engine.port.TasFaultPlan;
 import io.tasnetty.engine.port.TasWire;
 import io.tasnetty.engine.stats.TasCounter;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -34,9 +35,10 @@ class TasEngineTransferTest {
     private static final long TOTAL_PER_DIRECTION = 64L << 20;
     private static final long PER_CONNECTION = TOTAL_PER_DIRECTION / CONNECTIONS;
 
-    @Test
+    @ParameterizedTest(name = "cc={0}")
+    @ValueSource(strings = {"dctcp-rate", "dctcp-win", "timely", "const-rate"})
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
-    void shouldDeliverEveryByteBothWaysThroughLossReorderDuplicationAndCorruption() throws Exception {
+    void shouldDeliverEveryByteBothWaysThroughLossReorderDuplicationAndCorruption(String cc) throws Exception {
         TasFaultPlan plan = TasFaultPlan.builder().seed(7).loss(0.01).reorder(0.01).duplicate(0.001).corrupt(0.001)
             .build();
         try (TasWire wire = new TasWire()) {
@@ -44,8 +46,8 @@ class TasEngineTransferTest {
                 wire.attach("a", 0x02_00_0A_00_00_01L, 1, 1500, 8192), plan);
             FaultInjectingPort portB = new FaultInjectingPort(
                 wire.attach("b", 0x02_00_0A_00_00_02L, 1, 1500, 8192), plan.toBuilder().seed(8).build());
-            try (TasEngine a = TasEngine.builder().config(config("10.0.0.1")).port(portA).build();
-                 TasEngine b = TasEngine.builder().config(config("10.0.0.2")).port(portB).build()) {
+            try (TasEngine a = TasEngine.builder().config(config("10.0.0.1", cc)).port(portA).build();
+                 TasEngine b = TasEngine.builder().config(config("10.0.0.2", cc)).port(portB).build()) {
                 TasContext server = a.newContext();
                 TasListener l = server.listen(new InetSocketAddress("10.0.0.1", 5000), 64);
                 // Own threads: the common pool has a single worker on a 2-core machine.
@@ -82,7 +84,7 @@ class TasEngineTransferTest {
                     .isEqualTo(portA.corrupted() + portB.corrupted());
                 assertThat(a.counter(TasCounter.TCP_RETRANSMITTED_SEGMENTS)
                     + b.counter(TasCounter.TCP_RETRANSMITTED_SEGMENTS)).isPositive();
-                System.out.printf("transfer: A %s%n          B %s%n", summary(a), summary(b));
+                System.out.printf("transfer (cc=%s): A %s%n          B %s%n", cc, summary(a), summary(b));
             }
         }
     }
@@ -100,9 +102,9 @@ class TasEngineTransferTest {
             + " dup=" + e.counter(TasCounter.TCP_DUPLICATE_SEGMENTS);
     }
 
-    private static TasConfig config(String ip) {
+    private static TasConfig config(String ip, String cc) {
         return TasConfig.builder().set("ip-addr", ip + "/24").set("tcp-rto-min", "20000").set("seed", "1")
-            .set("fp-poll-interval-tas", "50").build();
+            .set("fp-poll-interval-tas", "50").set("cc", cc).build();
     }
 
     /** One side: either accepts CONNECTIONS connections or opens them, then sends and receives PER_CONNECTION bytes each. */

@@ -724,6 +724,10 @@ public final class TasFastPath {
         if (sample < 0) {
             return;
         }
+        f.rttLastNanos(sample); // for delay-based control (TIMELY)
+        if (f.rttMinNanos() == 0 || sample < f.rttMinNanos()) {
+            f.rttMinNanos(sample);
+        }
         if (f.srttNanos() == 0) {
             // RFC 6298 2.2
             f.srttNanos(sample);

@@ -24,7 +24,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * estimator, timers, congestion state) lives off-heap in a compact, cache-line aligned record
  * ({@link #TCB}, {@value #TCB_BYTES} bytes) carved from a {@link TasTcbSlab}: what a segment
  * touches on receive and transmit sits in the first two cache lines, RTT and timers in the next
- * two, congestion control and handshake leftovers in the last. It is read and written only by the
+ * two, congestion control and handshake leftovers after them, delay-based (TIMELY) state last. It is read and written only by the
  * flow's owning agent (the fast path once installed; the slow path before that), through the
  * accessors below; no object is allocated per access.
  *
@@ -116,10 +116,16 @@ public final class TasFlow {
         JAVA_LONG.withName("createdNanos"),
         JAVA_INT.withName("ccLosses"),
         JAVA_INT.withName("peerWscale"),
-        JAVA_INT.withName("peerTsVal")
+        JAVA_INT.withName("peerTsVal"),
+        // cache line 5: RTT samples for delay-based control (TIMELY)
+        JAVA_LONG.withName("rttLastNanos"),
+        JAVA_LONG.withName("rttMinNanos"),
+        JAVA_LONG.withName("timelyPrevRttNanos"),
+        JAVA_DOUBLE.withName("timelyRttDiffNanos"),
+        JAVA_INT.withName("timelyIncreases")
     );
     /** Bytes per record: a whole number of cache lines. */
-    public static final int TCB_BYTES = 320;
+    public static final int TCB_BYTES = 384;
 
     // The record is 64-byte aligned and every field naturally aligned within it, so the accessors
     // skip the per-access alignment check.
@@ -183,6 +189,11 @@ public final class TasFlow {
     private static final long CC_LOSSES = offset("ccLosses");
     private static final long PEER_WSCALE = offset("peerWscale");
     private static final long PEER_TS_VAL = offset("peerTsVal");
+    private static final long RTT_LAST_NANOS = offset("rttLastNanos");
+    private static final long RTT_MIN_NANOS = offset("rttMinNanos");
+    private static final long TIMELY_PREV_RTT_NANOS = offset("timelyPrevRttNanos");
+    private static final long TIMELY_RTT_DIFF_NANOS = offset("timelyRttDiffNanos");
+    private static final long TIMELY_INCREASES = offset("timelyIncreases");
 
     private static final int F_FIN_RECEIVED = 1 << 0;
     private static final int F_ACK_PENDING = 1 << 1;
@@ -993,6 +1004,51 @@ public final class TasFlow {
     }
 
 
+
+    /** The newest RTT sample (RFC 6298 measurement), 0 before the first. */
+    public long rttLastNanos() {
+        return tcb.get(LONG, RTT_LAST_NANOS);
+    }
+
+    public void rttLastNanos(long v) {
+        tcb.set(LONG, RTT_LAST_NANOS, v);
+    }
+
+    /** The smallest RTT sample seen (the path's propagation delay, as far as we can tell), 0 before the first. */
+    public long rttMinNanos() {
+        return tcb.get(LONG, RTT_MIN_NANOS);
+    }
+
+    public void rttMinNanos(long v) {
+        tcb.set(LONG, RTT_MIN_NANOS, v);
+    }
+
+    /** TIMELY: the RTT sample of the previous control interval. */
+    public long timelyPrevRttNanos() {
+        return tcb.get(LONG, TIMELY_PREV_RTT_NANOS);
+    }
+
+    public void timelyPrevRttNanos(long v) {
+        tcb.set(LONG, TIMELY_PREV_RTT_NANOS, v);
+    }
+
+    /** TIMELY: moving average of RTT differences between intervals (the gradient's numerator). */
+    public double timelyRttDiffNanos() {
+        return tcb.get(DOUBLE, TIMELY_RTT_DIFF_NANOS);
+    }
+
+    public void timelyRttDiffNanos(double v) {
+        tcb.set(DOUBLE, TIMELY_RTT_DIFF_NANOS, v);
+    }
+
+    /** TIMELY: intervals in a row with a non-positive gradient (hyperactive increase after 5). */
+    public int timelyIncreases() {
+        return tcb.get(INT, TIMELY_INCREASES);
+    }
+
+    public void timelyIncreases(int v) {
+        tcb.set(INT, TIMELY_INCREASES, v);
+    }
 
     private void flag(int bit, boolean on) {
         int v = tcb.get(INT, FLAGS);

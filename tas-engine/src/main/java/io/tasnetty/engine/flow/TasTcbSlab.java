@@ -16,7 +16,7 @@ import java.util.List;
  * ever touch freed memory, even one that outlives the engine.
  */
 public final class TasTcbSlab {
-    /** Records per chunk (320 KiB with 320-byte records). */
+    /** Records per chunk (384 KiB with 384-byte records). */
     public static final int CHUNK_RECORDS = 1024;
 
     private final List<MemorySegment> chunks = new ArrayList<>();
