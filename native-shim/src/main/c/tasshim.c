@@ -33,7 +33,7 @@
 
 _Static_assert(sizeof(struct tas_rx_meta) == 16, "tas_rx_meta layout is shared with Java");
 _Static_assert(sizeof(struct tas_pool_info) == 40, "tas_pool_info layout is shared with Java");
-_Static_assert(sizeof(struct tas_port_info) == 72, "tas_port_info layout is shared with Java");
+_Static_assert(sizeof(struct tas_port_info) == 80, "tas_port_info layout is shared with Java");
 _Static_assert(sizeof(struct tas_port_stats) == 64, "tas_port_stats layout is shared with Java");
 _Static_assert(TAS_TX_IP_CSUM >> 2 == 1 && TAS_TX_TCP_CSUM >> 2 == 2, "tx flag packing");
 
@@ -485,6 +485,7 @@ int tas_port_setup(int port_id, void *pool, int queues, int mtu, int flags, stru
 	out->rx_csum = (conf.rxmode.offloads & rx_csum) == rx_csum;
 	out->rss_enabled = rss_hf != 0;
 	out->reta_size = rss_hf != 0 ? di.reta_size : 0;
+	out->rss_tcp_ports = (rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0;
 	out->rx_intr = s->intr;
 	out->max_queues = max_q;
 	snprintf(out->driver, sizeof(out->driver), "%s", di.driver_name != NULL ? di.driver_name : "?");

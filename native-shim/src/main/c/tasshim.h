@@ -55,7 +55,7 @@ struct tas_pool_info {
 	uint32_t count;        /* mbufs in the pool */
 };
 
-/* What tas_port_setup negotiated (72 bytes). */
+/* What tas_port_setup negotiated (80 bytes). */
 struct tas_port_info {
 	uint64_t mac;          /* 48 bits, first octet most significant */
 	uint32_t queues;       /* rx/tx queue pairs configured */
@@ -67,6 +67,8 @@ struct tas_port_info {
 	uint32_t max_queues;   /* device limit */
 	uint32_t rss_enabled;
 	char driver[32];
+	uint32_t rss_tcp_ports; /* RSS hashes IPv4/TCP with ports (else addresses only), when rss_enabled */
+	uint32_t reserved;
 };
 
 /* Counters from rte_eth_stats_get (64 bytes). */

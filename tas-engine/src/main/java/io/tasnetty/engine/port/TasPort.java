@@ -65,6 +65,22 @@ public interface TasPort extends AutoCloseable {
     /** Wakes a thread blocked in {@link #awaitRx} on {@code queue}; callable from any thread. */
     void wakeup(int queue);
 
+    /**
+     * The RX queue in {@code [0, queues)} on which this port will deliver the packets of the TCP
+     * flow between the engine's {@code localIp:localPort} and the peer's {@code remoteIp:remotePort}
+     * (so the engine can own the flow on that queue's fast path). {@code queues} is how many of
+     * the port's queues the engine polls.
+     *
+     * <p>Ports that steer with {@link TasRss} (the in-JVM wire by default, single-queue ports)
+     * keep this default. A port whose device steers by its own rule (a NIC's RSS: Toeplitz hash
+     * and redirection table) answers with that rule. A port that cannot tell (no RSS, an unknown
+     * hash) keeps the default: the engine then hands a segment that arrives on another queue to
+     * the flow's fast path, which is correct but costs a trip through the slow path.
+     */
+    default int flowQueue(int localIp, int localPort, int remoteIp, int remotePort, int queues) {
+        return TasRss.queueFor(localIp, localPort, remoteIp, remotePort, queues);
+    }
+
     /** Port statistics as counted by the port itself (may be zero where the port cannot tell). */
     default TasPortStats stats() {
         return TasPortStats.EMPTY;

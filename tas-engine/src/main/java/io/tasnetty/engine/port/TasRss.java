@@ -50,6 +50,14 @@ public final class TasRss {
      * IPv4 fragments, truncated or malformed headers) goes to queue 0.
      */
     public static int queueForFrame(MemorySegment s, long off, int len, int queues) {
+        return queueForFrame(s, off, len, queues, TasRxSteering.SOFTWARE);
+    }
+
+    /**
+     * As {@link #queueForFrame(MemorySegment, long, int, int)}, but an IPv4/TCP frame goes where
+     * {@code steering} puts a packet of its source and destination.
+     */
+    public static int queueForFrame(MemorySegment s, long off, int len, int queues, TasRxSteering steering) {
         if (queues <= 1 || len < ETH_HEADER) {
             return 0;
         }
@@ -78,7 +86,7 @@ public final class TasRss {
         int src = s.get(BE_INT, ip + 12);
         int dst = s.get(BE_INT, ip + 16);
         int ports = s.get(BE_INT, ip + ihl);
-        return queueFor(src, ports >>> 16, dst, ports & 0xFFFF, queues);
+        return steering.queueForPacket(src, ports >>> 16, dst, ports & 0xFFFF, queues);
     }
 
     /** MurmurHash3's 64-bit finaliser: every input bit affects every output bit. */

@@ -11,7 +11,9 @@ import org.jctools.queues.MpscArrayQueue;
  * <p>Receive: each RX queue is an MPSC queue of buffers from this port's own pool, filled by
  * whichever threads transmit towards this port; the queue is chosen by {@link TasRss}, so both
  * directions of a TCP flow meet on one queue. A frame that finds its queue full, or no free
- * buffer, is dropped and counted in {@link #stats()}{@code .rxDropped()}.
+ * buffer, is dropped and counted in {@link #stats()}{@code .rxDropped()}. {@link #steering}
+ * replaces that rule (tests make the wire steer like a NIC's RSS, or by a hash the engine does not
+ * know); {@link #flowQueue} answers by the same rule.
  *
  * <p>Transmit: {@link #txBurst} copies each frame into its destination's pool and frees the
  * sender's buffer at once; it always takes the whole burst, as a NIC puts frames on the wire
@@ -36,6 +38,8 @@ public final class WirePort implements TasPort {
     private final SingleWriterCounter[] txPackets;
     private final SingleWriterCounter[] txDropped;
     private final AtomicLong rxDropped = new AtomicLong(); // written by any sender
+    /** How received frames are spread over the RX queues; read by every sender. */
+    private volatile TasRxSteering steering = TasRxSteering.SOFTWARE;
     private volatile boolean closed;
 
     /** Per RX queue: the ring senders fill, and the doorbell its one consumer parks on. */
@@ -102,6 +106,25 @@ public final class WirePort implements TasPort {
         return pool;
     }
 
+    /**
+     * Makes this port spread received frames over its queues by {@code rule} instead of
+     * {@link TasRss} (and answer {@link #flowQueue} by it). Set it before traffic flows.
+     */
+    public WirePort steering(TasRxSteering rule) {
+        this.steering = java.util.Objects.requireNonNull(rule);
+        return this;
+    }
+
+    /** The rule that picks each received frame's queue. */
+    public TasRxSteering steering() {
+        return steering;
+    }
+
+    @Override
+    public int flowQueue(int localIp, int localPort, int remoteIp, int remotePort, int queues) {
+        return steering.flowQueue(localIp, localPort, remoteIp, remotePort, queues);
+    }
+
     @Override
     public void start() {
         // Nothing to configure: the port receives as soon as it is attached.
@@ -152,7 +175,7 @@ public final class WirePort implements TasPort {
             rxDropped.incrementAndGet();
             return;
         }
-        RxQueue q = rx[TasRss.queueForFrame(s, off, len, rx.length)];
+        RxQueue q = rx[steering.queueForFrame(s, off, len, rx.length)];
         PacketBuffer b = pool.allocOne();
         if (b == null) {
             rxDropped.incrementAndGet();

@@ -9,6 +9,8 @@ import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.port.TasPortCapabilities;
 import io.tasnetty.engine.port.TasPortStats;
+import io.tasnetty.engine.port.TasToeplitz;
+import io.tasnetty.engine.port.TasToeplitzSteering;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -42,8 +44,20 @@ import java.util.concurrent.locks.LockSupport;
  * With more than one queue and a device that hashes IPv4/TCP, receive-side scaling is on: the key
  * is the symmetric Toeplitz key (0x6d5a repeated) when the device takes one, so both directions of
  * a connection reach the same queue; {@code capabilities().rssRetaSize()} is then the redirection
- * table's size ({@link #setRedirectionTable}, {@link #rssHashKey}), else 0. Devices without RSS
- * (net_ring, net_tap, af_packet) get the queues without steering.
+ * table's size ({@link #setRedirectionTable}, {@link #rssHashKey}), else 0. At open the port then
+ * reads the key the device really uses (its own default when it takes none), programs the
+ * redirection table as entry i = queue {@code i % queues} and keeps both as a
+ * {@link TasToeplitzSteering}: {@link #flowQueue} computes the device's hash in software (over
+ * the IPv4/TCP 4-tuple, or the addresses alone where the device hashes no ports), so the engine
+ * places each flow on the queue its packets arrive on. A device that refuses the table
+ * update keeps its own, which on common PMDs is that same round robin.
+ *
+ * <p>Devices without RSS (net_ring, net_tap, net_af_packet, virtio without the feature) deliver
+ * a flow on queue 0 or by their own rule (af_packet: the kernel's fanout hash; tap: the kernel's
+ * queue selection), and a device may hash with another function than Toeplitz. There
+ * {@link #flowQueue} falls back to the engine's software hash, and the engine hands a segment that
+ * arrives on another queue than its flow's to the owning fast path (through the slow path): correct
+ * on any device, at the cost of that detour.
  *
  * <h2>Blocking</h2>
  * With rx interrupts (the PMD has them and {@code noInts} is false) {@link #awaitRx} arms the
@@ -82,6 +96,11 @@ public final class DpdkPort implements TasPort {
     private final TasPortCapabilities capabilities;
     private final int txFlagMask;
     private final int rxFlagMask;
+    /** The device's RSS key, or null when RSS is off, there is one queue, or the device does not tell it. */
+    private final byte[] rssKey;
+    private final boolean rssTcpPorts;
+    /** The device's steering as computed in software (key + redirection table), or null (see class comment). */
+    private volatile TasToeplitzSteering rss;
 
     private final Arena arena;
     private final MemorySegment poolPtr;
@@ -159,6 +178,18 @@ public final class DpdkPort implements TasPort {
             this.rxFlagMask = rxCsum ? PacketBuffer.RX_IP_CSUM_GOOD | PacketBuffer.RX_L4_CSUM_GOOD : 0;
             this.driver = pi.asSlice(DpdkShim.PORT_DRIVER, 32).getString(0);
             this.name = "dpdk:" + portId;
+            this.rssTcpPorts = pi.get(JAVA_INT, DpdkShim.PORT_RSS_TCP_PORTS) != 0;
+            this.rssKey = pi.get(JAVA_INT, DpdkShim.PORT_RSS_ENABLED) != 0 && queues > 1
+                && capabilities.rssRetaSize() > 0 ? readRssKey() : null;
+            if (rssKey != null) {
+                int[] reta = TasToeplitzSteering.roundRobin(capabilities.rssRetaSize(), queues);
+                try {
+                    setRedirectionTable(reta); // also builds the model
+                } catch (IllegalStateException refused) {
+                    // The PMD keeps its own table; assume its usual default (the same round robin).
+                    this.rss = new TasToeplitzSteering(rssKey, reta, rssTcpPorts);
+                }
+            }
 
             this.rxPtrs = new MemorySegment[queues];
             this.rxMeta = new MemorySegment[queues];
@@ -549,7 +580,8 @@ public final class DpdkPort implements TasPort {
 
     /**
      * Sets the RSS redirection table: entry i steers to {@code queues[i]}; the length must equal
-     * {@code capabilities().rssRetaSize()}.
+     * {@code capabilities().rssRetaSize()}. {@link #flowQueue} follows the new table (flows placed
+     * before keep their queue; their segments are handed over by the engine).
      */
     public void setRedirectionTable(int[] queueOfEntry) {
         ensureOpen();
@@ -559,6 +591,25 @@ public final class DpdkPort implements TasPort {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+        if (rssKey != null) {
+            rss = new TasToeplitzSteering(rssKey, queueOfEntry, rssTcpPorts);
+        }
+    }
+
+    /**
+     * Where the device delivers the flow's packets: its Toeplitz hash and redirection table when
+     * RSS is on and the key is known, else the engine's software hash (see the class comment).
+     */
+    @Override
+    public int flowQueue(int localIp, int localPort, int remoteIp, int remotePort, int queues) {
+        TasToeplitzSteering r = rss;
+        return r != null ? r.flowQueue(localIp, localPort, remoteIp, remotePort, queues)
+            : TasPort.super.flowQueue(localIp, localPort, remoteIp, remotePort, queues);
+    }
+
+    /** The device's receive steering as the port computes it (key + redirection table), or null without RSS. */
+    public TasToeplitzSteering rxSteering() {
+        return rss;
     }
 
     /** The device's RSS (Toeplitz) hash key, so flows can be steered in software alike. */
@@ -570,6 +621,16 @@ public final class DpdkPort implements TasPort {
             return s.asSlice(0, n).toArray(JAVA_BYTE);
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    /** The RSS key, or null when the device does not tell it or is too short to model. */
+    private byte[] readRssKey() {
+        try {
+            byte[] k = rssHashKey();
+            return k.length >= TasToeplitz.MIN_KEY_LENGTH ? k : null;
+        } catch (IllegalStateException unknown) {
+            return null;
         }
     }
 

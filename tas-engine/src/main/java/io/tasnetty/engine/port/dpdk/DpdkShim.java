@@ -81,8 +81,8 @@ final class DpdkShim {
     static final long POOL_HEADROOM = 32;
     static final long POOL_COUNT = 36;
 
-    // struct tas_port_info (72 bytes)
-    static final long PORT_INFO_SIZE = 72;
+    // struct tas_port_info (80 bytes)
+    static final long PORT_INFO_SIZE = 80;
     static final long PORT_MAC = 0;
     static final long PORT_QUEUES = 8;
     static final long PORT_MTU = 12;
@@ -93,6 +93,7 @@ final class DpdkShim {
     static final long PORT_MAX_QUEUES = 32;
     static final long PORT_RSS_ENABLED = 36;
     static final long PORT_DRIVER = 40;
+    static final long PORT_RSS_TCP_PORTS = 72;
 
     // struct tas_port_stats (8 longs)
     static final long STATS_SIZE = 64;

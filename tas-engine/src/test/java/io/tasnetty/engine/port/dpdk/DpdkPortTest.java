@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tasnetty.engine.port.PacketBuffer;
+import io.tasnetty.engine.port.TasRss;
 import io.tasnetty.engine.port.TasPortStats;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -54,6 +55,17 @@ class DpdkPortTest {
         assertThat(ring.capabilities().rxInterrupts()).isFalse();
         assertThat(ring.capabilities().rssRetaSize()).isZero();
         assertThat(ring.region().byteSize()).isGreaterThanOrEqualTo((long) ring.mbufCount() * 2048);
+    }
+
+    @Test
+    void shouldPlaceFlowsByTheSoftwareHashOnADeviceWithoutRss() {
+        // net_ring has no RSS: no key, no redirection table to model; the engine hands over what
+        // arrives elsewhere (on net_ring a frame comes back on the queue it was sent from).
+        assertThat(ring.rxSteering()).isNull();
+        for (int port = 40000; port < 40100; port++) {
+            assertThat(ring.flowQueue(0x0A000001, 80, 0x0A000002, port, 2))
+                .isEqualTo(TasRss.queueFor(0x0A000001, 80, 0x0A000002, port, 2));
+        }
     }
 
     @Test
