@@ -61,17 +61,29 @@ public final class TasEnginePair implements AutoCloseable {
      */
     public TasEnginePair(UnaryOperator<TasConfig.Builder> config, Function<WirePort, TasPort> decorateA,
                          Function<WirePort, TasPort> decorateB) {
-        wireA = wire.attach("a", MAC_A, 1, 1500, 4096);
-        wireB = wire.attach("b", MAC_B, 1, 1500, 4096);
+        this(1, config, decorateA, decorateB);
+    }
+
+    /**
+     * As {@link #TasEnginePair(UnaryOperator, Function, Function)}, with {@code queues} RX/TX
+     * queue pairs on each wire port and as many fast-path cores ({@code fp-cores-max}) per engine.
+     */
+    public TasEnginePair(int queues, UnaryOperator<TasConfig.Builder> config, Function<WirePort, TasPort> decorateA,
+                         Function<WirePort, TasPort> decorateB) {
+        wireA = wire.attach("a", MAC_A, queues, 1500, 4096);
+        wireB = wire.attach("b", MAC_B, queues, 1500, 4096);
         portA = decorateA.apply(wireA);
         portB = decorateB.apply(wireB);
+        String cores = Integer.toString(queues);
         Set<Thread> before = Thread.getAllStackTraces().keySet();
         a = TasEngine.builder().config(config.apply(TasConfig.builder().set("ip-addr", "10.0.0.1/24")
-            .set("mac-addr", "02:00:0a:00:00:01").set("seed", "1")).build()).port(portA).build();
+            .set("mac-addr", "02:00:0a:00:00:01").set("seed", "1").set("fp-cores-max", cores)).build()).port(portA)
+            .build();
         threadsA = newThreads(before);
         before = Thread.getAllStackTraces().keySet();
         b = TasEngine.builder().config(config.apply(TasConfig.builder().set("ip-addr", "10.0.0.2/24")
-            .set("mac-addr", "02:00:0a:00:00:02").set("seed", "2")).build()).port(portB).build();
+            .set("mac-addr", "02:00:0a:00:00:02").set("seed", "2").set("fp-cores-max", cores)).build()).port(portB)
+            .build();
         threadsB = newThreads(before);
         ctxA = a.newContext();
         ctxB = b.newContext();
@@ -157,6 +169,40 @@ public final class TasEnginePair implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #exchange}, on all {@code links} at once: link i carries {@code pattern(bytes, 2i + 1)}
+     * from A to B and {@code pattern(bytes, 2i + 2)} from B to A, each checked byte for byte.
+     */
+    public void exchangeAll(List<Link> links, int bytes, long timeoutMillis) {
+        List<Direction> all = new ArrayList<>();
+        for (int i = 0; i < links.size(); i++) {
+            Link l = links.get(i);
+            all.add(new Direction(l.atA(), l.atB(), pattern(bytes, 2L * i + 1)));
+            all.add(new Direction(l.atB(), l.atA(), pattern(bytes, 2L * i + 2)));
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (!all.stream().allMatch(Direction::done)) {
+            boolean progress = false;
+            for (Direction d : all) {
+                progress |= d.pump();
+            }
+            pollEvents();
+            if (System.nanoTime() > deadline) {
+                StringBuilder sb = new StringBuilder("exchange on " + links.size() + " links timed out:");
+                for (int i = 0; i < all.size(); i += 2) {
+                    Link l = links.get(i / 2);
+                    sb.append("\n  A->B ").append(all.get(i)).append(", B->A ").append(all.get(i + 1))
+                        .append("\n    A ").append(dump(l.atA())).append("\n    B ").append(dump(l.atB()));
+                }
+                throw new AssertionError(sb + "\n  A counters " + nonZero(a) + "\n  B counters " + nonZero(b)
+                    + "\n  wire A " + wireA.stats() + " wire B " + wireB.stats());
+            }
+            if (!progress) {
+                LockSupport.parkNanos(50_000);
+            }
+        }
+    }
+
     /** The TCB fields that explain a stall (read racily: for failure messages only). */
     public static String dump(TasConnection c) {
         io.tasnetty.engine.flow.TasFlow f = c.flow();
@@ -167,7 +213,8 @@ public final class TasEnginePair implements AutoCloseable {
             + (f.tx == null ? -1 : f.tx.readable()) + " rxReadable=" + (f.rx == null ? -1 : f.rx.readable());
     }
 
-    private static String nonZero(TasEngine e) {
+    /** Every non-zero counter of {@code e}, for failure messages. */
+    public static String nonZero(TasEngine e) {
         StringBuilder sb = new StringBuilder();
         e.counters().forEach((k, v) -> {
             if (v != 0) {

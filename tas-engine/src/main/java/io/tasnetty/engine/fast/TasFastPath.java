@@ -92,6 +92,11 @@ public final class TasFastPath {
     private final MpscUnboundedArrayQueue<Runnable> control = new MpscUnboundedArrayQueue<>(64);
     private final MpscArrayQueue<PacketBuffer> loopbackIn = new MpscArrayQueue<>(4096);
     private final MpscArrayQueue<PacketBuffer> foreignTx = new MpscArrayQueue<>(1024);
+    /** Segments of flows owned here that arrived on another core's queue (see {@link #handOver}). */
+    private final MpscArrayQueue<PacketBuffer> handedIn = new MpscArrayQueue<>(4096);
+    private final PacketBuffer[] handedBatch = new PacketBuffer[RX_BURST];
+    /** True while {@link #receive} runs on a handed-over segment. */
+    private boolean rxHandedOver;
     private final TcpOptions opts = new TcpOptions();
     /** SACK blocks of the segment being built (copied from the flow's out-of-order intervals). */
     private final int[] sackLeft = new int[TasFlow.OOO_MAX];
@@ -193,6 +198,21 @@ public final class TasFastPath {
         return true;
     }
 
+    /**
+     * Slow path: a validated IPv4/TCP segment of a flow installed (or being installed) on this
+     * core that the port delivered to another core's queue. Ownership passes on success; on false
+     * (queue full) the caller keeps the buffer. The slow path queues a flow's install before it
+     * hands over any segment of it, and this agent runs its control queue before such segments
+     * (see {@link #drainHandedOver}), so they find their flow unless it has left meanwhile.
+     */
+    public boolean handOver(PacketBuffer buf) {
+        if (!handedIn.offer(buf)) {
+            return false;
+        }
+        wake();
+        return true;
+    }
+
     /** Any thread (slow path): a finished frame to transmit from this queue. */
     public boolean transmitForeign(PacketBuffer buf) {
         if (!foreignTx.offer(buf)) {
@@ -232,6 +252,7 @@ public final class TasFastPath {
             work++;
         }
         work += runControl();
+        work += drainHandedOver(now);
         work += runCommands(now);
         work += timers.advance(now, timerExpiry);
         work += transmitPending(now);
@@ -256,7 +277,7 @@ public final class TasFastPath {
         sleeping = true;
         try {
             if (!commands.isEmpty() || !control.isEmpty() || !loopbackIn.isEmpty() || !foreignTx.isEmpty()
-                || txHead != null || txCount > 0) {
+                || !handedIn.isEmpty() || txHead != null || txCount > 0) {
                 return;
             }
             port.awaitRx(queue, timeout);
@@ -273,6 +294,38 @@ public final class TasFastPath {
             n++;
         }
         return n;
+    }
+
+    /**
+     * Receives the segments the slow path handed over, each as a frame from the port (counted in
+     * RX_PACKETS where it arrived, not again here). Up to a burst is taken first,
+     * then the control queue runs: each take is an acquire that makes visible every install the
+     * slow path queued before handing the segment over, so its flow is in the table now. A segment
+     * whose flow is no longer here is dropped and counted, never sent back (no ping-pong).
+     */
+    private int drainHandedOver(long now) {
+        int n = 0;
+        PacketBuffer b;
+        while (n < RX_BURST && (b = handedIn.relaxedPoll()) != null) {
+            handedBatch[n++] = b;
+        }
+        if (n == 0) {
+            return 0;
+        }
+        int work = runControl() + n;
+        rxHandedOver = true;
+        try {
+            for (int i = 0; i < n; i++) {
+                b = handedBatch[i];
+                handedBatch[i] = null;
+                // As a looped frame: the core it arrived on already validated it (headers,
+                // checksums, addresses), and it is IPv4/TCP for us, so nothing goes to the kernel.
+                receive(b, now, true);
+            }
+        } finally {
+            rxHandedOver = false;
+        }
+        return work;
     }
 
     private int drainForeign() {
@@ -295,8 +348,10 @@ public final class TasFastPath {
         MemorySegment s = b.segment;
         long o = b.offset;
         int len = b.length;
-        counters.increment(TasCounter.RX_PACKETS);
-        counters.add(TasCounter.RX_BYTES, len);
+        if (!rxHandedOver) {
+            counters.increment(TasCounter.RX_PACKETS);
+            counters.add(TasCounter.RX_BYTES, len);
+        }
         if (len < Ethernet.HEADER_LENGTH) {
             drop(b, TasCounter.DROP_MALFORMED_ETH);
             return;
@@ -354,6 +409,10 @@ public final class TasFastPath {
         }
         TasFlow f = flows.get(dstIp, Tcp.dstPort(s, tcpOff), srcIp, Tcp.srcPort(s, tcpOff));
         if (f == null) {
+            if (rxHandedOver) {
+                drop(b, TasCounter.DROP_STEERED_NO_FLOW); // its flow left this core meanwhile
+                return;
+            }
             toSlowPath(b); // SYN for a listener, or a stray: the slow path decides
             return;
         }
@@ -1852,6 +1911,9 @@ public final class TasFastPath {
             port.free(b);
         }
         while ((b = foreignTx.poll()) != null) {
+            port.free(b);
+        }
+        while ((b = handedIn.poll()) != null) {
             port.free(b);
         }
     }

@@ -154,6 +154,10 @@ public final class TasSlowPath {
             if (b == null) {
                 break;
             }
+            if (steer(b)) {
+                work++;
+                continue;
+            }
             try {
                 handle(b, now);
             } finally {
@@ -265,6 +269,38 @@ public final class TasSlowPath {
         }
     }
 
+    /**
+     * Hands a segment of a flow placed on a fast path (installed, or its install queued) to that
+     * flow's core, when it missed the table of the core it arrived on: the port put it on another
+     * queue than {@link TasPort#flowQueue} said (a device hash the port does not model, af_packet
+     * fanout, tap queue selection, a redirection table changed since), or it came just before its
+     * install. Whatever its flags (a RST, a SYN): on the right queue the flow's core would have
+     * taken it too. Returns false, keeping nothing, when {@code b} is not such a segment: a flow
+     * waiting for ARP has no queue yet, so its segments still end as DROP_FLOW_NOT_READY.
+     */
+    private boolean steer(PacketBuffer b) {
+        MemorySegment s = b.segment;
+        long ipOff = b.offset + Ethernet.HEADER_LENGTH;
+        // An IPv4/TCP segment for us reaches this queue only after its core validated it; all else
+        // here (ARP, frames for the kernel path) is not a flow's.
+        if (!isEngineTcp(s, ipOff)) {
+            return false;
+        }
+        long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
+        TasFlow f = allFlows.get(Ipv4.dst(s, ipOff), Tcp.dstPort(s, tcpOff), Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff));
+        int q = f == null ? -1 : f.queue;
+        if (q < 0) {
+            return false;
+        }
+        if (engine.fastPath(q).handOver(b)) {
+            counters.increment(TasCounter.RX_STEERED);
+        } else {
+            counters.increment(TasCounter.DROP_STEERED_QUEUE_FULL);
+            port.free(b);
+        }
+        return true;
+    }
+
     /** An unfragmented IPv4/TCP packet to one of the engine's addresses (what the engine consumes). */
     private boolean isEngineTcp(MemorySegment s, long ipOff) {
         return Ethernet.etherType(s, ipOff - Ethernet.HEADER_LENGTH) == Ethernet.TYPE_IPV4
@@ -320,9 +356,25 @@ public final class TasSlowPath {
     }
 
     private void install(TasFlow f) {
-        f.queue = TasRss.queueFor(f.localIp, f.localPort, f.remoteIp, f.remotePort, engine.queues());
+        f.queue = placement(f.loopback, f.localIp, f.localPort, f.remoteIp, f.remotePort);
         allFlows.put(f.localIp, f.localPort, f.remoteIp, f.remotePort, f);
         engine.fastPath(f.queue).install(f);
+    }
+
+    /**
+     * The fast path of a new flow: the one whose RX queue the port delivers its packets to
+     * ({@link TasPort#flowQueue}), so they need no hand-over. A looped flow never touches the
+     * port: the engine's own hash, as its loopback delivery uses.
+     */
+    private int placement(boolean loopback, int localIp, int localPort, int remoteIp, int remotePort) {
+        int queues = engine.queues();
+        if (!loopback) {
+            int q = port.flowQueue(localIp, localPort, remoteIp, remotePort, queues);
+            if (q >= 0 && q < queues) {
+                return q;
+            }
+        }
+        return TasRss.queueFor(localIp, localPort, remoteIp, remotePort, queues);
     }
 
     // ------------------------------------------------------------------ active open

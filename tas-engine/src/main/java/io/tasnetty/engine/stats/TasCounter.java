@@ -12,11 +12,15 @@ public enum TasCounter {
     TX_PORT_FULL("transmit bursts the port did not fully take (retried later)"),
     TX_NO_BUFFER("transmits delayed because no packet buffer was free"),
     // Where each received packet went. With the DROP_* counters of the receive path they add up:
-    // fast path RX_PACKETS = its header DROP_*s + DROP_EXCEPTION_QUEUE_FULL + RX_FLOW_SEGMENTS +
-    // RX_EXCEPTIONS; slow path: RX_EXCEPTIONS = RX_ARP + DROP_MALFORMED_ARP + its TCP outcomes.
+    // fast paths' RX_PACKETS + the slow path's RX_STEERED = their header DROP_*s +
+    // DROP_EXCEPTION_QUEUE_FULL + DROP_STEERED_NO_FLOW + RX_FLOW_SEGMENTS + RX_EXCEPTIONS;
+    // slow path: RX_EXCEPTIONS = RX_ARP + DROP_MALFORMED_ARP + its TCP outcomes (RX_STEERED and
+    // DROP_STEERED_QUEUE_FULL among them).
     RX_FLOW_SEGMENTS("segments handed to a connection's TCP state machine (what it drops is counted too)"),
     RX_EXCEPTIONS("packets handed to the slow path (ARP, SYNs, segments for no installed connection)"),
     RX_ARP("well-formed ARP packets processed by the slow path"),
+    RX_STEERED("segments that arrived on another queue than their connection's (or just before its install"
+        + " reached its core), handed over to the connection's core by the slow path"),
 
     DROP_MALFORMED_ETH("dropped: frame shorter than an Ethernet header"),
     DROP_UNKNOWN_ETHERTYPE("dropped: not IPv4 or ARP"),
@@ -37,7 +41,9 @@ public enum TasCounter {
     DROP_OOO_NO_SLOT("dropped: out-of-order segment with no free interval slot"),
     DROP_EXCEPTION_QUEUE_FULL("dropped: slow-path exception queue full"),
     DROP_LOOPBACK_QUEUE_FULL("dropped: in-engine loopback queue of the receiving core full"),
-    DROP_FLOW_NOT_READY("dropped: segment for a connection still being set up (not yet on its core)"),
+    DROP_FLOW_NOT_READY("dropped: segment for a connection still being set up (waiting for ARP)"),
+    DROP_STEERED_QUEUE_FULL("dropped: segment from another queue, the hand-over queue to its connection's core full"),
+    DROP_STEERED_NO_FLOW("dropped: segment handed over to its connection's core after the connection had left it"),
     DROP_ARP_PENDING_FULL("dropped: packet waiting for ARP, pending queue full"),
     DROP_NO_ROUTE("dropped: no route to destination"),
     DROP_BAD_STATE("dropped: segment not acceptable in the connection's state"),
