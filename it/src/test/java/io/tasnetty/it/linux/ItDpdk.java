@@ -34,8 +34,13 @@ final class ItDpdk {
 
     /** Hot-plugs {@code devargs} and opens it with one queue. */
     static DpdkPort attach(String devargs, boolean noXsumOffload, boolean noInts) {
+        return attach(devargs, 1, noXsumOffload, noInts);
+    }
+
+    /** Hot-plugs {@code devargs} and opens it with {@code queues} rx/tx queue pairs. */
+    static DpdkPort attach(String devargs, int queues, boolean noXsumOffload, boolean noInts) {
         require();
-        return DpdkPort.attach(TasDpdk.ealArguments(), devargs, 1, 0, noXsumOffload, noInts, 8191);
+        return DpdkPort.attach(TasDpdk.ealArguments(), devargs, queues, 0, noXsumOffload, noInts, 8191);
     }
 
     static void requireRootNetworking() {

@@ -38,6 +38,11 @@ abstract class LinuxInteropTestBase {
         return false;
     }
 
+    /** RX/TX queue pairs of the port, and fast-path cores (fp-cores-max). */
+    int queues() {
+        return 1;
+    }
+
     @BeforeAll
     static void requirements() {
         ItDpdk.requireRootNetworking();
@@ -279,7 +284,7 @@ abstract class LinuxInteropTestBase {
     // ------------------------------------------------------------------ fixture
 
     EngineFixture fixture(String tag) {
-        return new EngineFixture(LinuxLink.open(kind(), tag, noXsumOffload(), noInts()), engineConfig());
+        return new EngineFixture(LinuxLink.open(kind(), tag, noXsumOffload(), noInts(), queues()), engineConfig());
     }
 
     TasConfig engineConfig() {
@@ -287,6 +292,7 @@ abstract class LinuxInteropTestBase {
                 .set("tcp-time-wait", "1000000") // 1 s, so the test can watch TIME_WAIT flows go
                 .set("fp-no-ints", String.valueOf(noInts()))
                 .set("fp-no-xsumoffload", String.valueOf(noXsumOffload()))
+                .set("fp-cores-max", String.valueOf(queues()))
                 .build();
     }
 

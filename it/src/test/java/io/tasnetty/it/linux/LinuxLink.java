@@ -56,6 +56,18 @@ final class LinuxLink implements AutoCloseable {
      * fp-no-xsumoffload / fp-no-ints (DPDK ports only).
      */
     static LinuxLink open(Kind kind, String tag, boolean noXsumOffload, boolean noInts) {
+        return open(kind, tag, noXsumOffload, noInts, 1);
+    }
+
+    /**
+     * As {@link #open(Kind, String, boolean, boolean)} with {@code queues} rx/tx queue pairs
+     * (AF_PACKET only: {@code qpairs=N}, one PACKET_FANOUT_HASH socket per queue, so the kernel's
+     * flow hash picks each packet's queue).
+     */
+    static LinuxLink open(Kind kind, String tag, boolean noXsumOffload, boolean noInts, int queues) {
+        if (queues != 1 && kind != Kind.AF_PACKET) {
+            throw new IllegalArgumentException(kind + " links have one queue here");
+        }
         PeerNet net = null;
         TasPort port = null;
         VhostForwarder fwd = null;
@@ -63,8 +75,8 @@ final class LinuxLink implements AutoCloseable {
             switch (kind) {
                 case AF_PACKET -> {
                     net = PeerNet.veth(tag);
-                    port = ItDpdk.attach("net_af_packet" + VDEV_SEQ.incrementAndGet() + ",iface=" + net.engineIf + AF_PACKET_RING,
-                            noXsumOffload, noInts);
+                    port = ItDpdk.attach("net_af_packet" + VDEV_SEQ.incrementAndGet() + ",iface=" + net.engineIf + AF_PACKET_RING
+                            + (queues > 1 ? ",qpairs=" + queues : ""), queues, noXsumOffload, noInts);
                 }
                 case NET_TAP -> {
                     net = PeerNet.namespaceOnly(tag);
