@@ -60,13 +60,13 @@ class TasFastPathHandOverTest {
     @Test
     void shouldReceiveAHandedOverSegmentAfterTheInstallQueuedBeforeIt() {
         TasFlow f = establishedFlow();
-        int rcvNxt = f.rcvNxt;
+        int rcvNxt = f.rcvNxt();
         fp.install(f); // queued, not yet run: the segment below was handed over after it
-        assertThat(fp.handOver(segment(f.rcvNxt, f.sndUna))).isTrue();
+        assertThat(fp.handOver(segment(f.rcvNxt(), f.sndUna()))).isTrue();
 
         fp.doWork(now += 1000);
 
-        assertThat(f.rcvNxt).as("the payload reached the flow").isEqualTo(rcvNxt + PAYLOAD);
+        assertThat(f.rcvNxt()).as("the payload reached the flow").isEqualTo(rcvNxt + PAYLOAD);
         assertThat(f.rx.readable()).isEqualTo(PAYLOAD);
         assertThat(counters.get(TasCounter.RX_FLOW_SEGMENTS)).isEqualTo(1);
         assertThat(counters.get(TasCounter.RX_PACKETS)).as("counted where it arrived, not again").isZero();
@@ -78,7 +78,7 @@ class TasFastPathHandOverTest {
     @Test
     void shouldDropAHandedOverSegmentWhoseFlowHasLeftInsteadOfReturningItToTheSlowPath() {
         TasFlow gone = establishedFlow(); // never installed here
-        assertThat(fp.handOver(segment(gone.rcvNxt, gone.sndUna))).isTrue();
+        assertThat(fp.handOver(segment(gone.rcvNxt(), gone.sndUna()))).isTrue();
 
         fp.doWork(now += 1000);
 
@@ -93,7 +93,7 @@ class TasFastPathHandOverTest {
     void shouldSendTheSameSegmentToTheSlowPathWhenItArrivesFromThePortForNoFlow() {
         // The contrast: from the port, a miss is an exception (a SYN, a stray) for the slow path.
         TasFlow gone = establishedFlow();
-        PacketBuffer b = segment(gone.rcvNxt, gone.sndUna);
+        PacketBuffer b = segment(gone.rcvNxt(), gone.sndUna());
         fillChecksums(b);
         byte[] frame = b.segment.asSlice(b.offset, b.length).toArray(ValueLayout.JAVA_BYTE);
         port.free(b);
@@ -156,18 +156,18 @@ class TasFastPathHandOverTest {
         f.remotePort = 40000;
         f.remoteMac = MAC_B;
         f.queue = QUEUE;
-        f.state = TcpState.ESTABLISHED;
-        f.iss = 1_000_000;
-        f.irs = 2_000_000;
-        f.sndUna = f.iss + 1;
-        f.sndNxt = f.sndUna;
-        f.sndMax = f.sndUna;
-        f.rcvNxt = f.irs + 1;
-        f.sndWnd = 65535;
-        f.sndWl1 = f.irs;
-        f.sndWl2 = f.sndUna;
-        f.mss = params.mss();
-        f.rtoNanos = params.rtoInitNanos();
+        f.state(TcpState.ESTABLISHED);
+        f.iss(1_000_000);
+        f.irs(2_000_000);
+        f.sndUna(f.iss() + 1);
+        f.sndNxt(f.sndUna());
+        f.sndMax(f.sndUna());
+        f.rcvNxt(f.irs() + 1);
+        f.sndWnd(65535);
+        f.sndWl1(f.irs());
+        f.sndWl2(f.sndUna());
+        f.mss(params.mss());
+        f.rtoNanos(params.rtoInitNanos());
         new TasDctcpWindow(0.0625).init(f, now);
         return f;
     }
