@@ -655,17 +655,19 @@ public final class TasFastPath {
      */
     private boolean processAck(TasFlow f, long now) {
         int ack = segAck;
+        int sndUna = f.sndUna();
+        int sndMax = f.sndMax();
         // RFC 9293: an ACK for something not yet sent: send ACK, drop. RFC 5961 5.2: so is an
         // ACK older than SND.UNA - MAX.SND.WND (else a blind in-window guess injects data with
         // half of all ACK values).
-        if (gt(ack, f.sndMax()) || lt(ack, f.sndUna() - f.maxSndWnd())) {
+        if (gt(ack, sndMax) || lt(ack, sndUna - f.maxSndWnd())) {
             counters.increment(TasCounter.DROP_BAD_ACK);
             scheduleAck(f);
             return false;
         }
         int wnd = segWnd << f.sndWscale();
-        if (gt(ack, f.sndUna())) {
-            int acked = ack - f.sndUna();
+        if (gt(ack, sndUna)) {
+            int acked = ack - sndUna;
             int dataAcked = acked;
             boolean finAcked = false;
             if (f.finSent() && gt(ack, f.finSentSeq())) {
@@ -723,8 +725,8 @@ public final class TasFastPath {
                     return false;
                 }
             }
-        } else if (ack == f.sndUna() && segLen == 0 && (segFlags & (Tcp.SYN | Tcp.FIN)) == 0
-            && f.sndUna() != f.sndMax() && wnd == f.sndWnd()) {
+        } else if (ack == sndUna && segLen == 0 && (segFlags & (Tcp.SYN | Tcp.FIN)) == 0
+            && sndUna != sndMax && wnd == f.sndWnd()) {
             // RFC 5681 2: a duplicate ACK.
             counters.increment(TasCounter.TCP_DUPLICATE_ACKS);
             f.dupAcks(f.dupAcks() + 1);
@@ -737,10 +739,16 @@ public final class TasFastPath {
             }
         }
         // Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 guard against old segments).
-        if (lt(f.sndWl1(), segSeq) || (f.sndWl1() == segSeq && le(f.sndWl2(), ack))) {
-            boolean opened = wnd > f.sndWnd();
-            f.sndWnd(wnd);
-            f.maxSndWnd(Math.max(f.maxSndWnd(), wnd));
+        int wl1 = f.sndWl1();
+        if (lt(wl1, segSeq) || (wl1 == segSeq && le(f.sndWl2(), ack))) {
+            int oldWnd = f.sndWnd();
+            boolean opened = wnd > oldWnd;
+            if (wnd != oldWnd) {
+                f.sndWnd(wnd);
+                if (wnd > f.maxSndWnd()) {
+                    f.maxSndWnd(wnd);
+                }
+            }
             f.sndWl1(segSeq);
             f.sndWl2(ack);
             if (wnd > 0 && f.persistDeadline() != 0) {
@@ -806,8 +814,9 @@ public final class TasFastPath {
         int seq = segSeq;
         int len = segLen;
         long off = segPayloadOff;
-        if (lt(seq, f.rcvNxt())) {
-            int skip = f.rcvNxt() - seq;
+        int rcvNxt = f.rcvNxt();
+        if (lt(seq, rcvNxt)) {
+            int skip = rcvNxt - seq;
             if (skip >= len) {
                 counters.increment(TasCounter.TCP_DUPLICATE_SEGMENTS);
                 scheduleAck(f);
@@ -818,7 +827,7 @@ public final class TasFastPath {
             len -= skip;
         }
         long tail = rx.tailPlain();
-        int rel = seq - f.rcvNxt();
+        int rel = seq - rcvNxt;
         // Trim to the ring's free space (the window's true right edge).
         int room = (int) (rx.head() + rx.capacity() - tail) - rel;
         if (len > room) {
@@ -839,10 +848,14 @@ public final class TasFastPath {
         if (segCe) {
             counters.increment(TasCounter.TCP_ECN_MARKED);
         }
-        f.eceEcho(f.ecnOn() && segCe); // DCTCP receiver: echo marks per ACK (RFC 8257 3.2)
+        int fl = f.flags();
+        if ((fl & TasFlow.F_ECN_ON) != 0) {
+            // DCTCP receiver: echo marks per ACK (RFC 8257 3.2).
+            f.flags(segCe ? fl | TasFlow.F_ECE_ECHO : fl & ~TasFlow.F_ECE_ECHO);
+        }
         if (rel == 0) {
             int advance = len;
-            f.rcvNxt(f.rcvNxt() + len);
+            f.rcvNxt(rcvNxt + len);
             if (f.oooCount() > 0) {
                 advance += mergeOoo(f);
             }
@@ -1413,14 +1426,23 @@ public final class TasFastPath {
         if (tx == null) {
             return false;
         }
-        long sentPos = tx.headPlain() + dataOffset(f, f.sndNxt());
-        return tx.tail() > sentPos || (f.finRequested() && !finOut(f));
+        int fl = f.flags();
+        boolean finSent = (fl & TasFlow.F_FIN_SENT) != 0;
+        int sndNxt = f.sndNxt();
+        int finSentSeq = finSent ? f.finSentSeq() : 0;
+        long sentPos = tx.headPlain() + dataOffset(sndNxt, f.sndUna(), finSent, finSentSeq);
+        return tx.tail() > sentPos
+            || ((fl & TasFlow.F_FIN_REQUESTED) != 0 && !(finSent && gt(sndNxt, finSentSeq))); // FIN still to send
     }
 
     /** Data bytes between sndUna and seq (excluding a FIN at or before seq). */
     private static int dataOffset(TasFlow f, int seq) {
-        int d = seq - f.sndUna();
-        if (f.finSent() && gt(seq, f.finSentSeq()) && ge(f.finSentSeq(), f.sndUna())) {
+        return dataOffset(seq, f.sndUna(), f.finSent(), f.finSentSeq());
+    }
+
+    private static int dataOffset(int seq, int sndUna, boolean finSent, int finSentSeq) {
+        int d = seq - sndUna;
+        if (finSent && gt(seq, finSentSeq) && ge(finSentSeq, sndUna)) {
             d--;
         }
         return d;
@@ -1507,19 +1529,26 @@ public final class TasFastPath {
         long tail = tx.tail();
         int sent = 0;
         int segMax = maxPayload(f);
+        // Nothing below changes these but this loop (ACKs are processed elsewhere): keep them in
+        // registers rather than re-reading the off-heap record per use.
+        int sndUna = f.sndUna();
+        int sndWnd = f.sndWnd();
+        int window = Math.min(sndWnd, f.cwnd());
+        boolean finSent = f.finSent();
+        int finSentSeq = f.finSentSeq();
         while (sent < maxSegments) {
-            int off = dataOffset(f, f.sndNxt());
+            int sndNxt = f.sndNxt();
+            int off = dataOffset(sndNxt, sndUna, finSent, finSentSeq);
             long pos = head + off;
             int avail = (int) (tail - pos);
-            int window = Math.min(f.sndWnd(), f.cwnd());
-            int usable = f.sndUna() + window - f.sndNxt();
-            if (avail > 0 && !(f.finSent() && ge(f.sndNxt(), f.finSentSeq()))) {
+            int usable = sndUna + window - sndNxt;
+            if (avail > 0 && !(finSent && ge(sndNxt, finSentSeq))) {
                 int len = Math.min(avail, segMax);
                 if (usable < len) {
-                    if (usable <= 0 || (usable < segMax && usable < avail && f.sndUna() != f.sndNxt())) {
+                    if (usable <= 0 || (usable < segMax && usable < avail && sndUna != sndNxt)) {
                         // Sender SWS avoidance (RFC 9293 3.8.6.2.1): wait for a worthwhile window,
                         // unless nothing is in flight (then the window is all we get).
-                        if (f.sndWnd() == 0 && f.sndUna() == f.sndNxt() && f.persistDeadline() == 0) {
+                        if (sndWnd == 0 && sndUna == sndNxt && f.persistDeadline() == 0) {
                             f.persistDeadline(now + Math.max(PERSIST_MIN_NANOS, f.rtoNanos()));
                             armTimer(f);
                         }
@@ -1534,20 +1563,22 @@ public final class TasFastPath {
                 if (len == avail) {
                     flags |= Tcp.PSH;
                 }
-                if (!emit(f, flags, f.sndNxt(), pos, len, now)) {
+                if (!emit(f, flags, sndNxt, pos, len, now)) {
                     markTx(f); // no buffer: try again next cycle
                     break;
                 }
-                if (f.sndNxt() != f.sndMax()) {
+                int sndMax = f.sndMax();
+                if (sndNxt != sndMax) {
                     counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
                 } else if (!f.rttTiming()) {
                     f.rttTiming(true);
-                    f.rttSeq(f.sndNxt());
+                    f.rttSeq(sndNxt);
                     f.rttSentNanos(now);
                 }
-                f.sndNxt(f.sndNxt() + len);
-                if (gt(f.sndNxt(), f.sndMax())) {
-                    f.sndMax(f.sndNxt());
+                sndNxt += len;
+                f.sndNxt(sndNxt);
+                if (gt(sndNxt, sndMax)) {
+                    f.sndMax(sndNxt);
                 }
                 if (f.rtoDeadline() == 0) {
                     f.rtoDeadline(now + f.rtoNanos());
@@ -1747,31 +1778,35 @@ public final class TasFastPath {
         MemorySegment s = b.segment;
         long o = b.offset;
         long tcpOff = o + Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH;
-        int sackBlocks = f.sackOn() ? f.oooCount() : 0;
+        int fl = f.flags(); // the record is off-heap: read each field once per segment
+        boolean ts = (fl & TasFlow.F_TS_ON) != 0;
+        int sackBlocks = (fl & TasFlow.F_SACK_ON) != 0 ? f.oooCount() : 0;
         int optLen = 0;
-        if (f.tsOn() || sackBlocks > 0) {
+        if (ts || sackBlocks > 0) {
             for (int i = 0; i < sackBlocks; i++) {
                 sackLeft[i] = f.oooStart(i);
                 sackRight[i] = f.oooEnd(i);
             }
-            optLen = TcpOptions.writeAckOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, f.tsOn(), tsClock(now), f.tsRecent(),
+            optLen = TcpOptions.writeAckOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, ts, tsClock(now), f.tsRecent(),
                 sackLeft, sackRight, sackBlocks);
         }
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
-        if (f.eceEcho()) {
+        if ((fl & TasFlow.F_ECE_ECHO) != 0) {
             flags |= Tcp.ECE;
         }
         int wnd = receiveWindow(f);
-        int adv = Math.min(wnd >>> f.rcvWscale(), 65535);
+        int wscale = f.rcvWscale();
+        int adv = Math.min(wnd >>> wscale, 65535);
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt(), hdr, flags, adv);
-        f.rcvWndAdvertised(adv << f.rcvWscale());
+        int advertised = adv << wscale;
+        f.rcvWndAdvertised(advertised);
         TasByteRing rx = f.rx;
-        f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + f.rcvWndAdvertised();
+        f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + advertised;
         if (len > 0) {
             f.tx.copyOut(pos, s, tcpOff + hdr, len);
         }
-        f.ackPending(false);
-        finishFrame(f, b, hdr, len, f.ecnOn() && len > 0 ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT);
+        f.flags(fl & ~TasFlow.F_ACK_PENDING); // this segment carries the ACK
+        finishFrame(f, b, hdr, len, (fl & TasFlow.F_ECN_ON) != 0 && len > 0 ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT);
         return true;
     }
 

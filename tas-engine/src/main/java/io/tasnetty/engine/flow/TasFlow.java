@@ -24,9 +24,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * estimator, timers, congestion state) lives off-heap in a compact, cache-line aligned record
  * ({@link #TCB}, {@value #TCB_BYTES} bytes) carved from a {@link TasTcbSlab}: what a segment
  * touches on receive and transmit sits in the first two cache lines, RTT and timers in the next
- * two, congestion control and handshake leftovers after them, delay-based (TIMELY) state last. It is read and written only by the
- * flow's owning agent (the fast path once installed; the slow path before that), through the
- * accessors below; no object is allocated per access.
+ * two, congestion control and handshake leftovers after them, delay-based (TIMELY) state last.
+ * It is read and written only by the flow's owning agent (the fast path once installed; the slow
+ * path before that), through the accessors below: no object per access, and each access is one
+ * load or store by absolute address checked against a constant bound. Unlike a Java field, an
+ * off-heap value cannot be kept in a register across another off-heap store, so hot code reads
+ * what it needs into locals once per segment ({@link #flags()} gives every boolean in one read).
  *
  * <p>This object is the flow's handle and keeps what cannot or should not live in that record:
  * the identity (immutable once installed), references (rings, scheduling links, listener,
@@ -117,7 +120,7 @@ public final class TasFlow {
         JAVA_INT.withName("ccLosses"),
         JAVA_INT.withName("peerWscale"),
         JAVA_INT.withName("peerTsVal"),
-        // cache line 5: RTT samples for delay-based control (TIMELY)
+        // end of line 4 and line 5: RTT samples for delay-based control (TIMELY)
         JAVA_LONG.withName("rttLastNanos"),
         JAVA_LONG.withName("rttMinNanos"),
         JAVA_LONG.withName("timelyPrevRttNanos"),
@@ -195,19 +198,19 @@ public final class TasFlow {
     private static final long TIMELY_RTT_DIFF_NANOS = offset("timelyRttDiffNanos");
     private static final long TIMELY_INCREASES = offset("timelyIncreases");
 
-    private static final int F_FIN_RECEIVED = 1 << 0;
-    private static final int F_ACK_PENDING = 1 << 1;
-    private static final int F_ECE_ECHO = 1 << 2;
-    private static final int F_FIN_REQUESTED = 1 << 3;
-    private static final int F_FIN_SENT = 1 << 4;
-    private static final int F_TS_ON = 1 << 5;
-    private static final int F_SACK_ON = 1 << 6;
-    private static final int F_ECN_ON = 1 << 7;
-    private static final int F_PEER_SACK_PERMITTED = 1 << 8;
-    private static final int F_PEER_TS = 1 << 9;
-    private static final int F_PEER_ECN = 1 << 10;
-    private static final int F_RTT_TIMING = 1 << 11;
-    private static final int F_IN_RECOVERY = 1 << 12;
+    public static final int F_FIN_RECEIVED = 1 << 0;
+    public static final int F_ACK_PENDING = 1 << 1;
+    public static final int F_ECE_ECHO = 1 << 2;
+    public static final int F_FIN_REQUESTED = 1 << 3;
+    public static final int F_FIN_SENT = 1 << 4;
+    public static final int F_TS_ON = 1 << 5;
+    public static final int F_SACK_ON = 1 << 6;
+    public static final int F_ECN_ON = 1 << 7;
+    public static final int F_PEER_SACK_PERMITTED = 1 << 8;
+    public static final int F_PEER_TS = 1 << 9;
+    public static final int F_PEER_ECN = 1 << 10;
+    public static final int F_RTT_TIMING = 1 << 11;
+    public static final int F_IN_RECOVERY = 1 << 12;
 
     private static final VarHandle COMMANDS;
 
@@ -222,8 +225,17 @@ public final class TasFlow {
         }
     }
 
-    /** The off-heap record; after {@link #detach()} a private heap copy. */
+    /**
+     * All of memory: records are reached by absolute address, so an access checks one constant
+     * bound instead of a per-record segment's bounds and scope (JMH: 10-20% faster fast path).
+     * Memory safety rests on {@link #tcb}, which keeps the record's memory alive as long as this
+     * object can reach it.
+     */
+    private static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    /** The off-heap record (kept reachable here); after {@link #detach()} a private copy. */
     private MemorySegment tcb;
+    /** Its address. */
+    private long base;
     /** Slot in the slab, -1 when detached or standalone. */
     int slot;
 
@@ -308,6 +320,7 @@ public final class TasFlow {
     /** A flow whose record is {@code record}, slot {@code slot} of a {@link TasTcbSlab}. */
     TasFlow(MemorySegment record, int slot) {
         this.tcb = record;
+        this.base = record.address();
         this.slot = slot;
         record.fill((byte) 0);
         state(TcpState.CLOSED);
@@ -325,9 +338,10 @@ public final class TasFlow {
      * engine thread that reclaims the flow, once no other engine thread touches it.
      */
     void detach() {
-        MemorySegment copy = MemorySegment.ofArray(new long[TCB_BYTES / Long.BYTES]);
+        MemorySegment copy = Arena.ofAuto().allocate(TCB);
         copy.copyFrom(tcb);
         tcb = copy;
+        base = copy.address();
         slot = -1;
     }
 
@@ -402,65 +416,65 @@ public final class TasFlow {
 
     /** RCV.NXT. */
     public int rcvNxt() {
-        return tcb.get(INT, RCV_NXT);
+        return MEMORY.get(INT, base + RCV_NXT);
     }
 
     public void rcvNxt(int v) {
-        tcb.set(INT, RCV_NXT, v);
+        MEMORY.set(INT, base + RCV_NXT, v);
     }
 
     /** SND.UNA. */
     public int sndUna() {
-        return tcb.get(INT, SND_UNA);
+        return MEMORY.get(INT, base + SND_UNA);
     }
 
     public void sndUna(int v) {
-        tcb.set(INT, SND_UNA, v);
+        MEMORY.set(INT, base + SND_UNA, v);
     }
 
     /** SND.NXT (moves back for go-back-N retransmission). */
     public int sndNxt() {
-        return tcb.get(INT, SND_NXT);
+        return MEMORY.get(INT, base + SND_NXT);
     }
 
     public void sndNxt(int v) {
-        tcb.set(INT, SND_NXT, v);
+        MEMORY.set(INT, base + SND_NXT, v);
     }
 
     /** Highest sequence number sent so far. */
     public int sndMax() {
-        return tcb.get(INT, SND_MAX);
+        return MEMORY.get(INT, base + SND_MAX);
     }
 
     public void sndMax(int v) {
-        tcb.set(INT, SND_MAX, v);
+        MEMORY.set(INT, base + SND_MAX, v);
     }
 
     /** SND.WND, unscaled bytes. */
     public int sndWnd() {
-        return tcb.get(INT, SND_WND);
+        return MEMORY.get(INT, base + SND_WND);
     }
 
     public void sndWnd(int v) {
-        tcb.set(INT, SND_WND, v);
+        MEMORY.set(INT, base + SND_WND, v);
     }
 
     /** Congestion window, bytes. */
     public int cwnd() {
-        return tcb.get(INT, CWND);
+        return MEMORY.get(INT, base + CWND);
     }
 
     public void cwnd(int v) {
-        tcb.set(INT, CWND, v);
+        MEMORY.set(INT, base + CWND, v);
     }
 
     /** TcpState. */
     public int state() {
-        return tcb.get(BYTE, STATE);
+        return MEMORY.get(BYTE, base + STATE);
     }
 
     public void state(int v) {
-        tcb.set(BYTE, STATE, (byte) v);
+        MEMORY.set(BYTE, base + STATE, (byte) v);
         if (v == TcpState.ESTABLISHED && negotiated == null) {
             negotiated = new Negotiated(mss(), sndWscale(), rcvWscale(), tsOn(), sackOn(), ecnOn());
         }
@@ -469,426 +483,426 @@ public final class TasFlow {
 
     /** Window scale we apply to windows we advertise (RFC 7323 2.2). */
     public int rcvWscale() {
-        return tcb.get(BYTE, RCV_WSCALE);
+        return MEMORY.get(BYTE, base + RCV_WSCALE);
     }
 
     public void rcvWscale(int v) {
-        tcb.set(BYTE, RCV_WSCALE, (byte) v);
+        MEMORY.set(BYTE, base + RCV_WSCALE, (byte) v);
         appRcvWscale = v;
     }
 
     /** Scale the peer applies to the windows it advertises. */
     public int sndWscale() {
-        return tcb.get(BYTE, SND_WSCALE);
+        return MEMORY.get(BYTE, base + SND_WSCALE);
     }
 
     public void sndWscale(int v) {
-        tcb.set(BYTE, SND_WSCALE, (byte) v);
+        MEMORY.set(BYTE, base + SND_WSCALE, (byte) v);
     }
 
     /** Bytes of TCP options on every data segment (timestamps). */
     public int optLen() {
-        return tcb.get(BYTE, OPT_LEN);
+        return MEMORY.get(BYTE, base + OPT_LEN);
     }
 
     public void optLen(int v) {
-        tcb.set(BYTE, OPT_LEN, (byte) v);
+        MEMORY.set(BYTE, base + OPT_LEN, (byte) v);
     }
 
     /** Largest payload per segment: min(peer MSS, our MTU) less options. */
     public int mss() {
-        return tcb.get(INT, MSS);
+        return MEMORY.get(INT, base + MSS);
     }
 
     public void mss(int v) {
-        tcb.set(INT, MSS, v);
+        MEMORY.set(INT, base + MSS, v);
         appMss = v;
     }
 
     /** The window we advertised last, unscaled bytes. */
     public int rcvWndAdvertised() {
-        return tcb.get(INT, RCV_WND_ADVERTISED);
+        return MEMORY.get(INT, base + RCV_WND_ADVERTISED);
     }
 
     public void rcvWndAdvertised(int v) {
-        tcb.set(INT, RCV_WND_ADVERTISED, v);
+        MEMORY.set(INT, base + RCV_WND_ADVERTISED, v);
     }
 
     /** TS.Recent (RFC 7323 4.3). */
     public int tsRecent() {
-        return tcb.get(INT, TS_RECENT);
+        return MEMORY.get(INT, base + TS_RECENT);
     }
 
     public void tsRecent(int v) {
-        tcb.set(INT, TS_RECENT, v);
+        MEMORY.set(INT, base + TS_RECENT, v);
     }
 
     /** Duplicate ACKs in a row. */
     public int dupAcks() {
-        return tcb.get(INT, DUP_ACKS);
+        return MEMORY.get(INT, base + DUP_ACKS);
     }
 
     public void dupAcks(int v) {
-        tcb.set(INT, DUP_ACKS, v);
+        MEMORY.set(INT, base + DUP_ACKS, v);
     }
 
     /** SND.WL1. */
     public int sndWl1() {
-        return tcb.get(INT, SND_WL1);
+        return MEMORY.get(INT, base + SND_WL1);
     }
 
     public void sndWl1(int v) {
-        tcb.set(INT, SND_WL1, v);
+        MEMORY.set(INT, base + SND_WL1, v);
     }
 
     /** SND.WL2. */
     public int sndWl2() {
-        return tcb.get(INT, SND_WL2);
+        return MEMORY.get(INT, base + SND_WL2);
     }
 
     public void sndWl2(int v) {
-        tcb.set(INT, SND_WL2, v);
+        MEMORY.set(INT, base + SND_WL2, v);
     }
 
     /** Out-of-order intervals held (at most OOO_MAX). */
     public int oooCount() {
-        return tcb.get(INT, OOO_COUNT);
+        return MEMORY.get(INT, base + OOO_COUNT);
     }
 
     public void oooCount(int v) {
-        tcb.set(INT, OOO_COUNT, v);
+        MEMORY.set(INT, base + OOO_COUNT, v);
     }
 
     /** Sequence number of the peer's FIN (finReceived). */
     public int finSeq() {
-        return tcb.get(INT, FIN_SEQ);
+        return MEMORY.get(INT, base + FIN_SEQ);
     }
 
     public void finSeq(int v) {
-        tcb.set(INT, FIN_SEQ, v);
+        MEMORY.set(INT, base + FIN_SEQ, v);
     }
 
     /** Out-of-order intervals beyond rcvNxt: [start, end) sequence numbers. */
     public int oooStart(int i) {
-        return tcb.get(INT, OOO_START + ((long) i << 2));
+        return MEMORY.get(INT, base + OOO_START + ((long) i << 2));
     }
 
     public void oooStart(int i, int v) {
-        tcb.set(INT, OOO_START + ((long) i << 2), v);
+        MEMORY.set(INT, base + OOO_START + ((long) i << 2), v);
     }
 
     public int oooEnd(int i) {
-        return tcb.get(INT, OOO_END + ((long) i << 2));
+        return MEMORY.get(INT, base + OOO_END + ((long) i << 2));
     }
 
     public void oooEnd(int i, int v) {
-        tcb.set(INT, OOO_END + ((long) i << 2), v);
+        MEMORY.set(INT, base + OOO_END + ((long) i << 2), v);
     }
 
     /** Sequence number our FIN occupies (finSent). */
     public int finSentSeq() {
-        return tcb.get(INT, FIN_SENT_SEQ);
+        return MEMORY.get(INT, base + FIN_SENT_SEQ);
     }
 
     public void finSentSeq(int v) {
-        tcb.set(INT, FIN_SENT_SEQ, v);
+        MEMORY.set(INT, base + FIN_SENT_SEQ, v);
     }
 
     /** NewReno recovery point (RFC 6582). */
     public int recover() {
-        return tcb.get(INT, RECOVER);
+        return MEMORY.get(INT, base + RECOVER);
     }
 
     public void recover(int v) {
-        tcb.set(INT, RECOVER, v);
+        MEMORY.set(INT, base + RECOVER, v);
     }
 
     /** Largest window the peer ever offered (RFC 5961 5.2 MAX.SND.WND). */
     public int maxSndWnd() {
-        return tcb.get(INT, MAX_SND_WND);
+        return MEMORY.get(INT, base + MAX_SND_WND);
     }
 
     public void maxSndWnd(int v) {
-        tcb.set(INT, MAX_SND_WND, v);
+        MEMORY.set(INT, base + MAX_SND_WND, v);
     }
 
     /** Slow-start threshold. */
     public int ssthresh() {
-        return tcb.get(INT, SSTHRESH);
+        return MEMORY.get(INT, base + SSTHRESH);
     }
 
     public void ssthresh(int v) {
-        tcb.set(INT, SSTHRESH, v);
+        MEMORY.set(INT, base + SSTHRESH, v);
     }
 
     /** Pacing rate from the rate controller; 0 = unpaced. */
     public long rateBytesPerSec() {
-        return tcb.get(LONG, RATE_BYTES_PER_SEC);
+        return MEMORY.get(LONG, base + RATE_BYTES_PER_SEC);
     }
 
     public void rateBytesPerSec(long v) {
-        tcb.set(LONG, RATE_BYTES_PER_SEC, v);
+        MEMORY.set(LONG, base + RATE_BYTES_PER_SEC, v);
     }
 
     /** Pacing bucket, bytes. */
     public long paceTokens() {
-        return tcb.get(LONG, PACE_TOKENS);
+        return MEMORY.get(LONG, base + PACE_TOKENS);
     }
 
     public void paceTokens(long v) {
-        tcb.set(LONG, PACE_TOKENS, v);
+        MEMORY.set(LONG, base + PACE_TOKENS, v);
     }
 
     /** When the pacing bucket was last refilled. */
     public long paceLastNanos() {
-        return tcb.get(LONG, PACE_LAST_NANOS);
+        return MEMORY.get(LONG, base + PACE_LAST_NANOS);
     }
 
     public void paceLastNanos(long v) {
-        tcb.set(LONG, PACE_LAST_NANOS, v);
+        MEMORY.set(LONG, base + PACE_LAST_NANOS, v);
     }
 
     /** SRTT (RFC 6298). */
     public long srttNanos() {
-        return tcb.get(LONG, SRTT_NANOS);
+        return MEMORY.get(LONG, base + SRTT_NANOS);
     }
 
     public void srttNanos(long v) {
-        tcb.set(LONG, SRTT_NANOS, v);
+        MEMORY.set(LONG, base + SRTT_NANOS, v);
     }
 
     /** RTTVAR. */
     public long rttvarNanos() {
-        return tcb.get(LONG, RTTVAR_NANOS);
+        return MEMORY.get(LONG, base + RTTVAR_NANOS);
     }
 
     public void rttvarNanos(long v) {
-        tcb.set(LONG, RTTVAR_NANOS, v);
+        MEMORY.set(LONG, base + RTTVAR_NANOS, v);
     }
 
     /** RTO. */
     public long rtoNanos() {
-        return tcb.get(LONG, RTO_NANOS);
+        return MEMORY.get(LONG, base + RTO_NANOS);
     }
 
     public void rtoNanos(long v) {
-        tcb.set(LONG, RTO_NANOS, v);
+        MEMORY.set(LONG, base + RTO_NANOS, v);
     }
 
     /** When the timed sequence number was sent. */
     public long rttSentNanos() {
-        return tcb.get(LONG, RTT_SENT_NANOS);
+        return MEMORY.get(LONG, base + RTT_SENT_NANOS);
     }
 
     public void rttSentNanos(long v) {
-        tcb.set(LONG, RTT_SENT_NANOS, v);
+        MEMORY.set(LONG, base + RTT_SENT_NANOS, v);
     }
 
     /** Sequence number being timed (timestamps off). */
     public int rttSeq() {
-        return tcb.get(INT, RTT_SEQ);
+        return MEMORY.get(INT, base + RTT_SEQ);
     }
 
     public void rttSeq(int v) {
-        tcb.set(INT, RTT_SEQ, v);
+        MEMORY.set(INT, base + RTT_SEQ, v);
     }
 
     /** RTO doublings in a row. */
     public int backoff() {
-        return tcb.get(INT, BACKOFF);
+        return MEMORY.get(INT, base + BACKOFF);
     }
 
     public void backoff(int v) {
-        tcb.set(INT, BACKOFF, v);
+        MEMORY.set(INT, base + BACKOFF, v);
     }
 
     /** Earliest deadline below, as scheduled in the timer wheel (0 = none). */
     public long timerDeadline() {
-        return tcb.get(LONG, TIMER_DEADLINE);
+        return MEMORY.get(LONG, base + TIMER_DEADLINE);
     }
 
     public void timerDeadline(long v) {
-        tcb.set(LONG, TIMER_DEADLINE, v);
+        MEMORY.set(LONG, base + TIMER_DEADLINE, v);
     }
 
     /** Deadlines in engine nanoseconds, 0 = off. */
     public long rtoDeadline() {
-        return tcb.get(LONG, RTO_DEADLINE);
+        return MEMORY.get(LONG, base + RTO_DEADLINE);
     }
 
     public void rtoDeadline(long v) {
-        tcb.set(LONG, RTO_DEADLINE, v);
+        MEMORY.set(LONG, base + RTO_DEADLINE, v);
     }
 
     public long persistDeadline() {
-        return tcb.get(LONG, PERSIST_DEADLINE);
+        return MEMORY.get(LONG, base + PERSIST_DEADLINE);
     }
 
     public void persistDeadline(long v) {
-        tcb.set(LONG, PERSIST_DEADLINE, v);
+        MEMORY.set(LONG, base + PERSIST_DEADLINE, v);
     }
 
     public long keepaliveDeadline() {
-        return tcb.get(LONG, KEEPALIVE_DEADLINE);
+        return MEMORY.get(LONG, base + KEEPALIVE_DEADLINE);
     }
 
     public void keepaliveDeadline(long v) {
-        tcb.set(LONG, KEEPALIVE_DEADLINE, v);
+        MEMORY.set(LONG, base + KEEPALIVE_DEADLINE, v);
     }
 
     public long timeWaitDeadline() {
-        return tcb.get(LONG, TIME_WAIT_DEADLINE);
+        return MEMORY.get(LONG, base + TIME_WAIT_DEADLINE);
     }
 
     public void timeWaitDeadline(long v) {
-        tcb.set(LONG, TIME_WAIT_DEADLINE, v);
+        MEMORY.set(LONG, base + TIME_WAIT_DEADLINE, v);
     }
 
     public long paceDeadline() {
-        return tcb.get(LONG, PACE_DEADLINE);
+        return MEMORY.get(LONG, base + PACE_DEADLINE);
     }
 
     public void paceDeadline(long v) {
-        tcb.set(LONG, PACE_DEADLINE, v);
+        MEMORY.set(LONG, base + PACE_DEADLINE, v);
     }
 
     /** When the last segment arrived (RFC 1122 4.2.3.6 counts idle time from it). */
     public long lastRxNanos() {
-        return tcb.get(LONG, LAST_RX_NANOS);
+        return MEMORY.get(LONG, base + LAST_RX_NANOS);
     }
 
     public void lastRxNanos(long v) {
-        tcb.set(LONG, LAST_RX_NANOS, v);
+        MEMORY.set(LONG, base + LAST_RX_NANOS, v);
     }
 
     /** Retransmissions of the same segment. */
     public int retries() {
-        return tcb.get(INT, RETRIES);
+        return MEMORY.get(INT, base + RETRIES);
     }
 
     public void retries(int v) {
-        tcb.set(INT, RETRIES, v);
+        MEMORY.set(INT, base + RETRIES, v);
     }
 
     /** Unanswered keepalive probes. */
     public int keepaliveProbes() {
-        return tcb.get(INT, KEEPALIVE_PROBES);
+        return MEMORY.get(INT, base + KEEPALIVE_PROBES);
     }
 
     public void keepaliveProbes(int v) {
-        tcb.set(INT, KEEPALIVE_PROBES, v);
+        MEMORY.set(INT, base + KEEPALIVE_PROBES, v);
     }
 
     /** Timer-wheel slot, -1 = not scheduled. */
     public int timerSlot() {
-        return tcb.get(INT, TIMER_SLOT);
+        return MEMORY.get(INT, base + TIMER_SLOT);
     }
 
     public void timerSlot(int v) {
-        tcb.set(INT, TIMER_SLOT, v);
+        MEMORY.set(INT, base + TIMER_SLOT, v);
     }
 
     /** ISS. */
     public int iss() {
-        return tcb.get(INT, ISS);
+        return MEMORY.get(INT, base + ISS);
     }
 
     public void iss(int v) {
-        tcb.set(INT, ISS, v);
+        MEMORY.set(INT, base + ISS, v);
     }
 
     /** IRS. */
     public int irs() {
-        return tcb.get(INT, IRS);
+        return MEMORY.get(INT, base + IRS);
     }
 
     public void irs(int v) {
-        tcb.set(INT, IRS, v);
+        MEMORY.set(INT, base + IRS, v);
     }
 
     /** Peer's SYN options, kept until the handshake completes. */
     public int peerMss() {
-        return tcb.get(INT, PEER_MSS);
+        return MEMORY.get(INT, base + PEER_MSS);
     }
 
     public void peerMss(int v) {
-        tcb.set(INT, PEER_MSS, v);
+        MEMORY.set(INT, base + PEER_MSS, v);
     }
 
     /** Bytes ACKed in the current control interval. */
     public long ccAckedBytes() {
-        return tcb.get(LONG, CC_ACKED_BYTES);
+        return MEMORY.get(LONG, base + CC_ACKED_BYTES);
     }
 
     public void ccAckedBytes(long v) {
-        tcb.set(LONG, CC_ACKED_BYTES, v);
+        MEMORY.set(LONG, base + CC_ACKED_BYTES, v);
     }
 
     /** Of which ECN-Echo marked. */
     public long ccEceBytes() {
-        return tcb.get(LONG, CC_ECE_BYTES);
+        return MEMORY.get(LONG, base + CC_ECE_BYTES);
     }
 
     public void ccEceBytes(long v) {
-        tcb.set(LONG, CC_ECE_BYTES, v);
+        MEMORY.set(LONG, base + CC_ECE_BYTES, v);
     }
 
     /** Start of the current control interval. */
     public long ccLastControlNanos() {
-        return tcb.get(LONG, CC_LAST_CONTROL_NANOS);
+        return MEMORY.get(LONG, base + CC_LAST_CONTROL_NANOS);
     }
 
     public void ccLastControlNanos(long v) {
-        tcb.set(LONG, CC_LAST_CONTROL_NANOS, v);
+        MEMORY.set(LONG, base + CC_LAST_CONTROL_NANOS, v);
     }
 
     /** DCTCP's alpha. */
     public double dctcpAlpha() {
-        return tcb.get(DOUBLE, DCTCP_ALPHA);
+        return MEMORY.get(DOUBLE, base + DCTCP_ALPHA);
     }
 
     public void dctcpAlpha(double v) {
-        tcb.set(DOUBLE, DCTCP_ALPHA, v);
+        MEMORY.set(DOUBLE, base + DCTCP_ALPHA, v);
     }
 
     /** When the flow was created. */
     public long createdNanos() {
-        return tcb.get(LONG, CREATED_NANOS);
+        return MEMORY.get(LONG, base + CREATED_NANOS);
     }
 
     public void createdNanos(long v) {
-        tcb.set(LONG, CREATED_NANOS, v);
+        MEMORY.set(LONG, base + CREATED_NANOS, v);
     }
 
     /** Losses in the current control interval. */
     public int ccLosses() {
-        return tcb.get(INT, CC_LOSSES);
+        return MEMORY.get(INT, base + CC_LOSSES);
     }
 
     public void ccLosses(int v) {
-        tcb.set(INT, CC_LOSSES, v);
+        MEMORY.set(INT, base + CC_LOSSES, v);
     }
 
     /** -1 = the peer sent no window scale option. */
     public int peerWscale() {
-        return tcb.get(INT, PEER_WSCALE);
+        return MEMORY.get(INT, base + PEER_WSCALE);
     }
 
     public void peerWscale(int v) {
-        tcb.set(INT, PEER_WSCALE, v);
+        MEMORY.set(INT, base + PEER_WSCALE, v);
     }
 
     public int peerTsVal() {
-        return tcb.get(INT, PEER_TS_VAL);
+        return MEMORY.get(INT, base + PEER_TS_VAL);
     }
 
     public void peerTsVal(int v) {
-        tcb.set(INT, PEER_TS_VAL, v);
+        MEMORY.set(INT, base + PEER_TS_VAL, v);
     }
 
     /** The peer's FIN arrived (possibly ahead of missing data) at finSeq. */
     public boolean finReceived() {
-        return (tcb.get(INT, FLAGS) & F_FIN_RECEIVED) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_FIN_RECEIVED) != 0;
     }
 
     public void finReceived(boolean on) {
@@ -897,7 +911,7 @@ public final class TasFlow {
 
     /** Send an ACK at the end of this duty cycle. */
     public boolean ackPending() {
-        return (tcb.get(INT, FLAGS) & F_ACK_PENDING) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_ACK_PENDING) != 0;
     }
 
     public void ackPending(boolean on) {
@@ -906,7 +920,7 @@ public final class TasFlow {
 
     /** Echo ECE until the peer sends CWR (RFC 3168 6.1.3). */
     public boolean eceEcho() {
-        return (tcb.get(INT, FLAGS) & F_ECE_ECHO) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_ECE_ECHO) != 0;
     }
 
     public void eceEcho(boolean on) {
@@ -915,7 +929,7 @@ public final class TasFlow {
 
     /** FIN requested by the application (shutdownOutput/close). */
     public boolean finRequested() {
-        return (tcb.get(INT, FLAGS) & F_FIN_REQUESTED) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_FIN_REQUESTED) != 0;
     }
 
     public void finRequested(boolean on) {
@@ -924,7 +938,7 @@ public final class TasFlow {
 
     /** Our FIN has been sent (it occupies finSentSeq). */
     public boolean finSent() {
-        return (tcb.get(INT, FLAGS) & F_FIN_SENT) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_FIN_SENT) != 0;
     }
 
     public void finSent(boolean on) {
@@ -933,7 +947,7 @@ public final class TasFlow {
 
     /** Timestamps negotiated (RFC 7323). */
     public boolean tsOn() {
-        return (tcb.get(INT, FLAGS) & F_TS_ON) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_TS_ON) != 0;
     }
 
     public void tsOn(boolean on) {
@@ -942,7 +956,7 @@ public final class TasFlow {
 
     /** SACK negotiated (RFC 2018). */
     public boolean sackOn() {
-        return (tcb.get(INT, FLAGS) & F_SACK_ON) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_SACK_ON) != 0;
     }
 
     public void sackOn(boolean on) {
@@ -951,7 +965,7 @@ public final class TasFlow {
 
     /** ECN negotiated (RFC 3168). */
     public boolean ecnOn() {
-        return (tcb.get(INT, FLAGS) & F_ECN_ON) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_ECN_ON) != 0;
     }
 
     public void ecnOn(boolean on) {
@@ -960,7 +974,7 @@ public final class TasFlow {
 
     /** The peer's SYN carried SACK-permitted. */
     public boolean peerSackPermitted() {
-        return (tcb.get(INT, FLAGS) & F_PEER_SACK_PERMITTED) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_PEER_SACK_PERMITTED) != 0;
     }
 
     public void peerSackPermitted(boolean on) {
@@ -969,7 +983,7 @@ public final class TasFlow {
 
     /** The peer's SYN carried timestamps. */
     public boolean peerTs() {
-        return (tcb.get(INT, FLAGS) & F_PEER_TS) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_PEER_TS) != 0;
     }
 
     public void peerTs(boolean on) {
@@ -978,7 +992,7 @@ public final class TasFlow {
 
     /** The peer's SYN asked for ECN. */
     public boolean peerEcn() {
-        return (tcb.get(INT, FLAGS) & F_PEER_ECN) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_PEER_ECN) != 0;
     }
 
     public void peerEcn(boolean on) {
@@ -987,7 +1001,7 @@ public final class TasFlow {
 
     /** RttSeq is being timed. */
     public boolean rttTiming() {
-        return (tcb.get(INT, FLAGS) & F_RTT_TIMING) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_RTT_TIMING) != 0;
     }
 
     public void rttTiming(boolean on) {
@@ -996,7 +1010,7 @@ public final class TasFlow {
 
     /** NewReno: in recovery until sndUna passes recover. */
     public boolean inRecovery() {
-        return (tcb.get(INT, FLAGS) & F_IN_RECOVERY) != 0;
+        return (MEMORY.get(INT, base + FLAGS) & F_IN_RECOVERY) != 0;
     }
 
     public void inRecovery(boolean on) {
@@ -1007,52 +1021,64 @@ public final class TasFlow {
 
     /** The newest RTT sample (RFC 6298 measurement), 0 before the first. */
     public long rttLastNanos() {
-        return tcb.get(LONG, RTT_LAST_NANOS);
+        return MEMORY.get(LONG, base + RTT_LAST_NANOS);
     }
 
     public void rttLastNanos(long v) {
-        tcb.set(LONG, RTT_LAST_NANOS, v);
+        MEMORY.set(LONG, base + RTT_LAST_NANOS, v);
     }
 
     /** The smallest RTT sample seen (the path's propagation delay, as far as we can tell), 0 before the first. */
     public long rttMinNanos() {
-        return tcb.get(LONG, RTT_MIN_NANOS);
+        return MEMORY.get(LONG, base + RTT_MIN_NANOS);
     }
 
     public void rttMinNanos(long v) {
-        tcb.set(LONG, RTT_MIN_NANOS, v);
+        MEMORY.set(LONG, base + RTT_MIN_NANOS, v);
     }
 
     /** TIMELY: the RTT sample of the previous control interval. */
     public long timelyPrevRttNanos() {
-        return tcb.get(LONG, TIMELY_PREV_RTT_NANOS);
+        return MEMORY.get(LONG, base + TIMELY_PREV_RTT_NANOS);
     }
 
     public void timelyPrevRttNanos(long v) {
-        tcb.set(LONG, TIMELY_PREV_RTT_NANOS, v);
+        MEMORY.set(LONG, base + TIMELY_PREV_RTT_NANOS, v);
     }
 
     /** TIMELY: moving average of RTT differences between intervals (the gradient's numerator). */
     public double timelyRttDiffNanos() {
-        return tcb.get(DOUBLE, TIMELY_RTT_DIFF_NANOS);
+        return MEMORY.get(DOUBLE, base + TIMELY_RTT_DIFF_NANOS);
     }
 
     public void timelyRttDiffNanos(double v) {
-        tcb.set(DOUBLE, TIMELY_RTT_DIFF_NANOS, v);
+        MEMORY.set(DOUBLE, base + TIMELY_RTT_DIFF_NANOS, v);
     }
 
     /** TIMELY: intervals in a row with a non-positive gradient (hyperactive increase after 5). */
     public int timelyIncreases() {
-        return tcb.get(INT, TIMELY_INCREASES);
+        return MEMORY.get(INT, base + TIMELY_INCREASES);
     }
 
     public void timelyIncreases(int v) {
-        tcb.set(INT, TIMELY_INCREASES, v);
+        MEMORY.set(INT, base + TIMELY_INCREASES, v);
+    }
+
+    /**
+     * All boolean flags at once ({@code F_*} bits), for code that tests several per segment: one
+     * read instead of one per flag.
+     */
+    public int flags() {
+        return MEMORY.get(INT, base + FLAGS);
+    }
+
+    public void flags(int v) {
+        MEMORY.set(INT, base + FLAGS, v);
     }
 
     private void flag(int bit, boolean on) {
-        int v = tcb.get(INT, FLAGS);
-        tcb.set(INT, FLAGS, on ? v | bit : v & ~bit);
+        int v = MEMORY.get(INT, base + FLAGS);
+        MEMORY.set(INT, base + FLAGS, on ? v | bit : v & ~bit);
     }
 
     private static long offset(String name) {
