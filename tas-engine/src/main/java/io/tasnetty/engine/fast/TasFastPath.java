@@ -1155,8 +1155,10 @@ public final class TasFastPath {
         if ((cmd & TasFlow.CMD_TX) != 0) {
             markTx(f);
         }
-        if ((cmd & TasFlow.CMD_RX_CONSUMED) != 0 && TcpState.isSynchronized(f.state())) {
-            scheduleAck(f); // window update
+        if ((cmd & TasFlow.CMD_RX_CONSUMED) != 0 && TcpState.isSynchronized(f.state()) && !f.inputClosed) {
+            // Window update, while the peer may still send: after its FIN it sends nothing, and
+            // it may be CLOSED already (our last ACK ended its LAST_ACK), where Linux answers with RST.
+            scheduleAck(f);
         }
         if ((cmd & TasFlow.CMD_KEEPALIVE) != 0) {
             armKeepalive(f, now);

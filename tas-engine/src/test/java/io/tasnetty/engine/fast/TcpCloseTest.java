@@ -106,6 +106,66 @@ class TcpCloseTest {
         assertThat(h.engine.ringBytesInUse()).isZero();
     }
 
+    /** An 8 KiB ring, so that reading 4,200 bytes opens the window by more than an MSS. */
+    private static EngineHarness smallRing() {
+        return new EngineHarness(TasConfig.builder().set("cc", "const-rate").set("tcp-time-wait", "2s")
+            .set("tcp-rxbuf-len", "8192"));
+    }
+
+    @Test
+    void shouldStillSendWindowUpdatesWhileThePeerMaySend() {
+        try (EngineHarness h = smallRing()) {
+            ScriptedConnection sc = h.accept(80);
+            for (int i = 0; i < 3; i++) {
+                sc.data(bytes(1400));
+            }
+            only(h.step());
+            assertThat(sc.read(10_000)).hasSize(4200);
+            Segment update = only(h.step());
+            assertThat(update.ack()).isEqualTo(sc.peerSeq);
+            assertThat(update.window()).isEqualTo(8192);
+        }
+    }
+
+    @Test
+    void shouldSendNoWindowUpdateInTimeWait() {
+        // The peer's FIN means it sends nothing more, so a window update is useless; worse, it
+        // reaches a peer that went from LAST_ACK to CLOSED on our last ACK, and Linux answers
+        // it with a RST.
+        try (EngineHarness h = smallRing()) {
+            ScriptedConnection sc = h.accept(80);
+            sc.conn.shutdownOutput();
+            Segment fin = only(h.step());
+            sc.ack(ScriptedConnection.end(fin));
+            assertThat(h.step()).isEmpty();
+            for (int i = 0; i < 3; i++) {
+                sc.data(bytes(1400));
+            }
+            sc.fin();
+            Segment ack = only(h.step());
+            assertThat(ack.ack()).isEqualTo(sc.peerSeq);
+            assertThat(sc.conn.state()).isEqualTo(TcpState.TIME_WAIT);
+            assertThat(sc.read(10_000)).hasSize(4200);
+            assertThat(h.step()).as("nothing after the last ACK").isEmpty();
+        }
+    }
+
+    @Test
+    void shouldSendNoWindowUpdateInCloseWait() {
+        try (EngineHarness h = smallRing()) {
+            ScriptedConnection sc = h.accept(80);
+            for (int i = 0; i < 3; i++) {
+                sc.data(bytes(1400));
+            }
+            sc.fin();
+            Segment ack = only(h.step());
+            assertThat(ack.ack()).isEqualTo(sc.peerSeq);
+            assertThat(sc.conn.state()).isEqualTo(TcpState.CLOSE_WAIT);
+            assertThat(sc.read(10_000)).hasSize(4200);
+            assertThat(h.step()).as("the peer sends no more data: no window update").isEmpty();
+        }
+    }
+
     @Test
     void shouldGoThroughClosingOnSimultaneousClose() {
         ScriptedConnection sc = h.accept(80);
