@@ -1,0 +1,721 @@
+package io.tasnetty.engine.fast;
+
+import io.tasnetty.engine.TasEngineParams;
+import io.tasnetty.engine.cc.TasCcAlgorithm;
+import io.tasnetty.engine.context.TasError;
+import io.tasnetty.engine.context.TasEvents;
+import io.tasnetty.engine.context.TasListener;
+import io.tasnetty.engine.flow.TasByteRing;
+import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TcpState;
+import io.tasnetty.engine.stats.TasCounter;
+import io.tasnetty.engine.stats.TasCounters;
+import io.tasnetty.engine.wire.Ipv4;
+import io.tasnetty.engine.wire.Tcp;
+import io.tasnetty.engine.wire.TcpOptions;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+import static io.tasnetty.engine.fast.TasFastPath.post;
+import static io.tasnetty.engine.flow.TasSeq.ge;
+import static io.tasnetty.engine.flow.TasSeq.gt;
+import static io.tasnetty.engine.flow.TasSeq.le;
+import static io.tasnetty.engine.flow.TasSeq.lt;
+
+/**
+ * Input side of one fast-path agent ({@link TasFastPath}): RFC 9293 3.10.7 SEGMENT ARRIVES for a
+ * segment the agent validated and matched to one of its flows. The common case (ESTABLISHED,
+ * in order, ACK only) takes {@link #segment}'s short path; everything else goes through the
+ * full sequence of checks: SYN-SENT, acceptability, RST and SYN (with RFC 5961 challenge ACKs),
+ * ACK processing (RTT, congestion control, fast retransmit, window update), payload into the
+ * receive ring (out of order kept in place), FIN.
+ *
+ * <p>Runs on the agent's thread only. Replies go out through {@link TcpOutput}, deadlines through
+ * {@link TcpTimers}, and a flow's end through the agent's teardown.
+ */
+final class TcpInput {
+    private static final int CHALLENGE_ACKS_PER_SECOND = 1000;
+
+    private final TasFastPath fp;
+    private final TcpOutput out;
+    private final TcpTimers timers;
+    private final TasEngineParams params;
+    private final TasCounters counters;
+    private final TasCcAlgorithm cc;
+    /** Options of the segment being processed (parsed by the agent while validating the frame). */
+    private final TcpOptions opts;
+
+    private long challengeWindowStart;
+    private int challengeAcksInWindow;
+
+    // Per-segment scratch, valid during one arrive call.
+    private int segSeq;
+    private int segAck;
+    private int segFlags;
+    private int segWnd;
+    private int segLen;
+    private long segPayloadOff;
+    private boolean segCe;
+    private MemorySegment segMem;
+
+    TcpInput(TasFastPath fp, TcpOutput out, TcpTimers timers, TasEngineParams params, TasCounters counters,
+             TasCcAlgorithm cc, TcpOptions opts) {
+        this.fp = fp;
+        this.out = out;
+        this.timers = timers;
+        this.params = params;
+        this.counters = counters;
+        this.cc = cc;
+        this.opts = opts;
+    }
+
+    /**
+     * A validated segment of {@code f}: IPv4 header at {@code ipOff}, TCP header of {@code thl}
+     * bytes at {@code tcpOff}, {@code tcpLen} bytes of TCP in all; its options are in {@code opts}.
+     */
+    void arrive(TasFlow f, MemorySegment s, long ipOff, long tcpOff, int tcpLen, int thl, long now) {
+        segMem = s;
+        segSeq = Tcp.seq(s, tcpOff);
+        segAck = Tcp.ack(s, tcpOff);
+        segFlags = Tcp.flags(s, tcpOff);
+        segWnd = Tcp.window(s, tcpOff);
+        segLen = tcpLen - thl;
+        segPayloadOff = tcpOff + thl;
+        segCe = Ipv4.ecn(s, ipOff) == Ipv4.ECN_CE;
+        segment(f, now);
+        segMem = null;
+    }
+
+    /** RFC 9293 3.10.7: SEGMENT ARRIVES, for a flow in a state other than LISTEN/CLOSED. */
+    private void segment(TasFlow f, long now) {
+        // Any segment shows the peer is alive (RFC 1122 4.2.3.6); the keepalive timer checks
+        // this lazily instead of being rescheduled per segment.
+        f.lastRxNanos(now);
+        f.keepaliveProbes(0);
+        if (f.state() == TcpState.SYN_SENT) {
+            synSent(f, now);
+            return;
+        }
+        int flags = segFlags;
+        // Fast path proper: ESTABLISHED, ACK set, no SYN/RST/FIN/URG, in order. (TAS's common case.)
+        if (f.state() == TcpState.ESTABLISHED && (flags & (Tcp.SYN | Tcp.RST | Tcp.FIN | Tcp.URG | Tcp.ACK)) == Tcp.ACK
+            && segSeq == f.rcvNxt() && !f.released && pawsOk(f)) {
+            if (!processAck(f, now)) {
+                return;
+            }
+            // RFC 7323 4.3, after the ACK check as Linux does: a forged segment with an
+            // unacceptable ACK must not move TS.Recent, or PAWS would then drop the peer's own.
+            if (f.tsOn() && opts.hasTimestamp) {
+                f.tsRecent(opts.tsVal);
+            }
+            if (f.state() == TcpState.ESTABLISHED && segLen > 0) {
+                receivePayload(f, now);
+            }
+            return;
+        }
+        slowSegment(f, now);
+    }
+
+    private boolean pawsOk(TasFlow f) {
+        // RFC 7323 5.3: reject old duplicates whose timestamp is older than TS.Recent.
+        return !f.tsOn() || !opts.hasTimestamp || (opts.tsVal - f.tsRecent()) >= 0;
+    }
+
+    static int receiveWindow(TasFlow f) {
+        TasByteRing rx = f.rx;
+        if (rx == null || f.state() == TcpState.TIME_WAIT) {
+            return 0; // TIME_WAIT: the rings may be reclaimed by now and nothing more is received
+        }
+        return (int) (rx.head() + rx.capacity() - rx.tailPlain());
+    }
+
+    private void slowSegment(TasFlow f, long now) {
+        int flags = segFlags;
+        int state = f.state();
+        if (state == TcpState.CLOSED) {
+            counters.increment(TasCounter.DROP_BAD_STATE);
+            return;
+        }
+        if (state == TcpState.SYN_RCVD && (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN && segSeq == f.irs()) {
+            // The peer retransmitted its SYN: our SYN-ACK was lost. It sits before RCV.NXT, so the
+            // acceptability test below would answer with a bare ACK, which a peer in SYN-SENT
+            // drops (RFC 9293 3.10.7.3); answer with the SYN-ACK again (as Linux's tcp_check_req).
+            out.sendSynAck(f, now);
+            return;
+        }
+        int len = segLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
+        int wnd = receiveWindow(f);
+        // Step 1: acceptability (RFC 9293 3.10.7.4, table of four cases).
+        boolean acceptable;
+        if (len == 0) {
+            acceptable = wnd == 0 ? segSeq == f.rcvNxt() : inWindow(segSeq, f.rcvNxt(), wnd);
+        } else {
+            acceptable = wnd > 0 && (inWindow(segSeq, f.rcvNxt(), wnd) || inWindow(segSeq + len - 1, f.rcvNxt(), wnd));
+        }
+        if (acceptable && (flags & Tcp.RST) == 0 && !pawsOk(f)) {
+            acceptable = false;
+        }
+        if (!acceptable) {
+            if ((flags & Tcp.RST) != 0) {
+                counters.increment(TasCounter.DROP_RST_INVALID);
+                return;
+            }
+            if (state == TcpState.TIME_WAIT && (flags & Tcp.FIN) != 0) {
+                out.scheduleAck(f); // retransmitted FIN: re-acknowledge and restart 2MSL (RFC 9293 3.10.7.4)
+                f.timeWaitDeadline(now + params.timeWaitNanos());
+                timers.arm(f);
+                return;
+            }
+            // A zero-window probe (seq == rcvNxt) still carries a valid ACK: process it below.
+            if (!(wnd == 0 && segSeq == f.rcvNxt())) {
+                counters.increment(segLen > 0 && lt(segSeq, f.rcvNxt())
+                    ? TasCounter.TCP_DUPLICATE_SEGMENTS : TasCounter.DROP_OUT_OF_WINDOW);
+                out.scheduleAck(f);
+                return;
+            }
+        }
+        // Step 2: RST (RFC 5961 3.2: only an exact match resets; in-window gets a challenge ACK).
+        if ((flags & Tcp.RST) != 0) {
+            if (segSeq == f.rcvNxt()) {
+                peerReset(f, now);
+            } else {
+                challengeAck(f);
+            }
+            return;
+        }
+        // Step 4: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+        if ((flags & Tcp.SYN) != 0) {
+            // (A retransmitted SYN in SYN_RCVD was answered above, before the acceptability test.)
+            challengeAck(f);
+            return;
+        }
+        if ((flags & Tcp.ACK) == 0) {
+            counters.increment(TasCounter.DROP_BAD_STATE);
+            return;
+        }
+        // Step 5: ACK.
+        if (state == TcpState.SYN_RCVD) {
+            if (gt(segAck, f.sndUna()) && le(segAck, f.sndMax())) {
+                establishPassive(f, now);
+            } else {
+                out.sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, segAck, 0, false, f.loopback);
+                return;
+            }
+        }
+        if (!processAck(f, now)) {
+            return;
+        }
+        if (f.tsOn() && opts.hasTimestamp && le(segSeq, f.rcvNxt())) {
+            f.tsRecent(opts.tsVal); // RFC 7323 4.3, once the ACK passed (see segment())
+        }
+        state = f.state();
+        if (state == TcpState.CLOSED || f.dead) {
+            return;
+        }
+        // Step 7: payload.
+        if (segLen > 0) {
+            if (state == TcpState.ESTABLISHED || state == TcpState.FIN_WAIT_1 || state == TcpState.FIN_WAIT_2) {
+                if (f.released) {
+                    // The application closed: data that can never be read means RST (RFC 9293 3.10.7.4, as Linux).
+                    fp.abortFlow(f, true, TasError.ABORTED, now);
+                    return;
+                }
+                if (wnd > 0) {
+                    receivePayload(f, now);
+                } else {
+                    counters.add(TasCounter.DROP_RX_RING_FULL, segLen);
+                    out.scheduleAck(f);
+                }
+            } else {
+                counters.increment(TasCounter.DROP_BAD_STATE);
+            }
+        }
+        // Step 8: FIN.
+        if ((flags & Tcp.FIN) != 0 && !f.finReceived()) {
+            f.finReceived(true);
+            f.finSeq(segSeq + segLen);
+        }
+        if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
+            consumeFin(f, now);
+        }
+    }
+
+    private static boolean inWindow(int seq, int lo, int wnd) {
+        return ge(seq, lo) && lt(seq, lo + wnd);
+    }
+
+    private void consumeFin(TasFlow f, long now) {
+        f.rcvNxt(f.rcvNxt() + 1);
+        f.inputClosed = true;
+        post(f, TasEvents.INPUT_CLOSED);
+        out.scheduleAck(f);
+        switch (f.state()) {
+            case TcpState.SYN_RCVD, TcpState.ESTABLISHED -> f.state(TcpState.CLOSE_WAIT);
+            case TcpState.FIN_WAIT_1 -> {
+                if (f.finSent() && ge(f.sndUna(), f.finSentSeq() + 1)) {
+                    fp.enterTimeWait(f, now);
+                } else {
+                    f.state(TcpState.CLOSING);
+                }
+            }
+            case TcpState.FIN_WAIT_2 -> fp.enterTimeWait(f, now);
+            default -> {
+            }
+        }
+    }
+
+    /**
+     * RFC 9293 3.10.7.4 step 5 for synchronized states; returns false if the segment must be
+     * dropped. Also the whole work for a pure ACK on the fast path.
+     */
+    private boolean processAck(TasFlow f, long now) {
+        int ack = segAck;
+        int sndUna = f.sndUna();
+        int sndMax = f.sndMax();
+        // RFC 9293: an ACK for something not yet sent: send ACK, drop. RFC 5961 5.2: so is an
+        // ACK older than SND.UNA - MAX.SND.WND (else a blind in-window guess injects data with
+        // half of all ACK values).
+        if (gt(ack, sndMax) || lt(ack, sndUna - f.maxSndWnd())) {
+            counters.increment(TasCounter.DROP_BAD_ACK);
+            out.scheduleAck(f);
+            return false;
+        }
+        int wnd = segWnd << f.sndWscale();
+        if (gt(ack, sndUna)) {
+            int acked = ack - sndUna;
+            int dataAcked = acked;
+            boolean finAcked = false;
+            if (f.finSent() && gt(ack, f.finSentSeq())) {
+                dataAcked--;
+                finAcked = true;
+            }
+            TasByteRing tx = f.tx;
+            if (dataAcked > 0 && tx != null) {
+                tx.publishHead(tx.headPlain() + dataAcked);
+            }
+            f.sndUna(ack);
+            if (lt(f.sndNxt(), ack)) {
+                f.sndNxt(ack); // after a go-back-N rewind the peer may ack beyond what we re-sent
+            }
+            f.dupAcks(0);
+            f.retries(0);
+            f.backoff(0);
+            rttSample(f, ack, now);
+            boolean recovered = false;
+            if (f.inRecovery()) {
+                if (ge(ack, f.recover())) {
+                    recovered = true;
+                } else {
+                    out.retransmitFirst(f, now); // partial ACK: the next hole is lost too (RFC 6582)
+                }
+            }
+            cc.onAck(f, acked, (segFlags & Tcp.ECE) != 0, now);
+            if (recovered) {
+                // RFC 6582 3.2 step 3: the full ACK sets cwnd to ssthresh and ends recovery. Leave
+                // recovery only after cc.onAck, so this ACK does not also grow the deflated window.
+                f.inRecovery(false);
+                if (f.cwnd() > f.ssthresh() && f.ssthresh() > 0) {
+                    f.cwnd(f.ssthresh());
+                }
+            }
+            f.rtoDeadline(f.sndUna() == f.sndMax() ? 0 : now + f.rtoNanos()); // RFC 6298 5.2, 5.3
+            if (f.keepalive) {
+                f.keepaliveProbes(0);
+            }
+            timers.arm(f);
+            if (dataAcked > 0) {
+                // Dekker pairing with TasConnection.wantWritable(), which stores wantWritable and then
+                // reads the head: our head store (a release store, no StoreLoad barrier) must be
+                // visible before we read the flag, or both sides can miss each other and the writer
+                // waits for a WRITABLE that never comes.
+                VarHandle.fullFence();
+                if (f.wantWritable) {
+                    f.wantWritable = false;
+                    post(f, TasEvents.WRITABLE);
+                }
+            }
+            if (finAcked) {
+                finAcked(f, now);
+                if (f.dead) {
+                    return false;
+                }
+            }
+        } else if (ack == sndUna && segLen == 0 && (segFlags & (Tcp.SYN | Tcp.FIN)) == 0
+            && sndUna != sndMax && wnd == f.sndWnd()) {
+            // RFC 5681 2: a duplicate ACK.
+            counters.increment(TasCounter.TCP_DUPLICATE_ACKS);
+            f.dupAcks(f.dupAcks() + 1);
+            if (f.dupAcks() == 3 && !f.inRecovery()) {
+                counters.increment(TasCounter.TCP_FAST_RETRANSMITS);
+                f.inRecovery(true);
+                f.recover(f.sndMax());
+                cc.onFastRetransmit(f, now);
+                out.retransmitFirst(f, now);
+            }
+        }
+        // Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 guard against old segments).
+        int wl1 = f.sndWl1();
+        if (lt(wl1, segSeq) || (wl1 == segSeq && le(f.sndWl2(), ack))) {
+            int oldWnd = f.sndWnd();
+            boolean opened = wnd > oldWnd;
+            if (wnd != oldWnd) {
+                f.sndWnd(wnd);
+                if (wnd > f.maxSndWnd()) {
+                    f.maxSndWnd(wnd);
+                }
+            }
+            f.sndWl1(segSeq);
+            f.sndWl2(ack);
+            if (wnd > 0 && f.persistDeadline() != 0) {
+                f.persistDeadline(0);
+                f.backoff(0);
+                timers.arm(f);
+            }
+            if (opened) {
+                out.markTx(f);
+            }
+        }
+        if (out.hasUnsent(f)) {
+            out.markTx(f);
+        }
+        return true;
+    }
+
+    private void finAcked(TasFlow f, long now) {
+        post(f, TasEvents.OUTPUT_CLOSED);
+        switch (f.state()) {
+            case TcpState.FIN_WAIT_1 -> {
+                f.state(TcpState.FIN_WAIT_2);
+                timers.finWait2Timeout(f, now);
+            }
+            case TcpState.CLOSING -> fp.enterTimeWait(f, now);
+            case TcpState.LAST_ACK -> fp.closeFlow(f, now);
+            default -> {
+            }
+        }
+    }
+
+    private void rttSample(TasFlow f, int ack, long now) {
+        // One timed segment per round trip at nanosecond resolution (RFC 6298 3, Karn's rule).
+        // Timestamps tick in milliseconds (below), too coarse for RTTs of microseconds.
+        long sample = -1;
+        if (f.rttTiming() && gt(ack, f.rttSeq())) {
+            sample = now - f.rttSentNanos(); // Karn: timing stops on retransmission
+            f.rttTiming(false);
+        }
+        if (sample < 0) {
+            return;
+        }
+        f.rttLastNanos(sample); // for delay-based control (TIMELY)
+        if (f.rttMinNanos() == 0 || sample < f.rttMinNanos()) {
+            f.rttMinNanos(sample);
+        }
+        if (f.srttNanos() == 0) {
+            // RFC 6298 2.2
+            f.srttNanos(sample);
+            f.rttvarNanos(sample / 2);
+        } else {
+            // RFC 6298 2.3 (alpha 1/8, beta 1/4)
+            long err = Math.abs(f.srttNanos() - sample);
+            f.rttvarNanos((3 * f.rttvarNanos() + err) / 4);
+            f.srttNanos((7 * f.srttNanos() + sample) / 8);
+        }
+        f.rtoNanos(Math.clamp(f.srttNanos() + Math.max(TcpTimers.TIMER_TICK_NANOS, 4 * f.rttvarNanos()),
+            params.rtoMinNanos(), params.rtoMaxNanos()));
+    }
+
+    private void receivePayload(TasFlow f, long now) {
+        TasByteRing rx = f.rx;
+        int seq = segSeq;
+        int len = segLen;
+        long off = segPayloadOff;
+        int rcvNxt = f.rcvNxt();
+        if (lt(seq, rcvNxt)) {
+            int skip = rcvNxt - seq;
+            if (skip >= len) {
+                counters.increment(TasCounter.TCP_DUPLICATE_SEGMENTS);
+                out.scheduleAck(f);
+                return;
+            }
+            seq += skip;
+            off += skip;
+            len -= skip;
+        }
+        long tail = rx.tailPlain();
+        int rel = seq - rcvNxt;
+        // Trim to the ring's free space (the window's true right edge).
+        int room = (int) (rx.head() + rx.capacity() - tail) - rel;
+        if (len > room) {
+            counters.add(TasCounter.DROP_RX_RING_FULL, len - Math.max(room, 0));
+            len = room;
+            if (len <= 0) {
+                out.scheduleAck(f);
+                return;
+            }
+        }
+        if (f.finReceived() && gt(seq + len, f.finSeq())) {
+            len = f.finSeq() - seq; // nothing is valid beyond the peer's FIN
+            if (len <= 0) {
+                return;
+            }
+        }
+        rx.copyIn(tail + rel, segMem, off, len);
+        if (segCe) {
+            counters.increment(TasCounter.TCP_ECN_MARKED);
+        }
+        int fl = f.flags();
+        if ((fl & TasFlow.F_ECN_ON) != 0) {
+            // DCTCP receiver: echo marks per ACK (RFC 8257 3.2).
+            f.flags(segCe ? fl | TasFlow.F_ECE_ECHO : fl & ~TasFlow.F_ECE_ECHO);
+        }
+        if (rel == 0) {
+            int advance = len;
+            f.rcvNxt(rcvNxt + len);
+            if (f.oooCount() > 0) {
+                advance += mergeOoo(f);
+            }
+            rx.publishTail(tail + advance);
+            post(f, TasEvents.READABLE);
+            out.scheduleAck(f);
+            if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
+                consumeFin(f, now);
+            }
+        } else {
+            // Out of order: keep the bytes in place and remember the interval (TAS keeps one; we keep four).
+            if (!addOoo(f, seq, seq + len)) {
+                counters.increment(TasCounter.DROP_OOO_NO_SLOT);
+            } else {
+                counters.increment(TasCounter.TCP_OUT_OF_ORDER);
+            }
+            out.sendAckNow(f, now); // RFC 5681 4.2: immediate duplicate ACK for out-of-order data
+        }
+    }
+
+    private boolean addOoo(TasFlow f, int start, int end) {
+        int n = f.oooCount();
+        // Merge with every overlapping or adjacent interval.
+        for (int i = 0; i < n; i++) {
+            int si = f.oooStart(i);
+            int ei = f.oooEnd(i);
+            if (le(start, ei) && ge(end, si)) {
+                start = lt(start, si) ? start : si;
+                end = gt(end, ei) ? end : ei;
+                // Remove by shifting, not by moving the last one here: the list is newest first
+                // and SACK reports its head, so the order must survive (RFC 2018 4).
+                for (int j = i; j < n - 1; j++) {
+                    f.oooStart(j, f.oooStart(j + 1));
+                    f.oooEnd(j, f.oooEnd(j + 1));
+                }
+                n--;
+                i = -1; // restart: the grown interval may now touch another
+            }
+        }
+        if (n == TasFlow.OOO_MAX) {
+            f.oooCount(n);
+            return false;
+        }
+        // Most recent first, so SACK reports it first (RFC 2018 4).
+        for (int i = n; i > 0; i--) {
+            f.oooStart(i, f.oooStart(i - 1));
+            f.oooEnd(i, f.oooEnd(i - 1));
+        }
+        f.oooStart(0, start);
+        f.oooEnd(0, end);
+        f.oooCount(n + 1);
+        return true;
+    }
+
+    /** Consumes intervals now contiguous with rcvNxt; returns how far rcvNxt advanced. */
+    private int mergeOoo(TasFlow f) {
+        int advanced = 0;
+        boolean again = true;
+        while (again) {
+            again = false;
+            for (int i = 0; i < f.oooCount(); i++) {
+                if (le(f.oooStart(i), f.rcvNxt())) {
+                    if (gt(f.oooEnd(i), f.rcvNxt())) {
+                        advanced += f.oooEnd(i) - f.rcvNxt();
+                        f.rcvNxt(f.oooEnd(i));
+                    }
+                    for (int j = i; j < f.oooCount() - 1; j++) {
+                        f.oooStart(j, f.oooStart(j + 1));
+                        f.oooEnd(j, f.oooEnd(j + 1));
+                    }
+                    f.oooCount(f.oooCount() - 1);
+                    again = true;
+                    break;
+                }
+            }
+        }
+        return advanced;
+    }
+
+    /** RFC 9293 3.10.7.3: SYN-SENT. */
+    private void synSent(TasFlow f, long now) {
+        int flags = segFlags;
+        boolean ackOk = false;
+        if ((flags & Tcp.ACK) != 0) {
+            if (le(segAck, f.iss()) || gt(segAck, f.sndMax())) {
+                if ((flags & Tcp.RST) == 0) {
+                    out.sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, segAck, 0, false, f.loopback);
+                }
+                counters.increment(TasCounter.DROP_BAD_ACK);
+                return;
+            }
+            ackOk = true;
+        }
+        if ((flags & Tcp.RST) != 0) {
+            if (ackOk) {
+                counters.increment(TasCounter.CONN_REFUSED);
+                fp.failConnect(f, TasError.REFUSED, now);
+            } else {
+                counters.increment(TasCounter.DROP_RST_INVALID);
+            }
+            return;
+        }
+        if ((flags & Tcp.SYN) == 0) {
+            counters.increment(TasCounter.DROP_BAD_STATE);
+            return;
+        }
+        f.irs(segSeq);
+        f.rcvNxt(segSeq + 1);
+        negotiate(f, opts, (flags & Tcp.ECE) != 0 && (flags & Tcp.CWR) == 0);
+        if (f.tsOn()) {
+            f.tsRecent(opts.tsVal);
+        }
+        if (ackOk) {
+            f.sndUna(segAck);
+            f.sndWnd(segWnd); // RFC 7323 2.2: the window of a <SYN,ACK> is never scaled
+            f.maxSndWnd(f.sndWnd());
+            f.sndWl1(segSeq);
+            f.sndWl2(segAck);
+            f.state(TcpState.ESTABLISHED);
+            boolean synRetransmitted = f.retries() > 0;
+            f.retries(0);
+            f.backoff(0);
+            f.rtoDeadline(0);
+            rttSample(f, segAck, now); // the SYN was timed unless retransmitted (Karn)
+            handshakeRto(f, synRetransmitted);
+            cc.init(f, now);
+            timers.arm(f);
+            counters.increment(TasCounter.CONN_ESTABLISHED);
+            if (f.keepalive) {
+                timers.armKeepalive(f, now); // turned on before the connection was established
+            }
+            out.sendAckNow(f, now);
+            post(f, TasEvents.CONNECTED);
+            if (out.hasUnsent(f)) {
+                out.markTx(f);
+            }
+        } else {
+            // Simultaneous open (RFC 9293 3.5, figure 8).
+            f.state(TcpState.SYN_RCVD);
+            out.sendSynAck(f, now);
+        }
+    }
+
+    /** Applies the peer's SYN options; ours were offered according to configuration. */
+    private void negotiate(TasFlow f, TcpOptions o, boolean ecnOffered) {
+        int peerMss = o.mss > 0 ? o.mss : 536; // RFC 9293 3.7.1: default 536 when absent
+        f.tsOn(params.timestamps() && o.hasTimestamp);
+        f.sackOn(params.sack() && o.sackPermitted);
+        if (params.windowScale() && o.windowScale >= 0) {
+            f.sndWscale(o.windowScale);
+        } else {
+            f.sndWscale(0);
+            f.rcvWscale(0); // RFC 7323 2.2: scaling only if both sides sent the option
+        }
+        f.ecnOn(params.ecn() && ecnOffered);
+        f.optLen(f.tsOn() ? 12 : 0);
+        f.mss(Math.max(64, Math.min(peerMss, params.mss()) - f.optLen()));
+    }
+
+    /**
+     * RTO when data transmission begins: from the handshake's RTT sample if there is one; else
+     * the initial RTO, or 3 s if the SYN had to be retransmitted (RFC 6298 5.7).
+     */
+    private void handshakeRto(TasFlow f, boolean retransmitted) {
+        if (f.srttNanos() == 0) {
+            long rto = retransmitted ? Math.max(3_000_000_000L, params.rtoInitNanos()) : params.rtoInitNanos();
+            f.rtoNanos(Math.clamp(rto, params.rtoMinNanos(), params.rtoMaxNanos()));
+        }
+    }
+
+    private void establishPassive(TasFlow f, long now) {
+        f.state(TcpState.ESTABLISHED);
+        f.sndUna(f.iss() + 1); // the SYN is acknowledged; processAck then counts only data
+        f.sndWnd(segWnd << f.sndWscale());
+        f.maxSndWnd(f.sndWnd());
+        f.sndWl1(segSeq);
+        f.sndWl2(segAck);
+        boolean synAckRetransmitted = f.retries() > 0;
+        f.retries(0);
+        f.backoff(0);
+        // RFC 6298 5.2: nothing is outstanding once the SYN-ACK is acknowledged, so stop its
+        // retransmission timer (processAck does not: this ACK does not move sndUna past iss + 1).
+        f.rtoDeadline(0);
+        timers.arm(f);
+        rttSample(f, segAck, now); // the SYN-ACK was timed unless retransmitted (Karn)
+        handshakeRto(f, synAckRetransmitted);
+        cc.init(f, now);
+        counters.increment(TasCounter.CONN_ESTABLISHED);
+        TasListener l = (TasListener) f.listener;
+        if (l == null) {
+            // No listener: an active open that crossed the peer's SYN (simultaneous open,
+            // RFC 9293 3.5 figure 8) and went SYN-SENT -> SYN-RECEIVED -> ESTABLISHED.
+            if (f.keepalive) {
+                timers.armKeepalive(f, now);
+            }
+            post(f, TasEvents.CONNECTED);
+        } else if (l.isOpen()) {
+            f.listener = null;
+            l.enqueueEstablished((io.tasnetty.engine.context.TasConnection) f.handle);
+        } else {
+            fp.abortFlow(f, true, TasError.ABORTED, now); // the listener closed meanwhile
+        }
+    }
+
+    private void peerReset(TasFlow f, long now) {
+        counters.increment(TasCounter.CONN_RESETS_RECEIVED);
+        if (f.state() == TcpState.SYN_RCVD && f.listener != null) {
+            // RFC 9293 3.10.7.4: a passive open reset by the peer goes back to LISTEN: just forget it.
+            fp.forgetUnaccepted(f);
+            fp.removeFlow(f, now, 0);
+            return;
+        }
+        if (f.state() == TcpState.SYN_RCVD) {
+            // RFC 9293 3.10.7.4: an active open (simultaneous open) reset in SYN-RECEIVED was refused.
+            counters.increment(TasCounter.CONN_REFUSED);
+            fp.failConnect(f, TasError.REFUSED, now);
+            return;
+        }
+        if (f.state() == TcpState.TIME_WAIT) {
+            // RFC 1337 (TIME-WAIT assassination): ignore RST here, so a stray RST cannot end
+            // TIME_WAIT early and let old duplicates into a new incarnation.
+            counters.increment(TasCounter.DROP_BAD_STATE);
+            return;
+        }
+        f.error = TasError.RESET.ordinal();
+        fp.removeFlow(f, now, TasEvents.RESET | TasEvents.CLOSED);
+    }
+
+    /**
+     * RFC 5961 7: challenge ACKs are rate limited (here per core, CHALLENGE_ACKS_PER_SECOND), so
+     * a blind attacker cannot turn us into an ACK amplifier.
+     */
+    private void challengeAck(TasFlow f) {
+        long now = fp.lastNow();
+        if (now - challengeWindowStart >= 1_000_000_000L) {
+            challengeWindowStart = now;
+            challengeAcksInWindow = 0;
+        }
+        if (challengeAcksInWindow >= CHALLENGE_ACKS_PER_SECOND) {
+            counters.increment(TasCounter.TCP_CHALLENGE_ACKS_LIMITED);
+            return;
+        }
+        challengeAcksInWindow++;
+        counters.increment(TasCounter.TCP_CHALLENGE_ACKS);
+        out.scheduleAck(f);
+    }
+}

@@ -1,0 +1,589 @@
+package io.tasnetty.engine.fast;
+
+import io.tasnetty.engine.TasEngineParams;
+import io.tasnetty.engine.flow.TasByteRing;
+import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TcpState;
+import io.tasnetty.engine.port.PacketBuffer;
+import io.tasnetty.engine.port.TasPort;
+import io.tasnetty.engine.stats.TasCounter;
+import io.tasnetty.engine.stats.TasCounters;
+import io.tasnetty.engine.wire.Ethernet;
+import io.tasnetty.engine.wire.Ipv4;
+import io.tasnetty.engine.wire.Tcp;
+import io.tasnetty.engine.wire.TcpOptions;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.tasnetty.engine.flow.TasSeq.ge;
+import static io.tasnetty.engine.flow.TasSeq.gt;
+
+/**
+ * Output side of one fast-path agent ({@link TasFastPath}): which flows have something to send and
+ * how much each may release (peer window, congestion window, pacing, MSS, sender SWS avoidance),
+ * segment construction ({@link #emit}: ACK, window, timestamps, SACK blocks, checksums or their
+ * offload), SYN/SYN-ACK and RST, the once-per-cycle ACK list, fast retransmission of the first
+ * unacknowledged segment, and the transmit batch handed to the port (or looped back in the engine).
+ *
+ * <p>Runs on the agent's thread only. Deadlines it sets (RTO, persist, pacing) are armed through
+ * {@link TcpTimers#arm(TasTimerWheel, TasFlow)} on the agent's wheel: the timers send through this
+ * class, so this class holds the wheel rather than the timers.
+ */
+final class TcpOutput {
+    private static final int TX_BATCH = 64;
+    private static final int MAX_SEGMENTS_PER_TURN = 16;
+
+    private final int queue;
+    private final TasPort port;
+    private final TasEngineParams params;
+    private final TasCounters counters;
+    private final TasFastPath.Engine engine;
+    private final TasTimerWheel wheel;
+    private final boolean softwareChecksums;
+
+    private final PacketBuffer[] txBatch = new PacketBuffer[TX_BATCH];
+    private final PacketBuffer[] oneBuf = new PacketBuffer[1];
+    private int txCount;
+    /** SACK blocks of the segment being built (copied from the flow's out-of-order intervals). */
+    private final int[] sackLeft = new int[TasFlow.OOO_MAX];
+    private final int[] sackRight = new int[TasFlow.OOO_MAX];
+
+    /** Flows with something to send, in FIFO order (intrusive list through {@code txNext}). */
+    private TasFlow txHead;
+    private TasFlow txTail;
+    /** Flows that owe an ACK at the end of this cycle (intrusive list through {@code bumpNext}). */
+    private TasFlow ackHead;
+    private int ipId;
+
+    TcpOutput(int queue, TasPort port, TasEngineParams params, TasCounters counters, TasFastPath.Engine engine,
+              TasTimerWheel wheel) {
+        this.queue = queue;
+        this.port = port;
+        this.params = params;
+        this.counters = counters;
+        this.engine = engine;
+        this.wheel = wheel;
+        this.softwareChecksums = params.softwareChecksums() || !port.capabilities().txChecksumOffload();
+    }
+
+    /** Flows waiting to transmit, or frames waiting in the batch (the agent must not sleep). */
+    boolean hasWork() {
+        return txHead != null || txCount > 0;
+    }
+
+    /** The transmit batch is full (until the next {@link #flush}). */
+    boolean batchFull() {
+        return txCount >= TX_BATCH;
+    }
+
+    /** Frees the frames still in the batch (engine shutdown). */
+    void close() {
+        for (int i = 0; i < txCount; i++) {
+            port.free(txBatch[i]);
+            txBatch[i] = null;
+        }
+        txCount = 0;
+    }
+
+    boolean hasUnsent(TasFlow f) {
+        TasByteRing tx = f.tx;
+        if (tx == null) {
+            return false;
+        }
+        int fl = f.flags();
+        boolean finSent = (fl & TasFlow.F_FIN_SENT) != 0;
+        int sndNxt = f.sndNxt();
+        int finSentSeq = finSent ? f.finSentSeq() : 0;
+        long sentPos = tx.headPlain() + dataOffset(sndNxt, f.sndUna(), finSent, finSentSeq);
+        return tx.tail() > sentPos
+            || ((fl & TasFlow.F_FIN_REQUESTED) != 0 && !(finSent && gt(sndNxt, finSentSeq))); // FIN still to send
+    }
+
+    /** Data bytes between sndUna and seq (excluding a FIN at or before seq). */
+    private static int dataOffset(TasFlow f, int seq) {
+        return dataOffset(seq, f.sndUna(), f.finSent(), f.finSentSeq());
+    }
+
+    private static int dataOffset(int seq, int sndUna, boolean finSent, int finSentSeq) {
+        int d = seq - sndUna;
+        if (finSent && gt(seq, finSentSeq) && ge(finSentSeq, sndUna)) {
+            d--;
+        }
+        return d;
+    }
+
+    /** Our FIN is in flight at sndNxt (not rewound). */
+    private static boolean finOut(TasFlow f) {
+        return f.finSent() && gt(f.sndNxt(), f.finSentSeq());
+    }
+
+    void markTx(TasFlow f) {
+        if (!f.inTxList && !f.dead) {
+            f.inTxList = true;
+            f.txNext = null;
+            if (txTail == null) {
+                txHead = f;
+            } else {
+                txTail.txNext = f;
+            }
+            txTail = f;
+        }
+    }
+
+    void unlinkTx(TasFlow f) {
+        if (!f.inTxList) {
+            return;
+        }
+        TasFlow prev = null;
+        for (TasFlow x = txHead; x != null; prev = x, x = x.txNext) {
+            if (x == f) {
+                if (prev == null) {
+                    txHead = x.txNext;
+                } else {
+                    prev.txNext = x.txNext;
+                }
+                if (txTail == x) {
+                    txTail = prev;
+                }
+                break;
+            }
+        }
+        f.inTxList = false;
+        f.txNext = null;
+    }
+
+    /** Round-robin over flows with data: each turn releases at most MAX_SEGMENTS_PER_TURN segments. */
+    int transmitPending(long now) {
+        int work = 0;
+        TasFlow end = txTail;
+        while (txHead != null) {
+            TasFlow f = txHead;
+            txHead = f.txNext;
+            if (txHead == null) {
+                txTail = null;
+            }
+            f.inTxList = false;
+            f.txNext = null;
+            if (!f.dead) {
+                int sent = sendData(f, now, MAX_SEGMENTS_PER_TURN);
+                work += sent;
+                if (sent == MAX_SEGMENTS_PER_TURN && hasUnsent(f)) {
+                    markTx(f); // more to send: go to the back of the line
+                }
+            }
+            if (f == end) {
+                break;
+            }
+        }
+        return work;
+    }
+
+    /**
+     * Releases up to {@code maxSegments} segments of {@code f} bounded by the peer's window, the
+     * congestion window, the pacing rate and the MSS; then the FIN if requested and all data is out.
+     */
+    int sendData(TasFlow f, long now, int maxSegments) {
+        int state = f.state();
+        if (state != TcpState.ESTABLISHED && state != TcpState.CLOSE_WAIT && state != TcpState.FIN_WAIT_1
+            && state != TcpState.LAST_ACK && state != TcpState.CLOSING) {
+            return 0;
+        }
+        TasByteRing tx = f.tx;
+        long head = tx.headPlain();
+        long tail = tx.tail();
+        int sent = 0;
+        int segMax = maxPayload(f);
+        // Nothing below changes these but this loop (ACKs are processed elsewhere): keep them in
+        // registers rather than re-reading the off-heap record per use.
+        int sndUna = f.sndUna();
+        int sndWnd = f.sndWnd();
+        int window = Math.min(sndWnd, f.cwnd());
+        boolean finSent = f.finSent();
+        int finSentSeq = f.finSentSeq();
+        while (sent < maxSegments) {
+            int sndNxt = f.sndNxt();
+            int off = dataOffset(sndNxt, sndUna, finSent, finSentSeq);
+            long pos = head + off;
+            int avail = (int) (tail - pos);
+            int usable = sndUna + window - sndNxt;
+            if (avail > 0 && !(finSent && ge(sndNxt, finSentSeq))) {
+                int len = Math.min(avail, segMax);
+                if (usable < len) {
+                    if (usable <= 0 || (usable < segMax && usable < avail && sndUna != sndNxt)) {
+                        // Sender SWS avoidance (RFC 9293 3.8.6.2.1): wait for a worthwhile window,
+                        // unless nothing is in flight (then the window is all we get).
+                        if (sndWnd == 0 && sndUna == sndNxt && f.persistDeadline() == 0) {
+                            f.persistDeadline(now + Math.max(TcpTimers.PERSIST_MIN_NANOS, f.rtoNanos()));
+                            TcpTimers.arm(wheel, f);
+                        }
+                        break;
+                    }
+                    len = usable;
+                }
+                if (f.rateBytesPerSec() > 0 && !paceAllows(f, len, now)) {
+                    break;
+                }
+                int flags = Tcp.ACK;
+                if (len == avail) {
+                    flags |= Tcp.PSH;
+                }
+                if (!emit(f, flags, sndNxt, pos, len, now)) {
+                    markTx(f); // no buffer: try again next cycle
+                    break;
+                }
+                int sndMax = f.sndMax();
+                if (sndNxt != sndMax) {
+                    counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+                } else if (!f.rttTiming()) {
+                    f.rttTiming(true);
+                    f.rttSeq(sndNxt);
+                    f.rttSentNanos(now);
+                }
+                sndNxt += len;
+                f.sndNxt(sndNxt);
+                if (gt(sndNxt, sndMax)) {
+                    f.sndMax(sndNxt);
+                }
+                if (f.rtoDeadline() == 0) {
+                    f.rtoDeadline(now + f.rtoNanos());
+                    TcpTimers.arm(wheel, f);
+                }
+                sent++;
+                continue;
+            }
+            if (f.finRequested() && avail <= 0 && !finOut(f)) {
+                if (!emit(f, Tcp.ACK | Tcp.FIN, f.sndNxt(), 0, 0, now)) {
+                    markTx(f);
+                    break;
+                }
+                if (!f.finSent()) {
+                    f.finSent(true);
+                    f.finSentSeq(f.sndNxt());
+                    if (state == TcpState.ESTABLISHED) {
+                        f.state(TcpState.FIN_WAIT_1);
+                    } else if (state == TcpState.CLOSE_WAIT) {
+                        f.state(TcpState.LAST_ACK);
+                    }
+                }
+                f.sndNxt(f.sndNxt() + 1);
+                if (gt(f.sndNxt(), f.sndMax())) {
+                    f.sndMax(f.sndNxt());
+                }
+                if (f.rtoDeadline() == 0) {
+                    f.rtoDeadline(now + f.rtoNanos());
+                    TcpTimers.arm(wheel, f);
+                }
+                sent++;
+            }
+            break;
+        }
+        return sent;
+    }
+
+    /**
+     * Payload per segment: the MSS, less SACK blocks when we report holes (they ride on data
+     * segments too, and header + options + payload must fit the MTU; f.mss already excludes
+     * timestamps).
+     */
+    private static int maxPayload(TasFlow f) {
+        if (f.sackOn() && f.oooCount() > 0) {
+            return f.mss() - (TcpOptions.ackOptionsLength(f.tsOn(), f.oooCount()) - f.optLen());
+        }
+        return f.mss();
+    }
+
+    private boolean paceAllows(TasFlow f, int len, long now) {
+        long rate = f.rateBytesPerSec();
+        long elapsed = now - f.paceLastNanos();
+        if (elapsed > 0) {
+            long cap = Math.max(64 * 1024, rate / 500); // a burst of 2 ms at the rate, at least 64 KiB
+            long add = elapsed >= 1_000_000_000L ? cap : elapsed * rate / 1_000_000_000L;
+            f.paceTokens(Math.min(cap, f.paceTokens() + add));
+            f.paceLastNanos(now);
+        }
+        if (f.paceTokens() >= len) {
+            f.paceTokens(f.paceTokens() - len);
+            return true;
+        }
+        long waitNanos = (len - f.paceTokens()) * 1_000_000_000L / rate;
+        f.paceDeadline(now + Math.max(1, waitNanos));
+        TcpTimers.arm(wheel, f);
+        return false;
+    }
+
+    void scheduleAck(TasFlow f) {
+        f.ackPending(true);
+        if (!f.inAckList) {
+            f.inAckList = true;
+            f.bumpNext = ackHead;
+            ackHead = f;
+        }
+    }
+
+    /** One ACK per flow per cycle: a burst of segments is acknowledged once (TAS acks each). */
+    int sendAcks(long now) {
+        int n = 0;
+        TasFlow f = ackHead;
+        ackHead = null;
+        while (f != null) {
+            TasFlow next = f.bumpNext;
+            f.bumpNext = null;
+            f.inAckList = false;
+            // A flow that died this cycle may already be reclaimed: leave its record alone.
+            if (!f.dead) {
+                // Data segments sent this cycle carried the ACK already (emit clears ackPending).
+                if (f.ackPending()) {
+                    sendAckNow(f, now);
+                    n++;
+                }
+                f.ackPending(false);
+            }
+            f = next;
+        }
+        return n;
+    }
+
+    void sendAckNow(TasFlow f, long now) {
+        // SEQ = SND.MAX, not SND.NXT: after a go-back-N rewind the peer may already hold data up
+        // to SND.MAX, and a pure ACK below its RCV.NXT would be unacceptable (RFC 9293 3.10.7.4)
+        // and dropped with the acknowledgment it carries.
+        if (emit(f, Tcp.ACK, f.sndMax(), 0, 0, now)) {
+            counters.increment(TasCounter.TCP_ACKS_SENT);
+        }
+    }
+
+    void sendSyn(TasFlow f, long now) {
+        timeHandshake(f, now);
+        emitSyn(f, Tcp.SYN | (params.ecn() ? Tcp.ECE | Tcp.CWR : 0), f.iss(), now);
+        f.sndNxt(f.iss() + 1);
+        f.sndMax(f.sndNxt());
+        f.rtoDeadline(now + f.rtoNanos());
+        TcpTimers.arm(wheel, f);
+    }
+
+    void sendSynAck(TasFlow f, long now) {
+        timeHandshake(f, now);
+        emitSyn(f, Tcp.SYN | Tcp.ACK | (f.ecnOn() ? Tcp.ECE : 0), f.iss(), now);
+        f.sndNxt(f.iss() + 1);
+        f.sndMax(f.sndNxt());
+        f.rtoDeadline(now + f.rtoNanos());
+        TcpTimers.arm(wheel, f);
+    }
+
+    /** Times the first SYN (or SYN-ACK) for an initial RTT; a retransmission cancels it (Karn). */
+    private static void timeHandshake(TasFlow f, long now) {
+        if (f.retries() == 0) {
+            f.rttTiming(true);
+            f.rttSeq(f.iss());
+            f.rttSentNanos(now);
+        } else {
+            f.rttTiming(false);
+        }
+    }
+
+    /** Fast retransmit / partial ACK: re-send one segment at sndUna. */
+    void retransmitFirst(TasFlow f, long now) {
+        int seq = f.sndUna();
+        TasByteRing tx = f.tx;
+        int unacked = (int) (tx.tail() - tx.headPlain());
+        int len = Math.min(maxPayload(f), Math.min(unacked, f.sndMax() - seq));
+        counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+        f.rttTiming(false);
+        if (len > 0) {
+            emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
+        } else if (f.finSent() && seq == f.finSentSeq()) {
+            emit(f, Tcp.ACK | Tcp.FIN, seq, 0, 0, now);
+        }
+        f.rtoDeadline(now + f.rtoNanos());
+        TcpTimers.arm(wheel, f);
+    }
+
+    private int tsClock(long now) {
+        // Milliseconds (RFC 7323 5.4: 1 ms to 1 s per tick). A finer clock would wrap TSval's sign
+        // within the 24 days a peer's PAWS allows, and idle connections would be dropped.
+        return (int) (now / 1_000_000L);
+    }
+
+    private boolean emitSyn(TasFlow f, int flags, int seq, long now) {
+        PacketBuffer b = allocTx();
+        if (b == null) {
+            return false;
+        }
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long tcpOff = o + Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH;
+        boolean synAck = (flags & Tcp.ACK) != 0;
+        // RFC 7323 2.2: a SYN-ACK may carry the option only if the SYN did.
+        int wscale = !params.windowScale() ? -1 : synAck ? (f.peerWscale() >= 0 ? f.rcvWscale() : -1) : f.rcvWscale();
+        boolean sack = params.sack() && (!synAck || f.sackOn());
+        boolean ts = params.timestamps() && (!synAck || f.tsOn());
+        int optLen = TcpOptions.writeSynOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, params.mss(), wscale, sack, ts,
+            tsClock(now), synAck ? f.tsRecent() : 0);
+        int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
+        int window = Math.min(65535, TcpInput.receiveWindow(f)); // RFC 7323 2.2: windows in SYNs are never scaled
+        Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, synAck ? f.rcvNxt() : 0, hdr, flags, window);
+        f.rcvWndAdvertised(window);
+        f.rcvAdvEdgePos = f.rx.tailPlain() + window;
+        finishFrame(f, b, hdr, 0, Ipv4.ECN_NOT_ECT);
+        return true;
+    }
+
+    /**
+     * Builds and queues one segment of {@code f}: {@code len} payload bytes from transmit-ring
+     * position {@code pos}, our current ACK and window, timestamps and SACK blocks as negotiated.
+     */
+    boolean emit(TasFlow f, int flags, int seq, long pos, int len, long now) {
+        PacketBuffer b = allocTx();
+        if (b == null) {
+            return false;
+        }
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long tcpOff = o + Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH;
+        int fl = f.flags(); // the record is off-heap: read each field once per segment
+        boolean ts = (fl & TasFlow.F_TS_ON) != 0;
+        int sackBlocks = (fl & TasFlow.F_SACK_ON) != 0 ? f.oooCount() : 0;
+        int optLen = 0;
+        if (ts || sackBlocks > 0) {
+            for (int i = 0; i < sackBlocks; i++) {
+                sackLeft[i] = f.oooStart(i);
+                sackRight[i] = f.oooEnd(i);
+            }
+            optLen = TcpOptions.writeAckOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, ts, tsClock(now), f.tsRecent(),
+                sackLeft, sackRight, sackBlocks);
+        }
+        int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
+        if ((fl & TasFlow.F_ECE_ECHO) != 0) {
+            flags |= Tcp.ECE;
+        }
+        int wnd = TcpInput.receiveWindow(f);
+        int wscale = f.rcvWscale();
+        int adv = Math.min(wnd >>> wscale, 65535);
+        Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt(), hdr, flags, adv);
+        int advertised = adv << wscale;
+        f.rcvWndAdvertised(advertised);
+        TasByteRing rx = f.rx;
+        f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + advertised;
+        if (len > 0) {
+            f.tx.copyOut(pos, s, tcpOff + hdr, len);
+        }
+        f.flags(fl & ~TasFlow.F_ACK_PENDING); // this segment carries the ACK
+        finishFrame(f, b, hdr, len, (fl & TasFlow.F_ECN_ON) != 0 && len > 0 ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT);
+        return true;
+    }
+
+    private void finishFrame(TasFlow f, PacketBuffer b, int tcpHdrLen, int payload, int ecn) {
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+        int tcpLen = tcpHdrLen + payload;
+        Ethernet.write(s, o, f.remoteMac, params.mac(), Ethernet.TYPE_IPV4);
+        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + tcpLen, ipId++ & 0xFFFF, ecn, Ipv4.DEFAULT_TTL,
+            Ipv4.PROTO_TCP, f.localIp, f.remoteIp);
+        b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + tcpLen;
+        if (f.loopback) {
+            // Never leaves the engine: like Linux loopback, skip checksums and mark them good.
+            b.flags = PacketBuffer.RX_IP_CSUM_GOOD | PacketBuffer.RX_L4_CSUM_GOOD;
+        } else {
+            checksum(b, s, ipOff, tcpOff, tcpLen, f.localIp, f.remoteIp);
+        }
+        enqueueTx(b, f.remoteIp);
+    }
+
+    private void checksum(PacketBuffer b, MemorySegment s, long ipOff, long tcpOff, int tcpLen, int src, int dst) {
+        if (softwareChecksums) {
+            Ipv4.headerChecksum(s, ipOff, Ipv4.computeHeaderChecksum(s, ipOff, Ipv4.MIN_HEADER_LENGTH));
+            Tcp.checksum(s, tcpOff, Tcp.checksum(s, tcpOff, tcpLen, src, dst));
+        } else {
+            b.flags = PacketBuffer.TX_IP_CSUM | PacketBuffer.TX_TCP_CSUM;
+            b.l2Length = Ethernet.HEADER_LENGTH;
+            b.l3Length = Ipv4.MIN_HEADER_LENGTH;
+            Tcp.checksum(s, tcpOff, Tcp.pseudoHeaderChecksum(src, dst, tcpLen));
+        }
+    }
+
+    /** Sends RST for a segment (RFC 9293 3.10.7.1 rules are applied by the caller). */
+    void sendRst(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int seq, int ack,
+                         boolean withAck, boolean loopback) {
+        PacketBuffer b = allocTx();
+        if (b == null) {
+            return;
+        }
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+        Tcp.writeHeader(s, tcpOff, localPort, remotePort, seq, ack, Tcp.MIN_HEADER_LENGTH,
+            Tcp.RST | (withAck ? Tcp.ACK : 0), 0);
+        Ethernet.write(s, o, remoteMac, params.mac(), Ethernet.TYPE_IPV4);
+        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + Tcp.MIN_HEADER_LENGTH, ipId++ & 0xFFFF,
+            Ipv4.ECN_NOT_ECT, Ipv4.DEFAULT_TTL, Ipv4.PROTO_TCP, localIp, remoteIp);
+        b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + Tcp.MIN_HEADER_LENGTH;
+        if (loopback) {
+            b.flags = PacketBuffer.RX_IP_CSUM_GOOD | PacketBuffer.RX_L4_CSUM_GOOD;
+        } else {
+            checksum(b, s, ipOff, tcpOff, Tcp.MIN_HEADER_LENGTH, localIp, remoteIp);
+        }
+        counters.increment(TasCounter.CONN_RESETS_SENT);
+        enqueueTx(b, remoteIp);
+    }
+
+    private PacketBuffer allocTx() {
+        if (txCount == TX_BATCH) {
+            flush();
+            if (txCount == TX_BATCH) {
+                counters.increment(TasCounter.TX_NO_BUFFER);
+                return null;
+            }
+        }
+        if (port.alloc(oneBuf, 1) != 1) {
+            counters.increment(TasCounter.TX_NO_BUFFER);
+            return null;
+        }
+        PacketBuffer b = oneBuf[0];
+        oneBuf[0] = null;
+        return b;
+    }
+
+    void enqueueTx(PacketBuffer b, int dstIp) {
+        if (engine.isLocal(dstIp)) {
+            // In-engine loopback: hand the frame to the agent that owns the reverse tuple.
+            MemorySegment s = b.segment;
+            long ipOff = b.offset + Ethernet.HEADER_LENGTH;
+            long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+            counters.increment(TasCounter.TX_PACKETS);
+            counters.add(TasCounter.TX_BYTES, b.length);
+            if (!engine.loopbackTarget(Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff), dstIp, Tcp.dstPort(s, tcpOff))
+                .deliverLoopback(b)) {
+                counters.increment(TasCounter.DROP_LOOPBACK_QUEUE_FULL);
+            }
+            return;
+        }
+        txBatch[txCount++] = b;
+        if (txCount == TX_BATCH) {
+            flush();
+        }
+    }
+
+    /** Hands the batch to the port; what it does not take stays for the next cycle. */
+    void flush() {
+        int n = txCount;
+        if (n == 0) {
+            return;
+        }
+        int sent = port.txBurst(queue, txBatch, n);
+        for (int i = 0; i < sent; i++) {
+            counters.add(TasCounter.TX_BYTES, txBatch[i].length);
+        }
+        counters.add(TasCounter.TX_PACKETS, sent);
+        if (sent < n) {
+            counters.increment(TasCounter.TX_PORT_FULL);
+            System.arraycopy(txBatch, sent, txBatch, 0, n - sent);
+        }
+        for (int i = n - sent; i < n; i++) {
+            txBatch[i] = null;
+        }
+        txCount = n - sent;
+    }
+}

@@ -1,0 +1,198 @@
+package io.tasnetty.engine.fast;
+
+import io.tasnetty.engine.TasEngineParams;
+import io.tasnetty.engine.cc.TasCcAlgorithm;
+import io.tasnetty.engine.context.TasError;
+import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TcpState;
+import io.tasnetty.engine.stats.TasCounter;
+import io.tasnetty.engine.stats.TasCounters;
+import io.tasnetty.engine.wire.Tcp;
+
+/**
+ * Timers of one fast-path agent ({@link TasFastPath}): a flow's deadlines (retransmission, zero-window
+ * persist, keepalive, TIME_WAIT / orphaned FIN_WAIT_2, pacing) live in its record; {@link #arm}
+ * puts the flow on the agent's {@link TasTimerWheel} at the earliest of them, and {@link #expired}
+ * runs the actions of every deadline that has passed: RTO retransmission and back-off (RFC 6298),
+ * zero-window probes (RFC 9293 3.8.6.1), keepalive probes (RFC 1122 4.2.3.6), end of TIME_WAIT.
+ *
+ * <p>Runs on the agent's thread only.
+ */
+final class TcpTimers implements TasTimerWheel.Expiry {
+    static final long TIMER_TICK_NANOS = 1_000_000L;
+    static final long PERSIST_MIN_NANOS = 200_000_000L;
+    private static final long PERSIST_MAX_NANOS = 60_000_000_000L;
+
+    private final TasFastPath fp;
+    private final TcpOutput out;
+    private final TasTimerWheel wheel;
+    private final TasEngineParams params;
+    private final TasCounters counters;
+    private final TasCcAlgorithm cc;
+
+    TcpTimers(TasFastPath fp, TcpOutput out, TasTimerWheel wheel, TasEngineParams params, TasCounters counters,
+              TasCcAlgorithm cc) {
+        this.fp = fp;
+        this.out = out;
+        this.wheel = wheel;
+        this.params = params;
+        this.counters = counters;
+        this.cc = cc;
+    }
+
+    /** (Re)schedules {@code f} at its earliest deadline, or takes it off the wheel if it has none. */
+    void arm(TasFlow f) {
+        arm(wheel, f);
+    }
+
+    /** As {@link #arm(TasFlow)}, for {@link TcpOutput}: it is built before the timers, which send through it. */
+    static void arm(TasTimerWheel wheel, TasFlow f) {
+        long d = 0;
+        d = earliest(d, f.rtoDeadline());
+        d = earliest(d, f.persistDeadline());
+        d = earliest(d, f.keepaliveDeadline());
+        d = earliest(d, f.timeWaitDeadline());
+        d = earliest(d, f.paceDeadline());
+        if (d == 0) {
+            if (f.timerSlot() >= 0) {
+                wheel.cancel(f);
+            }
+        } else if (f.timerSlot() < 0 || d != f.timerDeadline()) {
+            wheel.schedule(f, d);
+        }
+    }
+
+    private static long earliest(long a, long b) {
+        return a == 0 ? b : b == 0 ? a : Math.min(a, b);
+    }
+
+    /** Starts (or stops) the keepalive idle period from now, as the flow's keepalive flag says. */
+    void armKeepalive(TasFlow f, long now) {
+        f.keepaliveProbes(0);
+        f.keepaliveDeadline(f.keepalive && f.state() == TcpState.ESTABLISHED ? now + params.keepaliveIdleNanos() : 0);
+        arm(f);
+    }
+
+    /**
+     * An orphaned FIN_WAIT_2 (the application closed; the peer never sends FIN) would live
+     * forever: like Linux's tcp_fin_timeout, give up after the TIME_WAIT period.
+     */
+    void finWait2Timeout(TasFlow f, long now) {
+        if (f.state() == TcpState.FIN_WAIT_2 && f.released && f.timeWaitDeadline() == 0) {
+            f.timeWaitDeadline(now + params.timeWaitNanos());
+            arm(f);
+        }
+    }
+
+    @Override
+    public void expired(TasFlow f, long now) {
+        onTimer(f, now);
+    }
+
+    private void onTimer(TasFlow f, long now) {
+        if (f.dead) {
+            return;
+        }
+        if (f.timeWaitDeadline() != 0 && now >= f.timeWaitDeadline()) {
+            f.timeWaitDeadline(0);
+            fp.closeFlow(f, now);
+            return;
+        }
+        if (f.rtoDeadline() != 0 && now >= f.rtoDeadline()) {
+            f.rtoDeadline(0);
+            retransmitTimeout(f, now);
+            if (f.dead) {
+                return;
+            }
+        }
+        if (f.persistDeadline() != 0 && now >= f.persistDeadline()) {
+            // RFC 9293 3.8.6.1: probe the zero window; an out-of-window ACK makes the peer answer
+            // with its current window, so no data is committed to a closed window.
+            counters.increment(TasCounter.TCP_ZERO_WINDOW_PROBES);
+            out.emit(f, Tcp.ACK, f.sndUna() - 1, 0, 0, now);
+            f.backoff(Math.min(f.backoff() + 1, 16));
+            f.persistDeadline(now + Math.min(PERSIST_MAX_NANOS,
+                Math.max(PERSIST_MIN_NANOS, f.rtoNanos()) << f.backoff()));
+        }
+        if (f.keepaliveDeadline() != 0 && now >= f.keepaliveDeadline()) {
+            keepaliveTimer(f, now);
+            if (f.dead) {
+                return;
+            }
+        }
+        if (f.paceDeadline() != 0 && now >= f.paceDeadline()) {
+            f.paceDeadline(0);
+            out.markTx(f);
+        }
+        arm(f);
+    }
+
+    private void keepaliveTimer(TasFlow f, long now) {
+        f.keepaliveDeadline(0);
+        if (!f.keepalive || f.state() != TcpState.ESTABLISHED) {
+            return;
+        }
+        if (f.keepaliveProbes() == 0 && now - f.lastRxNanos() < params.keepaliveIdleNanos()) {
+            // Something arrived since the timer was set (or the last probe was answered):
+            // the idle period runs from that segment (RFC 1122 4.2.3.6).
+            f.keepaliveDeadline(f.lastRxNanos() + params.keepaliveIdleNanos());
+            return;
+        }
+        if (f.keepaliveProbes() >= params.keepaliveProbes()) {
+            f.error = TasError.TIMED_OUT.ordinal();
+            fp.abortFlow(f, true, TasError.TIMED_OUT, now);
+            return;
+        }
+        f.keepaliveProbes(f.keepaliveProbes() + 1);
+        counters.increment(TasCounter.TCP_KEEPALIVES);
+        out.emit(f, Tcp.ACK, f.sndUna() - 1, 0, 0, now); // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT-1
+        f.keepaliveDeadline(now + params.keepaliveIntervalNanos());
+    }
+
+    /** RFC 6298 5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer. */
+    private void retransmitTimeout(TasFlow f, long now) {
+        counters.increment(TasCounter.TCP_RETRANSMIT_TIMEOUTS);
+        int state = f.state();
+        if (state == TcpState.SYN_SENT || state == TcpState.SYN_RCVD) {
+            f.retries(f.retries() + 1);
+            if (f.retries() > params.handshakeRetries()) {
+                if (state == TcpState.SYN_SENT || f.listener == null) { // incl. simultaneous open
+                    counters.increment(TasCounter.CONN_TIMEOUT);
+                    fp.failConnect(f, TasError.TIMED_OUT, now);
+                } else {
+                    fp.abortFlow(f, false, TasError.TIMED_OUT, now);
+                }
+                return;
+            }
+            f.rtoNanos(Math.min(f.rtoNanos() * 2, params.rtoMaxNanos()));
+            if (state == TcpState.SYN_SENT) {
+                out.sendSyn(f, now);
+            } else {
+                out.sendSynAck(f, now);
+            }
+            return;
+        }
+        if (f.sndUna() == f.sndMax()) {
+            return;
+        }
+        f.retries(f.retries() + 1);
+        if (f.retries() > params.dataRetries()) {
+            f.error = TasError.TIMED_OUT.ordinal();
+            fp.abortFlow(f, true, TasError.TIMED_OUT, now);
+            return;
+        }
+        cc.onTimeout(f, now);
+        f.inRecovery(false);
+        f.dupAcks(0);
+        f.rttTiming(false);
+        f.rtoNanos(Math.min(f.rtoNanos() * 2, params.rtoMaxNanos())); // 5.5: back off
+        f.backoff(f.backoff() + 1);
+        // Go back N from the first unacknowledged byte (everything after it is re-sent as the
+        // window allows; the receiver's out-of-order store keeps what it already has).
+        f.sndNxt(f.sndUna());
+        f.paceTokens(Math.max(f.paceTokens(), f.mss()));
+        out.sendData(f, now, 1);
+        f.rtoDeadline(now + f.rtoNanos());
+        out.markTx(f);
+    }
+}
