@@ -195,12 +195,17 @@ public final class FaultInjectingPort implements TasPortDecorator {
                 l.lost.increment();
                 continue;
             }
+            boolean damaged = false;
             if (plan.corrupt() > 0 && l.rng.nextDouble() < plan.corrupt() && f.length > ETH_HEADER) {
                 corrupt(l, f);
+                damaged = true;
             }
             PacketBuffer copy = null;
             if (plan.duplicate() > 0 && l.rng.nextDouble() < plan.duplicate()) {
                 copy = duplicate(l, f);
+                if (copy != null && damaged) {
+                    l.corrupted.increment(); // a second damaged frame is delivered
+                }
             }
             admit(l, f, now);
             if (copy != null) {
@@ -393,7 +398,7 @@ public final class FaultInjectingPort implements TasPortDecorator {
         return s;
     }
 
-    /** Frames with one bit flipped. */
+    /** Damaged frames delivered (one bit flipped; a duplicate of a damaged frame counts again). */
     public long corrupted() {
         long s = 0;
         for (Lane l : lanes) {

@@ -149,6 +149,23 @@ class FaultInjectingPortTest {
     }
 
     @Test
+    void aDuplicatedDamagedFrameCountsAsTwoDamagedFrames() {
+        // Tests compare the engine's checksum drops with corrupted(): every damaged frame the
+        // caller receives must be counted, the duplicate of a damaged frame included.
+        ScriptedPort inner = new ScriptedPort(1, 16);
+        FaultInjectingPort port = port(inner, TasFaultPlan.builder().seed(9).corrupt(1.0).duplicate(1.0).build());
+        for (int i = 0; i < 4; i++) {
+            inner.inject(0, i, LEN);
+        }
+        PacketBuffer[] bufs = new PacketBuffer[16];
+        int n = port.rxBurst(0, bufs, bufs.length);
+        assertThat(n).isEqualTo(8);
+        assertThat(port.duplicated()).isEqualTo(4);
+        assertThat(port.corrupted()).isEqualTo(8);
+        port.free(bufs, n);
+    }
+
+    @Test
     void corruptionClearsChecksumGoodFlags() {
         ScriptedPort inner = new ScriptedPort(1, 4);
         FaultInjectingPort port = port(inner, TasFaultPlan.builder().seed(6).corrupt(1.0).build());
