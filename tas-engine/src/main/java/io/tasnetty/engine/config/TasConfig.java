@@ -139,7 +139,8 @@ public final class TasConfig {
             "RTT assumed for a new connection until one is measured; congestion control only.");
     static final TasOption TCP_LINK_BW = opt("tcp-link-bw", G_TCP, "GBPS",
             new RateType(1, MAX_MBPS, true, null), "10",
-            "Link bandwidth in Gbps (as TAS takes it); congestion control never sets a rate above it.");
+            "Link bandwidth in Gbps (as TAS takes it); congestion control never sets a rate above it."
+            + " Loopback connections (own address, 127.0.0.0/8) are not paced.");
     // TAS waits 10 ms for a SYN-ACK, which suits one datacenter but retransmits needlessly, and
     // gives up after 10 x 10 ms, on any path with a longer RTT. RFC 6298 (2.1) starts at 1 s; six
     // retries doubling from 1 s give up after about 2 minutes like Linux (tcp_syn_retries=6).

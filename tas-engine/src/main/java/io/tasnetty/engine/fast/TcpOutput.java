@@ -220,7 +220,9 @@ final class TcpOutput {
                     }
                     len = usable;
                 }
-                if (f.rateBytesPerSec() > 0 && !paceAllows(f, len, now)) {
+                // Loopback flows never cross the link that tcp-link-bw and the rate controller
+                // describe: only the peer's window bounds them.
+                if (!f.loopback && f.rateBytesPerSec() > 0 && !paceAllows(f, len, now)) {
                     break;
                 }
                 int flags = Tcp.ACK;

@@ -1,6 +1,7 @@
 package io.tasnetty.engine.context;
 
 import io.tasnetty.engine.EngineHarness;
+import io.tasnetty.engine.config.TasConfig;
 import io.tasnetty.engine.TcpTestPeer.Opts;
 import io.tasnetty.engine.TcpTestPeer.Segment;
 import io.tasnetty.engine.wire.Tcp;
@@ -76,6 +77,40 @@ class TasContextTest {
             long t0 = System.nanoTime();
             h.ctx.await(TimeUnit.SECONDS.toNanos(30));
             assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(10));
+        }
+    }
+
+    @Test
+    void loopbackConnectionsAreNotPacedToTheLinkRate() {
+        // 1 Mbit/s pacing: a flow on the wire may send its initial burst (10 segments) and then
+        // waits for the clock; a loopback flow never crosses that link and is bounded only by
+        // the peer's window.
+        TasConfig.Builder slow = TasConfig.builder().set("cc", "const-rate").set("cc-const-rate", "1");
+        try (EngineHarness h = new EngineHarness(slow)) {
+            TasListener l = h.ctx.listen(new InetSocketAddress("127.0.0.1", 9), 4);
+            TasConnection c = h.ctx.connect(new InetSocketAddress("127.0.0.1", 9));
+            h.step();
+            TasConnection s = h.ctx.accept(l);
+            assertThat(s).isNotNull();
+            byte[] data = new byte[64 * 1024];
+            new java.util.Random(3).nextBytes(data);
+            ByteBuffer out = ByteBuffer.wrap(data);
+            assertThat(c.write(out)).isEqualTo(data.length);
+            c.flush();
+            ByteBuffer in = ByteBuffer.allocate(data.length);
+            for (int i = 0; i < 10 && in.hasRemaining(); i++) {
+                h.step(); // the clock does not move
+                s.read(in);
+            }
+            assertThat(in.position()).isEqualTo(data.length);
+            assertThat(in.array()).isEqualTo(data);
+        }
+        try (EngineHarness h = new EngineHarness(slow)) {
+            io.tasnetty.engine.ScriptedConnection sc = h.accept(80);
+            sc.write(new byte[64 * 1024]);
+            List<Segment> burst = h.step();
+            assertThat(burst).as("the wire flow is paced: its initial burst only").hasSizeLessThanOrEqualTo(10);
+            assertThat(h.step()).as("and nothing more until the clock moves").isEmpty();
         }
     }
 
