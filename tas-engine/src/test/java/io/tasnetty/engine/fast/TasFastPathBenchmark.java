@@ -7,7 +7,6 @@ import io.tasnetty.engine.config.TasConfig;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TasFlowTable;
-import io.tasnetty.engine.flow.TcpState;
 import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.port.TasPortCapabilities;
@@ -129,7 +128,7 @@ public class TasFastPathBenchmark {
             TasEngineParams params = TasTestParams.of(config, port);
             counters = new TasCounters("fp0");
             fp = new TasFastPath(0, port, params, counters, new TasDctcpWindow(config.ccDctcpWeight()),
-                new NoEngine(), now);
+                new FastPathFixtures.LoneEngine(IP_A), now);
             flow = establishedFlow(params);
             fp.install(flow);
             fp.doWork(now);
@@ -146,34 +145,17 @@ public class TasFastPathBenchmark {
         }
 
         private TasFlow establishedFlow(TasEngineParams params) {
-            TasFlow f = new TasFlow();
-            f.rx = new TasByteRing(port.arena.allocate(128 * 1024, 64));
-            f.tx = new TasByteRing(port.arena.allocate(128 * 1024, 64));
-            f.localIp = IP_A;
-            f.localPort = 80;
-            f.remoteIp = IP_B;
-            f.remotePort = 40000;
-            f.remoteMac = MAC_B;
-            f.queue = 0;
-            f.state(TcpState.ESTABLISHED);
-            f.iss(1_000_000);
-            f.irs(2_000_000);
-            f.sndUna(f.iss() + 1);
-            f.sndNxt(f.sndUna());
-            f.sndMax(f.sndUna());
-            f.rcvNxt(f.irs() + 1);
+            TasFlow f = FastPathFixtures.establishedFlow(port.arena.allocate(128 * 1024, 64),
+                port.arena.allocate(128 * 1024, 64), IP_A, IP_B, MAC_B, 0, params.mss(), params.rtoInitNanos(), now);
             f.sndWscale(7);
             f.rcvWscale(7);
             f.sndWnd(65535 << 7);
-            f.sndWl1(f.irs());
-            f.sndWl2(f.sndUna());
             f.tsOn(true);
             f.tsRecent(TS_VAL);
             f.sackOn(true);
             f.optLen(12);
             f.mss(params.mss() - f.optLen());
-            f.rtoNanos(params.rtoInitNanos());
-            new TasDctcpWindow(0.0625).init(f, now);
+            new TasDctcpWindow(0.0625).init(f, now); // again: its initial window counts in MSS
             return f;
         }
 
@@ -277,35 +259,6 @@ public class TasFastPathBenchmark {
     }
 
     /** The rest of the engine, as far as the fast path needs it here: nothing happens. */
-    static final class NoEngine implements TasFastPath.Engine {
-        @Override
-        public boolean exception(PacketBuffer buf) {
-            return false; // counted as DROP_EXCEPTION_QUEUE_FULL, which check() refuses
-        }
-
-        @Override
-        public void flowDead(TasFlow f) {
-        }
-
-        @Override
-        public TasFastPath loopbackTarget(int srcIp, int srcPort, int dstIp, int dstPort) {
-            throw new IllegalStateException("no loopback in this benchmark");
-        }
-
-        @Override
-        public boolean isLocal(int ip) {
-            return ip == IP_A;
-        }
-
-        @Override
-        public void engineDoneWithRings(TasFlow f) {
-        }
-
-        @Override
-        public void forgetUnaccepted(TasFlow f) {
-        }
-    }
-
     /**
      * A port with one queue: {@link #rxBurst} hands out the one frame the benchmark staged,
      * {@link #txBurst} counts and recycles, buffers come from a small stack. Allocates nothing.

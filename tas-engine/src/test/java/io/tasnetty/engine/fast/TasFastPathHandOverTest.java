@@ -6,9 +6,7 @@ import io.tasnetty.engine.TasEngineParams;
 import io.tasnetty.engine.TasTestParams;
 import io.tasnetty.engine.cc.TasDctcpWindow;
 import io.tasnetty.engine.config.TasConfig;
-import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
-import io.tasnetty.engine.flow.TcpState;
 import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasRss;
 import io.tasnetty.engine.port.TasWire;
@@ -147,62 +145,23 @@ class TasFastPathHandOverTest {
     }
 
     private TasFlow establishedFlow() {
-        TasFlow f = new TasFlow();
-        f.rx = new TasByteRing(arena.allocate(64 * 1024, 64));
-        f.tx = new TasByteRing(arena.allocate(64 * 1024, 64));
-        f.localIp = IP_A;
-        f.localPort = 80;
-        f.remoteIp = IP_B;
-        f.remotePort = 40000;
-        f.remoteMac = MAC_B;
-        f.queue = QUEUE;
-        f.state(TcpState.ESTABLISHED);
-        f.iss(1_000_000);
-        f.irs(2_000_000);
-        f.sndUna(f.iss() + 1);
-        f.sndNxt(f.sndUna());
-        f.sndMax(f.sndUna());
-        f.rcvNxt(f.irs() + 1);
-        f.sndWnd(65535);
-        f.sndWl1(f.irs());
-        f.sndWl2(f.sndUna());
-        f.mss(params.mss());
-        f.rtoNanos(params.rtoInitNanos());
-        new TasDctcpWindow(0.0625).init(f, now);
-        return f;
+        return FastPathFixtures.establishedFlow(arena.allocate(64 * 1024, 64), arena.allocate(64 * 1024, 64), IP_A, IP_B,
+            MAC_B, QUEUE, params.mss(), params.rtoInitNanos(), now);
     }
 
     /** The rest of the engine: counts what the fast path hands to the slow path (and frees it). */
-    private final class CountingEngine implements TasFastPath.Engine {
+    private final class CountingEngine extends FastPathFixtures.LoneEngine {
         int exceptions;
+
+        CountingEngine() {
+            super(IP_A);
+        }
 
         @Override
         public boolean exception(PacketBuffer buf) {
             exceptions++;
             port.free(buf);
             return true;
-        }
-
-        @Override
-        public void flowDead(TasFlow f) {
-        }
-
-        @Override
-        public TasFastPath loopbackTarget(int srcIp, int srcPort, int dstIp, int dstPort) {
-            throw new IllegalStateException("no loopback here");
-        }
-
-        @Override
-        public boolean isLocal(int ip) {
-            return ip == IP_A;
-        }
-
-        @Override
-        public void engineDoneWithRings(TasFlow f) {
-        }
-
-        @Override
-        public void forgetUnaccepted(TasFlow f) {
         }
     }
 }
