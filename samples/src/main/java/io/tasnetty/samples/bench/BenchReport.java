@@ -279,36 +279,20 @@ final class BenchReport {
                 + "| CPU-s per M req (loops + engine) | req per CPU-s vs epoll | CPU-s per M req: server · client · engine · rest |"
                 + (rep ? " requests/s, all runs |" : "") + "\n");
             sb.append("|---|---|--:|--:|--:|--:|--:|--:|--:|---|" + (rep ? "--:|" : "") + "\n");
-            for (Scenario s : rpc) {
-                BenchResult base = result(s, "epoll");
-                for (String t : transports) {
-                    Run run = run(s, t);
-                    if (run == null) {
-                        continue;
-                    }
-                    BenchResult r = run.result();
-                    if (r == null) {
-                        sb.append("| ").append(s.label()).append(" | ").append(t).append(" | ")
-                            .append(shortFailure(run.failure())).append(" | | | | | | | |\n");
-                        continue;
-                    }
-                    double cpuThreads = r.perMillion(r.cpuServer() + r.cpuClient() + r.cpuEngine());
-                    double baseThreads = base == null ? Double.NaN
-                        : base.perMillion(base.cpuServer() + base.cpuClient() + base.cpuEngine());
-                    sb.append("| ").append(s.label()).append(" | **").append(t).append("** | ")
-                        .append(cell(r.requestsPerSecond(), base == null ? Double.NaN : base.requestsPerSecond(), "%,.0f"))
-                        .append(" | ").append(cell(r.p50() / 1e3, base == null ? Double.NaN : base.p50() / 1e3, "%.1f"))
-                        .append(" | ").append(cell(r.p99() / 1e3, base == null ? Double.NaN : base.p99() / 1e3, "%.1f"))
-                        .append(" | ").append(cell(r.p999() / 1e3, base == null ? Double.NaN : base.p999() / 1e3, "%.1f"))
-                        .append(" | ").append(cell(r.cpuSecondsPerMillionRequests(),
-                            base == null ? Double.NaN : base.cpuSecondsPerMillionRequests(), "%.2f"))
-                        .append(" | ").append(cell(cpuThreads, baseThreads, "%.2f"))
-                        .append(" | ").append(base == null ? "n/a" : String.format(Locale.ROOT, "%.2f×",
-                            base.cpuSecondsPerMillionRequests() / r.cpuSecondsPerMillionRequests()))
-                        .append(" | ").append(split(r, true)).append(" |")
-                        .append(rep ? " " + range(run) + " |" : "").append('\n');
-                }
-            }
+            rows(sb, rpc, " | | | | | | | |", rep, (r, base) -> {
+                double cpuThreads = r.perMillion(r.cpuServer() + r.cpuClient() + r.cpuEngine());
+                double baseThreads = of(base, b -> b.perMillion(b.cpuServer() + b.cpuClient() + b.cpuEngine()));
+                sb.append(cell(r.requestsPerSecond(), of(base, BenchResult::requestsPerSecond), "%,.0f"))
+                    .append(" | ").append(cell(r.p50() / 1e3, of(base, b -> b.p50() / 1e3), "%.1f"))
+                    .append(" | ").append(cell(r.p99() / 1e3, of(base, b -> b.p99() / 1e3), "%.1f"))
+                    .append(" | ").append(cell(r.p999() / 1e3, of(base, b -> b.p999() / 1e3), "%.1f"))
+                    .append(" | ").append(cell(r.cpuSecondsPerMillionRequests(),
+                        of(base, BenchResult::cpuSecondsPerMillionRequests), "%.2f"))
+                    .append(" | ").append(cell(cpuThreads, baseThreads, "%.2f"))
+                    .append(" | ").append(base == null ? "n/a" : String.format(Locale.ROOT, "%.2f×",
+                        base.cpuSecondsPerMillionRequests() / r.cpuSecondsPerMillionRequests()))
+                    .append(" | ").append(split(r, true));
+            });
             sb.append('\n');
         }
         List<Scenario> bulk = scenarios("bulk");
@@ -319,36 +303,54 @@ final class BenchReport {
                 + "| GiB per CPU-s vs epoll | CPU-s per GiB: server · client · engine · rest |"
                 + (rep ? " Gbit/s, all runs |" : "") + "\n");
             sb.append("|---|---|--:|--:|--:|--:|---|" + (rep ? "--:|" : "") + "\n");
-            for (Scenario s : bulk) {
-                BenchResult base = result(s, "epoll");
-                for (String t : transports) {
-                    Run run = run(s, t);
-                    if (run == null) {
-                        continue;
-                    }
-                    BenchResult r = run.result();
-                    if (r == null) {
-                        sb.append("| ").append(s.label()).append(" | ").append(t).append(" | ")
-                            .append(shortFailure(run.failure())).append(" | | | | |\n");
-                        continue;
-                    }
-                    double cpuThreads = r.perGib(r.cpuServer() + r.cpuClient() + r.cpuEngine());
-                    double baseThreads = base == null ? Double.NaN
-                        : base.perGib(base.cpuServer() + base.cpuClient() + base.cpuEngine());
-                    sb.append("| ").append(s.label()).append(" | **").append(t).append("** | ")
-                        .append(cell(r.gbitPerSecond(), base == null ? Double.NaN : base.gbitPerSecond(), "%.2f"))
-                        .append(" | ").append(cell(r.cpuSecondsPerGib(),
-                            base == null ? Double.NaN : base.cpuSecondsPerGib(), "%.3f"))
-                        .append(" | ").append(cell(cpuThreads, baseThreads, "%.3f"))
-                        .append(" | ").append(base == null ? "n/a" : String.format(Locale.ROOT, "%.2f×",
-                            base.cpuSecondsPerGib() / r.cpuSecondsPerGib()))
-                        .append(" | ").append(split(r, false)).append(" |")
-                        .append(rep ? " " + range(run) + " |" : "").append('\n');
-                }
-            }
+            rows(sb, bulk, " | | | | |", rep, (r, base) -> {
+                double cpuThreads = r.perGib(r.cpuServer() + r.cpuClient() + r.cpuEngine());
+                double baseThreads = of(base, b -> b.perGib(b.cpuServer() + b.cpuClient() + b.cpuEngine()));
+                sb.append(cell(r.gbitPerSecond(), of(base, BenchResult::gbitPerSecond), "%.2f"))
+                    .append(" | ").append(cell(r.cpuSecondsPerGib(), of(base, BenchResult::cpuSecondsPerGib), "%.3f"))
+                    .append(" | ").append(cell(cpuThreads, baseThreads, "%.3f"))
+                    .append(" | ").append(base == null ? "n/a" : String.format(Locale.ROOT, "%.2f×",
+                        base.cpuSecondsPerGib() / r.cpuSecondsPerGib()))
+                    .append(" | ").append(split(r, false));
+            });
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /** Writes the cells of one result row after "| scenario | **transport** | ", given epoll's result (or null). */
+    private interface RowCells {
+        void write(BenchResult r, BenchResult base);
+    }
+
+    /**
+     * One table's rows: every transport's run of every scenario, its cells from {@code cells}, a
+     * failed run as its failure and {@code emptyCells}, and with {@code rep} the range of all runs.
+     */
+    private void rows(StringBuilder sb, List<Scenario> scenarios, String emptyCells, boolean rep, RowCells cells) {
+        for (Scenario s : scenarios) {
+            BenchResult base = result(s, "epoll");
+            for (String t : transports) {
+                Run run = run(s, t);
+                if (run == null) {
+                    continue;
+                }
+                BenchResult r = run.result();
+                if (r == null) {
+                    sb.append("| ").append(s.label()).append(" | ").append(t).append(" | ")
+                        .append(shortFailure(run.failure())).append(emptyCells).append('\n');
+                    continue;
+                }
+                sb.append("| ").append(s.label()).append(" | **").append(t).append("** | ");
+                cells.write(r, base);
+                sb.append(" |").append(rep ? " " + range(run) + " |" : "").append('\n');
+            }
+        }
+    }
+
+    /** {@code f} of epoll's result, NaN without one. */
+    private static double of(BenchResult base, ToDoubleFunction<BenchResult> f) {
+        return base == null ? Double.NaN : f.applyAsDouble(base);
     }
 
     /** The targets, checked against the measured figures. */
