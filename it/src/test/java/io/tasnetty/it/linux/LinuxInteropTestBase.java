@@ -63,19 +63,10 @@ abstract class LinuxInteropTestBase {
             try (Sh.Background socat = Sh.start(f.scratch.path("socat.log"), Sh.nsCommand(f.link.net.ns,
                     "socat", "-t", "60", "-b", "65536", "TCP4:" + PeerNet.ENGINE_IP + ":7001",
                     "OPEN:" + in + "!!CREATE:" + out))) {
-                f.await(() -> !socat.process().isAlive() || peer.result.isCompletedExceptionally(), 150,
-                        "socat and the TAS server");
-                if (peer.result.isCompletedExceptionally()) {
-                    peer.result.get(); // throws the TAS side's failure
-                }
-                socat.awaitSuccess(30, TimeUnit.SECONDS);
+                BulkPeer.Result r = finish(f, socat, peer, "socat and the TAS server");
+                f.report("linux client <-> tas server, 256 MiB each way", t0);
+                assertExchanged(r, out);
             }
-            BulkPeer.Result r = peer.result.get(30, TimeUnit.SECONDS);
-            f.report("linux client <-> tas server, 256 MiB each way", t0);
-            assertThat(r.received()).as("bytes TAS received").isEqualTo(BULK);
-            assertThat(r.receivedSha256()).as("SHA-256 Linux -> TAS").isEqualTo(Shared.bulkSha256());
-            assertThat(Files256.size(out)).as("bytes Linux received").isEqualTo(BULK);
-            assertThat(Files256.sha256(out)).as("SHA-256 TAS -> Linux").isEqualTo(r.sentSha256());
             f.awaitReclaimed();
         }
     }
@@ -93,21 +84,31 @@ abstract class LinuxInteropTestBase {
                 long t0 = System.nanoTime();
                 BulkPeer peer = new BulkPeer(BULK, 43);
                 f.loop.connect(new InetSocketAddress(PeerNet.LINUX_IP, 7002), peer);
-                f.await(() -> !socat.process().isAlive() || peer.result.isCompletedExceptionally(), 150,
-                        "socat and the TAS client");
-                if (peer.result.isCompletedExceptionally()) {
-                    peer.result.get(); // throws the TAS side's failure
-                }
-                socat.awaitSuccess(30, TimeUnit.SECONDS);
-                BulkPeer.Result r = peer.result.get(30, TimeUnit.SECONDS);
+                BulkPeer.Result r = finish(f, socat, peer, "socat and the TAS client");
                 f.report("tas client <-> linux server, 256 MiB each way", t0);
-                assertThat(r.received()).as("bytes TAS received").isEqualTo(BULK);
-                assertThat(r.receivedSha256()).as("SHA-256 Linux -> TAS").isEqualTo(Shared.bulkSha256());
-                assertThat(Files256.size(out)).as("bytes Linux received").isEqualTo(BULK);
-                assertThat(Files256.sha256(out)).as("SHA-256 TAS -> Linux").isEqualTo(r.sentSha256());
+                assertExchanged(r, out);
             }
             f.awaitReclaimed();
         }
+    }
+
+    /** Waits until socat exits (or the TAS side fails, which is thrown), then for both sides' success. */
+    private static BulkPeer.Result finish(EngineFixture f, Sh.Background socat, BulkPeer peer, String what)
+            throws Exception {
+        f.await(() -> !socat.process().isAlive() || peer.result.isCompletedExceptionally(), 150, what);
+        if (peer.result.isCompletedExceptionally()) {
+            peer.result.get(); // throws the TAS side's failure
+        }
+        socat.awaitSuccess(30, TimeUnit.SECONDS);
+        return peer.result.get(30, TimeUnit.SECONDS);
+    }
+
+    /** Both directions of the bulk exchange arrived whole and unchanged. */
+    private static void assertExchanged(BulkPeer.Result r, Path fromTas) throws Exception {
+        assertThat(r.received()).as("bytes TAS received").isEqualTo(BULK);
+        assertThat(r.receivedSha256()).as("SHA-256 Linux -> TAS").isEqualTo(Shared.bulkSha256());
+        assertThat(Files256.size(fromTas)).as("bytes Linux received").isEqualTo(BULK);
+        assertThat(Files256.sha256(fromTas)).as("SHA-256 TAS -> Linux").isEqualTo(r.sentSha256());
     }
 
     // ------------------------------------------------------------------ many connections
