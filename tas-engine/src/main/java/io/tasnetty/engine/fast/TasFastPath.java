@@ -525,7 +525,6 @@ public final class TasFastPath {
         flows.put(f.localIp, f.localPort, f.remoteIp, f.remotePort, f);
         f.installed = true;
         f.rtoNanos(params.rtoInitNanos());
-        f.createdNanos(now);
         if (f.state() == TcpState.SYN_SENT) {
             out.sendSyn(f, now);
         } else if (f.state() == TcpState.SYN_RCVD) {

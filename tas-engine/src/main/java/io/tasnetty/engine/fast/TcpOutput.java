@@ -424,7 +424,6 @@ final class TcpOutput {
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
         int window = Math.min(65535, TcpInput.receiveWindow(f)); // RFC 7323 2.2: windows in SYNs are never scaled
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, synAck ? f.rcvNxt() : 0, hdr, flags, window);
-        f.rcvWndAdvertised(window);
         f.rcvAdvEdgePos = f.rx.tailPlain() + window;
         finishFrame(f, b, hdr, 0, Ipv4.ECN_NOT_ECT);
         return true;
@@ -463,7 +462,6 @@ final class TcpOutput {
         int adv = Math.min(wnd >>> wscale, 65535);
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt(), hdr, flags, adv);
         int advertised = adv << wscale;
-        f.rcvWndAdvertised(advertised);
         TasByteRing rx = f.rx;
         f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + advertised;
         if (len > 0) {

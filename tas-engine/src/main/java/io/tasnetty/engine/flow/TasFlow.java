@@ -73,7 +73,6 @@ public final class TasFlow {
         JAVA_BYTE.withName("sndWscale"),
         JAVA_BYTE.withName("optLen"),
         JAVA_INT.withName("mss"),
-        JAVA_INT.withName("rcvWndAdvertised"),
         JAVA_INT.withName("tsRecent"),
         JAVA_INT.withName("dupAcks"),
         JAVA_INT.withName("sndWl1"),
@@ -110,16 +109,13 @@ public final class TasFlow {
         JAVA_INT.withName("timerSlot"),
         JAVA_INT.withName("iss"),
         JAVA_INT.withName("irs"),
-        JAVA_INT.withName("peerMss"),
         // cache line 4: congestion control, rarely touched
         JAVA_LONG.withName("ccAckedBytes"),
         JAVA_LONG.withName("ccEceBytes"),
         JAVA_LONG.withName("ccLastControlNanos"),
         JAVA_DOUBLE.withName("dctcpAlpha"),
-        JAVA_LONG.withName("createdNanos"),
         JAVA_INT.withName("ccLosses"),
         JAVA_INT.withName("peerWscale"),
-        JAVA_INT.withName("peerTsVal"),
         // end of line 4 and line 5: RTT samples for delay-based control (TIMELY)
         JAVA_LONG.withName("rttLastNanos"),
         JAVA_LONG.withName("rttMinNanos"),
@@ -149,7 +145,6 @@ public final class TasFlow {
     private static final long SND_WSCALE = offset("sndWscale");
     private static final long OPT_LEN = offset("optLen");
     private static final long MSS = offset("mss");
-    private static final long RCV_WND_ADVERTISED = offset("rcvWndAdvertised");
     private static final long TS_RECENT = offset("tsRecent");
     private static final long DUP_ACKS = offset("dupAcks");
     private static final long SND_WL1 = offset("sndWl1");
@@ -183,15 +178,12 @@ public final class TasFlow {
     private static final long TIMER_SLOT = offset("timerSlot");
     private static final long ISS = offset("iss");
     private static final long IRS = offset("irs");
-    private static final long PEER_MSS = offset("peerMss");
     private static final long CC_ACKED_BYTES = offset("ccAckedBytes");
     private static final long CC_ECE_BYTES = offset("ccEceBytes");
     private static final long CC_LAST_CONTROL_NANOS = offset("ccLastControlNanos");
     private static final long DCTCP_ALPHA = offset("dctcpAlpha");
-    private static final long CREATED_NANOS = offset("createdNanos");
     private static final long CC_LOSSES = offset("ccLosses");
     private static final long PEER_WSCALE = offset("peerWscale");
-    private static final long PEER_TS_VAL = offset("peerTsVal");
     private static final long RTT_LAST_NANOS = offset("rttLastNanos");
     private static final long RTT_MIN_NANOS = offset("rttMinNanos");
     private static final long TIMELY_PREV_RTT_NANOS = offset("timelyPrevRttNanos");
@@ -206,11 +198,8 @@ public final class TasFlow {
     public static final int F_TS_ON = 1 << 5;
     public static final int F_SACK_ON = 1 << 6;
     public static final int F_ECN_ON = 1 << 7;
-    public static final int F_PEER_SACK_PERMITTED = 1 << 8;
-    public static final int F_PEER_TS = 1 << 9;
-    public static final int F_PEER_ECN = 1 << 10;
-    public static final int F_RTT_TIMING = 1 << 11;
-    public static final int F_IN_RECOVERY = 1 << 12;
+    public static final int F_RTT_TIMING = 1 << 8;
+    public static final int F_IN_RECOVERY = 1 << 9;
 
     private static final VarHandle COMMANDS;
 
@@ -519,14 +508,6 @@ public final class TasFlow {
         appMss = v;
     }
 
-    /** The window we advertised last, unscaled bytes. */
-    public int rcvWndAdvertised() {
-        return MEMORY.get(INT, base + RCV_WND_ADVERTISED);
-    }
-
-    public void rcvWndAdvertised(int v) {
-        MEMORY.set(INT, base + RCV_WND_ADVERTISED, v);
-    }
 
     /** TS.Recent (RFC 7323 4.3). */
     public int tsRecent() {
@@ -820,14 +801,6 @@ public final class TasFlow {
         MEMORY.set(INT, base + IRS, v);
     }
 
-    /** Peer's SYN options, kept until the handshake completes. */
-    public int peerMss() {
-        return MEMORY.get(INT, base + PEER_MSS);
-    }
-
-    public void peerMss(int v) {
-        MEMORY.set(INT, base + PEER_MSS, v);
-    }
 
     /** Bytes ACKed in the current control interval. */
     public long ccAckedBytes() {
@@ -865,14 +838,6 @@ public final class TasFlow {
         MEMORY.set(DOUBLE, base + DCTCP_ALPHA, v);
     }
 
-    /** When the flow was created. */
-    public long createdNanos() {
-        return MEMORY.get(LONG, base + CREATED_NANOS);
-    }
-
-    public void createdNanos(long v) {
-        MEMORY.set(LONG, base + CREATED_NANOS, v);
-    }
 
     /** Losses in the current control interval. */
     public int ccLosses() {
@@ -892,13 +857,6 @@ public final class TasFlow {
         MEMORY.set(INT, base + PEER_WSCALE, v);
     }
 
-    public int peerTsVal() {
-        return MEMORY.get(INT, base + PEER_TS_VAL);
-    }
-
-    public void peerTsVal(int v) {
-        MEMORY.set(INT, base + PEER_TS_VAL, v);
-    }
 
     /** The peer's FIN arrived (possibly ahead of missing data) at finSeq. */
     public boolean finReceived() {
@@ -972,32 +930,8 @@ public final class TasFlow {
         flag(F_ECN_ON, on);
     }
 
-    /** The peer's SYN carried SACK-permitted. */
-    public boolean peerSackPermitted() {
-        return (MEMORY.get(INT, base + FLAGS) & F_PEER_SACK_PERMITTED) != 0;
-    }
 
-    public void peerSackPermitted(boolean on) {
-        flag(F_PEER_SACK_PERMITTED, on);
-    }
 
-    /** The peer's SYN carried timestamps. */
-    public boolean peerTs() {
-        return (MEMORY.get(INT, base + FLAGS) & F_PEER_TS) != 0;
-    }
-
-    public void peerTs(boolean on) {
-        flag(F_PEER_TS, on);
-    }
-
-    /** The peer's SYN asked for ECN. */
-    public boolean peerEcn() {
-        return (MEMORY.get(INT, base + FLAGS) & F_PEER_ECN) != 0;
-    }
-
-    public void peerEcn(boolean on) {
-        flag(F_PEER_ECN, on);
-    }
 
     /** RttSeq is being timed. */
     public boolean rttTiming() {

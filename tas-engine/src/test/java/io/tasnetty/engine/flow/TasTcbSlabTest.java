@@ -20,7 +20,7 @@ class TasTcbSlabTest {
         assertThat(TasFlow.TCB.byteSize()).isEqualTo(TasFlow.TCB_BYTES);
         assertThat(TasFlow.TCB_BYTES % 64).isZero();
         for (String hot : List.of("rcvNxt", "sndUna", "sndNxt", "sndMax", "sndWnd", "cwnd", "flags", "state",
-                "rcvWscale", "sndWscale", "optLen", "mss", "rcvWndAdvertised", "tsRecent", "dupAcks", "sndWl1",
+                "rcvWscale", "sndWscale", "optLen", "mss", "tsRecent", "dupAcks", "sndWl1",
                 "sndWl2", "oooCount", "oooStart", "oooEnd", "rateBytesPerSec", "paceTokens")) {
             long off = TasFlow.TCB.byteOffset(MemoryLayout.PathElement.groupElement(hot));
             long size = TasFlow.TCB.select(MemoryLayout.PathElement.groupElement(hot)).byteSize();
@@ -61,7 +61,7 @@ class TasTcbSlabTest {
         f.oooEnd(3, -44);
         f.tsOn(true);
         f.inRecovery(true);
-        f.peerEcn(true);
+        f.ecnOn(true);
         f.tsOn(false);
 
         assertThat(f.rcvNxt()).isEqualTo(-1);
@@ -84,7 +84,7 @@ class TasTcbSlabTest {
         assertThat(f.oooEnd(0)).isZero();
         assertThat(f.tsOn()).isFalse();
         assertThat(f.inRecovery()).isTrue();
-        assertThat(f.peerEcn()).isTrue();
+        assertThat(f.ecnOn()).isTrue();
         assertThat(f.sackOn()).isFalse();
         assertThat(f.ackPending()).isFalse();
     }
