@@ -5,6 +5,7 @@ import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.IoRegistration;
+import io.netty.channel.nio.NioIoHandle;
 import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.netty.util.concurrent.ThreadAwareExecutor;
 import io.netty.util.internal.StringUtil;
@@ -26,14 +27,20 @@ import java.util.concurrent.TimeUnit;
  * Netty 4.2 {@link IoHandler} of one TAS event loop: it owns one engine {@link TasContext}, drains
  * its events and hands each to the {@link TasIoHandle} (channel) of the socket.
  *
+ * <p>It also selects the kernel's sockets ({@link KernelSelector}): the kernel path of TAS
+ * channels (connections the engine cannot serve, the kernel side of loopback and wildcard
+ * listeners, UDP) and any {@link NioIoHandle}, so Netty's own NIO channels register on TAS loops
+ * too. The selector is looked at only while kernel sockets are registered (and then, while engine
+ * events keep the loop busy, only every few runs), so engine-only loops pay nothing for it.
+ *
  * <p>{@link #run} polls the context; when nothing is ready and Netty allows blocking, it keeps
  * polling for {@code fp-poll-interval-app} after the last event (low latency for back-to-back
- * requests), then parks in {@link TasContext#await} until the engine posts an event, a task
- * arrives ({@link #wakeup()}), or the next scheduled task is due. An idle loop therefore costs no
- * CPU. The poll phase yields rather than spins, but it still competes with the engine's own
- * threads for the CPU: on a 2-core machine a bulk transfer over the in-engine loopback ran several
- * times faster with {@code -Dtas.fp-poll-interval-app=0} (the loop blocks at once and the engine
- * wakes it), so set that where cores are scarce.
+ * requests), then blocks until the engine posts an event, a task arrives ({@link #wakeup()}), a
+ * kernel socket is ready, or the next scheduled task is due. There is one blocking point: without
+ * kernel sockets the loop parks in {@link TasContext#await}; with them it blocks in the selector,
+ * and the engine wakes it through the selector ({@link TasContext#enterExternalWait}). An idle loop
+ * therefore costs no CPU. The poll phase yields rather than spins, but it still competes with the
+ * engine's own threads for the CPU.
  *
  * <p>Without an explicit engine the handler holds a reference on the process-wide default engine
  * (started from {@code -Dtas.*}) and gives it back in {@link #destroy()}; the engine stops when the
@@ -43,6 +50,8 @@ public final class TasIoHandler implements IoHandler {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(TasIoHandler.class);
     /** Sockets whose events one {@link #run} hands out at most, so tasks are not starved. */
     private static final int MAX_SOCKETS_PER_RUN = 1024;
+    /** While engine events keep the loop busy, the kernel's selector is polled once in this many runs. */
+    private static final int KERNEL_POLL_EVERY = 8;
 
     private final ThreadAwareExecutor executor;
     private final TasEngine engine;
@@ -55,6 +64,10 @@ public final class TasIoHandler implements IoHandler {
     private final TasLoopStats stats = new TasLoopStats();
     private long lastEventNanos;
     private boolean destroyed;
+    /** Kernel sockets (and NIO channels) of this loop: readiness from the kernel's selector. */
+    private final KernelSelector kernel = new KernelSelector();
+    private int runsSinceKernelPoll;
+    private final Runnable kernelWake = kernel::wakeup;
 
     private TasIoHandler(ThreadAwareExecutor executor, TasEngine engine) {
         this.executor = Objects.requireNonNull(executor, "executor");
@@ -115,6 +128,10 @@ public final class TasIoHandler implements IoHandler {
         boolean timed = ctx.shouldReportActiveIoTime();
         long start = timed ? System.nanoTime() : 0;
         int handled = context.poll(dispatcher, MAX_SOCKETS_PER_RUN);
+        if (kernel.isActive() && (handled == 0 || ++runsSinceKernelPoll >= KERNEL_POLL_EVERY)) {
+            runsSinceKernelPoll = 0;
+            handled += kernel.selectNow();
+        }
         if (handled == 0 && ctx.canBlock()) {
             long now = System.nanoTime();
             if (pollNanos > 0 && now - lastEventNanos < pollNanos) {
@@ -125,12 +142,26 @@ public final class TasIoHandler implements IoHandler {
                 long delay = ctx.delayNanos(now);
                 if (delay > 0) {
                     stats.add(TasLoopStats.BLOCKS, 1);
-                    context.await(delay);
+                    if (kernel.registrations() > 0 && delay >= KernelSelector.MIN_BLOCK_NANOS) {
+                        // One blocking point for both: the selector, which the engine's events wake.
+                        // (For less than its millisecond the loop parks: kernel sockets wait that long.)
+                        if (context.enterExternalWait(kernelWake)) {
+                            try {
+                                handled += kernel.select(delay);
+                            } finally {
+                                context.exitExternalWait();
+                            }
+                        } else {
+                            context.exitExternalWait();
+                        }
+                    } else {
+                        context.await(delay);
+                    }
                 }
                 if (timed) {
                     start = System.nanoTime(); // blocking is not I/O work
                 }
-                handled = context.poll(dispatcher, MAX_SOCKETS_PER_RUN);
+                handled += context.poll(dispatcher, MAX_SOCKETS_PER_RUN);
             }
         }
         if (handled > 0) {
@@ -164,15 +195,31 @@ public final class TasIoHandler implements IoHandler {
     }
 
     @Override
-    public IoRegistration register(IoHandle handle) {
+    public IoRegistration register(IoHandle handle) throws Exception {
         if (destroyed) {
             throw new IllegalStateException("TasIoHandler is destroyed");
+        }
+        if (handle instanceof NioIoHandle nio) {
+            return registerKernel(nio);
         }
         TasIoRegistration r = new TasIoRegistration(this, cast(handle));
         registrations.add(r);
         stats.add(TasLoopStats.CHANNELS, 1);
         r.handle().registered();
         return r;
+    }
+
+    /**
+     * Registers a kernel socket (a TAS channel's kernel path, or any NIO channel) with this loop's
+     * selector. Loop thread. Its interest starts empty; {@link IoRegistration#submit} sets it.
+     */
+    IoRegistration registerKernel(NioIoHandle handle) throws Exception {
+        return kernel.register(handle);
+    }
+
+    /** Kernel sockets registered now. */
+    int kernelRegistrations() {
+        return kernel.registrations();
     }
 
     void unregister(TasIoRegistration r) {
@@ -191,7 +238,7 @@ public final class TasIoHandler implements IoHandler {
 
     @Override
     public boolean isCompatible(Class<? extends IoHandle> handleType) {
-        return TasIoHandle.class.isAssignableFrom(handleType);
+        return TasIoHandle.class.isAssignableFrom(handleType) || NioIoHandle.class.isAssignableFrom(handleType);
     }
 
     /** Closes every channel still registered (the loop is shutting down). */
@@ -205,6 +252,7 @@ public final class TasIoHandler implements IoHandler {
                 logger.warn("Failed to close {}", r, e);
             }
         }
+        kernel.closeAll();
     }
 
     /** Closes the context (and so every socket it still owns) and lets go of the engine. */
@@ -215,6 +263,7 @@ public final class TasIoHandler implements IoHandler {
         }
         destroyed = true;
         try {
+            kernel.destroy();
             context.close();
             // Deliver what the close produced so no socket lingers in the ready queue.
             context.poll((s, ev) -> { }, Integer.MAX_VALUE);

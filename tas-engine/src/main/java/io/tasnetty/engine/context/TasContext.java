@@ -17,6 +17,11 @@ import java.util.concurrent.locks.LockSupport;
  * multi-producer queue and unparks the thread only when it sleeps.
  */
 public final class TasContext implements AutoCloseable {
+    private static final int AWAKE = 0;
+    /** In {@link #await}: woken by unparking the thread. */
+    private static final int PARKED = 1;
+    /** Blocked in a call of the application's (e.g. a selector's select): woken by {@link #externalWake}. */
+    private static final int EXTERNAL = 2;
 
     /** What a context needs from its engine (implemented by the engine; not for applications). */
     public interface EngineAccess {
@@ -68,7 +73,10 @@ public final class TasContext implements AutoCloseable {
     private final MpscGrowableArrayQueue<TasSocket> ready = new MpscGrowableArrayQueue<>(256, 1 << 24);
     private final Set<TasSocket> sockets = ConcurrentHashMap.newKeySet();
     private volatile Thread waiter;
-    private volatile boolean sleeping;
+    /** How the owning thread sleeps right now: {@link #AWAKE}, {@link #PARKED} or {@link #EXTERNAL}. */
+    private volatile int sleeping;
+    /** Wakes the owner out of an {@link #enterExternalWait external wait}; set by the owner before it sleeps. */
+    private volatile Runnable externalWake;
     private volatile boolean wakeupPending;
     private volatile boolean closed;
 
@@ -193,7 +201,7 @@ public final class TasContext implements AutoCloseable {
             return;
         }
         waiter = Thread.currentThread();
-        sleeping = true;
+        sleeping = PARKED;
         // Dekker pairing with enqueue(): our volatile store of `sleeping` comes before reading the
         // queue, and the producer's offer comes before its read of `sleeping`.
         try {
@@ -206,27 +214,52 @@ public final class TasContext implements AutoCloseable {
                 LockSupport.parkNanos(this, timeoutNanos);
             }
         } finally {
-            sleeping = false;
+            sleeping = AWAKE;
             wakeupPending = false;
         }
+    }
+
+    /**
+     * The owner is about to block somewhere else (a selector that also waits for kernel sockets,
+     * say): from now until {@link #exitExternalWait()}, events and {@link #wakeup()} run {@code wake}
+     * (once or more; it must make that blocking call return, and must not block itself) instead of
+     * unparking the thread. Returns false, and the owner must not block, when events or a wake-up
+     * are already pending; call {@link #exitExternalWait()} in either case.
+     */
+    public boolean enterExternalWait(Runnable wake) {
+        externalWake = wake; // published by the volatile store of `sleeping` below
+        sleeping = EXTERNAL;
+        // Same Dekker pairing as await(): store `sleeping`, then look at the queue.
+        return ready.isEmpty() && !wakeupPending && !closed;
+    }
+
+    /** The owner returned from the blocking call it announced with {@link #enterExternalWait}. */
+    public void exitExternalWait() {
+        sleeping = AWAKE;
+        wakeupPending = false;
     }
 
     /** Wakes the thread blocked in {@link #await}, or makes its next await return at once. */
     public void wakeup() {
         wakeupPending = true;
-        Thread t = waiter;
-        if (t != null && sleeping) {
-            LockSupport.unpark(t);
-        }
+        wakeSleeper();
     }
 
     void enqueue(TasSocket s) {
         ready.offer(s);
-        if (sleeping) {
+        wakeSleeper();
+    }
+
+    /** After the producer's store (an event or wakeupPending): wakes the owner the way it sleeps. */
+    private void wakeSleeper() {
+        int how = sleeping;
+        if (how == PARKED) {
             Thread t = waiter;
             if (t != null) {
                 LockSupport.unpark(t);
             }
+        } else if (how == EXTERNAL) {
+            externalWake.run();
         }
     }
 
