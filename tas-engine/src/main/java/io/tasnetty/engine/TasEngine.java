@@ -356,6 +356,28 @@ public final class TasEngine implements AutoCloseable {
         return rings.bytesInUse();
     }
 
+    /**
+     * Whether a connection to {@code ip:port} is this engine's to make (any thread), or only the
+     * kernel's: the engine serves its own address, its loopback (127/8) where one of its listeners
+     * takes the port (elsewhere on 127/8 the kernel's own services live), and every destination
+     * its subnet or an {@code ip-route} covers. Everything else (the host's other addresses, the
+     * rest of the world) has no way out through this engine.
+     */
+    public boolean serves(int ip, int port) {
+        if (ip == params.ip()) {
+            return true;
+        }
+        if ((ip >>> 24) == 127) {
+            return slowPath.listenerAt(ip, port) != null;
+        }
+        return slowPath.routes(ip);
+    }
+
+    /** Whether {@code ip} is one of this engine's addresses: its own, or loopback (127/8). */
+    public boolean isLocalAddress(int ip) {
+        return isLocal(ip);
+    }
+
     /** The kernel interface of kni-name, or null without one. */
     public String kernelInterfaceName() {
         return kernelPath == null ? null : kernelPath.interfaceName();
@@ -499,7 +521,7 @@ public final class TasEngine implements AutoCloseable {
             if (port < 0 || port > 65535) {
                 throw new TasException("port out of range: " + port);
             }
-            TasListener l = slowPath.bind(port, p -> f.create(p));
+            TasListener l = slowPath.bind(ip, port, p -> f.create(p));
             Objects.requireNonNull(l);
             return l.port();
         }

@@ -64,7 +64,7 @@ public abstract class AbstractTasChannel extends AbstractChannel {
     }
 
     /** Loop thread: the channel now belongs to {@code r}'s loop (first or a later registration). */
-    abstract void registered(TasIoRegistration r);
+    abstract void registered(TasIoRegistration r) throws Exception;
 
     @Override
     protected void doDeregister() {
@@ -88,6 +88,7 @@ public abstract class AbstractTasChannel extends AbstractChannel {
     protected void doBeginRead() {
         AbstractTasUnsafe u = (AbstractTasUnsafe) unsafe();
         u.readPending = true;
+        u.readInterest(true); // kernel sockets: tell the selector; the engine reports everything anyway
         // The engine reported earlier events whether or not we wanted them: look again.
         if (u.hasInputWaiting()) {
             u.scheduleRead();
@@ -120,6 +121,10 @@ public abstract class AbstractTasChannel extends AbstractChannel {
         /** Something waits in the engine that a read would consume or report. */
         abstract boolean hasInputWaiting();
 
+        /** Whether the kernel's selector should report input readiness (no-op on the engine path). */
+        void readInterest(boolean on) {
+        }
+
         /** Resumes reading from a task: bytes left in the engine post no new event. */
         final void scheduleRead() {
             if (!readScheduled) {
@@ -130,11 +135,15 @@ public abstract class AbstractTasChannel extends AbstractChannel {
 
         final void clearReadPending() {
             readPending = false;
+            readInterest(false);
         }
 
         /** After a read loop: continue later if reading is still wanted and input still waits. */
         final void maybeContinueReading() {
-            if (isOpen() && (readPending || config().isAutoRead()) && hasInputWaiting()) {
+            boolean wanted = readPending || config().isAutoRead();
+            if (!wanted) {
+                readInterest(false); // as NIO: no read asked for, so stop listening for input
+            } else if (isOpen() && hasInputWaiting()) {
                 scheduleRead();
             }
         }

@@ -14,9 +14,11 @@ public final class TasLoopStats {
     static final int BYTES_WRITTEN = 3;
     static final int BLOCKS = 4;
     static final int RING_FULL = 5;
+    static final int ENGINE_CONNECTIONS = 6;
+    static final int KERNEL_CONNECTIONS = 7;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
-    private final long[] values = new long[6];
+    private final long[] values = new long[8];
 
     void add(int which, long delta) {
         LONGS.setOpaque(values, which, (long) LONGS.getOpaque(values, which) + delta);
@@ -49,6 +51,21 @@ public final class TasLoopStats {
     /** Times the loop blocked waiting for events (an idle loop blocks instead of spinning). */
     public long blocks() {
         return get(BLOCKS);
+    }
+
+    /** A connection of this loop took {@code path} (client connects and accepted connections alike). */
+    void connectionOpened(TasPath path) {
+        add(path == TasPath.ENGINE ? ENGINE_CONNECTIONS : KERNEL_CONNECTIONS, 1);
+    }
+
+    /** Connections this loop served through the engine (opened or accepted), since it started. */
+    public long engineConnections() {
+        return get(ENGINE_CONNECTIONS);
+    }
+
+    /** Connections this loop served through kernel sockets (opened or accepted), since it started. */
+    public long kernelConnections() {
+        return get(KERNEL_CONNECTIONS);
     }
 
     /** Writes that found a transmit ring full (the channel then waits for the engine's WRITABLE). */

@@ -6,17 +6,33 @@ import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoRegistration;
 import io.netty.channel.RecvByteBufAllocator;
+import io.netty.channel.nio.NioIoEvent;
+import io.netty.channel.nio.NioIoHandle;
+import io.netty.channel.nio.NioIoOps;
 import io.netty.channel.socket.ServerSocketChannel;
+import io.tasnetty.engine.TasEngine;
 import io.tasnetty.engine.context.TasConnection;
 import io.tasnetty.engine.context.TasContext;
 import io.tasnetty.engine.context.TasEvents;
 import io.tasnetty.engine.context.TasException;
 import io.tasnetty.engine.context.TasListener;
+import io.tasnetty.engine.wire.Ipv4;
 
+import java.io.IOException;
+import java.net.BindException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.nio.channels.AlreadyBoundException;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
 import java.nio.channels.UnresolvedAddressException;
 
 /**
@@ -27,12 +43,23 @@ import java.nio.channels.UnresolvedAddressException;
  * {@link RecvByteBufAllocator}'s message limit per read. Each accepted connection becomes a
  * {@link TasSocketChannel} that moves to the loop it is registered with, so connections are served
  * by the worker group's loops. While reading is off, connections stay queued in the engine.
+ *
+ * <p>Bound to a loopback or wildcard address, the channel also listens on a kernel socket at the
+ * same address and port, so clients outside the engine (curl on this host, NIO sockets, another
+ * process) reach it too; their connections take the kernel path ({@link TasPath#KERNEL}). A port a
+ * kernel socket already holds is then refused with {@link BindException}, as Linux would. An
+ * address that only the kernel has (another local interface) is served by the kernel socket
+ * alone; the engine's own address by the engine alone. {@code no-kernel-path} keeps the channel on
+ * the engine.
  */
 public final class TasServerSocketChannel extends AbstractTasChannel implements ServerSocketChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
 
     private final TasServerSocketChannelConfig config;
     private TasListener listener;
+    /** The kernel side of a loopback or wildcard listener (or the only side), or null. */
+    private java.nio.channels.ServerSocketChannel kernelListener;
+    private KernelAcceptor kernelAcceptor;
     private volatile InetSocketAddress local;
 
     /** Netty's reflective channel factory uses this constructor. */
@@ -108,25 +135,94 @@ public final class TasServerSocketChannel extends AbstractTasChannel implements 
 
     @Override
     protected void doBind(SocketAddress localAddress) throws Exception {
-        if (listener != null) {
+        if (listener != null || kernelListener != null) {
             throw new AlreadyBoundException();
         }
         InetSocketAddress a = (InetSocketAddress) localAddress;
         if (a.isUnresolved()) {
             throw new UnresolvedAddressException();
         }
-        TasContext ctx = registrationOrThrow().context();
-        TasListener l;
-        try {
-            l = ctx.listen(a, config.getBacklog(), config.requestedReceiveBufferSize(),
-                config.requestedSendBufferSize());
-        } catch (TasException e) {
-            throw TasErrors.bindFailed(e);
+        TasIoRegistration reg = registrationOrThrow();
+        TasEngine engine = reg.engine();
+        InetAddress ia = a.getAddress();
+        boolean wildcard = ia.isAnyLocalAddress();
+        boolean engineSide = wildcard || ia instanceof Inet4Address v4 && engine.isLocalAddress(TasAddresses.ipv4(v4));
+        boolean kernelSide = !engine.config().noKernelPath() && (wildcard || ia.isLoopbackAddress() || !engineSide);
+        if (!engineSide && !kernelSide) {
+            throw new BindException("Cannot assign requested address: " + a + " is not an address of the engine"
+                + " (ip-addr " + Ipv4.toString(engine.ipAddress()) + " or 127.0.0.0/8) and the kernel path is off"
+                + " (no-kernel-path=true)");
         }
-        l.attach(registration);
-        listener = l;
-        local = l.localAddress();
-        active = true;
+        // Port 0: the kernel picks a port free on its side, then the engine takes the same one
+        // (rarely busy there: then try another).
+        for (int attempt = 0; ; attempt++) {
+            java.nio.channels.ServerSocketChannel k = kernelSide ? openKernelListener(a) : null;
+            int port = k != null ? ((InetSocketAddress) k.getLocalAddress()).getPort() : a.getPort();
+            TasListener l = null;
+            if (engineSide) {
+                try {
+                    l = reg.context().listen(new InetSocketAddress(ia, port), config.getBacklog(),
+                        config.requestedReceiveBufferSize(), config.requestedSendBufferSize());
+                } catch (TasException e) {
+                    closeQuietly(k);
+                    boolean inUse = e.getMessage() != null && e.getMessage().contains("in use");
+                    if (inUse && k != null && a.getPort() == 0 && attempt < 16) {
+                        continue;
+                    }
+                    throw TasErrors.bindFailed(e);
+                }
+                l.attach(reg);
+            }
+            if (k != null) {
+                KernelAcceptor acceptor = new KernelAcceptor(k);
+                try {
+                    acceptor.registration = reg.handler().registerKernel(acceptor);
+                } catch (Exception e) {
+                    closeQuietly(k);
+                    if (l != null) {
+                        l.close();
+                    }
+                    throw e;
+                }
+                kernelListener = k;
+                kernelAcceptor = acceptor;
+            }
+            listener = l;
+            local = new InetSocketAddress(ia, port);
+            active = true;
+            return;
+        }
+    }
+
+    /** A non-blocking kernel listener on {@code a} (IPv4 only for an IPv4 address, as NIO binds). */
+    private java.nio.channels.ServerSocketChannel openKernelListener(InetSocketAddress a) throws IOException {
+        java.nio.channels.ServerSocketChannel k = a.getAddress() instanceof Inet4Address
+            ? java.nio.channels.ServerSocketChannel.open(StandardProtocolFamily.INET)
+            : java.nio.channels.ServerSocketChannel.open();
+        try {
+            k.configureBlocking(false);
+            if (config.isReuseAddress()) {
+                k.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            }
+            if (config.requestedReceiveBufferSize() > 0) {
+                k.setOption(StandardSocketOptions.SO_RCVBUF, config.requestedReceiveBufferSize()); // inherited
+            }
+            k.bind(a, config.getBacklog());
+            return k;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(k);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(java.nio.channels.ServerSocketChannel k) {
+        if (k != null) {
+            try {
+                k.close();
+            } catch (IOException ignored) {
+                // nothing more to do with it
+            }
+        }
     }
 
     @Override
@@ -136,6 +232,70 @@ public final class TasServerSocketChannel extends AbstractTasChannel implements 
         TasListener l = listener;
         if (l != null) {
             l.close(); // connections queued but never accepted are reset
+        }
+        KernelAcceptor a = kernelAcceptor;
+        if (a != null) {
+            a.cancel();
+            closeQuietly(a.socket); // the kernel resets its unaccepted connections
+        }
+    }
+
+    @Override
+    protected void doDeregister() {
+        KernelAcceptor a = kernelAcceptor;
+        if (a != null) {
+            a.cancel();
+        }
+        super.doDeregister();
+    }
+
+    /** The kernel listener in the loop's selector: accept readiness, asked for while reading is wanted. */
+    private final class KernelAcceptor implements NioIoHandle {
+        final java.nio.channels.ServerSocketChannel socket;
+        IoRegistration registration;
+        private boolean interested;
+
+        KernelAcceptor(java.nio.channels.ServerSocketChannel socket) {
+            this.socket = socket;
+        }
+
+        void interest(boolean on) {
+            IoRegistration r = registration;
+            if (on != interested && r != null && r.isValid()) {
+                interested = on;
+                r.submit(on ? NioIoOps.ACCEPT : NioIoOps.NONE);
+            }
+        }
+
+        void cancel() {
+            IoRegistration r = registration;
+            registration = null;
+            if (r != null) {
+                r.cancel();
+            }
+        }
+
+        @Override
+        public SelectableChannel selectableChannel() {
+            return socket;
+        }
+
+        @Override
+        public void handle(IoRegistration r, IoEvent event) {
+            if ((((NioIoEvent) event).ops().value() & SelectionKey.OP_ACCEPT) == 0) {
+                return;
+            }
+            TasServerUnsafe u = (TasServerUnsafe) unsafe();
+            if (u.readPending || config.isAutoRead()) {
+                u.readReady();
+            } else {
+                interest(false);
+            }
+        }
+
+        @Override
+        public void close() {
+            TasServerSocketChannel.this.unsafe().close(unsafe().voidPromise());
         }
     }
 
@@ -176,14 +336,23 @@ public final class TasServerSocketChannel extends AbstractTasChannel implements 
         @Override
         boolean hasInputWaiting() {
             TasListener l = listener;
-            return l != null && isActive() && l.pendingAccepts() > 0;
+            return l != null && isActive() && l.pendingAccepts() > 0; // the kernel's queue: the selector says
+        }
+
+        @Override
+        void readInterest(boolean on) {
+            KernelAcceptor a = kernelAcceptor;
+            if (a != null) {
+                a.interest(on);
+            }
         }
 
         @SuppressWarnings("deprecation") // RecvByteBufAllocator.Handle: what Channel.Unsafe hands out
         @Override
         void readReady() {
             TasListener l = listener;
-            if (l == null || !isActive()) {
+            KernelAcceptor k = kernelAcceptor;
+            if (l == null && k == null || !isActive()) {
                 clearReadPending();
                 return;
             }
@@ -195,19 +364,15 @@ public final class TasServerSocketChannel extends AbstractTasChannel implements 
             Throwable exception = null;
             try {
                 do {
-                    TasConnection c = ctx.accept(l);
-                    if (c == null) {
+                    TasSocketChannel child = l == null ? null : acceptFromEngine(ctx, l);
+                    if (child == null && k != null) {
+                        child = acceptFromKernel(k);
+                    }
+                    if (child == null) {
                         break;
                     }
                     allocHandle.incMessagesRead(1);
                     readPending = false;
-                    TasSocketChannel child;
-                    try {
-                        child = new TasSocketChannel(TasServerSocketChannel.this, c);
-                    } catch (Throwable t) {
-                        c.abort();
-                        throw t;
-                    }
                     pipeline.fireChannelRead(child);
                 } while (allocHandle.continueReading());
             } catch (Throwable t) {
@@ -219,6 +384,32 @@ public final class TasServerSocketChannel extends AbstractTasChannel implements 
                 pipeline.fireExceptionCaught(exception);
             }
             maybeContinueReading();
+        }
+
+        private TasSocketChannel acceptFromEngine(TasContext ctx, TasListener l) {
+            TasConnection c = ctx.accept(l);
+            if (c == null) {
+                return null;
+            }
+            try {
+                return new TasSocketChannel(TasServerSocketChannel.this, c);
+            } catch (Throwable t) {
+                c.abort();
+                throw t;
+            }
+        }
+
+        private TasSocketChannel acceptFromKernel(KernelAcceptor k) throws IOException {
+            SocketChannel s = k.socket.accept();
+            if (s == null) {
+                return null;
+            }
+            try {
+                return new TasSocketChannel(TasServerSocketChannel.this, s);
+            } catch (Throwable t) {
+                s.close();
+                throw t;
+            }
         }
     }
 }

@@ -19,13 +19,15 @@ import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.internal.StringUtil;
+import io.tasnetty.engine.TasEngine;
 import io.tasnetty.engine.context.TasConnection;
 import io.tasnetty.engine.context.TasContext;
-import io.tasnetty.engine.context.TasError;
 import io.tasnetty.engine.context.TasEvents;
 import io.tasnetty.engine.context.TasException;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketException;
@@ -35,19 +37,26 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ConnectionPendingException;
 import java.nio.channels.NotYetConnectedException;
 import java.nio.channels.UnresolvedAddressException;
-import java.nio.channels.WritableByteChannel;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A TCP connection on a TAS engine: the drop-in for {@code NioSocketChannel}.
  *
- * <p>Reads copy from the connection's receive ring into buffers from the channel's
- * {@link RecvByteBufAllocator}; while reading is off (no {@code read()} pending, autoRead off) the
- * bytes stay in the ring, whose free space is the window the engine advertises: that is the
- * back-pressure. Writes copy from the {@link ChannelOutboundBuffer} into the transmit ring, several
- * buffers per call (gathering), and hand them to the engine with one flush per
+ * <p>Each connection takes one of two paths ({@link #path()}), chosen when it connects or is
+ * accepted: the engine ({@link EngineStreamPath}) for everything the engine serves (its own
+ * address, its loopback where an engine listener waits, its subnet and routes), or a kernel
+ * socket ({@link KernelStreamPath}) for everything else (a kernel service on 127.0.0.1, another
+ * host the engine has no route to, IPv6), so that swapping NIO's classes for these never breaks a
+ * connection NIO would make. {@code no-kernel-path} turns the second path off.
+ *
+ * <p>On the engine path, reads copy from the connection's receive ring into buffers from the
+ * channel's {@link RecvByteBufAllocator}; while reading is off (no {@code read()} pending, autoRead
+ * off) the bytes stay in the ring, whose free space is the window the engine advertises: that is
+ * the back-pressure. Writes copy from the {@link ChannelOutboundBuffer} into the transmit ring,
+ * several buffers per call (gathering), and hand them to the engine with one flush per
  * {@link #doWrite}; a full ring leaves the rest in the outbound buffer (so writability follows the
- * water marks) until the engine reports {@link TasEvents#WRITABLE}.
+ * water marks) until the engine reports {@link TasEvents#WRITABLE}. The kernel path does the same
+ * with the socket's buffers and the selector's readiness, as NIO does.
  */
 public final class TasSocketChannel extends AbstractTasChannel implements SocketChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
@@ -55,7 +64,8 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
     private static final int MAX_GATHER = 1024;
 
     private final TasSocketChannelConfig config;
-    private TasConnection connection;
+    /** The engine or kernel connection; null until a client connects. */
+    private StreamPath path;
     private volatile InetSocketAddress local;
     private volatile InetSocketAddress remote;
     /** Client only: the address a bind() before connect asked for. */
@@ -66,11 +76,11 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
     private volatile boolean inputShutdown;
     private volatile boolean outputShutdown;
     private boolean inputClosedSeenErrorOnRead;
-    /** The transmit ring was full: wait for the engine's WRITABLE before writing again. */
+    /** The transmit ring (or kernel socket) was full: wait for writability before writing again. */
     private boolean waitingForWritable;
     private boolean flushScheduled;
-    private ByteBuffer discardBuffer;
-    private WritableByteChannel ringChannel;
+    /** This connection was counted in its loop's per-path figures. */
+    private boolean pathCounted;
     private final Runnable flushTask = () -> {
         flushScheduled = false;
         ((TasSocketUnsafe) unsafe()).flush0();
@@ -82,14 +92,26 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
         this.config = new TasSocketChannelConfig(this);
     }
 
-    /** A connection accepted by {@code parent}; it joins its own loop when it registers. */
+    /** A connection the engine accepted for {@code parent}; it joins its own loop when it registers. */
     TasSocketChannel(TasServerSocketChannel parent, TasConnection connection) {
         super(parent);
         this.config = new TasSocketChannelConfig(this);
-        this.connection = connection;
+        this.path = new EngineStreamPath(this, connection);
         this.local = connection.localAddress();
         this.remote = connection.remoteAddress();
         this.active = true;
+    }
+
+    /** A connection the kernel accepted for {@code parent} (a loopback or wildcard listener). */
+    TasSocketChannel(TasServerSocketChannel parent, java.nio.channels.SocketChannel accepted) throws IOException {
+        super(parent);
+        this.config = new TasSocketChannelConfig(this);
+        KernelStreamPath k = new KernelStreamPath(this, accepted);
+        this.path = k;
+        this.local = k.localAddress();
+        this.remote = k.remoteAddress();
+        this.active = true;
+        config.applyTo(k);
     }
 
     @Override
@@ -127,8 +149,23 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
         return remote;
     }
 
+    /** The engine connection, or null (not connected yet, or on the kernel path). */
     TasConnection connection() {
-        return connection;
+        return path instanceof EngineStreamPath e ? e.connection() : null;
+    }
+
+    /** The kernel path, or null. */
+    KernelStreamPath kernelPath() {
+        return path instanceof KernelStreamPath k ? k : null;
+    }
+
+    /**
+     * Which path this connection takes: {@link TasPath#ENGINE} or {@link TasPath#KERNEL}; null
+     * before a client channel connects.
+     */
+    public TasPath path() {
+        StreamPath p = path;
+        return p == null ? null : p.kind();
     }
 
     int defaultRxBufLen() {
@@ -142,9 +179,9 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
     }
 
     void applyKeepAlive(boolean on) {
-        TasConnection c = connection;
-        if (c != null) {
-            c.setKeepAlive(on);
+        StreamPath p = path;
+        if (p != null) {
+            p.keepAlive(on);
         }
     }
 
@@ -162,17 +199,27 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
     }
 
     @Override
-    void registered(TasIoRegistration r) {
-        TasConnection c = connection;
-        if (c != null) {
-            // Accepted on the parent's loop (or re-registered): from now on events come here. Events
-            // reported before this point were dropped; doBeginRead() looks at the ring again.
-            c.attach(r);
-            c.moveTo(r.context());
-            if (config.isKeepAlive()) {
-                c.setKeepAlive(true);
+    void registered(TasIoRegistration r) throws Exception {
+        StreamPath p = path;
+        if (p != null) {
+            p.registered(r);
+            if (p instanceof EngineStreamPath && config.isKeepAlive()) {
+                p.keepAlive(true);
+            }
+            if (!pathCounted) {
+                pathCounted = true; // accepted connections count on the loop that serves them
+                r.handler().stats().connectionOpened(p.kind());
             }
         }
+    }
+
+    @Override
+    protected void doDeregister() {
+        StreamPath p = path;
+        if (p != null) {
+            p.deregistered();
+        }
+        super.doDeregister();
     }
 
     // ------------------------------------------------------------------ connect
@@ -183,12 +230,13 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
         if (a.isUnresolved()) {
             throw new UnresolvedAddressException();
         }
-        if (connection != null) {
+        if (path != null) {
             throw new AlreadyConnectedException();
         }
-        requestedLocal = a; // the engine binds when the connection opens
+        requestedLocal = a; // bound when the connection opens, on the path it takes
     }
 
+    /** Opens the connection on the path that can serve {@code remoteAddress}; true if connected at once. */
     private boolean doConnect(SocketAddress remoteAddress, SocketAddress localAddress) throws Exception {
         if (localAddress != null) {
             doBind(localAddress);
@@ -197,7 +245,23 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
         if (r.isUnresolved()) {
             throw new UnresolvedAddressException();
         }
-        TasContext ctx = registrationOrThrow().context();
+        TasIoRegistration reg = registrationOrThrow();
+        // Linux: a connect to the wildcard address means this host, i.e. loopback.
+        r = TasAddresses.wildcardToLoopback(r);
+        requestedRemote = r;
+        TasEngine engine = reg.engine();
+        if (r.getAddress() instanceof Inet4Address a && engine.serves(TasAddresses.ipv4(a), r.getPort())) {
+            return connectThroughEngine(reg, r);
+        }
+        if (engine.config().noKernelPath()) {
+            throw new ConnectException("Connection refused: the engine does not serve " + r + " ("
+                + TasAddresses.whyNotEngine(engine, r) + ") and the kernel path is off (no-kernel-path=true)");
+        }
+        return connectThroughKernel(reg, r);
+    }
+
+    private boolean connectThroughEngine(TasIoRegistration reg, InetSocketAddress r) throws Exception {
+        TasContext ctx = reg.context();
         TasConnection c;
         try {
             c = ctx.connect(r, requestedLocal, config.requestedReceiveBufferSize(), config.requestedSendBufferSize());
@@ -206,27 +270,45 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
             se.initCause(e);
             throw se;
         }
-        c.attach(registration);
+        c.attach(reg);
+        path = new EngineStreamPath(this, c);
         if (config.isKeepAlive()) {
             c.setKeepAlive(true);
         }
-        connection = c;
-        requestedRemote = r;
+        pathCounted = true;
+        reg.handler().stats().connectionOpened(TasPath.ENGINE);
         return false; // the engine answers with CONNECTED or CONNECT_FAILED
     }
 
-    private void finishConnect(int events) {
-        TasConnection c = connection;
+    private boolean connectThroughKernel(TasIoRegistration reg, InetSocketAddress r) throws Exception {
+        KernelStreamPath k = new KernelStreamPath(this);
+        try {
+            config.applyTo(k);
+            k.registered(reg);
+            path = k;
+            pathCounted = true;
+            reg.handler().stats().connectionOpened(TasPath.KERNEL);
+            return k.connect(r, requestedLocal);
+        } catch (Throwable t) {
+            k.close(false);
+            path = null;
+            throw t;
+        }
+    }
+
+    /** The connect finished: {@code cause} null on success. */
+    private void connectDone(Throwable cause) {
         ChannelPromise promise = connectPromise;
         connectPromise = null;
         if (connectTimeoutFuture != null) {
             connectTimeoutFuture.cancel(false);
             connectTimeoutFuture = null;
         }
-        if ((events & TasEvents.CONNECTED) != 0) {
+        StreamPath p = path;
+        if (cause == null) {
             boolean wasActive = isActive();
-            local = c.localAddress();
-            remote = c.remoteAddress();
+            local = p.localAddress();
+            remote = p.remoteAddress();
             active = true;
             // Sample before completing the promise: a listener may close the channel at once, and
             // channelActive must still come before its channelInactive.
@@ -240,9 +322,8 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
                 unsafe().close(unsafe().voidPromise());
             }
         } else {
-            IOException cause = TasErrors.connectFailed(c.error());
-            connection = null;
-            c.close(); // gives the rings back
+            path = null;
+            p.close(false); // gives the rings (or the socket) back
             if (promise != null) {
                 promise.tryFailure(((TasSocketUnsafe) unsafe()).annotate(cause, requestedRemote));
             }
@@ -251,61 +332,67 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
         }
     }
 
+    /** Kernel path: the connect finished ({@code failure} null on success). */
+    void kernelConnectDone(IOException failure) {
+        if (connectPromise == null && !isOpen()) {
+            return;
+        }
+        connectDone(failure);
+    }
+
+    /** Kernel path: the socket has room again. */
+    void kernelWritable() {
+        if (waitingForWritable) {
+            waitingForWritable = false;
+            ((TasSocketUnsafe) unsafe()).flushNow();
+        }
+    }
+
+    /** Kernel path: input (bytes, EOF or an error) is ready. */
+    void kernelReadable() {
+        TasSocketUnsafe u = (TasSocketUnsafe) unsafe();
+        if (u.readPending || config.isAutoRead()) {
+            u.readReady();
+        } else {
+            path.readInterest(false); // asked for no read: stop the selector reporting it
+        }
+    }
+
+    /** The path's registration went away under it (the loop is shutting down). */
+    void closeFromPath() {
+        unsafe().close(unsafe().voidPromise());
+    }
+
     // ------------------------------------------------------------------ read
 
     private boolean shouldBreakReadReady(ChannelConfig config) {
         return !isOpen() || inputShutdown && (inputClosedSeenErrorOnRead || !config().isAllowHalfClosure());
     }
 
-    /** Copies from the receive ring into {@code buf}; -1 at EOF; throws if the connection was reset. */
+    /** Reads from the path into {@code buf}; -1 at EOF; throws if the connection was reset. */
     @SuppressWarnings("deprecation") // RecvByteBufAllocator.Handle: what Channel.Unsafe hands out
     private int doReadBytes(ByteBuf buf, RecvByteBufAllocator.Handle allocHandle) throws IOException {
-        TasConnection c = connection;
-        int writable = buf.writableBytes();
-        allocHandle.attemptedBytesRead(writable);
+        allocHandle.attemptedBytesRead(buf.writableBytes());
         if (inputShutdown) {
             return -1;
         }
-        int n;
-        int wi = buf.writerIndex();
-        if (buf.nioBufferCount() == 1) {
-            ByteBuffer nio = buf.internalNioBuffer(wi, writable);
-            n = c.read(nio);
-        } else {
-            byte[] tmp = new byte[Math.min(writable, 65536)];
-            n = c.read(ByteBuffer.wrap(tmp));
-            if (n > 0) {
-                buf.setBytes(wi, tmp, 0, n);
-            }
-        }
+        int n = path.read(buf);
         if (n > 0) {
-            buf.writerIndex(wi + n);
             registration.handler().stats().add(TasLoopStats.BYTES_READ, n);
-            return n;
-        }
-        if (n < 0) {
-            TasError e = c.error();
-            if (e != TasError.NONE && e != TasError.ABORTED && c.isOpen()) {
-                throw TasErrors.ioFailed(e); // after the bytes that came before the reset
-            }
         }
         return n;
     }
 
     /** Consumes and drops what arrives after shutdownInput(), so the peer is not stalled by a full window. */
     private void discardInput() {
-        TasConnection c = connection;
-        if (c == null || !c.isOpen()) {
+        StreamPath p = path;
+        if (p == null) {
             return;
         }
-        if (discardBuffer == null) {
-            discardBuffer = ByteBuffer.allocateDirect(8192);
-        }
-        while (c.readableBytes() > 0) {
-            discardBuffer.clear();
-            if (c.read(discardBuffer) <= 0) {
-                break;
-            }
+        try {
+            p.discardInput();
+        } catch (IOException ignored) {
+            // input is shut down: nobody reads it any more
         }
     }
 
@@ -338,44 +425,31 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
 
     @Override
     protected void doWrite(ChannelOutboundBuffer in) throws Exception {
-        TasConnection c = connection;
+        StreamPath p = path;
         TasLoopStats stats = registration.handler().stats();
         int spin = config.getWriteSpinCount();
-        boolean ringFull = false;
+        boolean full = false;
         try {
             while (spin-- > 0 && !in.isEmpty()) {
                 Object msg = in.current();
                 long written;
                 if (msg instanceof ByteBuf) {
-                    // Gather as many buffers as the ring has room for (at least the first one, so a
-                    // full ring makes the engine note that we wait for WRITABLE).
-                    ByteBuffer[] bufs = in.nioBuffers(MAX_GATHER, Math.max(1, c.writableBytes()));
+                    // Gather as many buffers as the path has room for.
+                    ByteBuffer[] bufs = in.nioBuffers(MAX_GATHER, p.gatherLimit());
                     int count = in.nioBufferCount();
-                    written = 0;
-                    for (int i = 0; i < count; i++) {
-                        ByteBuffer b = bufs[i];
-                        written += c.write(b);
-                        if (b.hasRemaining()) {
-                            ringFull = true;
-                            break;
-                        }
-                    }
+                    long attempted = in.nioBufferSize();
+                    written = count == 0 ? 0 : p.write(bufs, count);
                     in.removeBytes(written);
+                    full = written < attempted;
                 } else if (msg instanceof FileRegion region) {
-                    if (ringChannel == null) {
-                        ringChannel = new RingChannel();
-                    }
-                    written = region.transferTo(ringChannel, region.transferred());
+                    written = p.transfer(region);
                     if (written > 0) {
                         in.progress(written);
                     }
                     if (region.transferred() >= region.count()) {
                         in.remove();
-                    } else if (written == 0 && c.writableBytes() == 0) {
-                        // The ring took nothing: that short write registered our interest in
-                        // WRITABLE. (A ring that merely filled up exactly did not: go round again,
-                        // so the next transfer's short write registers it.)
-                        ringFull = true;
+                    } else {
+                        full = p.transferStalled(written);
                     }
                 } else {
                     in.remove(new UnsupportedOperationException("unsupported message type: "
@@ -385,23 +459,22 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
                 if (written > 0) {
                     stats.add(TasLoopStats.BYTES_WRITTEN, written);
                 }
-                if (ringFull) {
+                if (full) {
                     break;
                 }
             }
-        } catch (TasException e) {
-            throw TasErrors.fromEngine(e);
         } finally {
-            c.flush(); // one hand-off to the engine per doWrite, however many buffers were copied
+            p.endWrite();
         }
         if (in.isEmpty()) {
             return;
         }
-        if (ringFull) {
-            // The engine posts WRITABLE once the peer acknowledged enough to make room (the short
-            // write above registered our interest); flush0() stays quiet until then.
+        if (full) {
+            // The path reports writability once there is room again (the engine's WRITABLE event,
+            // the selector's write readiness); flush0() stays quiet until then.
             stats.add(TasLoopStats.RING_FULL, 1);
             waitingForWritable = true;
+            p.awaitWritable();
         } else if (!flushScheduled) {
             // Spin count used up with room left: let other channels and tasks run, then continue.
             flushScheduled = true;
@@ -409,28 +482,12 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
         }
     }
 
-    /** A FileRegion's target: bytes go straight into the transmit ring (short writes when full). */
-    private final class RingChannel implements WritableByteChannel {
-        @Override
-        public int write(ByteBuffer src) {
-            return connection.write(src);
-        }
-
-        @Override
-        public boolean isOpen() {
-            return TasSocketChannel.this.isOpen();
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
     // ------------------------------------------------------------------ shutdown and close
 
     @Override
     public boolean isInputShutdown() {
-        return inputShutdown;
+        // As NIO: a channel that is no longer active (closed by the peer's FIN, say) reads nothing more.
+        return inputShutdown || !isActive();
     }
 
     @Override
@@ -445,16 +502,12 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
 
     @Override
     protected void doShutdownOutput() throws Exception {
-        TasConnection c = connection;
-        if (c == null || !isActive()) {
+        StreamPath p = path;
+        if (p == null || !isActive()) {
             throw new NotYetConnectedException();
         }
         outputShutdown = true;
-        try {
-            c.shutdownOutput();
-        } catch (TasException e) {
-            throw TasErrors.fromEngine(e);
-        }
+        p.shutdownOutput();
     }
 
     @Override
@@ -498,10 +551,14 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
             promise.setFailure(new NotYetConnectedException());
             return;
         }
-        // The engine has no receive-side shutdown: reads report EOF from now on and what still
-        // arrives is consumed and dropped (Linux acknowledges it too), so the peer is not stalled.
+        // Reads report EOF from now on; what still arrives is dropped (the path sees to it).
         inputShutdown = true;
-        discardInput();
+        try {
+            path.shutdownInput();
+        } catch (IOException e) {
+            promise.setFailure(e);
+            return;
+        }
         promise.setSuccess();
     }
 
@@ -563,13 +620,9 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
             connectTimeoutFuture.cancel(false);
             connectTimeoutFuture = null;
         }
-        TasConnection c = connection;
-        if (c != null) {
-            if (config.getSoLinger() == 0) {
-                c.abort(); // SO_LINGER 0: RST, unsent data dropped
-            } else {
-                c.close(); // FIN after what was written; RST if received bytes were never read (as Linux)
-            }
+        StreamPath sp = path;
+        if (sp != null) {
+            sp.close(config.getSoLinger() == 0); // SO_LINGER 0: RST, unsent data dropped
         }
     }
 
@@ -594,10 +647,16 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
                 if (connectPromise != null) {
                     throw new ConnectionPendingException();
                 }
-                if (connection != null) {
+                if (path != null) {
                     throw new AlreadyConnectedException();
                 }
-                doConnect(remoteAddress, localAddress);
+                if (doConnect(remoteAddress, localAddress)) {
+                    connectDone(null); // the kernel connected at once
+                    if (!promise.isDone()) {
+                        promise.trySuccess();
+                    }
+                    return;
+                }
                 connectPromise = promise;
                 int timeoutMillis = config.getConnectTimeoutMillis();
                 if (timeoutMillis > 0) {
@@ -626,15 +685,15 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
 
         @Override
         void onEvents(int events) {
-            TasConnection c = connection;
-            if (c == null) {
-                return;
+            if (!(path instanceof EngineStreamPath e)) {
+                return; // events of an engine connection this channel gave up (a failed connect)
             }
             if ((events & (TasEvents.CONNECTED | TasEvents.CONNECT_FAILED)) != 0) {
                 if (connectPromise == null && !isOpen()) {
                     return;
                 }
-                finishConnect(events);
+                connectDone((events & TasEvents.CONNECTED) != 0 ? null
+                    : TasErrors.connectFailed(e.connection().error()));
                 if ((events & TasEvents.CONNECT_FAILED) != 0 || !isOpen()) {
                     return;
                 }
@@ -661,34 +720,49 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
 
         @Override
         boolean hasInputWaiting() {
-            TasConnection c = connection;
-            if (c == null || !isActive() || shouldBreakReadReady(config)) {
+            StreamPath p = path;
+            if (p == null || !isActive() || shouldBreakReadReady(config)) {
                 return false;
             }
-            // What a read would consume or report: bytes, EOF (FIN), or the error that ended the connection.
-            return c.readableBytes() > 0 || c.isInputClosed() || c.error() != TasError.NONE || inputShutdown;
+            return inputShutdown || p.inputWaiting();
+        }
+
+        @Override
+        void readInterest(boolean on) {
+            StreamPath p = path;
+            if (p != null) {
+                p.readInterest(on);
+            }
         }
 
         @Override
         protected void flush0() {
-            // Until the engine reports room in the ring a write attempt would copy nothing.
+            // Until the path reports room a write attempt would copy nothing.
             if (!waitingForWritable) {
                 super.flush0();
             }
+        }
+
+        /** Writability came back: write what waits in the outbound buffer. */
+        void flushNow() {
+            super.flush0();
         }
 
         @SuppressWarnings("deprecation") // RecvByteBufAllocator.Handle: what Channel.Unsafe hands out
         @Override
         void readReady() {
             ChannelConfig config = config();
+            StreamPath p = path;
             if (shouldBreakReadReady(config)) {
                 clearReadPending();
                 if (inputShutdown) {
                     discardInput();
+                    if (p != null) {
+                        p.readInterest(false); // EOF stays "readable" for the kernel's selector
+                    }
                 }
                 return;
             }
-            TasConnection c = connection;
             ChannelPipeline pipeline = pipeline();
             ByteBufAllocator allocator = config.getAllocator();
             RecvByteBufAllocator.Handle allocHandle = recvBufAllocHandle();
@@ -725,7 +799,7 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
             } catch (Throwable t) {
                 handleReadException(pipeline, buf, t, close, allocHandle);
             } finally {
-                if (c != null) {
+                if (p != null) {
                     maybeContinueReading();
                 }
             }

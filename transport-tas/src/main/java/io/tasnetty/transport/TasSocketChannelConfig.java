@@ -9,6 +9,8 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.tasnetty.engine.context.TasConnection;
 
+import java.net.SocketOption;
+import java.net.StandardSocketOptions;
 import java.util.Map;
 
 import static io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE;
@@ -21,7 +23,9 @@ import static io.netty.channel.ChannelOption.SO_SNDBUF;
 import static io.netty.channel.ChannelOption.TCP_NODELAY;
 
 /**
- * Options of a {@link TasSocketChannel}, and what the engine makes of them:
+ * Options of a {@link TasSocketChannel}, and what each path makes of them. On the kernel path
+ * ({@link TasPath#KERNEL}) every option is the kernel socket's, as with NIO: set before connect it
+ * applies when the socket opens, set later it applies at once. On the engine path:
  * <ul>
  *   <li>{@code SO_RCVBUF}/{@code SO_SNDBUF}: sizes of the connection's receive and transmit rings
  *       (rounded up to a power of two; 0 = the engine's {@code tcp-rxbuf-len}/{@code tcp-txbuf-len}).
@@ -112,6 +116,37 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
         return true;
     }
 
+    /** A kernel socket opened for this channel: give it every option set so far. */
+    void applyTo(KernelStreamPath k) {
+        k.setOption(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+        if (keepAlive) {
+            k.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        }
+        if (receiveBufferSize > 0) {
+            k.setOption(StandardSocketOptions.SO_RCVBUF, receiveBufferSize);
+        }
+        if (sendBufferSize > 0) {
+            k.setOption(StandardSocketOptions.SO_SNDBUF, sendBufferSize);
+        }
+        if (soLinger >= 0) {
+            k.setOption(StandardSocketOptions.SO_LINGER, soLinger);
+        }
+        if (reuseAddress) {
+            k.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        }
+        if (trafficClass != 0) {
+            k.setOption(StandardSocketOptions.IP_TOS, trafficClass);
+        }
+    }
+
+    /** Applies {@code value} to the kernel socket, if the channel has one now. */
+    private <T> void kernel(SocketOption<T> option, T value) {
+        KernelStreamPath k = channel.kernelPath();
+        if (k != null) {
+            k.setOption(option, value);
+        }
+    }
+
     /** The ring size to ask for at connect (0 = engine default). */
     int requestedReceiveBufferSize() {
         return receiveBufferSize;
@@ -123,6 +158,10 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
 
     @Override
     public int getReceiveBufferSize() {
+        KernelStreamPath k = channel.kernelPath();
+        if (k != null) {
+            return k.getOption(StandardSocketOptions.SO_RCVBUF);
+        }
         TasConnection c = channel.connection();
         if (c != null && c.receiveBufferSize() > 0) {
             return c.receiveBufferSize();
@@ -136,11 +175,18 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
             throw new IllegalArgumentException("receiveBufferSize: " + size + " (expected: >= 0)");
         }
         receiveBufferSize = size;
+        if (size > 0) {
+            kernel(StandardSocketOptions.SO_RCVBUF, size);
+        }
         return this;
     }
 
     @Override
     public int getSendBufferSize() {
+        KernelStreamPath k = channel.kernelPath();
+        if (k != null) {
+            return k.getOption(StandardSocketOptions.SO_SNDBUF);
+        }
         TasConnection c = channel.connection();
         if (c != null && c.sendBufferSize() > 0) {
             return c.sendBufferSize();
@@ -154,6 +200,9 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
             throw new IllegalArgumentException("sendBufferSize: " + size + " (expected: >= 0)");
         }
         sendBufferSize = size;
+        if (size > 0) {
+            kernel(StandardSocketOptions.SO_SNDBUF, size);
+        }
         return this;
     }
 
@@ -165,6 +214,7 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     @Override
     public TasSocketChannelConfig setSoLinger(int soLinger) {
         this.soLinger = soLinger;
+        kernel(StandardSocketOptions.SO_LINGER, soLinger);
         return this;
     }
 
@@ -188,6 +238,7 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     @Override
     public TasSocketChannelConfig setTcpNoDelay(boolean tcpNoDelay) {
         this.tcpNoDelay = tcpNoDelay;
+        kernel(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
         return this;
     }
 
@@ -199,6 +250,7 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     @Override
     public TasSocketChannelConfig setTrafficClass(int trafficClass) {
         this.trafficClass = trafficClass;
+        kernel(StandardSocketOptions.IP_TOS, trafficClass);
         return this;
     }
 
@@ -210,6 +262,7 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     @Override
     public TasSocketChannelConfig setReuseAddress(boolean reuseAddress) {
         this.reuseAddress = reuseAddress;
+        kernel(StandardSocketOptions.SO_REUSEADDR, reuseAddress);
         return this;
     }
 

@@ -254,6 +254,12 @@ public final class TasConfig {
             "Name of a kernel interface that gets every packet the engine does not consume, so"
             + " Linux shares the NIC (KNI in TAS; DPDK 22.11 replaces KNI by the tap PMD). Empty: none.");
 
+    static final TasOption NO_KERNEL_PATH = flag("no-kernel-path", G_OTHER,
+            "Netty transport: never hand a connection to the kernel. By default a TAS channel whose"
+            + " destination the engine does not serve (a kernel service on 127/8 or another local"
+            + " address, a host outside ip-addr's subnet and ip-route, IPv6) runs on a kernel socket"
+            + " behind the same channel, and servers bound to loopback or the wildcard also accept"
+            + " the kernel's connections. With this flag such connects and binds fail instead.");
     static final TasOption SEED = opt("seed", G_OTHER, "N",
             new NumberType(Long.MIN_VALUE, Long.MAX_VALUE, false, "a whole number", "random"), "0",
             "Seed of the engine's randomness (the RFC 6528 sequence-number secret, ephemeral ports):"
@@ -542,6 +548,11 @@ public final class TasConfig {
     /** fp-no-ints; default false. */
     public boolean fpNoInts() {
         return bool(FP_NO_INTS);
+    }
+
+    /** no-kernel-path; default false (the Netty transport hands what the engine cannot serve to the kernel). */
+    public boolean noKernelPath() {
+        return bool(NO_KERNEL_PATH);
     }
 
     /** fp-no-xsumoffload; default false. */
@@ -1051,6 +1062,10 @@ public final class TasConfig {
 
         public Builder fpNoInts(boolean on) {
             return set(FP_NO_INTS.name(), Boolean.toString(on));
+        }
+
+        public Builder noKernelPath(boolean on) {
+            return set(NO_KERNEL_PATH.name(), Boolean.toString(on));
         }
 
         public Builder fpNoXsumOffload(boolean on) {

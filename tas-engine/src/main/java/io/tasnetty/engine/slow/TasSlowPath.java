@@ -309,11 +309,7 @@ public final class TasSlowPath {
     }
 
     private TasListener listenerFor(int ip, int port) {
-        TasListener l = engineListeners.get(port);
-        if (l == null || !l.isOpen() || (l.ip() != 0 && l.ip() != ip)) {
-            return null;
-        }
-        return l;
+        return listeners.lookup(ip, port);
     }
 
     private void passiveOpen(TasListener l, int localIp, int localPort, int remoteIp, int remotePort, long remoteMac,
@@ -450,7 +446,7 @@ public final class TasSlowPath {
         int range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
         for (int i = 0; i < range; i++) {
             int p = EPHEMERAL_LOW + Math.floorMod(ephemeralCursor++ - EPHEMERAL_LOW, range);
-            if (allFlows.get(localIp, p, remoteIp, remotePort) == null && !engineListeners.containsKey(p)) {
+            if (allFlows.get(localIp, p, remoteIp, remotePort) == null && !listeners.portInUse(p)) {
                 return p;
             }
         }
@@ -458,6 +454,11 @@ public final class TasSlowPath {
     }
 
     /** The next hop for {@code ip}: itself inside our subnet, else the longest matching route; 0 = none. */
+    /** Any thread: whether the engine's subnet or one of its routes covers {@code ip}. */
+    public boolean routes(int ip) {
+        return nextHop(ip) != 0;
+    }
+
     private int nextHop(int ip) {
         int pl = params.prefixLength();
         if (pl == 0 || ((ip ^ params.ip()) >>> (32 - pl)) == 0) {
@@ -637,35 +638,24 @@ public final class TasSlowPath {
 
     // ------------------------------------------------------------------ listeners
 
-    private final java.util.concurrent.ConcurrentHashMap<Integer, TasListener> engineListeners =
-        new java.util.concurrent.ConcurrentHashMap<>();
+    private final TasListenerTable listeners = new TasListenerTable(EPHEMERAL_LOW, EPHEMERAL_HIGH);
 
-    /** Any thread: binds a listener; port 0 picks an ephemeral port. Returns the listener. */
-    public TasListener bind(int port, TasContext.ListenerFactory factory) {
-        if (port != 0) {
-            TasListener l = factory.create(port);
-            if (engineListeners.putIfAbsent(port, l) != null) {
-                throw new io.tasnetty.engine.context.TasException("address already in use: port " + port);
-            }
-            return l;
-        }
-        int range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-        int start = (int) (System.nanoTime() % range);
-        for (int i = 0; i < range; i++) {
-            int p = EPHEMERAL_LOW + Math.floorMod(start + i, range);
-            if (!engineListeners.containsKey(p)) {
-                TasListener l = factory.create(p);
-                if (engineListeners.putIfAbsent(p, l) == null) {
-                    return l;
-                }
-            }
-        }
-        throw new io.tasnetty.engine.context.TasException("no free ephemeral port to listen on");
+    /**
+     * Any thread: binds a listener on {@code ip:port} (ip 0 = every engine address; port 0 picks an
+     * ephemeral port), with Linux's conflict rules ({@link TasListenerTable}). Returns the listener.
+     */
+    public TasListener bind(int ip, int port, TasContext.ListenerFactory factory) {
+        return listeners.bind(ip, port, factory);
+    }
+
+    /** Any thread: the listener a SYN to {@code ip:port} would reach, or null. */
+    public TasListener listenerAt(int ip, int port) {
+        return listeners.lookup(ip, port);
     }
 
     /** Any thread: stops a listener and resets connections it queued but nobody accepted. */
     public void unbind(TasListener l) {
-        engineListeners.remove(l.port(), l);
+        listeners.remove(l);
         TasConnection c;
         while ((c = l.acceptQueueForEngine().poll()) != null) {
             l.unreserve();
@@ -674,6 +664,6 @@ public final class TasSlowPath {
     }
 
     public int listenerCount() {
-        return engineListeners.size();
+        return listeners.size();
     }
 }
