@@ -1,5 +1,10 @@
 package io.tasnetty.transport;
 
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.tasnetty.engine.TasEngine;
 import io.tasnetty.engine.config.TasConfig;
 
@@ -13,6 +18,12 @@ import java.util.Optional;
  * the engine's classes, and a valid {@code -Dtas.*} configuration for the process-wide default
  * engine. The configuration is checked once, when this class loads; ports (TAP, DPDK) are opened
  * only when the first event loop starts, so an unusable port shows up there, not here.
+ *
+ * <p>It also names the transport's channel classes, so code that picks channels per event loop
+ * group (resolvers, framework adapters) can find them: {@link #socketChannelType()},
+ * {@link #serverSocketChannelType()}, {@link #datagramChannelType()}, as Netty's
+ * {@code SocketChannel}/{@code DatagramChannel} type hooks (e.g. {@code DnsNameResolverBuilder})
+ * expect them.
  */
 public final class Tas {
     private static final Throwable UNAVAILABILITY_CAUSE = check();
@@ -62,5 +73,42 @@ public final class Tas {
      */
     public static Optional<TasEngine> defaultEngine() {
         return Optional.ofNullable(TasDefaultEngine.current());
+    }
+
+    /** The TCP channel class of this transport: {@link TasSocketChannel}. */
+    public static Class<? extends SocketChannel> socketChannelType() {
+        return TasSocketChannel.class;
+    }
+
+    /** The listening TCP channel class of this transport: {@link TasServerSocketChannel}. */
+    public static Class<? extends ServerSocketChannel> serverSocketChannelType() {
+        return TasServerSocketChannel.class;
+    }
+
+    /**
+     * The UDP channel class of this transport: {@link TasDatagramChannel} (kernel UDP on TAS event
+     * loops), e.g. for {@code DnsNameResolverBuilder.datagramChannelType(Tas.datagramChannelType())}.
+     */
+    public static Class<? extends DatagramChannel> datagramChannelType() {
+        return TasDatagramChannel.class;
+    }
+
+    /**
+     * Makes {@link TasDatagramChannel}s of {@code family} ({@link SocketProtocolFamily#INET} or
+     * {@code INET6}; null means the system's default), for APIs that take a channel factory rather
+     * than a class, e.g. {@code DnsNameResolverBuilder.datagramChannelFactory}.
+     */
+    public static ChannelFactory<TasDatagramChannel> datagramChannelFactory(SocketProtocolFamily family) {
+        return new ChannelFactory<>() {
+            @Override
+            public TasDatagramChannel newChannel() {
+                return new TasDatagramChannel(family);
+            }
+
+            @Override
+            public String toString() {
+                return "TasDatagramChannel(" + (family == null ? "default family" : family) + ")";
+            }
+        };
     }
 }
