@@ -137,9 +137,17 @@ final class KernelSelector {
         selectNow(); // let the JDK really close them
     }
 
+    /** Closes the selector, and any socket still in it (without channel events: the loop has stopped). */
     void destroy() {
         if (selector != null) {
             try {
+                for (SelectionKey k : selector.keys()) {
+                    try {
+                        k.channel().close();
+                    } catch (IOException e) {
+                        logger.debug("Failed to close {}", k.channel(), e);
+                    }
+                }
                 selector.close();
             } catch (IOException e) {
                 logger.warn("Failed to close the kernel selector", e);

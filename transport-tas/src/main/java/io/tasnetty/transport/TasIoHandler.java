@@ -263,6 +263,8 @@ public final class TasIoHandler implements IoHandler {
         }
         destroyed = true;
         try {
+            // Netty may stop a loop without prepareToDestroy (a zero quiet period racing the
+            // shutdown): destroy() also closes the kernel sockets still registered.
             kernel.destroy();
             context.close();
             // Deliver what the close produced so no socket lingers in the ready queue.
