@@ -9,7 +9,10 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ServerSocketChannelConfig;
 import io.netty.util.NetUtil;
 
+import io.netty.channel.ChannelException;
+
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static io.netty.channel.ChannelOption.SO_BACKLOG;
 import static io.netty.channel.ChannelOption.SO_RCVBUF;
@@ -24,7 +27,11 @@ import static io.netty.channel.ChannelOption.SO_SNDBUF;
  *   <li>{@code SO_RCVBUF}/{@code SO_SNDBUF} (= {@link TasChannelOption#ACCEPTED_RCVBUF}/{@link
  *       TasChannelOption#ACCEPTED_SNDBUF}): ring sizes of accepted connections, fixed at bind.</li>
  *   <li>{@code SO_REUSEADDR}: accepted and reported; the engine lets a port be bound again as soon
- *       as its listener closed, whatever the connections of the old listener are doing.</li>
+ *       as its listener closed, whatever the connections of the old listener are doing. Set to
+ *       true it also reaches the kernel listener of a loopback or wildcard bind.</li>
+ *   <li>epoll's {@code SO_REUSEPORT}, {@code TCP_DEFER_ACCEPT}, {@code TCP_FASTOPEN},
+ *       {@code IP_FREEBIND}, {@code IP_TRANSPARENT}, {@code EPOLL_MODE} (by name): accepted and
+ *       reported, no effect. {@code TCP_MD5SIG} is refused with an exception.</li>
  * </ul>
  */
 public final class TasServerSocketChannelConfig extends DefaultChannelConfig implements ServerSocketChannelConfig {
@@ -33,6 +40,8 @@ public final class TasServerSocketChannelConfig extends DefaultChannelConfig imp
     private volatile boolean reuseAddress;
     private volatile int receiveBufferSize;
     private volatile int sendBufferSize;
+    /** epoll's server options taken by name, with the values set. */
+    private final Map<String, Object> foreign = new ConcurrentHashMap<>();
 
     TasServerSocketChannelConfig(TasServerSocketChannel channel) {
         super(channel);
@@ -60,6 +69,10 @@ public final class TasServerSocketChannelConfig extends DefaultChannelConfig imp
         if (option == SO_BACKLOG) {
             return (T) Integer.valueOf(getBacklog());
         }
+        String name = TasSocketChannelConfig.simpleName(option);
+        if (isAcceptedNoOp(name)) {
+            return (T) foreign.get(name);
+        }
         return super.getOption(option);
     }
 
@@ -75,9 +88,25 @@ public final class TasServerSocketChannelConfig extends DefaultChannelConfig imp
         } else if (option == SO_BACKLOG) {
             setBacklog((Integer) value);
         } else {
-            return super.setOption(option, value);
+            String name = TasSocketChannelConfig.simpleName(option);
+            if (name.equals("TCP_MD5SIG")) {
+                throw new ChannelException(
+                    "TCP_MD5SIG is not supported by TAS channels (RFC 2385 signatures are neither made nor checked)");
+            }
+            if (!isAcceptedNoOp(name)) {
+                return super.setOption(option, value);
+            }
+            foreign.put(name, value);
         }
         return true;
+    }
+
+    /** epoll's server options that are no-ops here (see the class comment). */
+    private static boolean isAcceptedNoOp(String name) {
+        return switch (name) {
+            case "SO_REUSEPORT", "TCP_DEFER_ACCEPT", "TCP_FASTOPEN", "IP_FREEBIND", "IP_TRANSPARENT", "EPOLL_MODE" -> true;
+            default -> false;
+        };
     }
 
     /** Configured receive-ring size for accepted connections (0 = engine default). */

@@ -203,8 +203,8 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
         StreamPath p = path;
         if (p != null) {
             p.registered(r);
-            if (p instanceof EngineStreamPath && config.isKeepAlive()) {
-                p.keepAlive(true);
+            if (p instanceof EngineStreamPath e) {
+                config.applyTo(e.connection()); // childOptions were set before the connection had a loop
             }
             if (!pathCounted) {
                 pathCounted = true; // accepted connections count on the loop that serves them
@@ -272,9 +272,7 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
         }
         c.attach(reg);
         path = new EngineStreamPath(this, c);
-        if (config.isKeepAlive()) {
-            c.setKeepAlive(true);
-        }
+        config.applyTo(c);
         pathCounted = true;
         reg.handler().stats().connectionOpened(TasPath.ENGINE);
         return false; // the engine answers with CONNECTED or CONNECT_FAILED

@@ -9,9 +9,14 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.tasnetty.engine.context.TasConnection;
 
+import io.netty.channel.ChannelException;
+import jdk.net.ExtendedSocketOptions;
+
 import java.net.SocketOption;
 import java.net.StandardSocketOptions;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import static io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE;
 import static io.netty.channel.ChannelOption.IP_TOS;
@@ -36,7 +41,20 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  *   <li>{@code SO_KEEPALIVE}: the engine's keepalive for this connection.</li>
  *   <li>{@code TCP_NODELAY}: accepted and reported; the engine has no Nagle delay, it sends what a
  *       flush hands it at once, so the connection always behaves as with TCP_NODELAY on.</li>
- *   <li>{@code SO_REUSEADDR}, {@code IP_TOS}: accepted and reported; the engine has no use for them.</li>
+ *   <li>{@code IP_TOS}: the type-of-service byte of the connection's segments (the engine keeps
+ *       the two ECN bits for itself).</li>
+ *   <li>{@code TCP_KEEPIDLE}, {@code TCP_KEEPINTVL}/{@code TCP_KEEPINTERVAL},
+ *       {@code TCP_KEEPCNT}/{@code TCP_KEEPCOUNT} (by name: {@link TasChannelOption}'s, epoll's or
+ *       NIO's): this connection's keepalive timing, in seconds and probes.</li>
+ *   <li>{@code SO_REUSEADDR}, {@code SO_REUSEPORT}: accepted and reported; the engine has no use for them.</li>
+ *   <li>epoll's {@code TCP_QUICKACK} (the engine acknowledges every segment at once anyway),
+ *       {@code TCP_CORK}, {@code TCP_NOTSENT_LOWAT}, {@code TCP_USER_TIMEOUT}, {@code SO_BUSY_POLL},
+ *       {@code IP_TRANSPARENT}, {@code IP_FREEBIND}, {@code TCP_FASTOPEN_CONNECT} and
+ *       {@code EPOLL_MODE}: accepted and reported, no effect on the engine path (on the kernel path
+ *       {@code TCP_QUICKACK} and {@code SO_REUSEPORT} reach the socket; the JDK offers no way to set
+ *       the others).</li>
+ *   <li>{@code TCP_MD5SIG}: refused with an exception (it cannot be honoured, and ignoring a
+ *       security option silently would be worse).</li>
  * </ul>
  */
 public final class TasSocketChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
@@ -49,6 +67,12 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     private volatile boolean reuseAddress;
     private volatile int trafficClass;
     private volatile boolean allowHalfClosure;
+    /** Keepalive timing (seconds, seconds, probes); 0 = default. */
+    private volatile int keepIdle;
+    private volatile int keepInterval;
+    private volatile int keepCount;
+    /** Options of other transports this one takes by name, with the values set (see the class comment). */
+    private final Map<String, Object> foreign = new ConcurrentHashMap<>();
 
     TasSocketChannelConfig(TasSocketChannel channel) {
         super(channel);
@@ -58,7 +82,24 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     @Override
     public Map<ChannelOption<?>, Object> getOptions() {
         return getOptions(super.getOptions(), SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, SO_KEEPALIVE, SO_REUSEADDR,
-            SO_LINGER, IP_TOS, ALLOW_HALF_CLOSURE);
+            SO_LINGER, IP_TOS, ALLOW_HALF_CLOSURE, TasChannelOption.TCP_KEEPIDLE, TasChannelOption.TCP_KEEPINTVL,
+            TasChannelOption.TCP_KEEPCNT);
+    }
+
+    /** An option's name without the declaring class ({@code ChannelOption.valueOf(Class, name)} prefixes it). */
+    static String simpleName(ChannelOption<?> option) {
+        String n = option.name();
+        int i = n.lastIndexOf('#');
+        return i < 0 ? n : n.substring(i + 1);
+    }
+
+    /** Options of epoll's and NIO's socket configs that are no-ops here (see the class comment). */
+    private static boolean isAcceptedNoOp(String name) {
+        return switch (name) {
+            case "TCP_QUICKACK", "TCP_CORK", "TCP_NOTSENT_LOWAT", "TCP_USER_TIMEOUT", "SO_BUSY_POLL", "IP_TRANSPARENT",
+                 "IP_FREEBIND", "TCP_FASTOPEN_CONNECT", "EPOLL_MODE", "SO_REUSEPORT" -> true;
+            default -> false;
+        };
     }
 
     @SuppressWarnings("unchecked")
@@ -88,7 +129,20 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
         if (option == ALLOW_HALF_CLOSURE) {
             return (T) Boolean.valueOf(isAllowHalfClosure());
         }
-        return super.getOption(option);
+        String name = simpleName(option);
+        switch (name) {
+            case "TCP_KEEPIDLE":
+                return (T) Integer.valueOf(keepIdle);
+            case "TCP_KEEPINTVL", "TCP_KEEPINTERVAL":
+                return (T) Integer.valueOf(keepInterval);
+            case "TCP_KEEPCNT", "TCP_KEEPCOUNT":
+                return (T) Integer.valueOf(keepCount);
+            default:
+                if (isAcceptedNoOp(name)) {
+                    return (T) foreign.get(name);
+                }
+                return super.getOption(option);
+        }
     }
 
     @Override
@@ -111,9 +165,80 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
         } else if (option == ALLOW_HALF_CLOSURE) {
             setAllowHalfClosure((Boolean) value);
         } else {
-            return super.setOption(option, value);
+            return setByName(option, value);
         }
         return true;
+    }
+
+    private <T> boolean setByName(ChannelOption<T> option, T value) {
+        String name = simpleName(option);
+        switch (name) {
+            case "TCP_KEEPIDLE" -> setKeepAliveTiming((Integer) value, keepInterval, keepCount);
+            case "TCP_KEEPINTVL", "TCP_KEEPINTERVAL" -> setKeepAliveTiming(keepIdle, (Integer) value, keepCount);
+            case "TCP_KEEPCNT", "TCP_KEEPCOUNT" -> setKeepAliveTiming(keepIdle, keepInterval, (Integer) value);
+            case "TCP_MD5SIG" -> throw new ChannelException(
+                "TCP_MD5SIG is not supported by TAS channels (RFC 2385 signatures are neither made nor checked)");
+            default -> {
+                if (!isAcceptedNoOp(name)) {
+                    return super.setOption(option, value);
+                }
+                foreign.put(name, value);
+                if (name.equals("TCP_QUICKACK")) {
+                    kernel(ExtendedSocketOptions.TCP_QUICKACK, (Boolean) value);
+                } else if (name.equals("SO_REUSEPORT")) {
+                    kernel(StandardSocketOptions.SO_REUSEPORT, (Boolean) value);
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Keepalive timing in seconds and probes (0 = default) on both paths. */
+    private void setKeepAliveTiming(int idleSeconds, int intervalSeconds, int probes) {
+        if (idleSeconds < 0 || intervalSeconds < 0 || probes < 0) {
+            throw new IllegalArgumentException("TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT must not be negative: "
+                + idleSeconds + ", " + intervalSeconds + ", " + probes);
+        }
+        keepIdle = idleSeconds;
+        keepInterval = intervalSeconds;
+        keepCount = probes;
+        applyKeepAliveTiming();
+    }
+
+    private void applyKeepAliveTiming() {
+        KernelStreamPath k = channel.kernelPath();
+        if (k != null) {
+            applyKeepAliveTiming(k);
+        }
+        TasConnection c = channel.connection();
+        if (c != null && (keepIdle | keepInterval | keepCount) != 0) {
+            c.setKeepAliveTiming(TimeUnit.SECONDS.toNanos(keepIdle), TimeUnit.SECONDS.toNanos(keepInterval), keepCount);
+        }
+    }
+
+    private void applyKeepAliveTiming(KernelStreamPath k) {
+        if (keepIdle > 0) {
+            k.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, keepIdle);
+        }
+        if (keepInterval > 0) {
+            k.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, keepInterval);
+        }
+        if (keepCount > 0) {
+            k.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, keepCount);
+        }
+    }
+
+    /** An engine connection opened (or accepted) for this channel: give it the options set so far. */
+    void applyTo(TasConnection c) {
+        if (keepAlive) {
+            c.setKeepAlive(true);
+        }
+        if ((keepIdle | keepInterval | keepCount) != 0) {
+            c.setKeepAliveTiming(TimeUnit.SECONDS.toNanos(keepIdle), TimeUnit.SECONDS.toNanos(keepInterval), keepCount);
+        }
+        if (trafficClass != 0) {
+            c.setTrafficClass(trafficClass);
+        }
     }
 
     /** A kernel socket opened for this channel: give it every option set so far. */
@@ -136,6 +261,13 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
         }
         if (trafficClass != 0) {
             k.setOption(StandardSocketOptions.IP_TOS, trafficClass);
+        }
+        applyKeepAliveTiming(k);
+        if (Boolean.TRUE.equals(foreign.get("TCP_QUICKACK"))) {
+            k.setOption(ExtendedSocketOptions.TCP_QUICKACK, true);
+        }
+        if (Boolean.TRUE.equals(foreign.get("SO_REUSEPORT"))) {
+            k.setOption(StandardSocketOptions.SO_REUSEPORT, true);
         }
     }
 
@@ -249,8 +381,15 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
 
     @Override
     public TasSocketChannelConfig setTrafficClass(int trafficClass) {
+        if (trafficClass < 0 || trafficClass > 255) {
+            throw new IllegalArgumentException("IP_TOS: " + trafficClass + " (expected: 0-255)");
+        }
         this.trafficClass = trafficClass;
         kernel(StandardSocketOptions.IP_TOS, trafficClass);
+        TasConnection c = channel.connection();
+        if (c != null) {
+            c.setTrafficClass(trafficClass);
+        }
         return this;
     }
 

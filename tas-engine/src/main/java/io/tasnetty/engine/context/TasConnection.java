@@ -254,6 +254,31 @@ public final class TasConnection extends TasSocket {
         command(TasFlow.CMD_KEEPALIVE); // the fast path owns the timer: let it arm or cancel it
     }
 
+    /**
+     * This connection's keepalive timing (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT): idle time
+     * before the first probe, time between probes, unanswered probes before the connection is
+     * dropped; 0 keeps the engine's tcp-keepalive-* value. Takes effect from the next idle period.
+     */
+    public void setKeepAliveTiming(long idleNanos, long intervalNanos, int probes) {
+        if (idleNanos < 0 || intervalNanos < 0 || probes < 0) {
+            throw new IllegalArgumentException("keepalive timing must not be negative: idle " + idleNanos
+                + " ns, interval " + intervalNanos + " ns, probes " + probes);
+        }
+        flow.keepaliveIdleNanos = idleNanos;
+        flow.keepaliveIntervalNanos = intervalNanos;
+        flow.keepaliveCount = probes;
+        command(TasFlow.CMD_KEEPALIVE); // publishes the fields and re-arms the timer
+    }
+
+    /** The type-of-service byte (IP_TOS) of this connection's segments; the ECN bits stay the engine's. */
+    public void setTrafficClass(int tos) {
+        if (tos < 0 || tos > 255) {
+            throw new IllegalArgumentException("IP_TOS must be in [0, 255], was " + tos);
+        }
+        flow.tos = tos & 0xFC;
+        command(TasFlow.CMD_KEEPALIVE); // any command publishes the field to the fast path
+    }
+
     /** Transmit-ring capacity (SO_SNDBUF). */
     public int sendBufferSize() {
         return flow.tx == null ? 0 : flow.tx.capacity();

@@ -479,7 +479,7 @@ final class TcpOutput {
         long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
         int tcpLen = tcpHdrLen + payload;
         Ethernet.write(s, o, f.remoteMac, params.mac(), Ethernet.TYPE_IPV4);
-        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + tcpLen, ipId++ & 0xFFFF, ecn, Ipv4.DEFAULT_TTL,
+        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + tcpLen, ipId++ & 0xFFFF, f.tos | ecn, Ipv4.DEFAULT_TTL,
             Ipv4.PROTO_TCP, f.localIp, f.remoteIp);
         b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + tcpLen;
         if (f.loopback) {

@@ -69,7 +69,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
     /** Starts (or stops) the keepalive idle period from now, as the flow's keepalive flag says. */
     void armKeepalive(TasFlow f, long now) {
         f.keepaliveProbes(0);
-        f.keepaliveDeadline(f.keepalive && f.state() == TcpState.ESTABLISHED ? now + params.keepaliveIdleNanos() : 0);
+        f.keepaliveDeadline(f.keepalive && f.state() == TcpState.ESTABLISHED ? now + keepaliveIdle(f) : 0);
         arm(f);
     }
 
@@ -132,13 +132,14 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         if (!f.keepalive || f.state() != TcpState.ESTABLISHED) {
             return;
         }
-        if (f.keepaliveProbes() == 0 && now - f.lastRxNanos() < params.keepaliveIdleNanos()) {
+        long idle = keepaliveIdle(f);
+        if (f.keepaliveProbes() == 0 && now - f.lastRxNanos() < idle) {
             // Something arrived since the timer was set (or the last probe was answered):
             // the idle period runs from that segment (RFC 1122 4.2.3.6).
-            f.keepaliveDeadline(f.lastRxNanos() + params.keepaliveIdleNanos());
+            f.keepaliveDeadline(f.lastRxNanos() + idle);
             return;
         }
-        if (f.keepaliveProbes() >= params.keepaliveProbes()) {
+        if (f.keepaliveProbes() >= (f.keepaliveCount > 0 ? f.keepaliveCount : params.keepaliveProbes())) {
             f.error = TasError.TIMED_OUT.ordinal();
             fp.abortFlow(f, true, TasError.TIMED_OUT, now);
             return;
@@ -146,7 +147,12 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         f.keepaliveProbes(f.keepaliveProbes() + 1);
         counters.increment(TasCounter.TCP_KEEPALIVES);
         out.emit(f, Tcp.ACK, f.sndUna() - 1, 0, 0, now); // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT-1
-        f.keepaliveDeadline(now + params.keepaliveIntervalNanos());
+        f.keepaliveDeadline(now + (f.keepaliveIntervalNanos > 0 ? f.keepaliveIntervalNanos : params.keepaliveIntervalNanos()));
+    }
+
+    /** The connection's own TCP_KEEPIDLE, or the engine's tcp-keepalive-idle. */
+    private long keepaliveIdle(TasFlow f) {
+        return f.keepaliveIdleNanos > 0 ? f.keepaliveIdleNanos : params.keepaliveIdleNanos();
     }
 
     /** RFC 6298 5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer. */

@@ -262,6 +262,19 @@ public final class TasFlow {
     public volatile boolean inputClosed;
     /** app writes, then posts CMD_KEEPALIVE (whose volatile update publishes it). */
     public boolean keepalive;
+    /**
+     * Per-connection keepalive timing (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT); 0 = the engine's
+     * tcp-keepalive-* options. app writes, then posts CMD_KEEPALIVE, like {@link #keepalive}.
+     */
+    public long keepaliveIdleNanos;
+    public long keepaliveIntervalNanos;
+    public int keepaliveCount;
+    /**
+     * The IPv4 type-of-service byte of this connection's segments without its ECN bits (IP_TOS;
+     * the engine owns the ECN field). app writes, then posts CMD_KEEPALIVE; a segment built before
+     * the fast path sees the command may still carry the old value, as with a socket option.
+     */
+    public int tos;
 
     // ---- scheduling on the owning fast path ----
     public TasFlow timerPrev;

@@ -224,14 +224,14 @@ public final class Ipv4 {
     }
 
     /**
-     * Writes a 20-byte header without options: version 4, IHL 5, DSCP 0 with the given ECN
-     * codepoint, Don't Fragment set (this stack does not fragment; RFC 1191 path MTU discovery
+     * Writes a 20-byte header without options: version 4, IHL 5, the given type-of-service byte
+     * (DSCP in the upper six bits, the ECN codepoint in the lower two), Don't Fragment set (this stack does not fragment; RFC 1191 path MTU discovery
      * needs DF), checksum field 0 for the caller to fill with {@link #computeHeaderChecksum} or
      * leave to checksum offload. Five 32-bit stores.
      */
-    public static void writeHeader(MemorySegment s, long off, int totalLength, int identification, int ecn,
+    public static void writeHeader(MemorySegment s, long off, int totalLength, int identification, int tos,
             int ttl, int protocol, int src, int dst) {
-        s.set(INT_BE, off, (VERSION << 4 | 5) << 24 | (ecn & 0x03) << 16 | totalLength & 0xFFFF);
+        s.set(INT_BE, off, (VERSION << 4 | 5) << 24 | (tos & 0xFF) << 16 | totalLength & 0xFFFF);
         s.set(INT_BE, off + IDENTIFICATION_OFFSET, (identification & 0xFFFF) << 16 | FLAG_DF);
         s.set(INT_BE, off + TTL_OFFSET, (ttl & 0xFF) << 24 | (protocol & 0xFF) << 16);
         s.set(INT_BE, off + SRC_OFFSET, src);
