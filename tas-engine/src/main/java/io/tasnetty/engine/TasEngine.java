@@ -68,12 +68,15 @@ public final class TasEngine implements AutoCloseable {
     private final Access access = new Access();
     private final Internals internals = new Internals();
     private volatile boolean running = true;
+    /** Application threads run the fast path's duty cycle for the work they hand it (not fp-no-inline). */
+    private final boolean inline;
 
     private TasEngine(TasConfig config, TasPort port, TasClock clock, boolean threaded) {
         this.config = config;
         this.port = port;
         this.clock = clock;
         this.threaded = threaded;
+        this.inline = threaded && !config.fpNoInline();
         this.params = params(config, port);
         this.rings = new TasRingAllocator(SHM_LEN);
         TasCcAlgorithm cc = congestionControl(config);
@@ -226,7 +229,14 @@ public final class TasEngine implements AutoCloseable {
         long spinNanos = params.pollIntervalNanos();
         while (running) {
             long now = clock.nanoTime();
-            int work = fp.doWork(now);
+            int work = 0;
+            if (fp.tryDrive()) {
+                try {
+                    work = fp.doWork(now);
+                } finally {
+                    fp.release();
+                }
+            }
             if (work > 0) {
                 idleSince = -1;
                 continue;
@@ -479,7 +489,11 @@ public final class TasEngine implements AutoCloseable {
         public void command(TasFlow flow, int commands) {
             int q = flow.queue;
             if (q >= 0) {
-                fastPaths[q].command(flow, commands);
+                if (inline) {
+                    fastPaths[q].commandInline(flow, commands, clock.nanoTime());
+                } else {
+                    fastPaths[q].command(flow, commands);
+                }
                 return;
             }
             // Not placed yet: record the bits; installation applies them. If the slow path placed

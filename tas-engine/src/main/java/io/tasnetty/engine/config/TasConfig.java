@@ -99,6 +99,11 @@ public final class TasConfig {
             "Keep fast-path cores busy-polling when idle instead of blocking after"
             + " fp-poll-interval-tas (for ports without receive interrupts). Costs one CPU core per"
             + " fast-path thread.");
+    static final TasOption FP_NO_INLINE = flag("fp-no-inline", G_FP,
+            "Leave all fast-path work to the fast-path threads, as TAS does. By default an"
+            + " application thread (a Netty event loop) that hands the fast path work runs its duty"
+            + " cycle itself when no other thread does (run to completion: no thread hand-off per"
+            + " write), and the fast-path threads wake only for the port's frames and timers.");
     static final TasOption FP_NO_XSUMOFFLOAD = flag("fp-no-xsumoffload", G_FP,
             "Compute IP and TCP checksums in software even where the port offers checksum offload"
             + " (virtio lacks transmit offload).");
@@ -553,6 +558,11 @@ public final class TasConfig {
     /** no-kernel-path; default false (the Netty transport hands what the engine cannot serve to the kernel). */
     public boolean noKernelPath() {
         return bool(NO_KERNEL_PATH);
+    }
+
+    /** fp-no-inline; default false (application threads run the fast path for their own work). */
+    public boolean fpNoInline() {
+        return bool(FP_NO_INLINE);
     }
 
     /** fp-no-xsumoffload; default false. */

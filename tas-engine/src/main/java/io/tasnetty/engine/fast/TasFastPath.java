@@ -22,6 +22,8 @@ import org.jctools.queues.MpscArrayQueue;
 import org.jctools.queues.MpscUnboundedArrayQueue;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * One fast-path agent: owns one RX/TX queue pair of the port and the flows steered to it.
@@ -31,6 +33,13 @@ import java.lang.foreign.MemorySegment;
  * timers, release segments of flows with something to send, flush the transmit batch. Segments
  * that are not for a known flow (SYN to a listener, ARP, strays) go to the slow path as exceptions.
  * Nothing on this path allocates, locks or logs; every drop is counted.
+ *
+ * <p>Who runs the duty cycle: the agent's own thread, or an application thread that just handed it
+ * work ({@link #driveInline}, run to completion: a Netty event loop's flush sends the segment, the
+ * looped-back peer receives it and its ACK comes back, all on the event loop's thread, with no
+ * hand-off). One thread at a time {@linkplain #tryDrive drives}; nobody waits for it: a thread that
+ * finds the agent driven leaves its work in the queues, and the driver looks at them again after
+ * it lets go. The agent's thread then only needs to wake for the port's frames and for timers.
  *
  * <p>This class is the agent: duty cycle, frame validation and dispatch, the cross-thread queues,
  * application commands, install and teardown of flows. The TCP work is split by concern into
@@ -98,6 +107,27 @@ public final class TasFastPath {
     private final TcpOptions opts = new TcpOptions();
     private long lastNow;
     private volatile boolean sleeping;
+    private static final VarHandle DRIVING;
+    /** 1 while a thread runs the duty cycle ({@link #tryDrive}); only that thread touches the agent's state. */
+    @SuppressWarnings("unused")
+    private volatile int driving;
+    /** The thread that drives now (read by that thread to know it holds the agent). */
+    private Thread driver;
+    /**
+     * When the agent's thread, asleep, plans to wake for its next timer; 0 while it is awake. A
+     * driver that schedules an earlier deadline wakes it ({@link #driveInline}).
+     */
+    private volatile long sleepDeadline;
+    /** Duty cycles an application thread runs inline at most before it leaves the rest to the agent's thread. */
+    private static final int INLINE_PASSES = 4;
+
+    static {
+        try {
+            DRIVING = MethodHandles.lookup().findVarHandle(TasFastPath.class, "driving", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     public TasFastPath(int queue, TasPort port, TasEngineParams params, TasCounters counters, TasCcAlgorithm cc,
                        Engine engine, long now) {
@@ -148,6 +178,67 @@ public final class TasFastPath {
         if (f.postCommand(bits)) {
             enqueueCommand(f);
         }
+    }
+
+    /**
+     * Application thread, run to completion: posts the commands, then runs the duty cycle here
+     * unless another thread drives the agent (which then takes them).
+     */
+    public void commandInline(TasFlow f, int bits, long now) {
+        if (f.postCommand(bits)) {
+            while (!commands.offer(f)) {
+                Thread.onSpinWait(); // cannot happen: see enqueueCommand
+            }
+        }
+        driveInline(now);
+    }
+
+    /** Takes the agent if no thread drives it; the caller then runs {@link #doWork} and {@link #release}s. */
+    public boolean tryDrive() {
+        if (DRIVING.compareAndSet(this, 0, 1)) {
+            driver = Thread.currentThread();
+            return true;
+        }
+        return false;
+    }
+
+    /** Lets go of the agent. */
+    public void release() {
+        driver = null;
+        // Volatile, not release-only: the caller looks at the queues next, and that load must not
+        // pass this store (a producer whose tryDrive failed relies on us seeing its entry).
+        driving = 0;
+    }
+
+    /**
+     * Runs up to {@link #INLINE_PASSES} duty cycles on the calling thread while there is work and
+     * no other thread drives the agent; what is left goes to the agent's thread.
+     */
+    public void driveInline(long now) {
+        for (int pass = 0; pass < INLINE_PASSES; pass++) {
+            if (!tryDrive()) {
+                return; // the driver looks at the queues after it lets go
+            }
+            int work;
+            try {
+                work = doWork(now);
+                if (wheel.earliestScheduled() < sleepDeadline) {
+                    port.wakeup(queue); // a deadline before the sleeping agent's thread would wake
+                }
+            } finally {
+                release();
+            }
+            if (work == 0 && queuesEmpty()) {
+                return;
+            }
+        }
+        wake();
+    }
+
+    /** No frame or command waits in a cross-thread queue (a hint for the thread that just let go). */
+    private boolean queuesEmpty() {
+        return commands.isEmpty() && control.isEmpty() && loopbackIn.isEmpty() && foreignTx.isEmpty()
+            && handedIn.isEmpty();
     }
 
     /** Any thread: queues a flow whose command bits were set. */
@@ -211,8 +302,10 @@ public final class TasFastPath {
 
     private void wake() {
         // Dekker pairing with idle(): the offer above is a full fence (CAS), so reading `sleeping`
-        // after it sees the agent's store made before it re-checked the queues.
-        if (sleeping) {
+        // after it sees the agent's store made before it re-checked the queues. The thread that
+        // drives the agent right now takes the work itself: no wake-up (a looped-back frame to
+        // the agent that sent it, say).
+        if (sleeping && driver != Thread.currentThread()) {
             port.wakeup(queue);
         }
     }
@@ -259,17 +352,34 @@ public final class TasFastPath {
      * after it found nothing to do for the poll interval.
      */
     public void idle(long now, long maxNanos) {
-        long t = wheel.nanosToNext(now);
-        long timeout = t < 0 ? maxNanos : Math.min(t, maxNanos);
+        long timeout;
+        if (tryDrive()) {
+            try {
+                if (out.hasWork()) {
+                    return;
+                }
+                long t = wheel.nanosToNext(now);
+                timeout = t < 0 ? maxNanos : Math.min(t, maxNanos);
+                wheel.resetEarliest();
+                // Before letting go: a driver that schedules a deadline from now on sees it.
+                sleepDeadline = now + timeout;
+            } finally {
+                release();
+            }
+        } else {
+            // Another thread drives and may be scheduling deadlines we cannot see: nap one timer tick.
+            timeout = Math.min(maxNanos, TcpTimers.TIMER_TICK_NANOS);
+            sleepDeadline = now + timeout;
+        }
         sleeping = true;
         try {
-            if (!commands.isEmpty() || !control.isEmpty() || !loopbackIn.isEmpty() || !foreignTx.isEmpty()
-                || !handedIn.isEmpty() || out.hasWork()) {
+            if (!queuesEmpty()) {
                 return;
             }
             port.awaitRx(queue, timeout);
         } finally {
             sleeping = false;
+            sleepDeadline = 0;
         }
     }
 

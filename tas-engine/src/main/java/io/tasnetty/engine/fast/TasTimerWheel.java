@@ -15,6 +15,8 @@ final class TasTimerWheel {
     private final TasFlow[] heads = new TasFlow[SLOTS];
     private long currentTick;
     private int count;
+    /** The earliest deadline scheduled since {@link #resetEarliest()} (Long.MAX_VALUE: none). */
+    private long earliestScheduled = Long.MAX_VALUE;
 
     TasTimerWheel(long tickNanos, long now) {
         this.tickNanos = tickNanos;
@@ -23,6 +25,16 @@ final class TasTimerWheel {
 
     int size() {
         return count;
+    }
+
+    /** The earliest deadline scheduled since the last {@link #resetEarliest()}, or Long.MAX_VALUE. */
+    long earliestScheduled() {
+        return earliestScheduled;
+    }
+
+    /** Starts watching for newly scheduled deadlines (the agent's thread is about to sleep). */
+    void resetEarliest() {
+        earliestScheduled = Long.MAX_VALUE;
     }
 
     /** (Re)schedules {@code f} at {@code deadline}; 0 cancels. */
@@ -36,6 +48,9 @@ final class TasTimerWheel {
         f.timerDeadline(deadline);
         if (deadline == 0) {
             return;
+        }
+        if (deadline < earliestScheduled) {
+            earliestScheduled = deadline;
         }
         // The slot of the tick the deadline falls in; that slot is re-scanned while it is current,
         // so a timer fires on the first advance at or after its deadline.

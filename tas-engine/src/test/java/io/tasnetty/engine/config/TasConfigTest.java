@@ -468,7 +468,7 @@ class TasConfigTest {
         BAD.put("mtu", List.of("", "abc", "575", "9001", "1500.0", "99999999999999999999"));
         BAD.put("fp-cores-max", List.of("0", "17", "1.5", "-1"));
         for (String flag : List.of("fp-no-ints", "fp-no-xsumoffload", "fp-no-autoscale", "fp-no-hugepages",
-                "fp-vlan-strip", "tcp-timestamps", "tcp-window-scale", "tcp-sack", "tcp-ecn", "no-kernel-path", "quiet")) {
+                "fp-vlan-strip", "fp-no-inline", "tcp-timestamps", "tcp-window-scale", "tcp-sack", "tcp-ecn", "no-kernel-path", "quiet")) {
             BAD.put(flag, List.of("maybe", "2", "enable"));
         }
         BAD.put("fp-poll-interval-tas", List.of("-1", "11s", "10 minutes", "1.5ms", "10000001"));
