@@ -51,6 +51,9 @@ import java.util.function.Supplier;
  *
  * <p>The loop threads are daemons, like the loops of Reactor's global resources, and are
  * {@link NonBlocking}: a blocking {@code block()} on them fails fast as it does on Reactor's own.
+ *
+ * <p>Create one and share it, as with Reactor's own {@code LoopResources}: Reactor keeps a DNS
+ * resolver per {@code LoopResources} instance for the life of the process.
  */
 public final class TasLoopResources implements LoopResources {
     /** What Reactor asks for, and what runs it on TAS loops. */
