@@ -119,7 +119,7 @@ public final class TasFastPath {
      */
     private volatile long sleepDeadline;
     /** Duty cycles an application thread runs inline at most before it leaves the rest to the agent's thread. */
-    private static final int INLINE_PASSES = 4;
+    private static final int INLINE_PASSES = 8;
 
     static {
         try {
@@ -222,8 +222,8 @@ public final class TasFastPath {
             int work;
             try {
                 work = doWork(now);
-                if (wheel.earliestScheduled() < sleepDeadline) {
-                    port.wakeup(queue); // a deadline before the sleeping agent's thread would wake
+                if (work == 0) {
+                    checkSleeperTimers(now);
                 }
             } finally {
                 release();
@@ -233,6 +233,22 @@ public final class TasFastPath {
             }
         }
         wake();
+    }
+
+    /**
+     * Driver, at the end of its work: if it scheduled a deadline before the sleeping agent's
+     * thread plans to wake, and that deadline still stands (a retransmission timer armed and
+     * already cancelled by the ACK, as on every loopback exchange, does not), wake that thread.
+     */
+    private void checkSleeperTimers(long now) {
+        long planned = sleepDeadline;
+        if (wheel.earliestScheduled() < planned) {
+            if (wheel.hasDeadlineBefore(now, planned)) {
+                port.wakeup(queue);
+            } else {
+                wheel.resetEarliest(); // nothing earlier stands now: watch from here
+            }
+        }
     }
 
     /** No frame or command waits in a cross-thread queue (a hint for the thread that just let go). */
@@ -367,9 +383,18 @@ public final class TasFastPath {
                 release();
             }
         } else {
-            // Another thread drives and may be scheduling deadlines we cannot see: nap one timer tick.
+            // Another thread drives: the queues are its business (it wakes us if it leaves work), but
+            // it may be scheduling deadlines we cannot see, so nap at most one timer tick.
             timeout = Math.min(maxNanos, TcpTimers.TIMER_TICK_NANOS);
             sleepDeadline = now + timeout;
+            sleeping = true;
+            try {
+                port.awaitRx(queue, timeout);
+            } finally {
+                sleeping = false;
+                sleepDeadline = 0;
+            }
+            return;
         }
         sleeping = true;
         try {

@@ -32,6 +32,27 @@ final class TasTimerWheel {
         return earliestScheduled;
     }
 
+    /**
+     * Whether a flow on the wheel is due before {@code limit}: scans only the slots from now to
+     * {@code limit} (a sleeping agent's planned wake-up, at most a few hundred ticks away).
+     */
+    boolean hasDeadlineBefore(long now, long limit) {
+        if (count == 0 || limit <= now) {
+            return count > 0 && limit <= now;
+        }
+        // From the wheel's own tick: overdue flows it has not advanced past yet wait there.
+        long fromTick = Math.min(currentTick, now / tickNanos);
+        long lastTick = Math.min(limit / tickNanos, fromTick + SLOTS - 1);
+        for (long t = fromTick; t <= lastTick; t++) {
+            for (TasFlow f = heads[(int) (t & MASK)]; f != null; f = f.timerNext) {
+                if (f.timerDeadline() < limit) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Starts watching for newly scheduled deadlines (the agent's thread is about to sleep). */
     void resetEarliest() {
         earliestScheduled = Long.MAX_VALUE;
