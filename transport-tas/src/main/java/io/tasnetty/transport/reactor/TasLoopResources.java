@@ -45,8 +45,8 @@ import java.util.function.Supplier;
  *
  * <p>Reactor asks for channels by kind ({@link #onChannel}): sockets and server sockets are
  * {@link TasSocketChannel} and {@link TasServerSocketChannel} (engine or kernel path per
- * connection), and the datagram channel its DNS resolver needs is Netty's NIO one, which runs on
- * TAS loops through their kernel selector. Unix domain sockets are refused. The {@code useNative}
+ * connection), and the datagram channel its DNS resolver needs is {@link TasDatagramChannel} (UDP
+ * through the kernel, on the same loops). Unix domain sockets are refused. The {@code useNative}
  * argument Reactor passes (epoll or io_uring if available) is ignored: these resources are TAS.
  *
  * <p>The loop threads are daemons, like the loops of Reactor's global resources, and are

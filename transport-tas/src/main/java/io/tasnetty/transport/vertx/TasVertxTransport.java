@@ -35,8 +35,8 @@ import java.util.concurrent.ThreadFactory;
  * ({@link io.vertx.core.transport.Transport}, whose {@link #implementation()} is this object).
  *
  * <p>UDP (Vert.x's {@code DatagramSocket} and the datagrams of its DNS resolver, which reads the
- * hosts file first and then asks the configured name servers) runs on Netty's NIO datagram channel,
- * which TAS loops serve through their kernel selector. Unix domain sockets are not supported. If
+ * hosts file first and then asks the configured name servers) runs on {@link TasDatagramChannel}:
+ * UDP through the kernel, on the same TAS loops. Unix domain sockets are not supported. If
  * the TAS transport is unavailable ({@link Tas#unavailabilityCause()}), Vert.x falls back to NIO
  * as it does for an unavailable native transport.
  */
