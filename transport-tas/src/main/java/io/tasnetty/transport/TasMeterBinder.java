@@ -26,8 +26,9 @@ import java.util.function.ToDoubleFunction;
  * <p>Per loop (tag {@code loop} = index in the group): {@code tas.loop.channels} (connections and
  * listeners registered), {@code tas.loop.events}, {@code tas.loop.bytes.read},
  * {@code tas.loop.bytes.written}, {@code tas.loop.ring.full} (writes that found the transmit ring
- * full), {@code tas.loop.blocks} (times the loop blocked for lack of work) and
- * {@code tas.loop.pending.tasks} (its task-queue depth).
+ * full), {@code tas.loop.blocks} (times the loop blocked for lack of work),
+ * {@code tas.loop.connections} (connections opened or accepted, tag {@code path} = {@code engine}
+ * or {@code kernel}: which path each took) and {@code tas.loop.pending.tasks} (its task-queue depth).
  *
  * <p>Every meter reads the engine's single-writer counters or the loops' figures when the registry
  * asks; nothing is counted twice and the data path pays nothing for it.
@@ -87,6 +88,10 @@ public final class TasMeterBinder implements MeterBinder {
                 TasLoopStats::ringFull, loopTags);
             counter(registry, "tas.loop.blocks", "times the loop blocked waiting for events", s, TasLoopStats::blocks,
                 loopTags);
+            counter(registry, "tas.loop.connections", "connections opened or accepted through the engine", s,
+                TasLoopStats::engineConnections, loopTags.and("path", "engine"));
+            counter(registry, "tas.loop.connections", "connections opened or accepted through kernel sockets", s,
+                TasLoopStats::kernelConnections, loopTags.and("path", "kernel"));
         }
     }
 

@@ -65,6 +65,11 @@ class TasMeterBinderTest {
                 .isEqualTo(3.0);
             assertThat(registry.get("tas.loop.events").tag("loop", "0").functionCounter()).isNotNull();
             assertThat(registry.get("tas.loop.pending.tasks").gauges()).hasSize(2);
+            // One client connection and its accepted peer, both through the engine's loopback.
+            assertThat(registry.get("tas.loop.connections").tag("path", "engine").functionCounters().stream()
+                .mapToDouble(c -> c.count()).sum()).isEqualTo(2.0);
+            assertThat(registry.get("tas.loop.connections").tag("path", "kernel").functionCounters().stream()
+                .mapToDouble(c -> c.count()).sum()).isZero();
             client.close().sync();
             server.close().sync();
         } finally {
