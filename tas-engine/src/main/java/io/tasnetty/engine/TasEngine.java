@@ -17,6 +17,7 @@ import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TasTcbSlab;
 import io.tasnetty.engine.flow.TasRingAllocator;
+import io.tasnetty.engine.idle.TasSpinPolicy;
 import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.port.TasRss;
@@ -47,8 +48,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class TasEngine implements AutoCloseable {
     /** Ring memory limit across all connections (TAS's shm-len default). */
     private static final long SHM_LEN = 1L << 30;
-    /** Pure spinning before an idle fast path starts yielding (then blocks after fp-poll-interval-tas). */
-    private static final long SPIN_NANOS = 20_000;
+    /** Pure spinning before an idle fast path starts yielding (then blocks, see runFastPath). */
+    private static final long SPIN_NANOS = 5_000;
+    /** Fast-path thread: polling pays while work comes this soon on average (see TasSpinPolicy). */
+    private static final long FP_SPIN_WORTH_NANOS = 20_000;
     private final TasConfig config;
     private final TasEngineParams params;
     private final TasPort port;
@@ -221,12 +224,17 @@ public final class TasEngine implements AutoCloseable {
     }
 
     /**
-     * Fast-path duty cycle: poll while there is work; after {@code fp-poll-interval-tas} without
-     * work, block until a frame, a command or a timer (unless {@code fp-no-ints}).
+     * Fast-path duty cycle: poll while there is work; when there is none, poll on only as long as
+     * {@link TasSpinPolicy} finds it pays (at most {@code fp-poll-interval-tas}), then block until a
+     * frame, a command, a timer, or work an application thread left (unless {@code fp-no-ints}).
+     * With application threads driving the duty cycle themselves (run to completion), the gaps
+     * this thread sees are long and it blocks at once.
      */
     private void runFastPath(TasFastPath fp) {
+        TasSpinPolicy spin = new TasSpinPolicy(params.pollIntervalNanos(), FP_SPIN_WORTH_NANOS, 16);
         long idleSince = -1;
-        long spinNanos = params.pollIntervalNanos();
+        long spinBudget = 0;
+        boolean wokenUp = false;
         while (running) {
             long now = clock.nanoTime();
             int work = 0;
@@ -238,14 +246,19 @@ public final class TasEngine implements AutoCloseable {
                 }
             }
             if (work > 0) {
-                idleSince = -1;
+                if (idleSince >= 0) {
+                    spin.workArrived(now - idleSince, wokenUp);
+                    idleSince = -1;
+                    wokenUp = false;
+                }
                 continue;
             }
             if (idleSince < 0) {
                 idleSince = now;
+                spinBudget = spin.spinBudget();
             }
             long idle = now - idleSince;
-            if (params.noInts() || idle < spinNanos) {
+            if (params.noInts() || idle < spinBudget) {
                 // Spin briefly for latency, then yield so that on a machine with few cores the
                 // application threads this engine serves still get to run.
                 if (idle < SPIN_NANOS) {
@@ -256,6 +269,7 @@ public final class TasEngine implements AutoCloseable {
                 continue;
             }
             fp.idle(now, TimeUnit.MILLISECONDS.toNanos(100));
+            wokenUp = true;
         }
     }
 

@@ -15,6 +15,7 @@ import io.tasnetty.engine.TasEngine;
 import io.tasnetty.engine.context.TasContext;
 import io.tasnetty.engine.context.TasEventHandler;
 import io.tasnetty.engine.context.TasSocket;
+import io.tasnetty.engine.idle.TasSpinPolicy;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -34,13 +35,13 @@ import java.util.concurrent.TimeUnit;
  * events keep the loop busy, only every few runs), so engine-only loops pay nothing for it.
  *
  * <p>{@link #run} polls the context; when nothing is ready and Netty allows blocking, it keeps
- * polling for {@code fp-poll-interval-app} after the last event (low latency for back-to-back
- * requests), then blocks until the engine posts an event, a task arrives ({@link #wakeup()}), a
- * kernel socket is ready, or the next scheduled task is due. There is one blocking point: without
- * kernel sockets the loop parks in {@link TasContext#await}; with them it blocks in the selector,
- * and the engine wakes it through the selector ({@link TasContext#enterExternalWait}). An idle loop
- * therefore costs no CPU. The poll phase yields rather than spins, but it still competes with the
- * engine's own threads for the CPU.
+ * polling only as long as a {@link TasSpinPolicy} finds that polling pays (events coming in short
+ * gaps, at most {@code fp-poll-interval-app}), then blocks until the engine posts an event, a task
+ * arrives ({@link #wakeup()}), a kernel socket is ready, or the next scheduled task is due. There
+ * is one blocking point: without kernel sockets the loop parks in {@link TasContext#await}; with
+ * them it blocks in the selector, and the engine wakes it through the selector
+ * ({@link TasContext#enterExternalWait}). An idle loop therefore costs no CPU, and a loop under
+ * light load blocks between events as an NIO loop does.
  *
  * <p>Without an explicit engine the handler holds a reference on the process-wide default engine
  * (started from {@code -Dtas.*}) and gives it back in {@link #destroy()}; the engine stops when the
@@ -50,6 +51,12 @@ public final class TasIoHandler implements IoHandler {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(TasIoHandler.class);
     /** Sockets whose events one {@link #run} hands out at most, so tasks are not starved. */
     private static final int MAX_SOCKETS_PER_RUN = 1024;
+    /** Polling is worth it while events come this soon on average: about what blocking and waking cost. */
+    static final long SPIN_WORTH_NANOS = Long.getLong("tas.debug.spin-worth-ns", 20_000);
+    /** A probe after every this many wake-ups (see TasSpinPolicy). */
+    static final int PROBE_EVERY = Integer.getInteger("tas.debug.spin-probe", 16);
+    /** Busy-wait this long into an idle period, then yield. */
+    private static final long PURE_SPIN_NANOS = 5_000;
     /** While engine events keep the loop busy, the kernel's selector is polled once in this many runs. */
     private static final int KERNEL_POLL_EVERY = 8;
 
@@ -57,12 +64,16 @@ public final class TasIoHandler implements IoHandler {
     private final TasEngine engine;
     private final boolean defaultEngine;
     private final TasContext context;
-    private final long pollNanos;
+    /** How long to poll for events before blocking (fp-poll-interval-app is its maximum). */
+    private final TasSpinPolicy spin;
+    /** When the loop ran out of events (0: it has some), and how long it polls from then. */
+    private long idleSince;
+    private long spinBudget;
+    private boolean wokenUp;
     private final TasIoEvent event = new TasIoEvent();
     private final Set<TasIoRegistration> registrations = new HashSet<>();
     private final TasEventHandler dispatcher = this::dispatch;
     private final TasLoopStats stats = new TasLoopStats();
-    private long lastEventNanos;
     private boolean destroyed;
     /** Kernel sockets (and NIO channels) of this loop: readiness from the kernel's selector. */
     private final KernelSelector kernel = new KernelSelector();
@@ -81,7 +92,8 @@ public final class TasIoHandler implements IoHandler {
             }
             throw e;
         }
-        this.pollNanos = TimeUnit.MICROSECONDS.toNanos(this.engine.config().fpPollIntervalAppMicros());
+        this.spin = new TasSpinPolicy(TimeUnit.MICROSECONDS.toNanos(this.engine.config().fpPollIntervalAppMicros()),
+            SPIN_WORTH_NANOS, PROBE_EVERY);
     }
 
     /** Handlers on the process-wide default engine (started from {@code -Dtas.*} on first use). */
@@ -132,45 +144,73 @@ public final class TasIoHandler implements IoHandler {
             runsSinceKernelPoll = 0;
             handled += kernel.selectNow();
         }
-        if (handled == 0 && ctx.canBlock()) {
+        boolean canBlock = ctx.canBlock();
+        if (handled > 0 || !canBlock) {
+            endIdle(); // events, or tasks for Netty to run
+        } else {
             long now = System.nanoTime();
-            if (pollNanos > 0 && now - lastEventNanos < pollNanos) {
-                // Poll phase (fp-poll-interval-app): return without blocking, Netty runs its tasks
-                // and calls again. Yield, not spin: the engine threads may need this core.
-                Thread.yield();
+            if (idleSince == 0) {
+                idleSince = now;
+                context.beginIdle(now);
+                spinBudget = spin.spinBudget();
+            }
+            long idle = now - idleSince;
+            if (idle < spinBudget) {
+                // Polling pays here (TasSpinPolicy): return, Netty runs its tasks and calls again.
+                // After a few microseconds yield rather than spin: another thread may need this core.
+                if (idle < PURE_SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
             } else {
                 long delay = ctx.delayNanos(now);
                 if (delay > 0) {
                     stats.add(TasLoopStats.BLOCKS, 1);
-                    if (kernel.registrations() > 0 && delay >= KernelSelector.MIN_BLOCK_NANOS) {
-                        // One blocking point for both: the selector, which the engine's events wake.
-                        // (For less than its millisecond the loop parks: kernel sockets wait that long.)
-                        if (context.enterExternalWait(kernelWake)) {
-                            try {
-                                handled += kernel.select(delay);
-                            } finally {
-                                context.exitExternalWait();
-                            }
-                        } else {
-                            context.exitExternalWait();
-                        }
-                    } else {
-                        context.await(delay);
-                    }
+                    block(delay);
+                    wokenUp = true;
                 }
                 if (timed) {
                     start = System.nanoTime(); // blocking is not I/O work
                 }
                 handled += context.poll(dispatcher, MAX_SOCKETS_PER_RUN);
+                if (handled > 0) {
+                    endIdle();
+                }
             }
-        }
-        if (handled > 0) {
-            lastEventNanos = pollNanos > 0 ? System.nanoTime() : 0;
         }
         if (timed) {
             ctx.reportActiveIoTime(handled == 0 ? 0 : System.nanoTime() - start);
         }
         return handled;
+    }
+
+    /** Blocks until an engine event, a task, kernel readiness or {@code delay} nanoseconds. */
+    private void block(long delay) {
+        if (kernel.registrations() > 0 && delay >= KernelSelector.MIN_BLOCK_NANOS) {
+            // One blocking point for both: the selector, which the engine's events wake.
+            // (For less than its millisecond the loop parks: kernel sockets wait that long.)
+            if (context.enterExternalWait(kernelWake)) {
+                try {
+                    kernel.select(delay);
+                } finally {
+                    context.exitExternalWait();
+                }
+            } else {
+                context.exitExternalWait();
+            }
+        } else {
+            context.await(delay);
+        }
+    }
+
+    /** Work arrived: tell the spin policy how long the loop was without. */
+    private void endIdle() {
+        if (idleSince != 0) {
+            idleSince = 0;
+            spin.workArrived(context.endIdle(), wokenUp);
+            wokenUp = false;
+        }
     }
 
     private void dispatch(TasSocket socket, int events) {

@@ -115,13 +115,16 @@ public final class TasConfig {
     static final TasOption FP_VLAN_STRIP = flag("fp-vlan-strip", G_FP,
             "Let the port strip VLAN tags from received frames.");
     static final TasOption FP_POLL_INTERVAL_TAS = opt("fp-poll-interval-tas", G_FP, "MICROS",
-            new MicrosType(0, 10 * SECOND, null), "10000",
-            "How long a fast-path core keeps polling after its last work before it blocks"
-            + " (unless fp-no-ints).");
+            new MicrosType(0, 10 * SECOND, null), "100",
+            "The longest a fast-path core keeps polling after its last work before it blocks"
+            + " (unless fp-no-ints). It polls only while its work comes in short gaps, where polling"
+            + " costs less than blocking and being woken; 0 blocks at once. (TAS polls a fixed 10 ms.)");
     static final TasOption FP_POLL_INTERVAL_APP = opt("fp-poll-interval-app", G_FP, "MICROS",
-            new MicrosType(0, 10 * SECOND, null), "10000",
-            "How long a context (one Netty event loop) keeps polling for engine events after its"
-            + " last one before it blocks.");
+            new MicrosType(0, 10 * SECOND, null), "100",
+            "The longest a context (one Netty event loop) keeps polling for engine events after its"
+            + " last one before it blocks. It polls only while events come in short gaps (measured"
+            + " from the producer's post), where polling costs less than blocking and being woken;"
+            + " 0 blocks at once. (TAS polls a fixed 10 ms.)");
 
     // Why not TAS's 8192: a connection can have at most one buffer's worth in flight, so 8 KiB
     // caps it at 8 KiB per RTT, 0.65 Gb/s at a 100 µs RTT and 65 Mb/s over a 1 ms path; the
@@ -585,12 +588,12 @@ public final class TasConfig {
         return bool(FP_VLAN_STRIP);
     }
 
-    /** fp-poll-interval-tas in µs; default 10000. */
+    /** fp-poll-interval-tas in µs; default 100. */
     public long fpPollIntervalTasMicros() {
         return longValue(FP_POLL_INTERVAL_TAS);
     }
 
-    /** fp-poll-interval-app in µs; default 10000. */
+    /** fp-poll-interval-app in µs; default 100. */
     public long fpPollIntervalAppMicros() {
         return longValue(FP_POLL_INTERVAL_APP);
     }

@@ -78,6 +78,10 @@ public final class TasContext implements AutoCloseable {
     /** Wakes the owner out of an {@link #enterExternalWait external wait}; set by the owner before it sleeps. */
     private volatile Runnable externalWake;
     private volatile boolean wakeupPending;
+    /** When the owner ran out of events ({@link #beginIdle}); 0 while it has some. */
+    private volatile long idleSince;
+    /** When the first event (or wake-up) arrived after {@link #idleSince}; 0 = none yet. */
+    private volatile long firstArrival;
     private volatile boolean closed;
 
     public TasContext(EngineAccess engine, int id) {
@@ -241,13 +245,47 @@ public final class TasContext implements AutoCloseable {
 
     /** Wakes the thread blocked in {@link #await}, or makes its next await return at once. */
     public void wakeup() {
+        stampArrival();
         wakeupPending = true;
         wakeSleeper();
     }
 
     void enqueue(TasSocket s) {
+        stampArrival();
         ready.offer(s);
         wakeSleeper();
+    }
+
+    /** Producer: the owner is idle and this is the first arrival since: note when (for its spin policy). */
+    private void stampArrival() {
+        if (idleSince != 0 && firstArrival == 0) {
+            firstArrival = System.nanoTime(); // a racing second producer may overwrite: equally early
+        }
+    }
+
+    /**
+     * Owner: it found nothing to do at {@code now}. Until {@link #endIdle}, producers note when
+     * the first event or wake-up arrives, so the owner learns how long the gap really was, without
+     * its own wake-up latency.
+     */
+    public void beginIdle(long now) {
+        firstArrival = 0;
+        idleSince = now == 0 ? 1 : now;
+    }
+
+    /**
+     * Owner: it found work again. Returns the nanoseconds from {@link #beginIdle} to the first
+     * arrival, or -1 if nothing arrived through this context (a timer, a kernel socket) or it was
+     * not idle.
+     */
+    public long endIdle() {
+        long since = idleSince;
+        if (since == 0) {
+            return -1;
+        }
+        idleSince = 0;
+        long first = firstArrival;
+        return first == 0 ? -1 : Math.max(0, first - since);
     }
 
     /** After the producer's store (an event or wakeupPending): wakes the owner the way it sleeps. */

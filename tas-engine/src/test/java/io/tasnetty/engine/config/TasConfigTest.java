@@ -49,8 +49,8 @@ class TasConfigTest {
         assertThat(c.fpNoAutoscale()).isFalse();
         assertThat(c.fpNoHugepages()).isFalse();
         assertThat(c.fpVlanStrip()).isFalse();
-        assertThat(c.fpPollIntervalTasMicros()).isEqualTo(10_000);
-        assertThat(c.fpPollIntervalAppMicros()).isEqualTo(10_000);
+        assertThat(c.fpPollIntervalTasMicros()).isEqualTo(100);
+        assertThat(c.fpPollIntervalAppMicros()).isEqualTo(100);
         assertThat(c.tcpRxbufLen()).isEqualTo(131_072);
         assertThat(c.tcpTxbufLen()).isEqualTo(131_072);
         assertThat(c.tcpMss()).isZero();

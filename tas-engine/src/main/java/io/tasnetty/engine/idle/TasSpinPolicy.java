@@ -1,0 +1,93 @@
+package io.tasnetty.engine.idle;
+
+/**
+ * How long a thread that ran out of work keeps polling before it blocks: only while polling is
+ * likely to pay. Blocking is not free (a park, a wake-up by whoever brings the next work, two
+ * context switches; on a virtual machine also the halt and wake of a virtual CPU), so polling for a
+ * short gap is cheaper than blocking through it, and a long gap is cheaper blocked.
+ *
+ * <p>The policy watches the gaps between running out of work and the arrival of the next work
+ * (the moment a producer posted it, not the moment this thread got round to it: a gap measured
+ * after waking would include this thread's own wake-up latency, and two threads that wake each
+ * other would then both see long gaps and block forever, though each would answer the other at
+ * once if it polled). It keeps a moving average; while the average is below
+ * {@code spinWorthNanos} the thread polls for up to twice the average (at most {@code maxSpinNanos}),
+ * otherwise it blocks at once.
+ *
+ * <p>A thread that always blocks learns nothing about what polling would have caught. So after
+ * every {@code probeEvery}-th wake-up it polls for {@code maxSpinNanos} once (a probe): if the next
+ * work comes within that, the gap it measures is the short one, and the average follows. The
+ * probes cost at most {@code maxSpinNanos / probeEvery} per wake-up when the load is low.
+ *
+ * <p>Single-threaded (the owning thread); times are {@code System.nanoTime()} values passed in.
+ */
+public final class TasSpinPolicy {
+    private final long maxSpinNanos;
+    private final long spinWorthNanos;
+    private final int probeEvery;
+    /** Moving average of the gaps, nanoseconds (weight 1/8 for each new gap). */
+    private long averageGap;
+    private int wakeUps;
+    private boolean probing;
+
+    /**
+     * @param maxSpinNanos the longest a thread polls without work (0: always block at once)
+     * @param spinWorthNanos gaps shorter than this on average make polling worth it (about what a
+     *     block and a wake-up cost in CPU time)
+     * @param probeEvery a probe after every this many wake-ups (0: never probe)
+     */
+    public TasSpinPolicy(long maxSpinNanos, long spinWorthNanos, int probeEvery) {
+        if (maxSpinNanos < 0 || spinWorthNanos < 0 || probeEvery < 0) {
+            throw new IllegalArgumentException("spin policy: negative argument");
+        }
+        this.maxSpinNanos = maxSpinNanos;
+        this.spinWorthNanos = spinWorthNanos;
+        this.probeEvery = probeEvery;
+        this.averageGap = Math.max(1, spinWorthNanos) * 4; // start by blocking: low load is the common case
+    }
+
+    /** How long to poll from the start of this idle period before blocking (nanoseconds). */
+    public long spinBudget() {
+        if (probing) {
+            return maxSpinNanos;
+        }
+        if (averageGap >= spinWorthNanos) {
+            return 0;
+        }
+        return Math.min(maxSpinNanos, 2 * averageGap);
+    }
+
+    /**
+     * The idle period ended: work arrived {@code gapNanos} after it began (measured to the
+     * producer's post), or {@code gapNanos < 0} if the time is unknown. {@code wokenUp}: the thread
+     * had blocked and was woken for it.
+     */
+    public void workArrived(long gapNanos, boolean wokenUp) {
+        if (gapNanos >= 0) {
+            // Cap what one long gap can add: a single quiet second must not take the average a
+            // thousand gaps to come back from.
+            long g = Math.min(gapNanos, Math.max(maxSpinNanos, spinWorthNanos) * 4);
+            averageGap += (g - averageGap) >> 3;
+        }
+        probing = false;
+        if (wokenUp && probeEvery > 0 && ++wakeUps >= probeEvery) {
+            wakeUps = 0;
+            probing = maxSpinNanos > 0;
+        }
+    }
+
+    /** The average gap the policy acts on (for tests and diagnostics). */
+    public long averageGapNanos() {
+        return averageGap;
+    }
+
+    public long maxSpinNanos() {
+        return maxSpinNanos;
+    }
+
+    @Override
+    public String toString() {
+        return "TasSpinPolicy[max " + maxSpinNanos + " ns, worth below " + spinWorthNanos + " ns, average gap "
+            + averageGap + " ns, probe every " + probeEvery + " wake-ups]";
+    }
+}

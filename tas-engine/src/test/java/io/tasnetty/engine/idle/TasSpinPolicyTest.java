@@ -1,0 +1,108 @@
+package io.tasnetty.engine.idle;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TasSpinPolicyTest {
+    private static final long MAX = 100_000;
+    private static final long WORTH = 20_000;
+
+    @Test
+    void startsByBlockingAtOnce() {
+        assertThat(new TasSpinPolicy(MAX, WORTH, 16).spinBudget()).isZero();
+    }
+
+    @Test
+    void shortGapsMakeItPollForTwiceTheAverageGap() {
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 0);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(4_000, false);
+        }
+        assertThat(p.averageGapNanos()).isBetween(3_900L, 4_100L);
+        assertThat(p.spinBudget()).isBetween(7_800L, 8_200L);
+    }
+
+    @Test
+    void thePollIsBoundedByTheMaximum() {
+        TasSpinPolicy p = new TasSpinPolicy(10_000, WORTH, 0);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(15_000, false);
+        }
+        assertThat(p.spinBudget()).isEqualTo(10_000);
+    }
+
+    @Test
+    void longGapsMakeItBlockAgain() {
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 0);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(4_000, false);
+        }
+        for (int i = 0; i < 30; i++) {
+            p.workArrived(500_000, true); // an open loop at low rate: an event every half millisecond
+        }
+        assertThat(p.spinBudget()).isZero();
+    }
+
+    @Test
+    void oneVeryLongGapDoesNotTakeTheAverageFarAway() {
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 0);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(4_000, false);
+        }
+        p.workArrived(10_000_000_000L, true); // ten quiet seconds
+        for (int i = 0; i < 20; i++) {
+            p.workArrived(4_000, false);
+        }
+        assertThat(p.spinBudget()).isPositive();
+    }
+
+    @Test
+    void unknownGapsAreIgnored() {
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 0);
+        long before = p.averageGapNanos();
+        p.workArrived(-1, false);
+        assertThat(p.averageGapNanos()).isEqualTo(before);
+    }
+
+    @Test
+    void everyNthWakeUpProbesWithTheMaximumOnce() {
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 4);
+        for (int i = 0; i < 3; i++) {
+            p.workArrived(500_000, true);
+            assertThat(p.spinBudget()).isZero();
+        }
+        p.workArrived(500_000, true);
+        assertThat(p.spinBudget()).isEqualTo(MAX); // the probe
+        p.workArrived(500_000, false);
+        assertThat(p.spinBudget()).isZero(); // only once
+    }
+
+    @Test
+    void aProbeThatCatchesShortGapsTurnsPollingOn() {
+        // Two threads that wake each other: each sees the other's wake-up latency as its gap and
+        // blocks; a probe lets one answer at once, and the short gaps that follow keep both polling.
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 1);
+        p.workArrived(60_000, true); // the next idle period is a probe
+        assertThat(p.spinBudget()).isEqualTo(MAX);
+        for (int i = 0; i < 40; i++) {
+            p.workArrived(3_000, false);
+        }
+        assertThat(p.spinBudget()).isBetween(1L, 10_000L);
+    }
+
+    @Test
+    void zeroMaximumNeverPolls() {
+        TasSpinPolicy p = new TasSpinPolicy(0, WORTH, 1);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(1_000, true);
+        }
+        assertThat(p.spinBudget()).isZero();
+    }
+
+    @Test
+    void refusesNegativeArguments() {
+        assertThatThrownBy(() -> new TasSpinPolicy(-1, WORTH, 0)).isInstanceOf(IllegalArgumentException.class);
+    }
+}
