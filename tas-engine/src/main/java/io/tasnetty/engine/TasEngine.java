@@ -588,6 +588,19 @@ public final class TasEngine implements AutoCloseable {
         public void contextClosed(TasContext ctx) {
             liveContexts.decrementAndGet();
         }
+
+        @Override
+        public int pollInline() {
+            if (!inline) {
+                return 0;
+            }
+            long now = clock.nanoTime();
+            int work = 0;
+            for (TasFastPath fp : fastPaths) {
+                work += fp.pollInline(now);
+            }
+            return work;
+        }
     }
 
     private final class Internals implements TasFastPath.Engine, TasSlowPath.Engine {

@@ -156,12 +156,16 @@ public final class TasIoHandler implements IoHandler {
             }
             long idle = now - idleSince;
             if (idle < spinBudget) {
-                // Polling pays here (TasSpinPolicy): return, Netty runs its tasks and calls again.
-                // After a few microseconds yield rather than spin: another thread may need this core.
-                if (idle < PURE_SPIN_NANOS) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
+                // Polling pays here (TasSpinPolicy): poll the port too if no fast-path thread does
+                // (frames then reach us without a hand-off), return, Netty runs its tasks and calls
+                // again. After a few microseconds yield rather than spin: another thread may need
+                // this core.
+                if (context.pollEngine() == 0) {
+                    if (idle < PURE_SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        Thread.yield();
+                    }
                 }
             } else {
                 long delay = ctx.delayNanos(now);

@@ -54,6 +54,15 @@ public final class TasContext implements AutoCloseable {
 
         /** Called when a context closes. */
         void contextClosed(TasContext ctx);
+
+        /**
+         * Runs the fast paths' duty cycles on the calling thread where no other thread drives them
+         * (run to completion: a polling application thread receives frames itself); returns the
+         * work done. 0 without doing anything when application threads do not drive (fp-no-inline).
+         */
+        default int pollInline() {
+            return 0;
+        }
     }
 
     /** Creates the listener object once the engine has chosen the port. */
@@ -189,6 +198,15 @@ public final class TasContext implements AutoCloseable {
             n++;
         }
         return n;
+    }
+
+    /**
+     * Owner, while it polls for events: lets the engine's fast paths run on this thread if nobody
+     * else drives them, so frames from the port reach this context without a thread hand-off.
+     * Returns the work done (events it produced show up in {@link #poll}).
+     */
+    public int pollEngine() {
+        return engine.pollInline();
     }
 
     /** True if events wait (a hint: another thread may add some right after). */

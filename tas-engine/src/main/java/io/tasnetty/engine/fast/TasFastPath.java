@@ -251,6 +251,25 @@ public final class TasFastPath {
         }
     }
 
+    /**
+     * A polling application thread: one duty cycle here if no other thread drives the agent.
+     * Returns the work done (0 also when another thread drives).
+     */
+    public int pollInline(long now) {
+        if (!tryDrive()) {
+            return 0;
+        }
+        try {
+            int work = doWork(now);
+            if (work == 0) {
+                checkSleeperTimers(now);
+            }
+            return work;
+        } finally {
+            release();
+        }
+    }
+
     /** No frame or command waits in a cross-thread queue (a hint for the thread that just let go). */
     private boolean queuesEmpty() {
         return commands.isEmpty() && control.isEmpty() && loopbackIn.isEmpty() && foreignTx.isEmpty()
