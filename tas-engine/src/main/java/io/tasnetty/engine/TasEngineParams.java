@@ -13,6 +13,15 @@ public record TasEngineParams(
     long pollIntervalNanos, boolean noInts, boolean softwareChecksums,
     long arpTimeoutNanos, long arpTimeoutMaxNanos, int arpRetries, long seed) {
 
+    /**
+     * The MSS we offer and accept at most: the port's for connections that leave the engine, the
+     * loopback MTU's ({@link io.tasnetty.engine.port.TasLoopbackBuffers#LOOPBACK_MTU}, as Linux's
+     * {@code lo}) for connections the engine loops to itself.
+     */
+    public int mssFor(boolean loopback) {
+        return loopback ? io.tasnetty.engine.port.TasLoopbackBuffers.LOOPBACK_MTU - 40 : mss;
+    }
+
     /** Window scale we offer: enough for the largest receive ring (RFC 7323 2.3, at most 14). */
     public int ourWindowScale(int rxCapacity) {
         if (!windowScale) {

@@ -74,6 +74,11 @@ public final class TasFastPath {
         /** The application will never see this flow (a passive open not accepted): drop its hold on the rings. */
         void forgetUnaccepted(TasFlow f);
 
+        /** Large buffers for segments of looped connections (null: use the port's for them too). */
+        default io.tasnetty.engine.port.TasLoopbackBuffers loopbackBuffers() {
+            return null;
+        }
+
         /** True with kni-name: frames the engine does not consume go to the slow path (and on to the kernel). */
         default boolean hasKernelPath() {
             return false;
@@ -703,7 +708,7 @@ public final class TasFastPath {
         }
         f.ecnOn(params.ecn() && ecn);
         f.optLen(f.tsOn() ? 12 : 0);
-        f.mss(Math.max(64, Math.min(peerMss, params.mss()) - f.optLen()));
+        f.mss(Math.max(64, Math.min(peerMss, params.mssFor(f.loopback)) - f.optLen()));
         f.tsRecent(peer.tsVal);
     }
 

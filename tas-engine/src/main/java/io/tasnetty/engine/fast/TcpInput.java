@@ -628,7 +628,7 @@ final class TcpInput {
         }
         f.ecnOn(params.ecn() && ecnOffered);
         f.optLen(f.tsOn() ? 12 : 0);
-        f.mss(Math.max(64, Math.min(peerMss, params.mss()) - f.optLen()));
+        f.mss(Math.max(64, Math.min(peerMss, params.mssFor(f.loopback)) - f.optLen()));
     }
 
     /**

@@ -5,6 +5,7 @@ import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TcpState;
 import io.tasnetty.engine.port.PacketBuffer;
+import io.tasnetty.engine.port.TasLoopbackBuffers;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.stats.TasCounter;
 import io.tasnetty.engine.stats.TasCounters;
@@ -55,6 +56,9 @@ final class TcpOutput {
     private TasFlow ackHead;
     private int ipId;
 
+    /** Large buffers for looped connections' segments (null: the port's buffers, MTU-sized segments). */
+    private final TasLoopbackBuffers loopbackBuffers;
+
     TcpOutput(int queue, TasPort port, TasEngineParams params, TasCounters counters, TasFastPath.Engine engine,
               TasTimerWheel wheel) {
         this.queue = queue;
@@ -64,6 +68,7 @@ final class TcpOutput {
         this.engine = engine;
         this.wheel = wheel;
         this.softwareChecksums = params.softwareChecksums() || !port.capabilities().txChecksumOffload();
+        this.loopbackBuffers = engine.loopbackBuffers();
     }
 
     /** Flows waiting to transmit, or frames waiting in the batch (the agent must not sleep). */
@@ -419,7 +424,8 @@ final class TcpOutput {
         int wscale = !params.windowScale() ? -1 : synAck ? (f.peerWscale() >= 0 ? f.rcvWscale() : -1) : f.rcvWscale();
         boolean sack = params.sack() && (!synAck || f.sackOn());
         boolean ts = params.timestamps() && (!synAck || f.tsOn());
-        int optLen = TcpOptions.writeSynOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, params.mss(), wscale, sack, ts,
+        int optLen = TcpOptions.writeSynOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, params.mssFor(f.loopback), wscale,
+            sack, ts,
             tsClock(now), synAck ? f.tsRecent() : 0);
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
         int window = Math.min(65535, TcpInput.receiveWindow(f)); // RFC 7323 2.2: windows in SYNs are never scaled
@@ -434,7 +440,7 @@ final class TcpOutput {
      * position {@code pos}, our current ACK and window, timestamps and SACK blocks as negotiated.
      */
     boolean emit(TasFlow f, int flags, int seq, long pos, int len, long now) {
-        PacketBuffer b = allocTx();
+        PacketBuffer b = f.loopback && len > 0 && loopbackBuffers != null ? allocLoopback() : allocTx();
         if (b == null) {
             return false;
         }
@@ -527,6 +533,15 @@ final class TcpOutput {
         }
         counters.increment(TasCounter.CONN_RESETS_SENT);
         enqueueTx(b, remoteIp);
+    }
+
+    /** A buffer for a segment of a looped connection, up to the loopback MTU. */
+    private PacketBuffer allocLoopback() {
+        PacketBuffer b = loopbackBuffers.allocOne(); // looped frames skip the transmit batch
+        if (b == null) {
+            counters.increment(TasCounter.TX_NO_BUFFER); // the segment goes out later, when one is back
+        }
+        return b;
     }
 
     private PacketBuffer allocTx() {

@@ -408,7 +408,7 @@ public final class TasSlowPath {
         f.sndNxt(f.iss());
         f.sndMax(f.iss());
         f.rcvWscale(params.ourWindowScale(f.rx.capacity()));
-        f.mss(params.mss());
+        f.mss(params.mssFor(loop));
         f.state(TcpState.SYN_SENT);
         counters.increment(TasCounter.CONN_ACTIVE_OPENS);
         if (loop) {

@@ -115,6 +115,32 @@ class TasContextTest {
     }
 
     @Test
+    void loopbackConnectionsMoveUpTo64KiBPerSegmentAsLinuxLo() {
+        try (EngineHarness h = new EngineHarness()) {
+            TasListener l = h.ctx.listen(new InetSocketAddress("127.0.0.1", 9), 4);
+            TasConnection c = h.ctx.connect(new InetSocketAddress("127.0.0.1", 9), null, 1 << 20, 1 << 20);
+            h.step();
+            TasConnection s = h.ctx.accept(l);
+            long segmentsBefore = h.engine.counter(io.tasnetty.engine.stats.TasCounter.RX_FLOW_SEGMENTS);
+            byte[] data = new byte[512 * 1024];
+            new java.util.Random(5).nextBytes(data);
+            ByteBuffer out = ByteBuffer.wrap(data);
+            ByteBuffer in = ByteBuffer.allocate(data.length);
+            for (int i = 0; i < 100 && in.hasRemaining(); i++) {
+                c.write(out);
+                c.flush();
+                h.step();
+                s.read(in);
+            }
+            assertThat(in.array()).isEqualTo(data);
+            long segments = h.engine.counter(io.tasnetty.engine.stats.TasCounter.RX_FLOW_SEGMENTS) - segmentsBefore;
+            // 8 data segments of up to 65,483 bytes (plus the ACKs coming back), where MTU-sized
+            // segments would take 360 data segments.
+            assertThat(segments).isLessThan(40);
+        }
+    }
+
+    @Test
     void shouldDeliverLoopbackConnectionsInsideTheEngine() {
         try (EngineHarness h = new EngineHarness()) {
             TasListener l = h.ctx.listen(new InetSocketAddress("127.0.0.1", 9), 4);
