@@ -15,16 +15,42 @@ import java.util.function.ToDoubleFunction;
 
 /** Turns the runs of one {@link BenchRunner} invocation into a Markdown report and an SVG chart. */
 final class BenchReport {
-    /** One scenario of the matrix. */
-    record Scenario(String mode, int size, int connections, int depth) {
+    /**
+     * One scenario of the matrix: {@code mode} as in {@link BenchResult}; {@code rate} is the open
+     * loop's requests/s (0 in the other modes); in blocking mode {@code connections} counts the callers.
+     */
+    record Scenario(String mode, int size, int connections, int depth, long rate) {
+        Scenario(String mode, int size, int connections, int depth) {
+            this(mode, size, connections, depth, 0);
+        }
+
+        static Scenario of(BenchResult r) {
+            return new Scenario(r.mode(), r.size(), r.connections(), r.depth(), Math.round(r.offered()));
+        }
+
+        /** The closed loop and bulk (warmed up longer) as opposed to the open loop and blocking callers. */
+        boolean closedLoopOrBulk() {
+            return mode.equals("rpc") || mode.equals("bulk");
+        }
+
         String label() {
-            return mode.equals("rpc")
-                ? String.format(Locale.ROOT, "%d B RPC, %d conn%s", size, connections, depth > 1 ? ", depth " + depth : "")
-                : String.format(Locale.ROOT, "bulk, %s writes, %d conn", bytes(size), connections);
+            return switch (mode) {
+                case "rpc" -> String.format(Locale.ROOT, "%d B RPC, %d conn%s", size, connections,
+                    depth > 1 ? ", depth " + depth : "");
+                case "open" -> String.format(Locale.ROOT, "open loop, %,d req/s, %d conn", rate, connections);
+                case "blocking" -> String.format(Locale.ROOT, "blocking, %d caller%s", connections,
+                    connections == 1 ? "" : "s");
+                default -> String.format(Locale.ROOT, "bulk, %s writes, %d conn", bytes(size), connections);
+            };
         }
 
         String shortLabel() {
-            return mode.equals("rpc") ? connections + " conn" + (depth > 1 ? " d" + depth : "") : connections + " conn";
+            return switch (mode) {
+                case "rpc" -> connections + " conn" + (depth > 1 ? " d" + depth : "");
+                case "open" -> SvgChart.compact(rate) + " req/s";
+                case "blocking" -> connections + (connections == 1 ? " caller" : " callers");
+                default -> connections + " conn";
+            };
         }
     }
 
@@ -61,14 +87,22 @@ final class BenchReport {
             }
             List<BenchResult> quiet = ok.stream().filter(r -> !r.disturbed()).toList();
             List<BenchResult> pick = new ArrayList<>(quiet.isEmpty() ? ok : quiet);
-            pick.sort(java.util.Comparator.comparingDouble(BenchReport::throughput));
+            pick.sort(java.util.Comparator.comparingDouble(BenchReport::rank));
             return new Run(first.scenario(), first.transport(), pick.get((pick.size() - 1) / 2), null,
                 java.util.Collections.unmodifiableList(rounds));
         }
     }
 
     static double throughput(BenchResult r) {
-        return r.mode().equals("rpc") ? r.requestsPerSecond() : r.gbitPerSecond();
+        return r.mode().equals("bulk") ? r.gbitPerSecond() : r.requestsPerSecond();
+    }
+
+    /**
+     * What picks the median of a repeated cell: throughput, except in the open loop, whose
+     * throughput is set by its rate; there the p99.
+     */
+    static double rank(BenchResult r) {
+        return r.mode().equals("open") ? r.p99() : throughput(r);
     }
 
     private boolean repeated() {
@@ -82,14 +116,16 @@ final class BenchReport {
         double lo = Double.MAX_VALUE;
         double hi = 0;
         for (BenchResult r : run.samples()) {
-            lo = Math.min(lo, throughput(r));
-            hi = Math.max(hi, throughput(r));
+            lo = Math.min(lo, rank(r));
+            hi = Math.max(hi, rank(r));
         }
         long disturbed = run.samples().stream().filter(BenchResult::disturbed).count();
         String n = run.samples().size() + " runs" + (disturbed > 0 ? ", " + disturbed + " disturbed" : "");
-        return run.scenario().mode().equals("rpc")
-            ? String.format(Locale.ROOT, "%,.0f – %,.0f (%s)", lo, hi, n)
-            : String.format(Locale.ROOT, "%.2f – %.2f (%s)", lo, hi, n);
+        return switch (run.scenario().mode()) {
+            case "bulk" -> String.format(Locale.ROOT, "%.2f – %.2f (%s)", lo, hi, n);
+            case "open" -> String.format(Locale.ROOT, "%.1f – %.1f (%s)", lo / 1e3, hi / 1e3, n);
+            default -> String.format(Locale.ROOT, "%,.0f – %,.0f (%s)", lo, hi, n);
+        };
     }
 
     private final List<String> transports;
@@ -130,6 +166,7 @@ final class BenchReport {
                     raw.append("# failed ").append(r.transport()).append(" round=").append(i + 1).append(' ')
                         .append(r.scenario().mode()).append(' ').append(r.scenario().size()).append(' ')
                         .append(r.scenario().connections()).append(' ').append(r.scenario().depth()).append(' ')
+                        .append(r.scenario().rate() > 0 ? "rate=" + r.scenario().rate() + " " : "")
                         .append(String.valueOf(r.failure()).replace('\n', ' ')).append('\n');
                 }
             }
@@ -159,16 +196,24 @@ final class BenchReport {
                 transports.addAll(List.of(l.substring(13).trim().split(",")));
             } else if (l.startsWith("# failed ")) {
                 String[] f = l.substring(9).split(" ", 7);
-                Scenario sc = new Scenario(f[2], Integer.parseInt(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]));
+                String why = f.length > 6 ? f[6] : "failed";
+                long rate = 0;
+                if (why.startsWith("rate=")) { // open-loop cells only
+                    int sp = why.indexOf(' ');
+                    rate = Long.parseLong(sp < 0 ? why.substring(5) : why.substring(5, sp));
+                    why = sp < 0 ? "failed" : why.substring(sp + 1);
+                }
+                Scenario sc = new Scenario(f[2], Integer.parseInt(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]),
+                    rate);
                 int round = Integer.parseInt(f[1].substring(6));
                 scenarios.putIfAbsent(sc.toString(), sc);
                 cells.computeIfAbsent(sc + "|" + f[0], k -> new java.util.TreeMap<>())
-                    .put(round, new Run(sc, f[0], null, f.length > 6 ? f[6] : "failed"));
+                    .put(round, new Run(sc, f[0], null, why));
             } else if (l.startsWith("RESULT ")) {
                 BenchResult r = BenchResult.parse(l);
                 int at = l.lastIndexOf(" round=");
                 int round = at < 0 ? 1 : Integer.parseInt(l.substring(at + 7).trim());
-                Scenario sc = new Scenario(r.mode(), r.size(), r.connections(), r.depth());
+                Scenario sc = Scenario.of(r);
                 scenarios.putIfAbsent(sc.toString(), sc);
                 if (!transports.contains(r.transport())) {
                     transports.add(r.transport());
@@ -315,7 +360,71 @@ final class BenchReport {
             });
             sb.append('\n');
         }
+        List<Scenario> open = scenarios("open");
+        if (!open.isEmpty()) {
+            sb.append("## Open loop (").append(bytes(open.get(0).size())).append(" requests at a fixed rate from one "
+                + "application thread, ").append(open.get(0).connections()).append(" connections)\n\n");
+            sb.append("Every transport gets the same offered rate. \"achieved\": echoes completed per second of the "
+                + "measured interval (below the offered rate while a backlog builds up, above it while one drains). "
+                + "Latency runs from each request's intended send time. \"cores used\" is process CPU time / wall "
+                + "time; ratios to epoll at the same rate in parentheses (lower is better). \"sender late\": how "
+                + "long after its intended time the sender issued a request (already part of the latency; high when "
+                + "the sender finds no free CPU).\n\n");
+            boolean rep = repeated();
+            if (rep) {
+                sb.append("Repeated cells show the run with the median p99 and, in the last column, the range of "
+                    + "p99 over all runs.\n\n");
+            }
+            sb.append("| scenario | transport | achieved req/s | cores used | p50 µs | p99 µs | p99.9 µs "
+                + "| cores: server · client · engine · app · rest | sender late p99 µs |"
+                + (rep ? " p99 µs, all runs |" : "") + "\n");
+            sb.append("|---|---|--:|--:|--:|--:|--:|---|--:|" + (rep ? "--:|" : "") + "\n");
+            rows(sb, open, " | | | | | | |", rep, (r, base) -> {
+                sb.append(String.format(Locale.ROOT, "%,.0f", r.requestsPerSecond()))
+                    .append(" | ").append(cell(r.cores(), of(base, BenchResult::cores), "%.2f"));
+                latencies(sb, r, base);
+                sb.append(" | ").append(coreSplit(r))
+                    .append(" | ").append(String.format(Locale.ROOT, "%.1f", r.senderLagP99() / 1e3));
+            });
+            sb.append('\n');
+        }
+        List<Scenario> blocking = scenarios("blocking");
+        if (!blocking.isEmpty()) {
+            sb.append("## Blocking callers (each thread sends ").append(bytes(blocking.get(0).size()))
+                .append(" on its own connection and waits for the echo)\n\n");
+            sb.append("Ratios to epoll with the same callers in parentheses. \"req per CPU-s vs epoll\": epoll's CPU "
+                + "per request divided by this row's (higher is better).\n\n");
+            boolean rep = repeated();
+            sb.append("| scenario | transport | requests/s | p50 µs | p99 µs | p99.9 µs | cores used "
+                + "| CPU-s per M req | req per CPU-s vs epoll | cores: server · client · engine · app · rest |"
+                + (rep ? " requests/s, all runs |" : "") + "\n");
+            sb.append("|---|---|--:|--:|--:|--:|--:|--:|--:|---|" + (rep ? "--:|" : "") + "\n");
+            rows(sb, blocking, " | | | | | | | |", rep, (r, base) -> {
+                sb.append(cell(r.requestsPerSecond(), of(base, BenchResult::requestsPerSecond), "%,.0f"));
+                latencies(sb, r, base);
+                sb.append(" | ").append(String.format(Locale.ROOT, "%.2f", r.cores()))
+                    .append(" | ").append(cell(r.cpuSecondsPerMillionRequests(),
+                        of(base, BenchResult::cpuSecondsPerMillionRequests), "%.2f"))
+                    .append(" | ").append(base == null ? "n/a" : String.format(Locale.ROOT, "%.2f×",
+                        base.cpuSecondsPerMillionRequests() / r.cpuSecondsPerMillionRequests()))
+                    .append(" | ").append(coreSplit(r));
+            });
+            sb.append('\n');
+        }
         return sb.toString();
+    }
+
+    /** " | p50 | p99 | p99.9" in µs, each with its ratio to epoll's. */
+    private static void latencies(StringBuilder sb, BenchResult r, BenchResult base) {
+        sb.append(" | ").append(cell(r.p50() / 1e3, of(base, b -> b.p50() / 1e3), "%.1f"))
+            .append(" | ").append(cell(r.p99() / 1e3, of(base, b -> b.p99() / 1e3), "%.1f"))
+            .append(" | ").append(cell(r.p999() / 1e3, of(base, b -> b.p999() / 1e3), "%.1f"));
+    }
+
+    /** Where the cores went: server loop, client loop, TAS engine, app threads, the rest of the process. */
+    private static String coreSplit(BenchResult r) {
+        return String.format(Locale.ROOT, "%.2f · %.2f · %.2f · %.2f · %.2f", r.coresOf(r.cpuServer()),
+            r.coresOf(r.cpuClient()), r.coresOf(r.cpuEngine()), r.coresOf(r.cpuApp()), r.coresOf(r.cpuRest()));
     }
 
     /** Writes the cells of one result row after "| scenario | **transport** | ", given epoll's result (or null). */
@@ -390,10 +499,44 @@ final class BenchReport {
                         (1 - perCpu) * 100), tas.gbitPerSecond(), kr.gbitPerSecond()));
             }
         }
+        for (Scenario s : scenarios("open")) {
+            BenchResult tas = result(s, "tas");
+            BenchResult ep = result(s, "epoll");
+            if (tas == null || ep == null) {
+                continue;
+            }
+            any = true;
+            sb.append("- ").append(s.label()).append(": cores used ").append(atMost(tas.cores() / ep.cores(), "epoll's"))
+                .append("; p99 ").append(atMost(tas.p99() / (double) ep.p99(), "epoll's")).append('\n');
+        }
+        for (Scenario s : scenarios("blocking")) {
+            BenchResult tas = result(s, "tas");
+            BenchResult ep = result(s, "epoll");
+            if (tas == null || ep == null) {
+                continue;
+            }
+            any = true;
+            sb.append("- ").append(s.label()).append(": requests/s ")
+                .append(atLeast(tas.requestsPerSecond() / ep.requestsPerSecond(), "epoll's")).append("; CPU per request ")
+                .append(atMost(tas.cpuSecondsPerMillionRequests() / ep.cpuSecondsPerMillionRequests(), "epoll's"))
+                .append('\n');
+        }
         if (!any) {
             sb.append("- (needs both TAS and epoll results)\n");
         }
         return sb.toString();
+    }
+
+    /** "1.23× epoll's (target ≤ 1×: missed, 23% higher)". */
+    private static String atMost(double ratio, String of) {
+        return String.format(Locale.ROOT, "%.2f× %s (target ≤ 1×: %s)", ratio, of, ratio <= 1 ? "met"
+            : String.format(Locale.ROOT, "missed, %.0f%% higher", (ratio - 1) * 100));
+    }
+
+    /** "0.80× epoll's (target ≥ 1×: missed by 20%)". */
+    private static String atLeast(double ratio, String of) {
+        return String.format(Locale.ROOT, "%.2f× %s (target ≥ 1×: %s)", ratio, of, ratio >= 1 ? "met"
+            : String.format(Locale.ROOT, "missed by %.0f%%", (1 - ratio) * 100));
     }
 
     /** Per round (same-round TAS and epoll runs): requests per CPU-second and p99, as ratios. */
@@ -446,6 +589,21 @@ final class BenchReport {
                 BenchResult::gbitPerSecond, "%.2f Gbit/s"));
             chart.add(panel("Bulk CPU-s per GiB, process (lower is better)", bulk, present,
                 BenchResult::cpuSecondsPerGib, "%.3f CPU-s/GiB"));
+        }
+        List<Scenario> open = scenarios("open");
+        if (!open.isEmpty()) {
+            chart.add(panel("Open loop: cores used at each offered rate (lower is better)", open, present,
+                BenchResult::cores, "%.2f cores"));
+            // An overloaded point's p99 can be 1000× the others': a log axis keeps them all readable.
+            chart.add(panel("Open loop: p99 latency, µs, log scale (lower is better)", open, present,
+                r -> r.p99() / 1e3, "%.1f µs").logScale());
+        }
+        List<Scenario> blocking = scenarios("blocking");
+        if (!blocking.isEmpty()) {
+            chart.add(panel("Blocking callers: requests/s (higher is better)", blocking, present,
+                BenchResult::requestsPerSecond, "%,.0f req/s"));
+            chart.add(panel("Blocking callers: CPU-s per million requests (lower is better)", blocking, present,
+                BenchResult::cpuSecondsPerMillionRequests, "%.2f CPU-s"));
         }
         return chart.render();
     }

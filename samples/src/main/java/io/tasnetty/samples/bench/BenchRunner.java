@@ -25,8 +25,15 @@ import java.util.concurrent.TimeUnit;
  * prints progress and a Markdown table, and writes the table, an SVG chart and the raw results
  * to a directory.
  *
- * <p>Default matrix: 64-byte RPCs at 1, 8 and 64 connections (pipelining depth 1) and a bulk run
- * on one connection, on TAS, NIO, epoll and io_uring (whichever are available here).
+ * <p>Default matrix, on TAS, NIO, epoll and io_uring (whichever are available here):
+ * <ul>
+ *   <li>64-byte RPCs in a closed loop (saturated) at 1, 8 and 64 connections, pipelining depth 1;</li>
+ *   <li>a bulk transfer on one connection;</li>
+ *   <li>an open loop on 8 connections at 1%, 10%, 50% and 90% of epoll's saturated closed-loop rate
+ *       at 8 connections, as measured earlier in the same run, so every transport gets the same
+ *       absolute rate;</li>
+ *   <li>blocking callers: 1 and 8 threads, each sending on its own connection and waiting for the echo.</li>
+ * </ul>
  */
 @Command(name = "bench-runner", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Side-by-side RPC echo benchmark: TAS vs NIO, epoll and io_uring, one fresh JVM per run.")
@@ -36,7 +43,7 @@ public final class BenchRunner implements Callable<Integer> {
     List<String> transports;
 
     @Option(names = "--connections", split = ",", defaultValue = "1,8,64",
-        description = "connection counts of the RPC scenarios (default: ${DEFAULT-VALUE})")
+        description = "connection counts of the closed-loop RPC scenarios (default: ${DEFAULT-VALUE})")
     List<Integer> connections;
 
     @Option(names = "--size", defaultValue = "64", description = "RPC message size in bytes (default: ${DEFAULT-VALUE})")
@@ -54,7 +61,7 @@ public final class BenchRunner implements Callable<Integer> {
     @Option(names = "--skip-bulk", description = "no bulk scenario")
     boolean skipBulk;
 
-    @Option(names = "--skip-rpc", description = "no RPC scenarios")
+    @Option(names = "--skip-rpc", description = "no closed-loop RPC scenarios")
     boolean skipRpc;
 
     @Option(names = "--warmup", defaultValue = "5", description = "warm-up seconds per run (default: ${DEFAULT-VALUE})")
@@ -63,7 +70,38 @@ public final class BenchRunner implements Callable<Integer> {
     @Option(names = "--duration", defaultValue = "5", description = "measured seconds per run (default: ${DEFAULT-VALUE})")
     double duration;
 
-    @Option(names = "--quick", description = "1 s warm-up, 2 s measured (a smoke run, not for the record)")
+    @Option(names = "--skip-open", description = "no open-loop scenarios")
+    boolean skipOpen;
+
+    @Option(names = "--skip-blocking", description = "no blocking-caller scenarios")
+    boolean skipBlocking;
+
+    @Option(names = "--open-loads", split = ",", defaultValue = "1,10,50,90", description = "open-loop rates, in "
+        + "percent of epoll's (without epoll: NIO's) saturated closed-loop requests/s at --open-connections, "
+        + "measured earlier in this run (default: ${DEFAULT-VALUE})")
+    List<Double> openLoads;
+
+    @Option(names = "--open-rates", split = ",", description = "open-loop rates in requests/s, e.g. 2000,20000 "
+        + "(instead of --open-loads)")
+    List<Long> openRates;
+
+    @Option(names = "--open-connections", defaultValue = "8",
+        description = "connections of the open-loop scenarios (default: ${DEFAULT-VALUE})")
+    int openConnections;
+
+    @Option(names = "--blocking-callers", split = ",", defaultValue = "1,8",
+        description = "caller threads of the blocking scenarios, one connection each (default: ${DEFAULT-VALUE})")
+    List<Integer> blockingCallers;
+
+    @Option(names = "--open-warmup", defaultValue = "2",
+        description = "warm-up seconds of each open-loop and blocking-caller run (default: ${DEFAULT-VALUE})")
+    double openWarmup;
+
+    @Option(names = "--open-duration", defaultValue = "5",
+        description = "measured seconds of each open-loop and blocking-caller run (default: ${DEFAULT-VALUE})")
+    double openDuration;
+
+    @Option(names = "--quick", description = "1 s warm-up, 2 s measured for every run (a smoke run, not for the record)")
     boolean quick;
 
     @Option(names = "--out", defaultValue = "target/bench", description = "directory for the report (default: ${DEFAULT-VALUE})")
@@ -104,6 +142,10 @@ public final class BenchRunner implements Callable<Integer> {
     Path reportFrom;
 
     private String[] originalArgs = new String[0];
+    /** Progress: cells planned and started, and when the first started. */
+    private int total;
+    private int done;
+    private long t0;
 
     public static void main(String[] args) {
         BenchRunner r = new BenchRunner();
@@ -127,6 +169,8 @@ public final class BenchRunner implements Callable<Integer> {
         if (quick) {
             warmup = 1;
             duration = 2;
+            openWarmup = 1;
+            openDuration = 2;
         }
         List<String> ts = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -166,15 +210,17 @@ public final class BenchRunner implements Callable<Integer> {
             ts.add(at, label);
             notes.add(label + ": " + base.id() + " with " + String.join(" ", args));
         }
-        List<BenchReport.Scenario> scenarios = new ArrayList<>();
+        List<BenchReport.Scenario> closed = new ArrayList<>();
         if (!skipRpc) {
             for (int c : connections) {
-                scenarios.add(new BenchReport.Scenario("rpc", size, c, depth));
+                closed.add(new BenchReport.Scenario("rpc", size, c, depth));
             }
         }
         if (!skipBulk) {
-            scenarios.add(new BenchReport.Scenario("bulk", bulkSize, bulkConnections, 1));
+            closed.add(new BenchReport.Scenario("bulk", bulkSize, bulkConnections, 1));
         }
+        int openPoints = skipOpen ? 0 : openRates != null ? openRates.size() : openLoads.size();
+        int blockingPoints = skipBlocking ? 0 : blockingCallers.size();
         if (memif) {
             String why = memifUnavailable();
             if (why == null) {
@@ -192,44 +238,31 @@ public final class BenchRunner implements Callable<Integer> {
         }
 
         ZonedDateTime date = ZonedDateTime.now();
-        int total = ts.size() * scenarios.size() * Math.max(1, repeat);
-        double perRun = warmup + duration + 2.5;
+        int rounds = Math.max(1, repeat);
+        total = ts.size() * (closed.size() + openPoints + blockingPoints) * rounds;
+        double seconds = ts.size() * rounds * (closed.size() * (warmup + duration + 2.5)
+            + (openPoints + blockingPoints) * (openWarmup + openDuration + 2.5));
         System.out.printf(Locale.ROOT, "RPC echo benchmark: %d runs (%s x %d scenarios), one fresh JVM each, "
-                + "%.0f s warm-up + %.0f s measured: about %.1f minutes.%n", total, ts, scenarios.size(), warmup,
-            duration, total * perRun / 60);
+                + "%.0f s warm-up + %.0f s measured (open loop and blocking callers: %.0f s + %.0f s): about %.1f "
+                + "minutes.%n", total, ts, closed.size() + openPoints + blockingPoints, warmup, duration, openWarmup,
+            openDuration, seconds / 60);
         java.util.Map<String, List<BenchReport.Run>> cells = new java.util.LinkedHashMap<>();
-        for (BenchReport.Scenario s : scenarios) {
-            for (String t : ts) {
-                cells.put(s + "|" + t, new ArrayList<>());
-            }
-        }
-        long t0 = System.nanoTime();
-        int i = 0;
-        for (int rep = 1; rep <= Math.max(1, repeat); rep++) {
-            for (BenchReport.Scenario s : scenarios) {
+        List<BenchReport.Scenario> loads = null;
+        t0 = System.nanoTime();
+        for (int rep = 1; rep <= rounds; rep++) {
+            for (BenchReport.Scenario s : closed) {
                 for (String t : ts) {
-                    i++;
-                    System.out.printf(Locale.ROOT, "[%d/%d] %s on %s%s%n", i, total, s.label(), t,
-                        repeat > 1 ? " (round " + rep + " of " + repeat + ")" : "");
-                    System.out.flush();
-                    BenchReport.Run run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
-                    for (int again = 0; again < rerunDisturbed && run.result() != null && run.result().disturbed();
-                         again++) {
-                        System.out.printf(Locale.ROOT, "      the machine was busy elsewhere (%.2f cores besides this "
-                            + "run): running it again%n", run.result().otherLoadCores());
-                        cells.get(s + "|" + t).add(run);
-                        run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
-                    }
-                    cells.get(s + "|" + t).add(run);
-                    double elapsed = (System.nanoTime() - t0) / 1e9;
-                    double eta = elapsed / i * (total - i);
-                    if (run.result() != null) {
-                        System.out.printf(Locale.ROOT, "      %s%n", RpcBench.summary(run.result()));
-                    } else {
-                        System.out.printf(Locale.ROOT, "      FAILED: %s%n", run.failure());
-                    }
-                    System.out.printf(Locale.ROOT, "      (%.0f s elapsed, about %.0f s to go)%n", elapsed, eta);
-                    System.out.flush();
+                    runCell(s, t, rep, cells);
+                }
+            }
+            if (loads == null) {
+                // After the first round's closed loop: the open loop's rates come from it.
+                loads = loadScenarios(cells, notes);
+                total -= ts.size() * rounds * (openPoints + blockingPoints - loads.size());
+            }
+            for (BenchReport.Scenario s : loads) {
+                for (String t : ts) {
+                    runCell(s, t, rep, cells);
                 }
             }
         }
@@ -237,7 +270,7 @@ public final class BenchRunner implements Callable<Integer> {
         for (List<BenchReport.Run> attempts : cells.values()) {
             runs.add(BenchReport.Run.merge(attempts));
         }
-        String method = method();
+        String method = method(loads != null && !loads.isEmpty());
         BenchReport report = new BenchReport(ts, runs, command(), method, notes, date);
         report.write(out, name);
         System.out.println();
@@ -252,7 +285,110 @@ public final class BenchRunner implements Callable<Integer> {
         return runs.stream().anyMatch(r -> r.result() != null) ? 0 : 1;
     }
 
-    private String method() {
+    /** Runs one cell (a scenario on a transport) once, again if the machine was busy elsewhere, and prints it. */
+    private void runCell(BenchReport.Scenario s, String t, int rep, java.util.Map<String, List<BenchReport.Run>> cells) {
+        done++;
+        System.out.printf(Locale.ROOT, "[%d/%d] %s on %s%s%n", done, total, s.label(), t,
+            repeat > 1 ? " (round " + rep + " of " + repeat + ")" : "");
+        System.out.flush();
+        List<BenchReport.Run> attempts = cells.computeIfAbsent(s + "|" + t, k -> new ArrayList<>());
+        BenchReport.Run run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
+        for (int again = 0; again < rerunDisturbed && run.result() != null && run.result().disturbed(); again++) {
+            System.out.printf(Locale.ROOT, "      the machine was busy elsewhere (%.2f cores besides this "
+                + "run): running it again%n", run.result().otherLoadCores());
+            attempts.add(run);
+            run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
+        }
+        attempts.add(run);
+        double elapsed = (System.nanoTime() - t0) / 1e9;
+        double eta = elapsed / done * (total - done);
+        if (run.result() != null) {
+            System.out.printf(Locale.ROOT, "      %s%n", RpcBench.summary(run.result()));
+        } else {
+            System.out.printf(Locale.ROOT, "      FAILED: %s%n", run.failure());
+        }
+        System.out.printf(Locale.ROOT, "      (%.0f s elapsed, about %.0f s to go)%n", elapsed, eta);
+        System.out.flush();
+    }
+
+    /**
+     * The open-loop and blocking-caller scenarios. The open loop's rates are --open-rates, or
+     * --open-loads percent of a saturated closed-loop rate at --open-connections: epoll's (else
+     * NIO's) from this run's closed-loop cells, or from a calibration run when the matrix has none.
+     * Without a rate the open loop is skipped, with a note.
+     */
+    private List<BenchReport.Scenario> loadScenarios(java.util.Map<String, List<BenchReport.Run>> cells,
+        List<String> notes) {
+        List<BenchReport.Scenario> l = new ArrayList<>();
+        if (!skipOpen) {
+            List<Long> rates = openRates;
+            if (rates == null) {
+                BenchReport.Scenario sat = new BenchReport.Scenario("rpc", size, openConnections, depth);
+                String from = null;
+                BenchResult base = null;
+                for (String t : List.of("epoll", "nio")) {
+                    base = calibration(cells.get(sat + "|" + t));
+                    if (base != null) {
+                        from = t + "'s closed loop in this run";
+                        break;
+                    }
+                }
+                if (base == null) {
+                    String t = Transport.EPOLL.isAvailable() ? "epoll" : "nio";
+                    System.out.printf(Locale.ROOT, "Calibrating the open loop: %s on %s%n", sat.label(), t);
+                    BenchReport.Run cal = runWorker(sat, t, List.of());
+                    base = cal.result();
+                    from = t + "'s closed loop in a calibration run (not in the tables)";
+                    if (base == null) {
+                        notes.add("open loop: skipped, the calibration run on " + t + " failed: " + cal.failure());
+                    }
+                }
+                if (base != null) {
+                    rates = new ArrayList<>();
+                    for (double pct : openLoads) {
+                        rates.add(threeDigits(base.requestsPerSecond() * pct / 100));
+                    }
+                    notes.add(String.format(Locale.ROOT, "open loop: %s%% of %,.0f req/s, the saturated rate at %d "
+                            + "connections of %s: %s req/s for every transport", joined(openLoads), base
+                            .requestsPerSecond(), openConnections, from, joined(rates)));
+                }
+            } else {
+                notes.add("open loop: rates given on the command line: " + joined(rates) + " req/s");
+            }
+            for (long r : rates == null ? List.<Long>of() : rates) {
+                l.add(new BenchReport.Scenario("open", size, openConnections, 1, r));
+            }
+        }
+        if (!skipBlocking) {
+            for (int n : blockingCallers) {
+                l.add(new BenchReport.Scenario("blocking", size, n, 1));
+            }
+        }
+        return l;
+    }
+
+    /** The first undisturbed result of a cell's attempts so far, else the first result, else null. */
+    private static BenchResult calibration(List<BenchReport.Run> attempts) {
+        List<BenchResult> ok = attempts == null ? List.of() : attempts.stream().map(BenchReport.Run::result)
+            .filter(java.util.Objects::nonNull).toList();
+        return ok.stream().filter(r -> !r.disturbed()).findFirst().orElse(ok.isEmpty() ? null : ok.get(0));
+    }
+
+    /** {@code v} rounded to three significant digits, e.g. 131,294.7 to 131,000: rates that read well. */
+    static long threeDigits(double v) {
+        if (v < 1) {
+            return 1;
+        }
+        double unit = Math.pow(10, Math.max(0, Math.floor(Math.log10(v)) - 2));
+        return (long) (Math.round(v / unit) * unit);
+    }
+
+    private static String joined(List<? extends Number> l) {
+        return String.join(", ", l.stream().map(n -> n.doubleValue() == Math.rint(n.doubleValue())
+            ? String.format(Locale.ROOT, "%,d", n.longValue()) : n.toString()).toList());
+    }
+
+    private String method(boolean loads) {
         return String.format(Locale.ROOT, "one fresh JVM per row (-Xms%s -Xmx%s), in which an echo server (1 event "
                 + "loop) and a closed-loop client (1 event loop) run on the same transport and talk over 127.0.0.1: "
                 + "TAS through its engine's loopback (the embedded default engine, its fast-path and slow-path threads "
@@ -264,7 +400,13 @@ public final class BenchRunner implements Callable<Integer> {
                 + "compare ratios within one run rather than absolute numbers across runs.%s",
             heap, heap, warmup, duration, repeat > 1 ? String.format(Locale.ROOT, " Every cell ran %d times, "
                 + "interleaved (round 1 of every cell, then round 2, ...); the tables show each cell's median run by "
-                + "throughput.", repeat) : "");
+                + "throughput.", repeat) : "") + (loads ? String.format(Locale.ROOT, " Open loop: one application "
+                + "thread outside the event loops sends on a fixed schedule (parked between sends, never spinning), "
+                + "round-robin over the connections, with writeAndFlush; latency runs from each request's intended "
+                + "send time (no coordinated omission). Blocking callers: one application thread per connection "
+                + "sends, parks until the whole echo is back, and repeats. Those runs: %.0f s warm-up, then %.0f s "
+                + "measured; cores used = process CPU time / wall time of the measured interval.", openWarmup,
+                openDuration) : "");
     }
 
     private String command() {
@@ -297,12 +439,23 @@ public final class BenchRunner implements Callable<Integer> {
         cmd.add("--size=" + s.size());
         cmd.add("--connections=" + s.connections());
         cmd.add("--depth=" + s.depth());
-        cmd.add("--warmup=" + warmup);
-        cmd.add("--duration=" + duration);
+        if (s.mode().equals("open")) {
+            cmd.add("--rate=" + s.rate());
+        }
+        cmd.add("--warmup=" + warmupOf(s));
+        cmd.add("--duration=" + durationOf(s));
         if (quiet) {
             cmd.add("--quiet");
         }
         return cmd;
+    }
+
+    private double warmupOf(BenchReport.Scenario s) {
+        return s.closedLoopOrBulk() ? warmup : openWarmup;
+    }
+
+    private double durationOf(BenchReport.Scenario s) {
+        return s.closedLoopOrBulk() ? duration : openDuration;
     }
 
     private BenchReport.Run runOne(BenchReport.Scenario s, String label) {
@@ -357,7 +510,7 @@ public final class BenchRunner implements Callable<Integer> {
                 // the process went away
             }
         });
-        long limit = (long) (warmup + duration) + 90;
+        long limit = (long) (warmupOf(s) + durationOf(s)) + 90;
         boolean done;
         try {
             done = p.waitFor(limit, TimeUnit.SECONDS);
@@ -455,7 +608,7 @@ public final class BenchRunner implements Callable<Integer> {
             BufferedReader fromClient = new BufferedReader(new InputStreamReader(cli.getInputStream(),
                 StandardCharsets.UTF_8));
             BenchResult client = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos((long) (warmup + duration) + 120);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos((long) (warmupOf(s) + durationOf(s)) + 120);
             for (String l; (l = fromClient.readLine()) != null; ) {
                 if (l.startsWith("PHASE ")) {
                     toServer.write(l.substring(6) + "\n");
@@ -491,7 +644,8 @@ public final class BenchRunner implements Callable<Integer> {
                 c.seconds(), c.requests(), c.mode().equals("bulk") ? sv.get("bytes") : c.bytes(), c.p50(), c.p99(),
                 c.p999(), c.max(), c.mean(), c.cpuProcess() + sv.get("cpuProcess"), sv.get("cpuServer"),
                 c.cpuClient(), c.cpuEngine() + sv.get("cpuEngine"), c.cpuOtherJava() + sv.get("cpuOtherJava"),
-                c.gcCount(), "two processes over DPDK net_memif", c.machineCores()), null);
+                c.gcCount(), "two processes over DPDK net_memif", c.machineCores(), c.offered(), c.cpuApp(),
+                c.senderLagP99()), null);
         } catch (IOException | RuntimeException e) {
             return new BenchReport.Run(s, MEMIF, null, e.toString() + ": " + tail(errs));
         } catch (InterruptedException e) {

@@ -10,13 +10,16 @@ import java.util.Map;
 /**
  * CPU time of this process (user + system, from the OS) and of each of its Java threads (from
  * {@link ThreadMXBean}), so a run can say where the CPU went: the server's event loops, the
- * client's, the TAS engine's threads, or the rest of the JVM (JIT compiler, GC, ...).
+ * client's, the TAS engine's threads, the application's own threads (the open-loop sender, the
+ * blocking callers), or the rest of the JVM (JIT compiler, GC, ...).
  */
 final class CpuSampler {
     /** Thread-name prefixes of the threads a run creates, and what the report calls them. */
     static final String SERVER_PREFIX = "bench-server";
     static final String CLIENT_PREFIX = "bench-client";
     static final String ENGINE_PREFIX = "tas-";
+    /** Threads that play the application: they call into Netty from outside its event loops. */
+    static final String APP_PREFIX = "bench-app";
 
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final com.sun.management.OperatingSystemMXBean OS =
@@ -103,12 +106,13 @@ final class CpuSampler {
         return sum;
     }
 
-    /** CPU between two snapshots, grouped: server, client, engine, otherJava; and the process total. */
+    /** CPU between two snapshots, grouped: server, client, engine, app, otherJava; and the process total. */
     static Map<String, Long> delta(Snapshot a, Snapshot b) {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("server", 0L);
         m.put("client", 0L);
         m.put("engine", 0L);
+        m.put("app", 0L);
         m.put("otherJava", 0L);
         b.threadCpu().forEach((id, t) -> {
             long d = t - a.threadCpu().getOrDefault(id, 0L);
@@ -141,6 +145,9 @@ final class CpuSampler {
         }
         if (threadName.startsWith(ENGINE_PREFIX)) {
             return "engine";
+        }
+        if (threadName.startsWith(APP_PREFIX)) {
+            return "app";
         }
         return "otherJava";
     }

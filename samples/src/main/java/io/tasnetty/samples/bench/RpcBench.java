@@ -19,6 +19,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
@@ -28,8 +32,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * An RPC echo benchmark in the manner of TAS's {@code micro_rpc}, on plain Netty, for any
@@ -44,34 +50,65 @@ import java.util.concurrent.atomic.AtomicLong;
  *       sends the next one at once.</li>
  *   <li>{@code bulk} mode: the client streams {@code size}-byte writes on its connections as fast as
  *       writability allows; the server counts and drops them (Gbit/s, CPU-seconds per GiB).</li>
+ *   <li>{@code open} mode: an open loop, as a service under a given load sees it. One application
+ *       thread, outside the event loops, issues {@code rate} requests/s on a fixed schedule, round-robin
+ *       over the connections, with {@code channel.writeAndFlush}, whether or not earlier ones were
+ *       answered. Latency runs from each request's <em>intended</em> send time, so a sender held up
+ *       (by a slow response, a busy CPU or a late wake-up) counts against the transport instead of
+ *       hiding the queue it causes (coordinated omission).</li>
+ *   <li>{@code blocking} mode: one application thread per connection sends a request and waits
+ *       until its whole echo is back, then sends the next, as blocking RPC stubs do; latency is
+ *       what that thread sees, wake-up included.</li>
  * </ul>
  * Only the measured interval (after {@code warmup}) counts. CPU time is the process's (user +
  * system, so the kernel's TCP work done in this process's context counts for the kernel
- * transports) and, per thread, the server's and client's event loops and the TAS engine's threads.
+ * transports) and, per thread, the server's and client's event loops, the TAS engine's threads and
+ * the application threads of the open and blocking modes.
  *
  * <p>Prints a human summary and one {@code RESULT k=v ...} line (see {@link BenchResult}) on stdout,
  * progress on stderr. {@link BenchRunner} runs this in a fresh JVM per transport and scenario.
  */
 @Command(name = "rpc-bench", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "RPC echo benchmark (like TAS's micro_rpc): server and closed-loop client in one JVM.")
+    description = "RPC echo benchmark (like TAS's micro_rpc): server and client (closed loop, open loop or "
+        + "blocking callers) in one JVM.")
 public final class RpcBench implements Callable<Integer> {
-    /** One run's parameters. */
+    /**
+     * One run's parameters. {@code rate} is the open loop's requests/s (all connections together),
+     * unused by the other modes; in blocking mode {@code connections} is also the number of callers.
+     */
     public record Config(Transport transport, String mode, int size, int connections, int depth, long warmupMillis,
-                         long durationMillis, int serverThreads, int clientThreads, String host, boolean progress) {
+                         long durationMillis, int serverThreads, int clientThreads, String host, boolean progress,
+                         double rate) {
         public Config {
-            if (!mode.equals("rpc") && !mode.equals("bulk")) {
-                throw new IllegalArgumentException("mode: expected rpc or bulk, not " + mode);
+            if (!List.of("rpc", "bulk", "open", "blocking").contains(mode)) {
+                throw new IllegalArgumentException("mode: expected rpc, bulk, open or blocking, not " + mode);
             }
             if (size < 1 || connections < 1 || depth < 1 || durationMillis < 1 || warmupMillis < 0
                 || serverThreads < 1 || clientThreads < 1) {
                 throw new IllegalArgumentException("size, connections, depth, duration and threads must be positive");
             }
+            if (mode.equals("open") && !(rate > 0)) {
+                throw new IllegalArgumentException("open mode needs a rate (requests/s) above 0");
+            }
+        }
+
+        /** A closed-loop (rpc) or bulk run. */
+        public Config(Transport transport, String mode, int size, int connections, int depth, long warmupMillis,
+            long durationMillis, int serverThreads, int clientThreads, String host, boolean progress) {
+            this(transport, mode, size, connections, depth, warmupMillis, durationMillis, serverThreads,
+                clientThreads, host, progress, 0);
         }
 
         public String label() {
-            return mode.equals("rpc")
-                ? String.format(Locale.ROOT, "%s rpc %dB x%d conn depth %d", transport, size, connections, depth)
-                : String.format(Locale.ROOT, "%s bulk %dB writes x%d conn", transport, size, connections);
+            return switch (mode) {
+                case "rpc" -> String.format(Locale.ROOT, "%s rpc %dB x%d conn depth %d", transport, size, connections,
+                    depth);
+                case "open" -> String.format(Locale.ROOT, "%s open loop %,.0f req/s %dB x%d conn", transport, rate, size,
+                    connections);
+                case "blocking" -> String.format(Locale.ROOT, "%s blocking %dB x%d callers", transport, size,
+                    connections);
+                default -> String.format(Locale.ROOT, "%s bulk %dB writes x%d conn", transport, size, connections);
+            };
         }
     }
 
@@ -79,8 +116,12 @@ public final class RpcBench implements Callable<Integer> {
         description = "tas, nio, epoll or io_uring (default: ${DEFAULT-VALUE})")
     Transport transport;
 
-    @Option(names = "--mode", defaultValue = "rpc", description = "rpc or bulk (default: ${DEFAULT-VALUE})")
+    @Option(names = "--mode", defaultValue = "rpc", description = "rpc (closed loop), bulk, open (open loop at "
+        + "--rate) or blocking (one send-and-wait caller thread per connection) (default: ${DEFAULT-VALUE})")
     String mode;
+
+    @Option(names = "--rate", defaultValue = "0", description = "open mode: requests/s, all connections together")
+    double rate;
 
     @Option(names = "--size", defaultValue = "64", description = "message (rpc) or write (bulk) size in bytes (default: ${DEFAULT-VALUE})")
     int size;
@@ -123,7 +164,7 @@ public final class RpcBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Config c = new Config(transport, mode, size, connections, depth, Math.round(warmup * 1000),
-            Math.round(duration * 1000), serverThreads, clientThreads, host, !quiet);
+            Math.round(duration * 1000), serverThreads, clientThreads, host, !quiet, rate);
         BenchResult r;
         switch (role) {
             case "both" -> r = run(c, System.err);
@@ -149,6 +190,18 @@ public final class RpcBench implements Callable<Integer> {
 
     /** One human line about {@code r}. */
     public static String summary(BenchResult r) {
+        if (r.mode().equals("open") || r.mode().equals("blocking")) {
+            return String.format(Locale.ROOT,
+                "%s %s %dB x%d %s: %,.0f req/s%s, p50 %.1f us, p99 %.1f us, p99.9 %.1f us; CPU %.2f cores, "
+                    + "%.2f CPU-s per M req (cores: server %.2f, client %.2f, engine %.2f, app %.2f, other %.2f)%s",
+                r.transport(), r.mode().equals("open") ? "open loop" : "blocking", r.size(), r.connections(),
+                r.mode().equals("open") ? "conn" : "callers", r.requestsPerSecond(),
+                r.mode().equals("open") ? String.format(Locale.ROOT, " (of %,.0f offered)", r.offered()) : "",
+                r.p50() / 1e3, r.p99() / 1e3, r.p999() / 1e3, r.cores(), r.cpuSecondsPerMillionRequests(),
+                r.coresOf(r.cpuServer()), r.coresOf(r.cpuClient()), r.coresOf(r.cpuEngine()), r.coresOf(r.cpuApp()),
+                r.coresOf(r.cpuRest()), r.mode().equals("open")
+                    ? String.format(Locale.ROOT, "; sender late p99 %.1f us", r.senderLagP99() / 1e3) : "");
+        }
         if (r.mode().equals("rpc")) {
             return String.format(Locale.ROOT,
                 "%s rpc %dB x%d conn depth %d: %,.0f req/s, p50 %.1f us, p99 %.1f us, p99.9 %.1f us; "
@@ -181,13 +234,15 @@ public final class RpcBench implements Callable<Integer> {
         final AtomicLong serverBytes = new AtomicLong();
         final AtomicLong clientBytes = new AtomicLong();
         final Map<EventLoop, LoopStats> loops = new ConcurrentHashMap<>();
+        /** Blocking mode: one per caller thread, which alone writes it. */
+        final List<LoopStats> callers = new CopyOnWriteArrayList<>();
 
         LoopStats stats(EventLoop loop) {
             return loops.computeIfAbsent(loop, l -> new LoopStats());
         }
     }
 
-    /** Per client event loop: only that loop's thread writes it. */
+    /** Per client event loop (or per blocking caller): only that thread writes it. */
     private static final class LoopStats {
         final Histogram latency = new Histogram(10, MAX_LATENCY, 3);
         long completed; // measured completions (read racily for progress only)
@@ -271,6 +326,7 @@ public final class RpcBench implements Callable<Integer> {
             Unpooled.directBuffer(c.size()).writeBytes(pattern(c.size())).asReadOnly());
         EventLoopGroup clientLoops = c.transport().newGroup(c.clientThreads(), CpuSampler.CLIENT_PREFIX);
         List<Channel> clients = new ArrayList<>();
+        AppThreads app = new AppThreads();
         AtomicLong counted = phases == null ? st.serverBytes : st.clientBytes;
         try {
             Bootstrap b = new Bootstrap()
@@ -282,16 +338,26 @@ public final class RpcBench implements Callable<Integer> {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(bulk ? new StreamHandler(st, payload)
-                            : new RpcClientHandler(st, payload, c.size(), c.depth()));
+                        ch.pipeline().addLast(switch (c.mode()) {
+                            case "bulk" -> new StreamHandler(st, payload);
+                            case "open" -> new OpenLoopHandler(st, c.size());
+                            case "blocking" -> new CallerHandler(c.size());
+                            default -> new RpcClientHandler(st, payload, c.size(), c.depth());
+                        });
                     }
                 });
             for (int i = 0; i < c.connections(); i++) {
                 clients.add(b.connect(addr).sync().channel());
             }
-            for (Channel ch : clients) {
-                Starter s = (Starter) ch.pipeline().last();
-                ch.eventLoop().execute(s::start);
+            switch (c.mode()) {
+                case "open" -> app.startSender(st, clients, payload, c.rate());
+                case "blocking" -> app.startCallers(st, clients, payload);
+                default -> {
+                    for (Channel ch : clients) {
+                        Starter s = (Starter) ch.pipeline().last();
+                        ch.eventLoop().execute(s::start);
+                    }
+                }
             }
 
             String label = c.label();
@@ -323,7 +389,8 @@ public final class RpcBench implements Callable<Integer> {
                 phases.accept("STOP");
             }
 
-            // Collect on each loop (its thread owns the figures).
+            // Collect on each loop (its thread owns the figures), and from the app threads once they ended.
+            app.stop();
             Histogram all = new Histogram(10, MAX_LATENCY, 3);
             long requests = 0;
             for (Map.Entry<EventLoop, LoopStats> e : st.loops.entrySet()) {
@@ -335,6 +402,11 @@ public final class RpcBench implements Callable<Integer> {
                 requests += (Long) got[0];
                 all.add((Histogram) got[1]);
             }
+            for (LoopStats ls : st.callers) {
+                requests += ls.completed;
+                all.add(ls.latency);
+            }
+            Histogram lag = app.senderLateness();
             Map<String, Long> cpu = CpuSampler.delta(s0, s1);
             double secs = (s1.wallNanos() - s0.wallNanos()) / 1e9;
             if (THREAD_REPORT && log != null) {
@@ -352,9 +424,11 @@ public final class RpcBench implements Callable<Integer> {
                 anyLatency ? all.getValueAtPercentile(99.9) : 0, anyLatency ? all.getMaxValue() : 0,
                 anyLatency ? all.getMean() : 0, cpu.get("process"), cpu.get("server"), cpu.get("client"),
                 cpu.get("engine"), cpu.get("otherJava"), gc1 - gc0, note + machineNote + engineNote,
-                busy.length == 0 ? Double.NaN : java.util.Arrays.stream(busy).sum());
+                busy.length == 0 ? Double.NaN : java.util.Arrays.stream(busy).sum(), c.mode().equals("open") ? c.rate() : 0,
+                cpu.get("app"), lag == null || lag.getTotalCount() == 0 ? 0 : lag.getValueAtPercentile(99));
         } finally {
             st.phase = STOP;
+            app.stop();
             for (Channel ch : clients) {
                 ch.close();
             }
@@ -457,6 +531,9 @@ public final class RpcBench implements Callable<Integer> {
         }
         long n = 0;
         for (LoopStats ls : st.loops.values()) {
+            n += ls.total;
+        }
+        for (LoopStats ls : st.callers) {
             n += ls.total;
         }
         return n;
@@ -661,6 +738,299 @@ public final class RpcBench implements Callable<Integer> {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
+        }
+    }
+
+    // ---- open loop and blocking callers: the application's threads, outside the event loops -------
+
+    /**
+     * The app threads of a run: the open-loop sender or the blocking callers (none in rpc and bulk
+     * mode). They stop sending at {@code STOP} but stay alive until {@link #stop}: the CPU time of a
+     * thread that has ended can no longer be read, and the measured interval's last snapshot comes
+     * after {@code STOP}.
+     */
+    private static final class AppThreads {
+        private final List<Thread> threads = new ArrayList<>();
+        private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+        private OpenLoopSender sender;
+
+        void startSender(State st, List<Channel> channels, ByteBuf payload, double rate) {
+            sender = new OpenLoopSender(st, channels, payload, rate);
+            start(CpuSampler.APP_PREFIX + "-sender", sender);
+        }
+
+        void startCallers(State st, List<Channel> channels, ByteBuf payload) {
+            for (int i = 0; i < channels.size(); i++) {
+                BlockingCaller caller = new BlockingCaller(st, channels.get(i), payload);
+                st.callers.add(caller.stats);
+                start(CpuSampler.APP_PREFIX + "-caller-" + i, caller);
+            }
+        }
+
+        private void start(String name, Runnable body) {
+            threads.add(Thread.ofPlatform().daemon().name(name).start(() -> {
+                try {
+                    body.run();
+                } finally {
+                    try {
+                        released.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }));
+        }
+
+        /**
+         * Ends the threads once {@code STOP} is set: wakes the parked ones, lets them end and waits
+         * for them, which also hands their figures over to this thread.
+         */
+        void stop() throws InterruptedException {
+            released.countDown();
+            for (Thread t : threads) {
+                LockSupport.unpark(t);
+            }
+            for (Thread t : threads) {
+                t.join(TimeUnit.SECONDS.toMillis(10));
+            }
+            threads.clear();
+        }
+
+        /** How late the open-loop sender was, null in the other modes. */
+        Histogram senderLateness() {
+            return sender == null ? null : sender.lateness;
+        }
+    }
+
+    /**
+     * The intended send times of one connection's requests in flight, oldest first: the open-loop
+     * sender adds one per request, the connection's event loop takes one per complete echo (echoes
+     * of fixed-size requests come back in order). One producer, one consumer, preallocated: nothing
+     * is allocated per request.
+     */
+    private static final class SendTimes {
+        /** Requests in flight on one connection before the sender waits (about 0.25 s at 128k req/s). */
+        private static final int CAPACITY = 1 << 15;
+        private final long[] ring = new long[CAPACITY];
+        private volatile long head; // written by the sender only: the writes before it publish the slot
+        private volatile long tail; // written by the event loop only: frees a slot for the sender
+
+        boolean offer(long nanos) {
+            long h = head;
+            if (h - tail == CAPACITY) {
+                return false;
+            }
+            ring[(int) (h & (CAPACITY - 1))] = nanos;
+            head = h + 1;
+            return true;
+        }
+
+        /** The oldest intended send time, or -1 when none is in flight (an echo nobody sent). */
+        long poll() {
+            long t = tail;
+            if (t == head) {
+                return -1;
+            }
+            long v = ring[(int) (t & (CAPACITY - 1))];
+            tail = t + 1;
+            return v;
+        }
+    }
+
+    /**
+     * The open loop's sender: one thread that sleeps until the next request is due, then sends
+     * every request that is due, round-robin over the connections. It never spins: on a 2-core
+     * machine a spinning sender would take a core from the transport it measures.
+     */
+    private static final class OpenLoopSender implements Runnable {
+        /** How long to wait when a connection already has {@link SendTimes#CAPACITY} requests unanswered. */
+        private static final long FULL_WAIT_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+        private final State st;
+        private final Channel[] channels;
+        private final SendTimes[] times;
+        private final ByteBuf payload;
+        private final double intervalNanos;
+        /** Issue time minus intended time, measured interval only; this thread's until it ends. */
+        final Histogram lateness = new Histogram(10, MAX_LATENCY, 3);
+
+        OpenLoopSender(State st, List<Channel> channels, ByteBuf payload, double rate) {
+            this.st = st;
+            this.channels = channels.toArray(Channel[]::new);
+            this.times = channels.stream().map(ch -> ((OpenLoopHandler) ch.pipeline().last()).times)
+                .toArray(SendTimes[]::new);
+            this.payload = payload;
+            this.intervalNanos = 1e9 / rate;
+        }
+
+        @Override
+        public void run() {
+            tightenTimerSlack();
+            long start = System.nanoTime();
+            for (long k = 0; st.phase != STOP; ) {
+                // From the start and k, not from the previous send, so late wake-ups do not add up into a lower rate.
+                long intended = start + (long) (k * intervalNanos);
+                long now = System.nanoTime();
+                if (intended > now) {
+                    LockSupport.parkNanos(intended - now);
+                    continue;
+                }
+                int c = (int) (k % channels.length);
+                if (!times[c].offer(intended)) {
+                    LockSupport.parkNanos(FULL_WAIT_NANOS); // the request stays due: its latency keeps counting
+                    continue;
+                }
+                if (st.phase == MEASURE) {
+                    lateness.recordValue(Math.min(now - intended, MAX_LATENCY));
+                }
+                channels[c].writeAndFlush(payload.duplicate(), channels[c].voidPromise());
+                k++;
+            }
+        }
+    }
+
+    /** Client, open mode: takes each complete echo's intended send time and records the latency. */
+    private static final class OpenLoopHandler extends ChannelInboundHandlerAdapter {
+        final SendTimes times = new SendTimes();
+        private final State st;
+        private final int size;
+        private LoopStats stats;
+        private long pending;
+
+        OpenLoopHandler(State st, int size) {
+            this.st = st;
+            this.size = size;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            stats = st.stats(ctx.channel().eventLoop());
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf b = (ByteBuf) msg;
+            pending += b.readableBytes();
+            b.release();
+            if (pending < size) {
+                return;
+            }
+            long now = System.nanoTime();
+            boolean measuring = st.phase == MEASURE;
+            while (pending >= size) {
+                pending -= size;
+                long intended = times.poll();
+                stats.total++;
+                if (measuring && intended >= 0) {
+                    stats.latency.recordValue(Math.min(Math.max(now - intended, 0), MAX_LATENCY));
+                    stats.completed++;
+                }
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    /**
+     * A blocking caller, as a blocking RPC stub's thread: send one request, park until its whole
+     * echo is back, repeat. Latency is what this thread sees, its own wake-up included.
+     */
+    private static final class BlockingCaller implements Runnable {
+        final LoopStats stats = new LoopStats();
+        private final State st;
+        private final Channel channel;
+        private final CallerHandler echoes;
+        private final ByteBuf payload;
+
+        BlockingCaller(State st, Channel channel, ByteBuf payload) {
+            this.st = st;
+            this.channel = channel;
+            this.echoes = (CallerHandler) channel.pipeline().last();
+            this.payload = payload;
+        }
+
+        @Override
+        public void run() {
+            echoes.caller = Thread.currentThread();
+            for (long sent = 1; st.phase != STOP && channel.isActive(); sent++) {
+                long t0 = System.nanoTime();
+                channel.writeAndFlush(payload.duplicate(), channel.voidPromise());
+                while (echoes.echoed < sent) {
+                    if (st.phase == STOP || !channel.isActive()) {
+                        return;
+                    }
+                    LockSupport.park(echoes); // the handler unparks on the echo; stop() and channelInactive too
+                }
+                long latency = System.nanoTime() - t0;
+                stats.total++;
+                if (st.phase == MEASURE) {
+                    stats.latency.recordValue(Math.min(latency, MAX_LATENCY));
+                    stats.completed++;
+                }
+            }
+        }
+    }
+
+    /** Client, blocking mode: counts complete echoes and wakes the caller waiting for them. */
+    private static final class CallerHandler extends ChannelInboundHandlerAdapter {
+        private final int size;
+        private long pending;
+        /** Complete echoes so far; written by the event loop only, read by the caller. */
+        volatile long echoed;
+        volatile Thread caller;
+
+        CallerHandler(int size) {
+            this.size = size;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf b = (ByteBuf) msg;
+            pending += b.readableBytes();
+            b.release();
+            if (pending < size) {
+                return;
+            }
+            long n = echoed;
+            while (pending >= size) {
+                pending -= size;
+                n++;
+            }
+            echoed = n;
+            LockSupport.unpark(caller);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            LockSupport.unpark(caller);
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    private static final int PR_SET_TIMERSLACK = 29;
+
+    /**
+     * Asks Linux to end this thread's timed waits within 1 µs of their deadline (prctl
+     * PR_SET_TIMERSLACK) instead of the default 50 µs, so the open-loop sender wakes when a
+     * request is due rather than adding up to 50 µs to every latency it measures. Best effort:
+     * where it fails the sender's lateness figure shows the difference.
+     */
+    private static void tightenTimerSlack() {
+        try {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle prctl = linker.downcallHandle(linker.defaultLookup().find("prctl").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+            int ignored = (int) prctl.invokeExact(PR_SET_TIMERSLACK, 1_000L);
+        } catch (Throwable e) {
+            // not Linux, or no native access: keep the default slack
         }
     }
 }

@@ -9,8 +9,15 @@ import java.util.Locale;
  * on the x axis (e.g. connection counts) and one bar per series (transport), value labels on the bars.
  */
 final class SvgChart {
-    /** One panel: {@code values[series][category]}, NaN for no value. */
-    record Panel(String title, List<String> categories, double[][] values, String format) {
+    /** One panel: {@code values[series][category]}, NaN for no value; {@code log}: a logarithmic y axis. */
+    record Panel(String title, List<String> categories, double[][] values, String format, boolean log) {
+        Panel(String title, List<String> categories, double[][] values, String format) {
+            this(title, categories, values, format, false);
+        }
+
+        Panel logScale() {
+            return new Panel(title, categories, values, format, true);
+        }
     }
 
     private static final int PANEL_W = 470;
@@ -81,23 +88,36 @@ final class SvgChart {
         int bottom = py + PANEL_H - 42;
         sb.append(text(px + PANEL_W / 2, py + 18, 13, "bold", "middle", p.title()));
         double max = 0;
+        double min = Double.MAX_VALUE;
         for (double[] row : p.values()) {
             for (double v : row) {
                 if (!Double.isNaN(v)) {
                     max = Math.max(max, v);
+                    if (v > 0) {
+                        min = Math.min(min, v);
+                    }
                 }
             }
         }
-        double step = niceStep(max / 4);
-        double top = max <= 0 ? 1 : Math.ceil(max / step) * step;
-        if (max <= 0) {
-            step = 0.25;
-        }
-        for (double y = 0; y <= top + step / 2; y += step) {
-            double yy = bottom - (bottom - plotTop) * (y / top);
-            sb.append(String.format(Locale.ROOT,
-                "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>%n", left, yy, right, yy));
-            sb.append(text(left - 5, (int) Math.round(yy) + 4, 10, "normal", "end", compact(y)));
+        // A bar's height is scale.applyAsDouble(value), 0 at the axis and 1 at the top.
+        java.util.function.DoubleUnaryOperator scale;
+        if (p.log() && max > 0) {
+            double lo = Math.floor(Math.log10(min) - 1e-9); // below the smallest value, so its bar shows
+            double hi = Math.max(lo + 1, Math.ceil(Math.log10(max)));
+            scale = v -> v <= 0 ? 0 : Math.max(0, (Math.log10(v) - lo) / (hi - lo));
+            for (double e = lo; e <= hi; e++) {
+                gridLine(sb, left, right, bottom - (bottom - plotTop) * ((e - lo) / (hi - lo)), Math.pow(10, e));
+            }
+        } else {
+            double step = niceStep(max / 4);
+            double top = max <= 0 ? 1 : Math.ceil(max / step) * step;
+            if (max <= 0) {
+                step = 0.25;
+            }
+            scale = v -> v / top;
+            for (double y = 0; y <= top + step / 2; y += step) {
+                gridLine(sb, left, right, bottom - (bottom - plotTop) * (y / top), y);
+            }
         }
         sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>%n",
             left, bottom, right, bottom));
@@ -114,7 +134,7 @@ final class SvgChart {
                     sb.append(text((int) Math.round(x + barW / 2), bottom - 4, 9, "normal", "middle", "n/a"));
                     continue;
                 }
-                double bh = (bottom - plotTop) * (v / top);
+                double bh = (bottom - plotTop) * scale.applyAsDouble(v);
                 sb.append(String.format(Locale.ROOT,
                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s</title></rect>%n",
                     x + 1, bottom - bh, barW - 2, bh, color(s), esc(series.get(s)),
@@ -125,6 +145,12 @@ final class SvgChart {
             sb.append(text((int) Math.round(left + c * groupW + groupW / 2), bottom + 16, 11, "normal", "middle",
                 p.categories().get(c)));
         }
+    }
+
+    private static void gridLine(StringBuilder sb, int left, int right, double y, double value) {
+        sb.append(String.format(Locale.ROOT,
+            "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>%n", left, y, right, y));
+        sb.append(text(left - 5, (int) Math.round(y) + 4, 10, "normal", "end", compact(value)));
     }
 
     private static double niceStep(double raw) {

@@ -23,6 +23,72 @@ class BenchReportTest {
             p99 / 2.0, cpu, cpu / 3, cpu / 3, t.equals("tas") ? cpu / 4 : 0, 0, 0, "test");
     }
 
+    /** An open-loop (rate > 0) or blocking-caller (rate 0) result: 2 s, requests at {@code rps}, CPU at {@code cores}. */
+    private static BenchResult load(String t, int conns, long rate, long rps, double cores, long p99) {
+        long cpu = (long) (cores * 2e9);
+        return new BenchResult(t, rate > 0 ? "open" : "blocking", 64, conns, 1, 2.0, rps * 2, rps * 2 * 64, p99 / 2,
+            p99, p99 * 2, p99 * 3, p99 / 2.0, cpu, cpu / 4, cpu / 4, t.equals("tas") ? cpu / 4 : 0, 0, 0, "test",
+            Double.NaN, rate, cpu / 8, rate > 0 ? 5_000 : 0);
+    }
+
+    @Test
+    void openLoopAndBlockingCallersGetTheirOwnTablesTargetsAndPanels(@TempDir Path dir) throws Exception {
+        List<BenchReport.Run> runs = new ArrayList<>();
+        BenchReport.Scenario low = new BenchReport.Scenario("open", 64, 8, 1, 1_460);
+        BenchReport.Scenario high = new BenchReport.Scenario("open", 64, 8, 1, 131_000);
+        runs.add(new BenchReport.Run(low, "tas", load("tas", 8, 1_460, 1_460, 2.0, 1_000_000), null));
+        runs.add(new BenchReport.Run(low, "epoll", load("epoll", 8, 1_460, 1_460, 0.25, 250_000), null));
+        runs.add(new BenchReport.Run(high, "tas", null, "exit code 1: boom"));
+        runs.add(new BenchReport.Run(high, "epoll", load("epoll", 8, 131_000, 90_000, 1.9, 900_000_000), null));
+        BenchReport.Scenario one = new BenchReport.Scenario("blocking", 64, 1, 1);
+        runs.add(new BenchReport.Run(one, "tas", load("tas", 1, 0, 30_000, 2.0, 80_000), null));
+        runs.add(new BenchReport.Run(one, "epoll", load("epoll", 1, 0, 15_000, 0.5, 120_000), null));
+        BenchReport r = new BenchReport(List.of("tas", "epoll"), runs, "cmd", "method", List.of(), ZonedDateTime.now());
+        r.write(dir, "z");
+
+        String md = Files.readString(dir.resolve("z.md"));
+        assertThat(md).contains("## Open loop (64 B requests at a fixed rate from one application thread, 8 connections)")
+            .contains("| open loop, 1,460 req/s, 8 conn | **tas** | 1,460 | 2.00 (8.00×) | 500.0 (4.00×) | 1000.0 (4.00×)")
+            .contains("| open loop, 131,000 req/s, 8 conn | tas | exit code 1: boom |")
+            .contains("| 0.50 · 0.50 · 0.50 · 0.25 · 0.25 | 5.0 |")
+            .contains("open loop, 1,460 req/s, 8 conn: cores used 8.00× epoll's (target ≤ 1×: missed, 700% higher); "
+                + "p99 4.00× epoll's (target ≤ 1×: missed, 300% higher)")
+            .contains("## Blocking callers (each thread sends 64 B on its own connection and waits for the echo)")
+            .contains("| blocking, 1 caller | **tas** | 30,000 (2.00×) | 40.0 (0.67×) | 80.0 (0.67×) | 160.0 (0.67×) "
+                + "| 2.00 | 66.67 (2.00×) | 0.50× |")
+            .contains("blocking, 1 caller: requests/s 2.00× epoll's (target ≥ 1×: met); CPU per request 2.00× epoll's "
+                + "(target ≤ 1×: missed, 100% higher)");
+        String svg = Files.readString(dir.resolve("z.svg"));
+        assertThat(svg).contains("Open loop: p99 latency, µs, log scale").contains("Blocking callers: requests/s");
+        DocumentBuilderFactory.newInstance().newDocumentBuilder()
+            .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+        // The results file keeps the rates, also of a failed open-loop cell.
+        assertThat(Files.readString(dir.resolve("z.results.txt"))).contains("# failed tas round=1 open 64 8 1 rate=131000 "
+            + "exit code 1: boom");
+        BenchReport again = BenchReport.fromRaw(dir.resolve("z.results.txt"));
+        assertThat(again.tables()).isEqualTo(r.tables());
+        assertThat(again.targets()).isEqualTo(r.targets());
+    }
+
+    @Test
+    void resultLinesFromBeforeTheLoadScenariosStillParse() {
+        BenchResult old = BenchResult.parse("RESULT transport=epoll mode=rpc size=64 connections=8 depth=1 "
+            + "seconds=5.0 requests=700000 bytes=44800000 p50=53000 p99=110000 p999=156000 max=900000 mean=54000.0 "
+            + "cpuProcess=9500000000 cpuServer=4700000000 cpuClient=4700000000 cpuEngine=0 cpuOtherJava=3000000 "
+            + "gcCount=0 machineCores=1.900 note=x round=1");
+        assertThat(old.offered()).isZero();
+        assertThat(old.cpuApp()).isZero();
+        assertThat(BenchReport.Scenario.of(old)).isEqualTo(new BenchReport.Scenario("rpc", 64, 8, 1));
+    }
+
+    @Test
+    void openLoopRatesAreRoundedToThreeDigits() {
+        assertThat(BenchRunner.threeDigits(145_883 * 0.01)).isEqualTo(1_460);
+        assertThat(BenchRunner.threeDigits(145_883 * 0.9)).isEqualTo(131_000);
+        assertThat(BenchRunner.threeDigits(42.4)).isEqualTo(42);
+        assertThat(BenchRunner.threeDigits(0.2)).isEqualTo(1);
+    }
+
     @Test
     void repeatedCellsShowTheMedianAndTheRange(@TempDir Path dir) throws Exception {
         BenchReport.Scenario s = new BenchReport.Scenario("rpc", 64, 1, 1);
