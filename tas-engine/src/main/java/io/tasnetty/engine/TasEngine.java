@@ -51,6 +51,8 @@ public final class TasEngine implements AutoCloseable {
     private static final long SHM_LEN = 1L << 30;
     /** Pure spinning before an idle fast path starts yielding (then blocks, see runFastPath). */
     private static final long SPIN_NANOS = 5_000;
+    /** A yield that takes this long let another thread run: the CPU is contended. */
+    private static final long YIELD_CONTENDED_NANOS = 20_000;
     /** Fast-path thread: polling pays while work comes this soon on average (see TasSpinPolicy). */
     private static final long FP_SPIN_WORTH_NANOS = 20_000;
     private final TasConfig config;
@@ -270,6 +272,9 @@ public final class TasEngine implements AutoCloseable {
                     Thread.onSpinWait();
                 } else {
                     Thread.yield();
+                    if (clock.nanoTime() - now > YIELD_CONTENDED_NANOS) {
+                        spin.contended(); // another thread ran meanwhile: it needs this core
+                    }
                 }
                 continue;
             }

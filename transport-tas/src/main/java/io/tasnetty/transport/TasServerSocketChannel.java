@@ -172,6 +172,7 @@ public final class TasServerSocketChannel extends AbstractTasChannel implements 
                     throw TasErrors.bindFailed(e);
                 }
                 l.attach(reg);
+                port = l.port(); // the engine's choice when only the engine listens on port 0
             }
             if (k != null) {
                 KernelAcceptor acceptor = new KernelAcceptor(k);

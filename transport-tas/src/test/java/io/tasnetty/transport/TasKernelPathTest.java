@@ -261,6 +261,18 @@ class TasKernelPathTest {
             ChannelFuture b = new ServerBootstrap().group(group).channel(TasServerSocketChannel.class)
                 .childHandler(new ChannelInboundHandlerAdapter()).bind(new InetSocketAddress("::1", 0)).await();
             assertThat(b.cause()).isInstanceOf(BindException.class).hasMessageContaining("no-kernel-path");
+            // Engine only: port 0 reports the port the engine chose, and the engine serves it.
+            Channel server = new ServerBootstrap().group(group).channel(TasServerSocketChannel.class)
+                .childHandler(new Echo()).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+            InetSocketAddress bound = (InetSocketAddress) server.localAddress();
+            assertThat(bound.getPort()).isPositive();
+            Collector c = new Collector(5);
+            Channel ch = new Bootstrap().group(group).channel(TasSocketChannel.class).handler(c).connect(bound).sync().channel();
+            ch.writeAndFlush(Unpooled.wrappedBuffer(new byte[]{1, 2, 3, 4, 5}));
+            assertThat(c.done.get(10, TimeUnit.SECONDS)).containsExactly(1, 2, 3, 4, 5);
+            assertThat(((TasSocketChannel) ch).path()).isEqualTo(TasPath.ENGINE);
+            ch.close().sync();
+            server.close().sync();
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
             strict.close();

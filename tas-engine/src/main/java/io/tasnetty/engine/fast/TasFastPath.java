@@ -198,7 +198,11 @@ public final class TasFastPath {
         driveInline(now);
     }
 
-    /** Takes the agent if no thread drives it; the caller then runs {@link #doWork} and {@link #release}s. */
+    /**
+     * Takes the agent if no thread drives it; the caller then runs {@link #doWork} and
+     * {@link #release}s, and after letting go must look at the queues again (work queued
+     * meanwhile by a thread whose tryDrive failed is the driver's to take or hand on).
+     */
     public boolean tryDrive() {
         if (DRIVING.compareAndSet(this, 0, 1)) {
             driver = Thread.currentThread();
@@ -264,15 +268,20 @@ public final class TasFastPath {
         if (!tryDrive()) {
             return 0;
         }
+        int work;
         try {
-            int work = doWork(now);
+            work = doWork(now);
             if (work == 0) {
                 checkSleeperTimers(now);
             }
-            return work;
         } finally {
             release();
         }
+        if (!queuesEmpty()) {
+            // Whoever queued work while we drove relies on us to take it (their tryDrive failed).
+            driveInline(now);
+        }
+        return work;
     }
 
     /** No frame or command waits in a cross-thread queue (a hint for the thread that just let go). */
@@ -345,7 +354,7 @@ public final class TasFastPath {
         // after it sees the agent's store made before it re-checked the queues. The thread that
         // drives the agent right now takes the work itself: no wake-up (a looped-back frame to
         // the agent that sent it, say).
-        if (sleeping && driver != Thread.currentThread()) {
+        if (driver != Thread.currentThread() && sleeping) {
             port.wakeup(queue);
         }
     }

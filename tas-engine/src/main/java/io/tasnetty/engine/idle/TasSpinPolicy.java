@@ -19,6 +19,11 @@ package io.tasnetty.engine.idle;
  * work comes within that, the gap it measures is the short one, and the average follows. The
  * probes cost at most {@code maxSpinNanos / probeEvery} per wake-up when the load is low.
  *
+ * <p>Polling on a machine without a spare core takes the core from a thread with work (an
+ * application thread, the peer loop): the poller reports that ({@link #contended()}, e.g. when a
+ * yield came back late because another thread ran), and the policy then blocks at once for the
+ * next {@value #CONTENDED_PERIODS} idle periods whatever the gaps.
+ *
  * <p>Single-threaded (the owning thread); times are {@code System.nanoTime()} values passed in.
  */
 public final class TasSpinPolicy {
@@ -29,6 +34,10 @@ public final class TasSpinPolicy {
     private long averageGap;
     private int wakeUps;
     private boolean probing;
+    /** Idle periods left in which to block at once: other threads wanted the CPU we polled on. */
+    private int contendedPeriods;
+    /** How many idle periods a {@link #contended()} report turns polling off for. */
+    static final int CONTENDED_PERIODS = 256;
 
     /**
      * @param maxSpinNanos the longest a thread polls without work (0: always block at once)
@@ -48,6 +57,10 @@ public final class TasSpinPolicy {
 
     /** How long to poll from the start of this idle period before blocking (nanoseconds). */
     public long spinBudget() {
+        if (contendedPeriods > 0) {
+            contendedPeriods--;
+            return 0;
+        }
         if (probing) {
             return maxSpinNanos;
         }
@@ -74,6 +87,15 @@ public final class TasSpinPolicy {
             wakeUps = 0;
             probing = maxSpinNanos > 0;
         }
+    }
+
+    /**
+     * While polling, the thread found the CPU contended (a yield that returned only after another
+     * thread ran): polling costs others their CPU here, so block at once for a while.
+     */
+    public void contended() {
+        contendedPeriods = CONTENDED_PERIODS;
+        probing = false;
     }
 
     /** The average gap the policy acts on (for tests and diagnostics). */

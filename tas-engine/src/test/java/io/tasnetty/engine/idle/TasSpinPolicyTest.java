@@ -93,6 +93,20 @@ class TasSpinPolicyTest {
     }
 
     @Test
+    void aContendedCpuTurnsPollingOffForAWhile() {
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 0);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(4_000, false);
+        }
+        p.contended();
+        for (int i = 0; i < TasSpinPolicy.CONTENDED_PERIODS; i++) {
+            assertThat(p.spinBudget()).isZero();
+            p.workArrived(4_000, false);
+        }
+        assertThat(p.spinBudget()).isPositive();
+    }
+
+    @Test
     void zeroMaximumNeverPolls() {
         TasSpinPolicy p = new TasSpinPolicy(0, WORTH, 1);
         for (int i = 0; i < 100; i++) {
