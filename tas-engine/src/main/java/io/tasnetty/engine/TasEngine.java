@@ -385,6 +385,11 @@ public final class TasEngine implements AutoCloseable {
         return tcbs.inUse();
     }
 
+    /** Loopback segment buffers not back in their pool (0 when no looped segment is in flight). */
+    public int loopbackBuffersInUse() {
+        return loopbackBuffers.capacity() - loopbackBuffers.available();
+    }
+
     /** Ring memory held by live connections (0 once all are reclaimed). */
     public long ringBytesInUse() {
         return rings.bytesInUse();

@@ -63,6 +63,8 @@ class TasSocketChannelTest {
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         try {
             assertThat(engine.contextCount()).isZero();
+            assertThat(eventually(5000, () -> engine.loopbackBuffersInUse() == 0))
+                .as("loopback buffers in use: %d", engine.loopbackBuffersInUse()).isTrue();
             assertThat(eventually(5000, () -> engine.flowCount() == 0 && engine.ringBytesInUse() == 0 && engine.flowRecordsInUse() == 0))
                 .as("flows %d, ring bytes %d", engine.flowCount(), engine.ringBytesInUse()).isTrue();
         } finally {
@@ -282,7 +284,7 @@ class TasSocketChannelTest {
         client.writeAndFlush(Unpooled.copiedBuffer(new byte[]{9})).sync();
         client.shutdownOutput().sync();
         assertThat(client.isOutputShutdown()).isTrue();
-        assertThat(client.isInputShutdown()).isFalse();
+        // (The client's input may already be shut down here: the server answers and closes at once.)
         assertThat(inputShutdown.get(10, TimeUnit.SECONDS)).isSameAs(ChannelInputShutdownEvent.INSTANCE);
         assertThat(collector.done.get(10, TimeUnit.SECONDS)).containsExactly(1, 2, 3);
         assertThat(eventually(5000, client::isInputShutdown)).isTrue();

@@ -477,7 +477,11 @@ final class TcpInput {
             }
             rx.publishTail(tail + advance);
             post(f, TasEvents.READABLE);
-            out.scheduleAck(f);
+            if (f.loopback && f.oooCount() == 0) {
+                out.delayAck(f, now); // the reply will carry it
+            } else {
+                out.scheduleAck(f);
+            }
             if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
                 consumeFin(f, now);
             }

@@ -318,6 +318,31 @@ final class TcpOutput {
         return false;
     }
 
+    /**
+     * Looped connections: acknowledge in-order data later, so the reply the application is about
+     * to write carries the ACK (one segment each way per request instead of two; Linux delays ACKs
+     * on {@code lo} too). The ACK goes at once when two full segments or a quarter of the
+     * receive ring are unacknowledged (RFC 1122 4.2.3.2: at least every second full segment), and
+     * at the latest after {@link #DELAYED_ACK_NANOS}.
+     */
+    void delayAck(TasFlow f, long now) {
+        int unacked = f.rcvNxt() - f.lastAckSent;
+        TasByteRing rx = f.rx;
+        int limit = Math.min(2 * f.mss(), rx == null ? 0 : rx.capacity() >> 2);
+        if (unacked >= limit) {
+            scheduleAck(f);
+            return;
+        }
+        f.ackPending(true);
+        if (f.delackDeadline == 0) {
+            f.delackDeadline = now + DELAYED_ACK_NANOS;
+            TcpTimers.arm(wheel, f);
+        }
+    }
+
+    /** How long a looped connection's ACK may wait for a reply to carry it. */
+    static final long DELAYED_ACK_NANOS = 1_000_000L;
+
     void scheduleAck(TasFlow f) {
         f.ackPending(true);
         if (!f.inAckList) {
@@ -431,6 +456,7 @@ final class TcpOutput {
         int window = Math.min(65535, TcpInput.receiveWindow(f)); // RFC 7323 2.2: windows in SYNs are never scaled
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, synAck ? f.rcvNxt() : 0, hdr, flags, window);
         f.rcvAdvEdgePos = f.rx.tailPlain() + window;
+        f.lastAckSent = f.rcvNxt();
         finishFrame(f, b, hdr, 0, Ipv4.ECN_NOT_ECT);
         return true;
     }
@@ -474,6 +500,8 @@ final class TcpOutput {
             f.tx.copyOut(pos, s, tcpOff + hdr, len);
         }
         f.flags(fl & ~TasFlow.F_ACK_PENDING); // this segment carries the ACK
+        f.lastAckSent = f.rcvNxt();
+        f.delackDeadline = 0; // (its wheel entry, if any, finds nothing to do)
         finishFrame(f, b, hdr, len, (fl & TasFlow.F_ECN_ON) != 0 && len > 0 ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT);
         return true;
     }

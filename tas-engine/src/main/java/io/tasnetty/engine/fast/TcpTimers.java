@@ -53,6 +53,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         d = earliest(d, f.keepaliveDeadline());
         d = earliest(d, f.timeWaitDeadline());
         d = earliest(d, f.paceDeadline());
+        d = earliest(d, f.delackDeadline);
         if (d == 0) {
             if (f.timerSlot() >= 0) {
                 wheel.cancel(f);
@@ -97,6 +98,12 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             f.timeWaitDeadline(0);
             fp.closeFlow(f, now);
             return;
+        }
+        if (f.delackDeadline != 0 && now >= f.delackDeadline) {
+            f.delackDeadline = 0;
+            if (f.ackPending()) {
+                out.sendAckNow(f, now); // no reply came to carry it
+            }
         }
         if (f.rtoDeadline() != 0 && now >= f.rtoDeadline()) {
             f.rtoDeadline(0);

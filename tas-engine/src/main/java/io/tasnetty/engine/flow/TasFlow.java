@@ -255,6 +255,13 @@ public final class TasFlow {
      * long is atomic on 64-bit HotSpot; a stale value only means one more or one fewer update).
      */
     public long rcvAdvEdgePos;
+    /** RCV.NXT as the last segment we sent acknowledged it (fast path only). */
+    public int lastAckSent;
+    /**
+     * Looped connections: when a delayed ACK must go out at the latest (0: none pending). The
+     * reply to a request usually carries it first (fast path only).
+     */
+    public long delackDeadline;
     /**
      * The FIN was consumed in order: the receive side is closed. Volatile: set after the last
      * byte's tail is published, so a reader that sees it also sees every byte before the FIN.

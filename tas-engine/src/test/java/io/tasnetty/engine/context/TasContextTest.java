@@ -141,6 +141,36 @@ class TasContextTest {
     }
 
     @Test
+    void aLoopedReplyCarriesTheAckOfItsRequestAndALoneSegmentIsAckedAfterTheDelay() {
+        try (EngineHarness h = new EngineHarness()) {
+            TasListener l = h.ctx.listen(new InetSocketAddress("127.0.0.1", 9), 4);
+            TasConnection c = h.ctx.connect(new InetSocketAddress("127.0.0.1", 9));
+            h.step();
+            TasConnection s = h.ctx.accept(l);
+            long acksBefore = h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_ACKS_SENT);
+            long segmentsBefore = h.engine.counter(io.tasnetty.engine.stats.TasCounter.RX_FLOW_SEGMENTS);
+            for (int i = 0; i < 10; i++) {
+                c.write(ByteBuffer.wrap(new byte[64]));
+                c.flush();
+                h.step();
+                assertThat(s.read(ByteBuffer.allocate(64))).isEqualTo(64);
+                s.write(ByteBuffer.wrap(new byte[64]));
+                s.flush();
+                h.step();
+                assertThat(c.read(ByteBuffer.allocate(64))).isEqualTo(64);
+            }
+            // One segment each way per exchange: every request and reply carried the other side's ACK.
+            assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.RX_FLOW_SEGMENTS) - segmentsBefore)
+                .isEqualTo(20);
+            assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_ACKS_SENT) - acksBefore).isZero();
+            // The last reply has no answer to ride on: its ACK goes once the delay is over.
+            h.advanceMillis(3);
+            assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_ACKS_SENT) - acksBefore).isEqualTo(1);
+            assertThat(s.flow().sndUna()).isEqualTo(s.flow().sndMax());
+        }
+    }
+
+    @Test
     void shouldDeliverLoopbackConnectionsInsideTheEngine() {
         try (EngineHarness h = new EngineHarness()) {
             TasListener l = h.ctx.listen(new InetSocketAddress("127.0.0.1", 9), 4);
