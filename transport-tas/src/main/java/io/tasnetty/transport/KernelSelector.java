@@ -43,6 +43,9 @@ final class KernelSelector {
     private volatile boolean flushPending;
     private final Consumer<SelectionKey> dispatch = this::dispatch;
     private int handled;
+    /** Inside {@link #dispatch}: a select of ours is running its action. */
+    private boolean dispatching;
+    private boolean flushAfterDispatch;
 
     /** Registrations now (any thread). */
     int registrations() {
@@ -72,12 +75,23 @@ final class KernelSelector {
             return 0;
         }
         handled = 0;
+        dispatching = true;
         try {
             selector.selectNow(dispatch);
         } catch (IOException e) {
             throw new UncheckedIOException("selecting kernel sockets failed", e);
+        } finally {
+            afterDispatch();
         }
         return handled;
+    }
+
+    private void afterDispatch() {
+        dispatching = false;
+        if (flushAfterDispatch) {
+            flushAfterDispatch = false;
+            flushCancelled();
+        }
     }
 
     /**
@@ -91,12 +105,37 @@ final class KernelSelector {
         }
         handled = 0;
         long millis = Math.max(1, timeoutNanos / 1_000_000); // never 0: that would mean "forever"
+        dispatching = true;
         try {
             selector.select(dispatch, millis);
         } catch (IOException e) {
             throw new UncheckedIOException("selecting kernel sockets failed", e);
+        } finally {
+            afterDispatch();
         }
         return handled;
+    }
+
+    /**
+     * Loop thread: lets the JDK really close the sockets whose keys were cancelled (it defers the
+     * close of a registered socket to the next select), so a closed listener stops accepting and
+     * a closed connection sends its FIN or RST now, as after close(2). Readiness it sees now is
+     * not lost: the selector reports it again (level-triggered).
+     */
+    void flushCancelled() {
+        if (selector == null) {
+            return;
+        }
+        if (dispatching) {
+            flushAfterDispatch = true; // a select cannot nest in another's action: right after it
+            return;
+        }
+        try {
+            selector.selectNow();
+            selector.selectedKeys().clear();
+        } catch (IOException e) {
+            throw new UncheckedIOException("selecting kernel sockets failed", e);
+        }
     }
 
     /** Any thread: makes a blocked (or the next) {@link #select} return at once. */

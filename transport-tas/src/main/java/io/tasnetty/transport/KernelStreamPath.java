@@ -28,6 +28,7 @@ final class KernelStreamPath extends StreamPath implements NioIoHandle {
     private final TasSocketChannel channel;
     private final SocketChannel ch;
     private IoRegistration registration;
+    private TasIoHandler handler;
     private int interest;
     private InetSocketAddress local;
     private InetSocketAddress remote;
@@ -63,7 +64,8 @@ final class KernelStreamPath extends StreamPath implements NioIoHandle {
 
     @Override
     void registered(TasIoRegistration r) throws Exception {
-        registration = r.handler().registerKernel(this);
+        handler = r.handler();
+        registration = handler.registerKernel(this);
         submit();
     }
 
@@ -174,8 +176,12 @@ final class KernelStreamPath extends StreamPath implements NioIoHandle {
                 // closing anyway
             }
         }
+        boolean wasRegistered = registration != null;
         deregistered();
         closeQuietly();
+        if (wasRegistered && handler != null && handler.inLoop()) {
+            handler.flushKernelCloses(); // the FIN (or RST) leaves now, not at the loop's next select
+        }
     }
 
     private void closeQuietly() {

@@ -266,6 +266,11 @@ public final class TasIoHandler implements IoHandler {
         return kernel.register(handle);
     }
 
+    /** Loop thread: closes now the kernel sockets whose registrations were cancelled. */
+    void flushKernelCloses() {
+        kernel.flushCancelled();
+    }
+
     /** Kernel sockets registered now. */
     int kernelRegistrations() {
         return kernel.registrations();

@@ -238,6 +238,10 @@ public final class TasServerSocketChannel extends AbstractTasChannel implements 
         if (a != null) {
             a.cancel();
             closeQuietly(a.socket); // the kernel resets its unaccepted connections
+            TasIoRegistration r = registration;
+            if (r != null && r.handler().inLoop()) {
+                r.handler().flushKernelCloses(); // closed now: a connect from here on is refused
+            }
         }
     }
 
