@@ -53,6 +53,10 @@ public final class TasEngine implements AutoCloseable {
     private static final long SPIN_NANOS = 5_000;
     /** A yield that takes this long let another thread run: the CPU is contended. */
     private static final long YIELD_CONTENDED_NANOS = 20_000;
+    /** An idle fast-path thread sleeps at most this long after work (doubling up to MAX_SLEEP_NANOS). */
+    private static final long MIN_SLEEP_CAP_NANOS = 1_000_000;
+    /** The longest an idle fast-path thread sleeps between timers: about ten wake-ups a second. */
+    private static final long MAX_SLEEP_NANOS = 100_000_000;
     /** Fast-path thread: polling pays while work comes this soon on average (see TasSpinPolicy). */
     private static final long FP_SPIN_WORTH_NANOS = 20_000;
     private final TasConfig config;
@@ -242,6 +246,11 @@ public final class TasEngine implements AutoCloseable {
         long idleSince = -1;
         long spinBudget = 0;
         boolean wokenUp = false;
+        // The longest this thread sleeps without a timer: short after work, doubling while idle.
+        // An rx interrupt should wake it sooner, but edge-triggered interrupts (DPDK's tap PMD,
+        // for one) can miss a frame another thread left behind; then the frame waits this long.
+        long sleepCap = MIN_SLEEP_CAP_NANOS;
+        fp.bindAgentThread();
         while (running) {
             long now = clock.nanoTime();
             int work = 0;
@@ -258,6 +267,7 @@ public final class TasEngine implements AutoCloseable {
                     idleSince = -1;
                     wokenUp = false;
                 }
+                sleepCap = MIN_SLEEP_CAP_NANOS;
                 continue;
             }
             if (idleSince < 0) {
@@ -278,7 +288,8 @@ public final class TasEngine implements AutoCloseable {
                 }
                 continue;
             }
-            fp.idle(now, TimeUnit.MILLISECONDS.toNanos(100));
+            fp.idle(now, sleepCap);
+            sleepCap = Math.min(MAX_SLEEP_NANOS, sleepCap * 2);
             wokenUp = true;
         }
     }

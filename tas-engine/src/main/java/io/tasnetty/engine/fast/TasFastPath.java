@@ -112,6 +112,16 @@ public final class TasFastPath {
     private final TcpOptions opts = new TcpOptions();
     private long lastNow;
     private volatile boolean sleeping;
+    /**
+     * The last receive burst came back full: the port may hold more frames. Whoever stops
+     * driving then must not leave them to an interrupt: with edge-triggered rx interrupts
+     * (DPDK's), frames already waiting raise none, and the agent's thread would sleep past them.
+     */
+    private boolean rxMaybeMore;
+    /** The port lets any driving thread receive ({@link TasPort#rxFromAnyThread()}). */
+    private final boolean rxAnyThread;
+    /** The agent's own thread, once it runs; null in a manual engine (whoever drives receives). */
+    private volatile Thread agentThread;
     private static final VarHandle DRIVING;
     /** 1 while a thread runs the duty cycle ({@link #tryDrive}); only that thread touches the agent's state. */
     @SuppressWarnings("unused")
@@ -142,6 +152,7 @@ public final class TasFastPath {
         this.counters = counters;
         this.engine = engine;
         this.kernelPath = engine.hasKernelPath();
+        this.rxAnyThread = port.rxFromAnyThread();
         // The parts first, allocated next to this object (as their fields were when they were
         // one class); the queues after them. Output first: the timers send through it, and
         // input uses both (and this agent's teardown).
@@ -198,6 +209,11 @@ public final class TasFastPath {
         driveInline(now);
     }
 
+    /** The agent's own thread calls this once before its duty cycles: it alone receives where the port asks that. */
+    public void bindAgentThread() {
+        agentThread = Thread.currentThread();
+    }
+
     /**
      * Takes the agent if no thread drives it; the caller then runs {@link #doWork} and
      * {@link #release}s, and after letting go must look at the queues again (work queued
@@ -241,7 +257,11 @@ public final class TasFastPath {
                 return;
             }
         }
-        wake();
+        if (rxMaybeMore) {
+            port.wakeup(queue); // frames may wait at the port: the agent's thread takes them (a kept wake-up if it is not asleep)
+        } else {
+            wake();
+        }
     }
 
     /**
@@ -277,8 +297,9 @@ public final class TasFastPath {
         } finally {
             release();
         }
-        if (!queuesEmpty()) {
-            // Whoever queued work while we drove relies on us to take it (their tryDrive failed).
+        if (!queuesEmpty() || rxMaybeMore) {
+            // Whoever queued work while we drove relies on us to take it (their tryDrive failed),
+            // and a full receive burst may have left frames at the port.
             driveInline(now);
         }
         return work;
@@ -365,7 +386,9 @@ public final class TasFastPath {
     public int doWork(long now) {
         int work = 0;
         lastNow = now;
-        int n = port.rxBurst(queue, rxBufs, RX_BURST);
+        Thread owner = agentThread;
+        int n = rxAnyThread || owner == null || owner == Thread.currentThread() ? port.rxBurst(queue, rxBufs, RX_BURST) : 0;
+        rxMaybeMore = n == RX_BURST;
         for (int i = 0; i < n; i++) {
             PacketBuffer b = rxBufs[i];
             rxBufs[i] = null;
@@ -404,7 +427,9 @@ public final class TasFastPath {
         long timeout;
         if (tryDrive()) {
             try {
-                if (out.hasWork()) {
+                // Another thread may have driven last and left frames at the port (see rxMaybeMore):
+                // one more cycle before sleeping on an interrupt that may not come for them.
+                if (out.hasWork() || rxMaybeMore || doWork(now) > 0) {
                     return;
                 }
                 long t = wheel.nanosToNext(now);

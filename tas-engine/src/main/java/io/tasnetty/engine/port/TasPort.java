@@ -66,6 +66,16 @@ public interface TasPort extends AutoCloseable {
     void wakeup(int queue);
 
     /**
+     * Whether any thread may receive from a queue (one at a time), or only the fast-path thread
+     * that owns it: an application thread that runs the fast path inline then leaves the queue's
+     * receiving to that thread. DPDK ports say no: some PMDs keep per-queue receive state that
+     * another thread's burst upsets (the tap PMD's SIGIO trigger, edge-triggered interrupts).
+     */
+    default boolean rxFromAnyThread() {
+        return true;
+    }
+
+    /**
      * The RX queue in {@code [0, queues)} on which this port will deliver the packets of the TCP
      * flow between the engine's {@code localIp:localPort} and the peer's {@code remoteIp:remotePort}
      * (so the engine can own the flow on that queue's fast path). {@code queues} is how many of

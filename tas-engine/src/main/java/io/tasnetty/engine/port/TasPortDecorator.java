@@ -64,6 +64,11 @@ public interface TasPortDecorator extends TasPort {
     }
 
     @Override
+    default boolean rxFromAnyThread() {
+        return inner().rxFromAnyThread();
+    }
+
+    @Override
     default int flowQueue(int localIp, int localPort, int remoteIp, int remotePort, int queues) {
         return inner().flowQueue(localIp, localPort, remoteIp, remotePort, queues);
     }

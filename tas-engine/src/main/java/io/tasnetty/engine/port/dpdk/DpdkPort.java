@@ -81,6 +81,8 @@ public final class DpdkPort implements TasPort {
     public static final int MAX_BURST = 256;
     /** Longest nap of {@link #awaitRx} without rx interrupts. */
     public static final long PARK_NANOS = 50_000;
+    /** epoll waits in whole milliseconds: shorter waits park instead. */
+    private static final long EPOLL_MIN_NANOS = 1_000_000;
 
     private static final int MEMPOOL_CACHE = 256;
     private static final int DEFAULT_DATA_ROOM = 2048 + 128; // RTE_MBUF_DEFAULT_BUF_SIZE
@@ -449,8 +451,8 @@ public final class DpdkPort implements TasPort {
         if (timeoutNanos <= 0) {
             return;
         }
-        if (capabilities.rxInterrupts()) {
-            int ms = (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
+        if (capabilities.rxInterrupts() && timeoutNanos >= EPOLL_MIN_NANOS) {
+            int ms = (int) Math.min(Integer.MAX_VALUE, timeoutNanos / 1_000_000);
             int rc;
             try {
                 rc = (int) DpdkShim.PORT_AWAIT.invokeExact(portId, queue, ms);
@@ -462,12 +464,20 @@ public final class DpdkPort implements TasPort {
                 LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
             }
         } else {
+            // No interrupts, or a wait shorter than epoll's millisecond (a pacing deadline, say:
+            // rounding it up to 1 ms would cap a paced flow at one burst per millisecond).
             Thread self = Thread.currentThread();
             if (waiters.getPlain(queue) != self) {
                 waiters.set(queue, self);
             }
             LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
         }
+    }
+
+    /** Only the owning fast-path thread receives (see {@link TasPort#rxFromAnyThread()}). */
+    @Override
+    public boolean rxFromAnyThread() {
+        return false;
     }
 
     @Override
@@ -478,11 +488,11 @@ public final class DpdkPort implements TasPort {
             } catch (Throwable t) {
                 throw rethrow(t);
             }
-        } else {
-            Thread t = waiters.get(queue);
-            if (t != null) {
-                LockSupport.unpark(t);
-            }
+        }
+        // Also a thread in a short park (see awaitRx): an unpark before its park is kept too.
+        Thread t = waiters.get(queue);
+        if (t != null) {
+            LockSupport.unpark(t);
         }
     }
 
