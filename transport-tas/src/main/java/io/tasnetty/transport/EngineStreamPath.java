@@ -7,6 +7,7 @@ import io.tasnetty.engine.context.TasError;
 import io.tasnetty.engine.context.TasException;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
@@ -18,6 +19,12 @@ import java.nio.channels.WritableByteChannel;
  * back-pressure).
  */
 final class EngineStreamPath extends StreamPath {
+    /**
+     * All of the address space, to copy to and from a direct {@link ByteBuf} by its address
+     * without making a view per call. Restricted: the engine needs native access anyway.
+     */
+    private static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     private final TasConnection c;
     private final TasSocketChannel channel;
     private ByteBuffer discardBuffer;
@@ -65,7 +72,10 @@ final class EngineStreamPath extends StreamPath {
         int writable = buf.writableBytes();
         int wi = buf.writerIndex();
         int n;
-        if (buf.nioBufferCount() == 1) {
+        if (buf.hasMemoryAddress()) {
+            // Straight into the buffer's memory: no ByteBuffer view to make per read.
+            n = c.read(ALL_MEMORY, buf.memoryAddress() + wi, writable);
+        } else if (buf.nioBufferCount() == 1) {
             n = c.read(buf.internalNioBuffer(wi, writable));
         } else {
             byte[] tmp = new byte[Math.min(writable, 65536)];
@@ -139,6 +149,20 @@ final class EngineStreamPath extends StreamPath {
             throw TasErrors.fromEngine(e);
         }
         return written;
+    }
+
+    @Override
+    boolean canWriteDirect(ByteBuf buf) {
+        return buf.hasMemoryAddress();
+    }
+
+    @Override
+    long writeDirect(ByteBuf buf) throws IOException {
+        try {
+            return c.write(ALL_MEMORY, buf.memoryAddress() + buf.readerIndex(), buf.readableBytes());
+        } catch (TasException e) {
+            throw TasErrors.fromEngine(e);
+        }
     }
 
     @Override

@@ -48,6 +48,16 @@ abstract sealed class StreamPath permits EngineStreamPath, KernelStreamPath {
     /** Writes the first {@code count} buffers in order; returns the bytes taken (fewer: full for now). */
     abstract long write(ByteBuffer[] bufs, int count) throws IOException;
 
+    /** Whether {@link #writeDirect} can take {@code buf} (no ByteBuffer views needed). */
+    boolean canWriteDirect(ByteBuf buf) {
+        return false;
+    }
+
+    /** Writes what of {@code buf}'s readable bytes fits now, without moving its indexes; returns the count. */
+    long writeDirect(ByteBuf buf) throws IOException {
+        throw new UnsupportedOperationException();
+    }
+
     /** Writes what of {@code region} fits now; returns the bytes taken. */
     abstract long transfer(FileRegion region) throws IOException;
 

@@ -431,7 +431,13 @@ public final class TasSocketChannel extends AbstractTasChannel implements Socket
             while (spin-- > 0 && !in.isEmpty()) {
                 Object msg = in.current();
                 long written;
-                if (msg instanceof ByteBuf) {
+                if (msg instanceof ByteBuf buf && p.canWriteDirect(buf)) {
+                    // A direct buffer into the engine's ring by its address: one copy, no views.
+                    int readable = buf.readableBytes();
+                    written = p.writeDirect(buf);
+                    in.removeBytes(written);
+                    full = written < readable;
+                } else if (msg instanceof ByteBuf) {
                     // Gather as many buffers as the path has room for.
                     ByteBuffer[] bufs = in.nioBuffers(MAX_GATHER, p.gatherLimit());
                     int count = in.nioBufferCount();

@@ -60,6 +60,15 @@ final class TasTimerWheel {
 
     /** (Re)schedules {@code f} at {@code deadline}; 0 cancels. */
     void schedule(TasFlow f, long deadline) {
+        schedule(f, deadline, false);
+    }
+
+    /**
+     * As {@link #schedule(TasFlow, long)}; a {@code lazy} deadline may fire late (when the agent's
+     * thread next wakes for something else, within its sleep cap): it does not count in
+     * {@link #earliestScheduled()}, so it wakes no sleeping thread.
+     */
+    void schedule(TasFlow f, long deadline, boolean lazy) {
         if (f.timerSlot() >= 0) {
             if (f.timerDeadline() == deadline) {
                 return;
@@ -70,7 +79,7 @@ final class TasTimerWheel {
         if (deadline == 0) {
             return;
         }
-        if (deadline < earliestScheduled) {
+        if (!lazy && deadline < earliestScheduled) {
             earliestScheduled = deadline;
         }
         // The slot of the tick the deadline falls in; that slot is re-scanned while it is current,

@@ -323,7 +323,8 @@ final class TcpOutput {
      * to write carries the ACK (one segment each way per request instead of two; Linux delays ACKs
      * on {@code lo} too). The ACK goes at once when two full segments or a quarter of the
      * receive ring are unacknowledged (RFC 1122 4.2.3.2: at least every second full segment), and
-     * at the latest after {@link #DELAYED_ACK_NANOS}.
+     * at the latest after {@link #DELAYED_ACK_NANOS}, or when the agent's thread next wakes if
+     * every thread sleeps by then (within its sleep cap, under the 200 ms minimum RTO).
      */
     void delayAck(TasFlow f, long now) {
         int unacked = f.rcvNxt() - f.lastAckSent;
@@ -336,7 +337,7 @@ final class TcpOutput {
         f.ackPending(true);
         if (f.delackDeadline == 0) {
             f.delackDeadline = now + DELAYED_ACK_NANOS;
-            TcpTimers.arm(wheel, f);
+            TcpTimers.armLazily(wheel, f); // no wake-up of a sleeping agent thread for it
         }
     }
 

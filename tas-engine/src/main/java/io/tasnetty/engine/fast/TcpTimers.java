@@ -47,6 +47,19 @@ final class TcpTimers implements TasTimerWheel.Expiry {
 
     /** As {@link #arm(TasFlow)}, for {@link TcpOutput}: it is built before the timers, which send through it. */
     static void arm(TasTimerWheel wheel, TasFlow f) {
+        arm(wheel, f, false);
+    }
+
+    /**
+     * As {@link #arm(TasTimerWheel, TasFlow)} for a deadline that may fire late (a delayed ACK on
+     * the loopback: an ACK a little later costs nothing there, a wake-up of the sleeping agent
+     * thread for every request would).
+     */
+    static void armLazily(TasTimerWheel wheel, TasFlow f) {
+        arm(wheel, f, true);
+    }
+
+    private static void arm(TasTimerWheel wheel, TasFlow f, boolean lazy) {
         long d = 0;
         d = earliest(d, f.rtoDeadline());
         d = earliest(d, f.persistDeadline());
@@ -59,7 +72,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
                 wheel.cancel(f);
             }
         } else if (f.timerSlot() < 0 || d != f.timerDeadline()) {
-            wheel.schedule(f, d);
+            wheel.schedule(f, d, lazy);
         }
     }
 
