@@ -19,7 +19,6 @@ import io.tasnetty.engine.flow.TasTcbSlab;
 import io.tasnetty.engine.flow.TasRingAllocator;
 import io.tasnetty.engine.idle.TasSpinPolicy;
 import io.tasnetty.engine.port.PacketBuffer;
-import io.tasnetty.engine.port.TasLoopbackBuffers;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.port.TasRss;
 import io.tasnetty.engine.slow.TasKernelPath;
@@ -67,8 +66,6 @@ public final class TasEngine implements AutoCloseable {
     private final TasFastPath[] fastPaths;
     private final TasSlowPath slowPath;
     private final TasRingAllocator rings;
-    /** Up to 64 KiB buffers for segments the engine loops to itself (made on demand, at most 1,024 = 64 MiB). */
-    private final TasLoopbackBuffers loopbackBuffers = new TasLoopbackBuffers(64);
     /** Off-heap per-flow records (TCBs). */
     private final TasTcbSlab tcbs = new TasTcbSlab();
     /** kni-name: the kernel exception path, or null. */
@@ -86,8 +83,6 @@ public final class TasEngine implements AutoCloseable {
     private TasEngine(TasConfig config, TasPort port, TasClock clock, boolean threaded) {
         this.config = config;
         this.port = port;
-        // The agents see the port through the loopback buffers: frees of those go back to them.
-        TasPort agentPort = loopbackBuffers.decorate(port);
         this.clock = clock;
         this.threaded = threaded;
         this.inline = threaded && !config.fpNoInline();
@@ -99,7 +94,7 @@ public final class TasEngine implements AutoCloseable {
         for (int q = 0; q < fastPaths.length; q++) {
             TasCounters c = new TasCounters("fp" + q);
             counterSets.add(c);
-            fastPaths[q] = new TasFastPath(q, agentPort, params, c, cc, internals, now);
+            fastPaths[q] = new TasFastPath(q, port, params, c, cc, internals, now);
         }
         TasCounters sc = new TasCounters("slow");
         counterSets.add(sc);
@@ -115,12 +110,12 @@ public final class TasEngine implements AutoCloseable {
             k0 = r.nextLong();
             k1 = r.nextLong();
         }
-        this.slowPath = new TasSlowPath(params, agentPort, sc, internals, config.ipRoutes(), k0, k1);
+        this.slowPath = new TasSlowPath(params, port, sc, internals, config.ipRoutes(), k0, k1);
         String kni = config.kniName();
         if (kni != null && !kni.isEmpty()) {
             TasCounters kc = new TasCounters("kni");
             counterSets.add(kc);
-            this.kernelPath = TasKernelPath.open(kni, params.mac(), agentPort, b -> fastPaths[0].transmitForeign(b), kc);
+            this.kernelPath = TasKernelPath.open(kni, params.mac(), port, b -> fastPaths[0].transmitForeign(b), kc);
         } else {
             this.kernelPath = null;
         }
@@ -396,11 +391,6 @@ public final class TasEngine implements AutoCloseable {
         return tcbs.inUse();
     }
 
-    /** Loopback segment buffers not back in their pool (0 when no looped segment is in flight). */
-    public int loopbackBuffersInUse() {
-        return loopbackBuffers.capacity() - loopbackBuffers.available();
-    }
-
     /** Ring memory held by live connections (0 once all are reclaimed). */
     public long ringBytesInUse() {
         return rings.bytesInUse();
@@ -471,7 +461,6 @@ public final class TasEngine implements AutoCloseable {
             fp.close();
         }
         port.close();
-        loopbackBuffers.close();
         rings.close();
     }
 
@@ -701,9 +690,5 @@ public final class TasEngine implements AutoCloseable {
             return kernelPath;
         }
 
-        @Override
-        public TasLoopbackBuffers loopbackBuffers() {
-            return loopbackBuffers;
-        }
     }
 }

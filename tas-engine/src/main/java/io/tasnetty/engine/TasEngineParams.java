@@ -14,12 +14,18 @@ public record TasEngineParams(
     long arpTimeoutNanos, long arpTimeoutMaxNanos, int arpRetries, long seed) {
 
     /**
+     * Largest IP packet of a connection the engine loops to itself: as large as IPv4's 16-bit
+     * total length allows (Linux's {@code lo} has an MTU of 65,536 but the same limit; its TCP
+     * segments carry 65,483 bytes with timestamps).
+     */
+    public static final int LOOPBACK_MTU = 65_535;
+
+    /**
      * The MSS we offer and accept at most: the port's for connections that leave the engine, the
-     * loopback MTU's ({@link io.tasnetty.engine.port.TasLoopbackBuffers#LOOPBACK_MTU}, as Linux's
-     * {@code lo}) for connections the engine loops to itself.
+     * loopback MTU's for connections the engine loops to itself.
      */
     public int mssFor(boolean loopback) {
-        return loopback ? io.tasnetty.engine.port.TasLoopbackBuffers.LOOPBACK_MTU - 40 : mss;
+        return loopback ? LOOPBACK_MTU - 40 : mss;
     }
 
     /** Window scale we offer: enough for the largest receive ring (RFC 7323 2.3, at most 14). */

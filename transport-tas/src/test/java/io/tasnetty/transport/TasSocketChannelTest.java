@@ -63,8 +63,6 @@ class TasSocketChannelTest {
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         try {
             assertThat(engine.contextCount()).isZero();
-            assertThat(eventually(5000, () -> engine.loopbackBuffersInUse() == 0))
-                .as("loopback buffers in use: %d", engine.loopbackBuffersInUse()).isTrue();
             assertThat(eventually(5000, () -> engine.flowCount() == 0 && engine.ringBytesInUse() == 0 && engine.flowRecordsInUse() == 0))
                 .as("flows %d, ring bytes %d", engine.flowCount(), engine.ringBytesInUse()).isTrue();
         } finally {

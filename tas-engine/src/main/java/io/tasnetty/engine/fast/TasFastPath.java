@@ -74,11 +74,6 @@ public final class TasFastPath {
         /** The application will never see this flow (a passive open not accepted): drop its hold on the rings. */
         void forgetUnaccepted(TasFlow f);
 
-        /** Large buffers for segments of looped connections (null: use the port's for them too). */
-        default io.tasnetty.engine.port.TasLoopbackBuffers loopbackBuffers() {
-            return null;
-        }
-
         /** True with kni-name: frames the engine does not consume go to the slow path (and on to the kernel). */
         default boolean hasKernelPath() {
             return false;
@@ -605,7 +600,7 @@ public final class TasFastPath {
             opts.clear();
         }
         counters.increment(TasCounter.RX_FLOW_SEGMENTS);
-        in.arrive(f, s, ipOff, tcpOff, tcpLen, thl, now);
+        in.arrive(f, s, ipOff, tcpOff, tcpLen, thl, looped ? b.payloadSource : null, b.payloadPos, now);
         port.free(b);
     }
 

@@ -58,6 +58,13 @@ final class TcpInput {
     private long segPayloadOff;
     private boolean segCe;
     private MemorySegment segMem;
+    /**
+     * A looped segment's sender, whose transmit ring holds the payload from {@link #segSourcePos}
+     * (see {@link io.tasnetty.engine.port.PacketBuffer#payloadSource}); null: the payload is in
+     * {@link #segMem} at {@link #segPayloadOff}.
+     */
+    private TasFlow segSource;
+    private long segSourcePos;
 
     TcpInput(TasFastPath fp, TcpOutput out, TcpTimers timers, TasEngineParams params, TasCounters counters,
              TasCcAlgorithm cc, TcpOptions opts) {
@@ -74,8 +81,11 @@ final class TcpInput {
      * A validated segment of {@code f}: IPv4 header at {@code ipOff}, TCP header of {@code thl}
      * bytes at {@code tcpOff}, {@code tcpLen} bytes of TCP in all; its options are in {@code opts}.
      */
-    void arrive(TasFlow f, MemorySegment s, long ipOff, long tcpOff, int tcpLen, int thl, long now) {
+    void arrive(TasFlow f, MemorySegment s, long ipOff, long tcpOff, int tcpLen, int thl, Object payloadSource,
+                long payloadPos, long now) {
         segMem = s;
+        segSource = (TasFlow) payloadSource;
+        segSourcePos = payloadPos;
         segSeq = Tcp.seq(s, tcpOff);
         segAck = Tcp.ack(s, tcpOff);
         segFlags = Tcp.flags(s, tcpOff);
@@ -85,6 +95,7 @@ final class TcpInput {
         segCe = Ipv4.ecn(s, ipOff) == Ipv4.ECN_CE;
         segment(f, now);
         segMem = null;
+        segSource = null;
     }
 
     /** RFC 9293 3.10.7: SEGMENT ARRIVES, for a flow in a state other than LISTEN/CLOSED. */
@@ -460,7 +471,20 @@ final class TcpInput {
                 return;
             }
         }
-        rx.copyIn(tail + rel, segMem, off, len);
+        TasFlow src = segSource;
+        if (src == null) {
+            rx.copyIn(tail + rel, segMem, off, len);
+        } else {
+            // Looped: straight from the sender's transmit ring. Both ends live on this core, and
+            // the bytes stay there until we acknowledge them, unless the sender died meanwhile
+            // (its rings may then be gone): drop, the reset it sent follows.
+            TasByteRing tx = src.tx;
+            if (src.dead || tx == null) {
+                counters.increment(TasCounter.DROP_BAD_STATE);
+                return;
+            }
+            rx.copyFromRing(tail + rel, tx, segSourcePos + (off - segPayloadOff), len);
+        }
         if (segCe) {
             counters.increment(TasCounter.TCP_ECN_MARKED);
         }

@@ -5,7 +5,6 @@ import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TcpState;
 import io.tasnetty.engine.port.PacketBuffer;
-import io.tasnetty.engine.port.TasLoopbackBuffers;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.stats.TasCounter;
 import io.tasnetty.engine.stats.TasCounters;
@@ -56,9 +55,6 @@ final class TcpOutput {
     private TasFlow ackHead;
     private int ipId;
 
-    /** Large buffers for looped connections' segments (null: the port's buffers, MTU-sized segments). */
-    private final TasLoopbackBuffers loopbackBuffers;
-
     TcpOutput(int queue, TasPort port, TasEngineParams params, TasCounters counters, TasFastPath.Engine engine,
               TasTimerWheel wheel) {
         this.queue = queue;
@@ -68,7 +64,6 @@ final class TcpOutput {
         this.engine = engine;
         this.wheel = wheel;
         this.softwareChecksums = params.softwareChecksums() || !port.capabilities().txChecksumOffload();
-        this.loopbackBuffers = engine.loopbackBuffers();
     }
 
     /** Flows waiting to transmit, or frames waiting in the batch (the agent must not sleep). */
@@ -467,7 +462,7 @@ final class TcpOutput {
      * position {@code pos}, our current ACK and window, timestamps and SACK blocks as negotiated.
      */
     boolean emit(TasFlow f, int flags, int seq, long pos, int len, long now) {
-        PacketBuffer b = f.loopback && len > 0 && loopbackBuffers != null ? allocLoopback() : allocTx();
+        PacketBuffer b = allocTx();
         if (b == null) {
             return false;
         }
@@ -498,7 +493,15 @@ final class TcpOutput {
         TasByteRing rx = f.rx;
         f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + advertised;
         if (len > 0) {
-            f.tx.copyOut(pos, s, tcpOff + hdr, len);
+            if (f.loopback) {
+                // The peer is ours, on this core: it copies the bytes from our ring when it
+                // receives the segment (they stay there until it acknowledges them): one copy
+                // per segment instead of two.
+                b.payloadSource = f;
+                b.payloadPos = pos;
+            } else {
+                f.tx.copyOut(pos, s, tcpOff + hdr, len);
+            }
         }
         f.flags(fl & ~TasFlow.F_ACK_PENDING); // this segment carries the ACK
         f.lastAckSent = f.rcvNxt();
@@ -562,15 +565,6 @@ final class TcpOutput {
         }
         counters.increment(TasCounter.CONN_RESETS_SENT);
         enqueueTx(b, remoteIp);
-    }
-
-    /** A buffer for a segment of a looped connection, up to the loopback MTU. */
-    private PacketBuffer allocLoopback() {
-        PacketBuffer b = loopbackBuffers.allocOne(); // looped frames skip the transmit batch
-        if (b == null) {
-            counters.increment(TasCounter.TX_NO_BUFFER); // the segment goes out later, when one is back
-        }
-        return b;
     }
 
     private PacketBuffer allocTx() {

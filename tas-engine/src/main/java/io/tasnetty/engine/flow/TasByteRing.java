@@ -153,6 +153,22 @@ public final class TasByteRing {
         dst.position(p + len);
     }
 
+    /**
+     * Copies {@code len} bytes at position {@code srcPos} of ring {@code src} to position
+     * {@code pos} of this ring (both wrap-aware): the one copy of a looped segment's payload.
+     */
+    public void copyFromRing(long pos, TasByteRing src, long srcPos, int len) {
+        while (len > 0) {
+            int at = (int) (pos & mask);
+            int srcAt = (int) (srcPos & src.mask);
+            int n = Math.min(len, Math.min(capacity - at, src.capacity - srcAt));
+            MemorySegment.copy(src.data, srcAt, data, at, n);
+            pos += n;
+            srcPos += n;
+            len -= n;
+        }
+    }
+
     /** Reads one byte at ring position {@code pos}. */
     public byte get(long pos) {
         return data.get(ValueLayout.JAVA_BYTE, pos & mask);

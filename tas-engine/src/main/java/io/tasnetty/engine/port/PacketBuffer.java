@@ -39,6 +39,14 @@ public final class PacketBuffer {
     public long handle;
     /** Port-private: the pool this buffer returns to. */
     public Object owner;
+    /**
+     * A segment the engine loops to itself carries no payload bytes: they stay in the sending
+     * connection's transmit ring, which this names (the engine's flow), from ring position
+     * {@link #payloadPos}; the receiver copies them from there, once. Null for every other frame.
+     */
+    public Object payloadSource;
+    /** Transmit-ring position of the first payload byte when {@link #payloadSource} is set. */
+    public long payloadPos;
 
     public PacketBuffer(MemorySegment segment, long offset, int capacity, long handle, Object owner) {
         this.segment = segment;
@@ -54,6 +62,7 @@ public final class PacketBuffer {
         flags = 0;
         l2Length = 0;
         l3Length = 0;
+        payloadSource = null;
     }
 
     @Override
