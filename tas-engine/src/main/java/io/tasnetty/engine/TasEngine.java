@@ -648,6 +648,11 @@ public final class TasEngine implements AutoCloseable {
         }
 
         @Override
+        public void releaseRingsLater(TasFlow f) {
+            slowPath.releaseRings(f);
+        }
+
+        @Override
         public void flowReclaimed(TasFlow f) {
             tcbs.free(f);
         }

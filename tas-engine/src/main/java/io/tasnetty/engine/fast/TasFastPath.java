@@ -71,6 +71,11 @@ public final class TasFastPath {
         /** The engine no longer needs the flow's rings (they are freed once the application is done too). */
         void engineDoneWithRings(TasFlow f);
 
+        /** As {@link #engineDoneWithRings}, from the fast path, for a flow whose rings it pinned (on the slow path, which reclaims). */
+        default void releaseRingsLater(TasFlow f) {
+            engineDoneWithRings(f);
+        }
+
         /** The application will never see this flow (a passive open not accepted): drop its hold on the rings. */
         void forgetUnaccepted(TasFlow f);
 
@@ -520,6 +525,14 @@ public final class TasFastPath {
     // ------------------------------------------------------------------ receive
 
     private void receive(PacketBuffer b, long now, boolean looped) {
+        Object source = looped ? b.payloadSource : null;
+        receiveFrame(b, now, looped);
+        if (source != null) {
+            out.loopRefDone((TasFlow) source); // its payload was copied (or the segment dropped)
+        }
+    }
+
+    private void receiveFrame(PacketBuffer b, long now, boolean looped) {
         MemorySegment s = b.segment;
         long o = b.offset;
         int len = b.length;
@@ -752,7 +765,11 @@ public final class TasFastPath {
         f.keepaliveDeadline(0);
         f.timeWaitDeadline(now + params.timeWaitNanos());
         post(f, TasEvents.CLOSED);
-        engine.engineDoneWithRings(f); // TIME_WAIT needs no buffers: only the small flow object stays
+        if (f.loopRefs > 0) {
+            f.ringsPinned = true; // released once its looped segments are through (TcpOutput.loopRefDone)
+        } else {
+            engine.engineDoneWithRings(f); // TIME_WAIT needs no buffers: only the small flow object stays
+        }
         timers.arm(f);
     }
 
@@ -782,6 +799,11 @@ public final class TasFastPath {
         }
         f.state(TcpState.CLOSED);
         f.dead = true;
+        if (f.loopRefs > 0) {
+            // Looped segments still point into its transmit ring: the peer takes them first (a
+            // reply written just before a close with SO_LINGER 0 must still arrive, as on Linux).
+            f.ringsPinned = true;
+        }
         wheel.cancel(f);
         out.unlinkTx(f);
         flows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);

@@ -476,10 +476,10 @@ final class TcpInput {
             rx.copyIn(tail + rel, segMem, off, len);
         } else {
             // Looped: straight from the sender's transmit ring. Both ends live on this core, and
-            // the bytes stay there until we acknowledge them, unless the sender died meanwhile
-            // (its rings may then be gone): drop, the reset it sent follows.
+            // the bytes stay there until we acknowledge them; a sender that ended meanwhile keeps
+            // its rings until its looped segments are through (TasFlow.ringsPinned).
             TasByteRing tx = src.tx;
-            if (src.dead || tx == null) {
+            if (tx == null) {
                 counters.increment(TasCounter.DROP_BAD_STATE);
                 return;
             }

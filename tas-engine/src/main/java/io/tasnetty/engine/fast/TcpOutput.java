@@ -499,6 +499,7 @@ final class TcpOutput {
                 // per segment instead of two.
                 b.payloadSource = f;
                 b.payloadPos = pos;
+                f.loopRefs++;
             } else {
                 f.tx.copyOut(pos, s, tcpOff + hdr, len);
             }
@@ -584,6 +585,17 @@ final class TcpOutput {
         return b;
     }
 
+    /**
+     * A looped segment of {@code src} was received (or dropped): one fewer points into its
+     * transmit ring. The last one out lets go of the rings of a flow that ended meanwhile.
+     */
+    void loopRefDone(TasFlow src) {
+        if (--src.loopRefs == 0 && src.ringsPinned) {
+            src.ringsPinned = false;
+            engine.releaseRingsLater(src);
+        }
+    }
+
     void enqueueTx(PacketBuffer b, int dstIp) {
         if (engine.isLocal(dstIp)) {
             // In-engine loopback: hand the frame to the agent that owns the reverse tuple.
@@ -592,9 +604,13 @@ final class TcpOutput {
             long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
             counters.increment(TasCounter.TX_PACKETS);
             counters.add(TasCounter.TX_BYTES, b.length);
+            Object source = b.payloadSource;
             if (!engine.loopbackTarget(Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff), dstIp, Tcp.dstPort(s, tcpOff))
                 .deliverLoopback(b)) {
                 counters.increment(TasCounter.DROP_LOOPBACK_QUEUE_FULL);
+                if (source != null) {
+                    loopRefDone((TasFlow) source); // lost like a dropped frame: retransmitted later
+                }
             }
             return;
         }

@@ -255,6 +255,17 @@ public final class TasFlow {
      * long is atomic on 64-bit HotSpot; a stale value only means one more or one fewer update).
      */
     public long rcvAdvEdgePos;
+    /**
+     * Looped data segments of this flow not yet received by the peer: they carry no payload but
+     * point into this flow's transmit ring (fast path only; both ends share a core).
+     */
+    public int loopRefs;
+    /**
+     * The flow ended with looped segments still pointing into its transmit ring: the slow path
+     * leaves the rings alone until the fast path has delivered them (volatile: written by the
+     * fast path, read by the slow path's reclaim).
+     */
+    public volatile boolean ringsPinned;
     /** RCV.NXT as the last segment we sent acknowledged it (fast path only). */
     public int lastAckSent;
     /**

@@ -231,9 +231,16 @@ public final class TasSlowPath {
             counters.increment(TasCounter.DROP_NO_FLOW); // never answer a RST (RFC 9293 3.10.7.1)
             return;
         }
-        if (allFlows.get(dstIp, dstPort, srcIp, srcPort) != null) {
+        TasFlow known = allFlows.get(dstIp, dstPort, srcIp, srcPort);
+        if (known != null && !known.dead) {
             // Installing right now (or waiting for ARP): the fast path answers from here on.
             counters.increment(TasCounter.DROP_FLOW_NOT_READY);
+            return;
+        }
+        if (known != null && (flags & Tcp.SYN) != 0) {
+            // The same four-tuple's last connection is ended but not yet reclaimed: its retransmitted
+            // SYN finds the tuple free.
+            counters.increment(TasCounter.DROP_NO_FLOW);
             return;
         }
         if ((flags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN) {
@@ -288,7 +295,9 @@ public final class TasSlowPath {
         }
         long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
         TasFlow f = allFlows.get(Ipv4.dst(s, ipOff), Tcp.dstPort(s, tcpOff), Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff));
-        int q = f == null ? -1 : f.queue;
+        // A flow its core has already removed (an abort, a reset) is not steered: the segment is
+        // a stray now, answered as for no connection (RFC 9293 3.10.7.1).
+        int q = f == null || f.dead ? -1 : f.queue;
         if (q < 0) {
             return false;
         }
@@ -626,9 +635,16 @@ public final class TasSlowPath {
         if (cur == f) {
             allFlows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
         }
-        engine.engineDoneWithRings(f);
+        if (!f.ringsPinned) {
+            engine.engineDoneWithRings(f); // else the fast path releases them once its looped segments are through
+        }
         engine.flowReclaimed(f);
         counters.increment(TasCounter.CONN_CLOSED);
+    }
+
+    /** Fast path → slow path (queued): the rings of a flow whose looped segments are through. */
+    public void releaseRings(TasFlow f) {
+        control(() -> engine.engineDoneWithRings(f));
     }
 
     /** Live flows known to the slow path (installed or being set up). */
