@@ -3,6 +3,7 @@ package io.tasnetty.engine.port;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -14,7 +15,8 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The few libc calls the TAP port needs, bound once through FFM (Linux x86-64).
+ * The few libc calls the TAP port and the DPDK port's af_packet wait need, bound once through FFM
+ * (Linux x86-64). Public only so that {@code port.dpdk} can share the bindings: not an API.
  *
  * <p>Calls that report failure through {@code errno} take a capture segment first (allocate one
  * per calling thread with {@link #newCaptureState}). Data-path buffers are passed as raw
@@ -23,13 +25,20 @@ import java.lang.invoke.VarHandle;
  * bound as critical (no thread-state transition) because they only ever run on non-blocking file
  * descriptors; {@code ppoll}, which blocks, is not.
  */
-final class LinuxNative {
+public final class LinuxNative {
     static final int O_RDWR = 0x2;
     static final int O_NONBLOCK = 0x800;
     static final int O_CLOEXEC = 0x80000;
-    static final int EFD_NONBLOCK = 0x800;
-    static final int EFD_CLOEXEC = 0x80000;
-    static final short POLLIN = 0x1;
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int EFD_CLOEXEC = 0x80000;
+    public static final short POLLIN = 0x1;
+    public static final short POLLERR = 0x8;
+    public static final short POLLHUP = 0x10;
+    public static final short POLLNVAL = 0x20;
+
+    public static final int AF_PACKET = 17;
+    static final int SOL_SOCKET = 1;
+    static final int SO_ERROR = 4;
 
     static final int EPERM = 1;
     static final int ENOENT = 2;
@@ -43,9 +52,20 @@ final class LinuxNative {
     static final int ENOBUFS = 105;
 
     /** struct pollfd { int fd; short events; short revents; } */
-    static final long POLLFD_SIZE = 8;
-    static final long POLLFD_EVENTS = 4;
-    static final long POLLFD_REVENTS = 6;
+    public static final long POLLFD_SIZE = 8;
+    public static final long POLLFD_EVENTS = 4;
+    public static final long POLLFD_REVENTS = 6;
+    /** struct timespec { time_t tv_sec; long tv_nsec; } */
+    public static final long TIMESPEC_SIZE = 16;
+    /**
+     * struct sockaddr_ll { unsigned short sll_family; __be16 sll_protocol; int sll_ifindex; ... }
+     * (20 bytes); getsockname gets room for any address family (sockaddr_storage, 128 bytes).
+     */
+    static final long SOCKADDR_STORAGE_SIZE = 128;
+    /** Bytes of the scratch segment {@link #socketFamilyAndIfindex} needs. */
+    public static final long SOCKNAME_SCRATCH_SIZE = SOCKADDR_STORAGE_SIZE + 8;
+    static final long SLL_FAMILY = 0;
+    static final long SLL_IFINDEX = 4;
     /** struct ifreq: char ifr_name[IFNAMSIZ = 16]; union { short ifr_flags; ... } (40 bytes) */
     static final long IFREQ_SIZE = 40;
     static final int IFNAMSIZ = 16;
@@ -79,6 +99,15 @@ final class LinuxNative {
     // int eventfd(unsigned int initval, int flags)
     private static final MethodHandle EVENTFD = bind("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
             ERRNO_CAPTURE);
+    // int getsockname(int fd, struct sockaddr *addr, socklen_t *addrlen)
+    private static final MethodHandle GETSOCKNAME = bind("getsockname",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), NON_BLOCKING);
+    // int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
+    private static final MethodHandle GETSOCKOPT = bind("getsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), NON_BLOCKING);
+    // unsigned int if_nametoindex(const char *ifname)
+    private static final MethodHandle IF_NAMETOINDEX = bind("if_nametoindex",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS));
     // int close(int fd)
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     // char *strerror(int errnum)
@@ -94,11 +123,11 @@ final class LinuxNative {
     }
 
     /** A segment to receive errno from calls made by one thread. */
-    static MemorySegment newCaptureState(Arena arena) {
+    public static MemorySegment newCaptureState(Arena arena) {
         return arena.allocate(CAPTURE_LAYOUT);
     }
 
-    static int errno(MemorySegment capture) {
+    public static int errno(MemorySegment capture) {
         return (int) ERRNO.get(capture, 0L);
     }
 
@@ -118,7 +147,7 @@ final class LinuxNative {
         }
     }
 
-    static long read(MemorySegment capture, int fd, long address, long count) {
+    public static long read(MemorySegment capture, int fd, long address, long count) {
         try {
             return (long) READ.invokeExact(capture, fd, address, count);
         } catch (Throwable t) {
@@ -134,7 +163,7 @@ final class LinuxNative {
         }
     }
 
-    static long writeIgnoringErrno(int fd, long address, long count) {
+    public static long writeIgnoringErrno(int fd, long address, long count) {
         try {
             return (long) WRITE_NO_ERRNO.invokeExact(fd, address, count);
         } catch (Throwable t) {
@@ -142,7 +171,7 @@ final class LinuxNative {
         }
     }
 
-    static int ppoll(MemorySegment capture, MemorySegment fds, long nfds, MemorySegment timeout) {
+    public static int ppoll(MemorySegment capture, MemorySegment fds, long nfds, MemorySegment timeout) {
         try {
             return (int) PPOLL.invokeExact(capture, fds, nfds, timeout, MemorySegment.NULL);
         } catch (Throwable t) {
@@ -150,7 +179,7 @@ final class LinuxNative {
         }
     }
 
-    static int eventfd(MemorySegment capture, int initval, int flags) {
+    public static int eventfd(MemorySegment capture, int initval, int flags) {
         try {
             return (int) EVENTFD.invokeExact(capture, initval, flags);
         } catch (Throwable t) {
@@ -158,7 +187,7 @@ final class LinuxNative {
         }
     }
 
-    static int close(int fd) {
+    public static int close(int fd) {
         try {
             return (int) CLOSE.invokeExact(fd);
         } catch (Throwable t) {
@@ -166,8 +195,55 @@ final class LinuxNative {
         }
     }
 
+    /**
+     * The address family and, for AF_PACKET, the interface index a socket is bound to:
+     * {@code family << 32 | (ifindex & 0xffffffff)}, or -1 when {@code fd} is not a socket (or is
+     * closed). {@code scratch} holds at least {@link #SOCKADDR_STORAGE_SIZE} + 4 bytes.
+     */
+    public static long socketFamilyAndIfindex(int fd, MemorySegment scratch) {
+        MemorySegment addr = scratch.asSlice(0, SOCKADDR_STORAGE_SIZE);
+        MemorySegment len = scratch.asSlice(SOCKADDR_STORAGE_SIZE, 4);
+        addr.fill((byte) 0);
+        len.set(JAVA_INT, 0, (int) SOCKADDR_STORAGE_SIZE);
+        int rc;
+        try {
+            rc = (int) GETSOCKNAME.invokeExact(fd, addr, len);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (rc < 0) {
+            return -1;
+        }
+        int family = Short.toUnsignedInt(addr.get(JAVA_SHORT, SLL_FAMILY));
+        int ifindex = family == AF_PACKET ? addr.get(JAVA_INT, SLL_IFINDEX) : 0;
+        return (long) family << 32 | (ifindex & 0xffff_ffffL);
+    }
+
+    /**
+     * Reads and so clears a socket's pending error (SO_ERROR); returns it, or -1 if that fails.
+     * {@code scratch} holds at least 8 bytes.
+     */
+    public static int takeSocketError(int fd, MemorySegment scratch) {
+        scratch.set(JAVA_INT, 4, 4);
+        try {
+            int rc = (int) GETSOCKOPT.invokeExact(fd, SOL_SOCKET, SO_ERROR, scratch.asSlice(0, 4), scratch.asSlice(4, 4));
+            return rc < 0 ? -1 : scratch.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** The interface's index in this thread's network namespace, or 0 when there is none of that name. */
+    public static int ifNameToIndex(String ifname) {
+        try (Arena a = Arena.ofConfined()) {
+            return (int) IF_NAMETOINDEX.invokeExact(a.allocateFrom(ifname));
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     /** e.g. {@code "EACCES (Permission denied)"}. */
-    static String describe(int errno) {
+    public static String describe(int errno) {
         String text;
         try {
             MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);

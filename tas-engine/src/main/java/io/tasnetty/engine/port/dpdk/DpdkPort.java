@@ -13,8 +13,10 @@ import io.tasnetty.engine.port.TasToeplitz;
 import io.tasnetty.engine.port.TasToeplitzSteering;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 
@@ -62,9 +64,14 @@ import java.util.concurrent.locks.LockSupport;
  * <h2>Blocking</h2>
  * With rx interrupts (the PMD has them and {@code noInts} is false) {@link #awaitRx} arms the
  * queue's interrupt and sleeps in epoll (millisecond resolution, rounded up), and {@link #wakeup}
- * writes an eventfd in the same epoll set. Otherwise {@code awaitRx} parks at most
- * {@value #PARK_NANOS} ns (the port cannot tell when frames come, so it naps instead of spinning)
- * and {@code wakeup} unparks the queue's thread.
+ * writes an eventfd in the same epoll set. {@code net_af_packet} has no rx interrupts, but its
+ * queues are kernel sockets with an rx ring that {@code poll(2)} reports readable: unless
+ * {@code noInts}, {@code awaitRx} sleeps in {@code ppoll} on the queue's socket and an eventfd
+ * that {@code wakeup} writes ({@link AfPacketWait}; the sockets are found when the device is
+ * probed, {@link AfPacketSockets}). Otherwise (and for sub-millisecond epoll waits)
+ * {@code awaitRx} parks at most {@value #PARK_NANOS} ns (the port cannot tell when frames come, so
+ * it naps instead of spinning) and {@code wakeup} unparks the queue's thread. {@link #rxWaitMode()}
+ * tells which, and why an af_packet port naps; {@link #rxWaits()} counts the waits.
  *
  * <h2>Life cycle</h2>
  * {@link #open} configures AND starts the device (rx interrupt support can only be probed on a
@@ -83,6 +90,10 @@ public final class DpdkPort implements TasPort {
     public static final long PARK_NANOS = 50_000;
     /** epoll waits in whole milliseconds: shorter waits park instead. */
     private static final long EPOLL_MIN_NANOS = 1_000_000;
+
+    /** Per-queue counters sit this many longs apart: queues' threads do not share a cache line. */
+    private static final int STRIDE = 8;
+    private static final System.Logger LOG = System.getLogger(DpdkPort.class.getName());
 
     private static final int MEMPOOL_CACHE = 256;
     private static final int DEFAULT_DATA_ROOM = 2048 + 128; // RTE_MBUF_DEFAULT_BUF_SIZE
@@ -122,6 +133,15 @@ public final class DpdkPort implements TasPort {
     private final MemorySegment[] txPtrs;
     private final MemorySegment[] txWords;
     private final AtomicReferenceArray<Thread> waiters;
+    /** How idle queues sleep (see class comment). */
+    private final RxWait rxWait;
+    /** af_packet's sockets and eventfds (RxWait.SOCKETS), else null. */
+    private final AfPacketWait sockets;
+    private final String rxWaitMode;
+    /** Frames received, per queue at q * STRIDE; its thread only (tells AfPacketWait whether a wake-up found frames). */
+    private final long[] rxFrames;
+    /** awaitRx calls, per queue at q * STRIDE. */
+    private final AtomicLongArray rxWaitCalls;
     // alloc/free may come from any engine thread: per-thread scratch.
     private final ThreadLocal<MemorySegment> scratch;
 
@@ -133,6 +153,7 @@ public final class DpdkPort implements TasPort {
         this.detachOnClose = detachOnClose;
         this.arena = Arena.ofShared();
         MemorySegment poolSeg = MemorySegment.NULL;
+        AfPacketWait afWait = null;
         boolean ok = false;
         try {
             int frameRoom = (requestedMtu <= 0 ? 1500 : requestedMtu) + 14 + 4 + 4;
@@ -174,12 +195,23 @@ public final class DpdkPort implements TasPort {
             this.mtu = pi.get(JAVA_INT, DpdkShim.PORT_MTU);
             boolean txCsum = pi.get(JAVA_INT, DpdkShim.PORT_TX_CSUM) != 0;
             boolean rxCsum = pi.get(JAVA_INT, DpdkShim.PORT_RX_CSUM) != 0;
-            this.capabilities = new TasPortCapabilities(txCsum, rxCsum, pi.get(JAVA_INT, DpdkShim.PORT_RETA_SIZE),
-                    pi.get(JAVA_INT, DpdkShim.PORT_RX_INTR) != 0);
             this.txFlagMask = txCsum ? PacketBuffer.TX_IP_CSUM | PacketBuffer.TX_TCP_CSUM : 0;
             this.rxFlagMask = rxCsum ? PacketBuffer.RX_IP_CSUM_GOOD | PacketBuffer.RX_L4_CSUM_GOOD : 0;
             this.driver = pi.asSlice(DpdkShim.PORT_DRIVER, 32).getString(0);
             this.name = "dpdk:" + portId;
+
+            boolean rxIntr = pi.get(JAVA_INT, DpdkShim.PORT_RX_INTR) != 0;
+            String[] napReason = {rxIntr ? null : noInts ? "fp-no-ints" : "the PMD has no rx interrupts"};
+            afWait = !rxIntr && !noInts && driver.equals("net_af_packet") ? socketWait(napReason) : null;
+            this.sockets = afWait;
+            this.rxWait = rxIntr ? RxWait.INTERRUPTS : afWait != null ? RxWait.SOCKETS : RxWait.PARK;
+            this.rxWaitMode = switch (rxWait) {
+                case INTERRUPTS -> "rx interrupts";
+                case SOCKETS -> "af_packet sockets (fds " + Arrays.toString(afWait.socketFds()) + ")";
+                case PARK -> "naps of " + PARK_NANOS / 1000 + " us (" + napReason[0] + ")";
+            };
+            this.capabilities = new TasPortCapabilities(txCsum, rxCsum, pi.get(JAVA_INT, DpdkShim.PORT_RETA_SIZE),
+                    rxWait != RxWait.PARK);
             this.rssTcpPorts = pi.get(JAVA_INT, DpdkShim.PORT_RSS_TCP_PORTS) != 0;
             this.rssKey = pi.get(JAVA_INT, DpdkShim.PORT_RSS_ENABLED) != 0 && queues > 1
                 && capabilities.rssRetaSize() > 0 ? readRssKey() : null;
@@ -204,10 +236,16 @@ public final class DpdkPort implements TasPort {
                 txWords[q] = arena.allocate(8L * MAX_BURST, 64);
             }
             this.waiters = new AtomicReferenceArray<>(queues);
+            this.rxFrames = new long[queues * STRIDE];
+            this.rxWaitCalls = new AtomicLongArray(queues * STRIDE);
             this.scratch = ThreadLocal.withInitial(() -> arena.allocate(8L * MAX_BURST, 64));
         } catch (Throwable t) {
+            if (afWait != null) {
+                afWait.close();
+            }
             if (ok) {
                 closeQuietly(portId, detachOnClose);
+                AfPacketSockets.forget(portId);
             }
             if (!poolSeg.equals(MemorySegment.NULL)) {
                 try {
@@ -241,7 +279,7 @@ public final class DpdkPort implements TasPort {
     /** As {@link #open(List, int, int, int, boolean, boolean)} with a pool of {@code mbufs} buffers. */
     public static DpdkPort open(List<String> ealArgs, int portId, int queues, int mtu, boolean noXsumOffload,
                                 boolean noInts, int mbufs) {
-        TasDpdk.initEal(ealArgs);
+        AfPacketSockets.initEal(ealArgs); // TasDpdk.initEal, noting which sockets af_packet devices open
         int id = portId;
         if (id < 0) {
             try {
@@ -263,11 +301,12 @@ public final class DpdkPort implements TasPort {
     public static DpdkPort attach(List<String> ealArgs, String devargs, int queues, int mtu, boolean noXsumOffload,
                                   boolean noInts, int mbufs) {
         TasDpdk.initEal(ealArgs);
-        int id = TasDpdk.attachDevice(devargs);
+        int id = AfPacketSockets.attach(devargs); // TasDpdk.attachDevice, noting an af_packet device's sockets
         try {
             return new DpdkPort(id, true, queues, mtu, noXsumOffload, noInts, mbufs);
         } catch (RuntimeException | Error e) {
             closeQuietly(id, true);
+            AfPacketSockets.forget(id);
             throw e;
         }
     }
@@ -294,6 +333,30 @@ public final class DpdkPort implements TasPort {
             table[slot] = new PacketBuffer(region, off + bufOffset + headroom, bufLen - headroom, m, this);
         }
         return table;
+    }
+
+    /**
+     * The af_packet sockets of this port's queues to sleep on, or null (then {@code why[0]} says
+     * why, logged once: the port then naps as without interrupts).
+     */
+    private AfPacketWait socketWait(String[] why) {
+        AfPacketSockets.Discovery d = AfPacketSockets.forPort(portId);
+        if (d.failure() != null) {
+            why[0] = d.failure();
+        } else if (d.sockets().size() < queues) {
+            why[0] = d.sockets().size() + " sockets for " + queues + " queues";
+        } else if (!d.sockets().stream().allMatch(AfPacketSockets::stillOpen)) {
+            why[0] = "the PMD's sockets " + d.sockets() + " are no longer open";
+        } else {
+            try {
+                return AfPacketWait.open(arena, d.sockets(), queues);
+            } catch (IllegalStateException e) {
+                why[0] = e.getMessage();
+            }
+        }
+        LOG.log(System.Logger.Level.WARNING, "{0} ({1}): idle queues nap {2} us at a time instead of sleeping on"
+                + " the af_packet sockets: {3}", name, driver, PARK_NANOS / 1000, why[0]);
+        return null;
     }
 
     @Override
@@ -351,6 +414,9 @@ public final class DpdkPort implements TasPort {
             b.l2Length = 0;
             b.l3Length = 0;
             bufs[i] = b;
+        }
+        if (got != 0) {
+            rxFrames[queue * STRIDE] += got;
         }
         return got;
     }
@@ -451,7 +517,18 @@ public final class DpdkPort implements TasPort {
         if (timeoutNanos <= 0) {
             return;
         }
-        if (capabilities.rxInterrupts() && timeoutNanos >= EPOLL_MIN_NANOS) {
+        Thread self = Thread.currentThread();
+        if (waiters.getPlain(queue) != self) {
+            waiters.set(queue, self);
+        }
+        int slot = queue * STRIDE;
+        rxWaitCalls.setOpaque(slot, rxWaitCalls.getOpaque(slot) + 1); // one writer per queue: no CAS
+        if (rxWait == RxWait.SOCKETS) {
+            // Any length: ppoll takes nanoseconds, and a frame ends even a pacing wait at once.
+            if (sockets.await(queue, timeoutNanos, rxFrames[slot]) == AfPacketWait.NAP) {
+                LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
+            }
+        } else if (rxWait == RxWait.INTERRUPTS && timeoutNanos >= EPOLL_MIN_NANOS) {
             int ms = (int) Math.min(Integer.MAX_VALUE, timeoutNanos / 1_000_000);
             int rc;
             try {
@@ -464,12 +541,8 @@ public final class DpdkPort implements TasPort {
                 LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
             }
         } else {
-            // No interrupts, or a wait shorter than epoll's millisecond (a pacing deadline, say:
-            // rounding it up to 1 ms would cap a paced flow at one burst per millisecond).
-            Thread self = Thread.currentThread();
-            if (waiters.getPlain(queue) != self) {
-                waiters.set(queue, self);
-            }
+            // No way to sleep on the device, or a wait shorter than epoll's millisecond (a pacing
+            // deadline, say: rounding it up to 1 ms would cap a paced flow at one burst per millisecond).
             LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
         }
     }
@@ -482,12 +555,14 @@ public final class DpdkPort implements TasPort {
 
     @Override
     public void wakeup(int queue) {
-        if (capabilities.rxInterrupts()) {
+        if (rxWait == RxWait.INTERRUPTS) {
             try {
                 int rc = (int) DpdkShim.PORT_WAKEUP.invokeExact(portId, queue);
             } catch (Throwable t) {
                 throw rethrow(t);
             }
+        } else if (rxWait == RxWait.SOCKETS) {
+            sockets.wakeup(queue); // kept in the eventfd when the thread is not in ppoll yet
         }
         // Also a thread in a short park (see awaitRx): an unpark before its park is kept too.
         Thread t = waiters.get(queue);
@@ -525,12 +600,21 @@ public final class DpdkPort implements TasPort {
             }
             closed = true;
         }
+        if (sockets != null) {
+            for (int q = 0; q < queues; q++) {
+                sockets.wakeup(q); // a thread still waiting returns (it should have stopped)
+            }
+        }
         int rc;
         try {
             rc = (int) DpdkShim.PORT_CLOSE.invokeExact(portId, detachOnClose ? 1 : 0);
             DpdkShim.POOL_FREE.invokeExact(poolPtr);
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+        AfPacketSockets.forget(portId); // the PMD closed them at stop
+        if (sockets != null) {
+            sockets.close();
         }
         String error = rc < 0 ? DpdkShim.lastError() : null;
         arena.close();
@@ -549,6 +633,37 @@ public final class DpdkPort implements TasPort {
     /** The PMD's name, e.g. {@code net_af_packet}, {@code net_tap}, {@code net_ixgbe}. */
     public String driverName() {
         return driver;
+    }
+
+    /**
+     * How an idle queue sleeps in {@link #awaitRx}: {@code "rx interrupts"}, {@code "af_packet
+     * sockets (fds [...])"}, or {@code "naps of 50 us (why)"}.
+     */
+    public String rxWaitMode() {
+        return rxWaitMode;
+    }
+
+    /** Calls of {@link #awaitRx} with a positive timeout so far, over all queues (each returns once). */
+    public long rxWaits() {
+        long n = 0;
+        for (int q = 0; q < queues; q++) {
+            n += rxWaitCalls.getOpaque(q * STRIDE);
+        }
+        return n;
+    }
+
+    /**
+     * af_packet: waits that napped instead of sleeping on the socket because the socket's previous
+     * wake-up brought the queue no frame (an empty mbuf pool, another thread driving the queue's
+     * agent, or swapped sockets; see {@link AfPacketWait}). 0 on other ports.
+     */
+    public long rxSocketWaitsDeclined() {
+        return sockets == null ? 0 : sockets.declinedWaits();
+    }
+
+    /** The af_packet sockets idle queues sleep on, by queue (none on other ports). */
+    int[] rxWaitSocketFds() {
+        return sockets == null ? new int[0] : sockets.socketFds();
     }
 
     /** The memory region every {@link PacketBuffer} of this port lives in (mapped once). */
@@ -647,6 +762,11 @@ public final class DpdkPort implements TasPort {
     @Override
     public String toString() {
         return name + "[" + driver + ", queues=" + queues + ", mtu=" + mtu + ", " + capabilities + "]";
+    }
+
+    /** How idle queues sleep (see the class comment). */
+    private enum RxWait {
+        INTERRUPTS, SOCKETS, PARK
     }
 
     private void ensureOpen() {

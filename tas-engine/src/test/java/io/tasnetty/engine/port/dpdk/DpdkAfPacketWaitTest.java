@@ -1,0 +1,231 @@
+package io.tasnetty.engine.port.dpdk;
+
+import static io.tasnetty.engine.port.dpdk.DpdkTestSupport.BE_INT;
+import static io.tasnetty.engine.port.dpdk.DpdkTestSupport.BE_SHORT;
+import static io.tasnetty.engine.port.dpdk.DpdkTestSupport.PID;
+import static io.tasnetty.engine.port.dpdk.DpdkTestSupport.sh;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tasnetty.engine.port.LinuxNative;
+import io.tasnetty.engine.port.PacketBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code net_af_packet} queues sleep on the PMD's own sockets: each queue wakes for the frames the
+ * kernel puts in its ring (so queue i really is the i-th socket), for {@link DpdkPort#wakeup},
+ * and neither spins nor naps meanwhile. The engine end of a veth pair (two queue pairs, the
+ * kernel's fanout hash spreads flows over them); UDP datagrams from Linux in a namespace only this
+ * test creates (192.168.236.0/24 exists nowhere else).
+ */
+class DpdkAfPacketWaitTest {
+    private static final String ENGINE_IP = "192.168.236.1";
+    private static final int ENGINE_IP_INT = DpdkTestSupport.ipv4(192, 168, 236, 1);
+    private static final String NS = "tasafw-" + PID;
+    private static final String VETH_ENGINE = "tawe" + PID % 1_000_000;
+    private static final String VETH_LINUX = "tawl" + PID % 1_000_000;
+    private static final int UDP_PORT = 9;
+    private static final long LONG_WAIT = TimeUnit.SECONDS.toNanos(30);
+
+    private static DpdkPort port;
+
+    @BeforeAll
+    static void openPort() {
+        DpdkTestSupport.requireEal();
+        DpdkTestSupport.requireRootNetworking();
+        cleanUp();
+        DpdkTestSupport.createNamespace(NS);
+        sh("ip", "link", "add", VETH_ENGINE, "type", "veth", "peer", "name", VETH_LINUX);
+        sh("sysctl", "-qw", "net.ipv6.conf." + VETH_ENGINE + ".disable_ipv6=1");
+        sh("ip", "link", "set", VETH_LINUX, "netns", NS);
+        sh("ip", "-n", NS, "addr", "add", "192.168.236.2/24", "dev", VETH_LINUX);
+        sh("ip", "-n", NS, "link", "set", VETH_LINUX, "up");
+        sh("ip", "link", "set", VETH_ENGINE, "up");
+        port = DpdkPort.attach(DpdkTestSupport.EAL, "net_af_packet7,iface=" + VETH_ENGINE + ",qpairs=2", 2, 0,
+                false, false, 2047);
+        // Nothing in this test answers ARP: Linux knows the port's MAC statically.
+        sh("ip", "-n", NS, "neigh", "replace", ENGINE_IP, "lladdr", DpdkTestSupport.macString(port.macAddress()),
+                "dev", VETH_LINUX, "nud", "permanent");
+    }
+
+    @AfterAll
+    static void cleanUp() {
+        if (port != null) {
+            port.close();
+            port = null;
+        }
+        sh(true, "ip", "link", "del", VETH_ENGINE);
+        sh(true, "ip", "netns", "del", NS);
+    }
+
+    @Test
+    void eachQueueShouldSleepOnItsOwnSocketAndWakeForItsOwnFrames() throws Exception {
+        assertThat(port.queueCount()).isEqualTo(2);
+        assertThat(port.rxWaitMode()).startsWith("af_packet sockets");
+        assertThat(port.capabilities().rxInterrupts()).as("it can block without spinning").isTrue();
+        int ifindex = LinuxNative.ifNameToIndex(VETH_ENGINE);
+        assertThat(AfPacketSockets.scan().stream().filter(s -> s.ifindex() == ifindex))
+                .as("the PMD's sockets: one per queue pair, bound to the veth").hasSize(2);
+        drain();
+
+        int datagrams = 32;
+        AtomicIntegerArray perQueue = new AtomicIntegerArray(2);
+        AtomicInteger received = new AtomicInteger();
+        try (Receivers r = new Receivers(perQueue, received)) {
+            long waitsBefore = port.rxWaits();
+            long declinedBefore = port.rxSocketWaitsDeclined();
+            // One socket (so one source port, one flow) per datagram: the fanout hash spreads them.
+            sendUdp(datagrams);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (received.get() < datagrams && System.nanoTime() < deadline && r.failure.get() == null) {
+                Thread.sleep(20);
+            }
+            assertThat(r.failure.get()).isNull();
+            // Each receiver waits 30 s at a time: only its own socket's frames can end a wait this soon.
+            assertThat(received.get()).as("datagrams received while each queue waits 30 s at a time").isEqualTo(datagrams);
+            assertThat(perQueue.get(0)).as("queue 0's share (the kernel's fanout hash)").isPositive();
+            assertThat(perQueue.get(1)).as("queue 1's share").isPositive();
+            assertThat(port.rxSocketWaitsDeclined() - declinedBefore)
+                    .as("wake-ups by a socket that brought its queue nothing (swapped sockets would)").isZero();
+            assertThat(port.rxWaits() - waitsBefore).as("waits: about one per frame, no naps")
+                    .isLessThanOrEqualTo(2L * datagrams + 8);
+        }
+    }
+
+    @Test
+    void aWaitShouldSleepUntilItsTimeoutAndEndAtOnceOnWakeupEvenOneGivenBefore() throws Exception {
+        drain();
+        long waits = port.rxWaits();
+        long t0 = System.nanoTime();
+        port.awaitRx(0, TimeUnit.MILLISECONDS.toNanos(300));
+        assertThat(System.nanoTime() - t0).as("one idle wait sleeps (no 50 us naps)")
+                .isGreaterThan(TimeUnit.MILLISECONDS.toNanos(200));
+        assertThat(port.rxWaits() - waits).isEqualTo(1);
+
+        Thread sleeper = Thread.ofPlatform().start(() -> port.awaitRx(0, LONG_WAIT));
+        Thread.sleep(100);
+        port.wakeup(0);
+        sleeper.join(TimeUnit.SECONDS.toMillis(10));
+        assertThat(sleeper.isAlive()).as("woken by wakeup()").isFalse();
+
+        port.wakeup(1); // nobody waits on queue 1: the next wait returns at once
+        Thread kept = Thread.ofPlatform().start(() -> port.awaitRx(1, LONG_WAIT));
+        kept.join(TimeUnit.SECONDS.toMillis(10));
+        assertThat(kept.isAlive()).as("a wake-up given before the wait is kept").isFalse();
+    }
+
+    @Test
+    void anInterfaceThatGoesDownAndUpShouldNeitherMakeWaitsSpinNorStopThemWaking() throws Exception {
+        drain();
+        sh("ip", "link", "set", VETH_ENGINE, "down"); // the sockets get ENETDOWN: POLLERR until read
+        try {
+            long waits = port.rxWaits();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            while (System.nanoTime() < end) {
+                port.awaitRx(0, TimeUnit.MILLISECONDS.toNanos(100));
+            }
+            assertThat(port.rxWaits() - waits).as("waits in 1 s of 100 ms each with the link down").isLessThanOrEqualTo(20);
+        } finally {
+            sh("ip", "link", "set", VETH_ENGINE, "up");
+        }
+        AtomicIntegerArray perQueue = new AtomicIntegerArray(2);
+        AtomicInteger received = new AtomicInteger();
+        try (Receivers r = new Receivers(perQueue, received)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (received.get() == 0 && System.nanoTime() < deadline) {
+                sendUdp(1); // the first may go while the veth is still coming up
+                Thread.sleep(200);
+            }
+            assertThat(received.get()).as("a datagram after the link came back up").isPositive();
+        }
+    }
+
+    @Test
+    void twoPortsOnOneInterfaceShouldEachFindTheirOwnSockets() {
+        try (DpdkPort second = DpdkPort.attach(DpdkTestSupport.EAL, "net_af_packet8,iface=" + VETH_ENGINE, 1, 0,
+                false, false, 1023)) {
+            assertThat(second.rxWaitMode()).startsWith("af_packet sockets");
+            assertThat(second.rxWaitSocketFds()).hasSize(1).doesNotContain(port.rxWaitSocketFds());
+        }
+    }
+
+    /** One thread per queue: receive, count UDP datagrams to the engine, else wait 30 s. */
+    private static final class Receivers implements AutoCloseable {
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private volatile boolean stop;
+        private final List<Thread> threads;
+
+        Receivers(AtomicIntegerArray perQueue, AtomicInteger received) {
+            threads = List.of(start(0, perQueue, received), start(1, perQueue, received));
+        }
+
+        private Thread start(int q, AtomicIntegerArray perQueue, AtomicInteger received) {
+            return Thread.ofPlatform().name("rx-" + q).start(() -> {
+                PacketBuffer[] bufs = new PacketBuffer[32];
+                try {
+                    while (!stop) {
+                        int n = port.rxBurst(q, bufs, bufs.length);
+                        for (int i = 0; i < n; i++) {
+                            if (isUdpToEngine(bufs[i])) {
+                                perQueue.incrementAndGet(q);
+                                received.incrementAndGet();
+                            }
+                        }
+                        port.free(bufs, n);
+                        if (n == 0) {
+                            port.awaitRx(q, LONG_WAIT);
+                        }
+                    }
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop = true;
+            for (int q = 0; q < threads.size(); q++) {
+                port.wakeup(q);
+            }
+            for (Thread t : threads) {
+                t.join(TimeUnit.SECONDS.toMillis(10));
+                assertThat(t.isAlive()).as(t.getName() + " stopped").isFalse();
+            }
+        }
+    }
+
+    private static boolean isUdpToEngine(PacketBuffer b) {
+        return DpdkTestSupport.etherType(b) == 0x0800 && b.segment.get(JAVA_BYTE, b.offset + 23) == 17
+                && b.segment.get(BE_INT, b.offset + 30) == ENGINE_IP_INT
+                && b.segment.get(BE_SHORT, b.offset + 36) == UDP_PORT;
+    }
+
+    private static void sendUdp(int count) {
+        String python = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        sh("ip", "netns", "exec", NS, python, "-c", "import socket\n"
+                + "for i in range(" + count + "):\n"
+                + "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                + "    s.sendto(b'tas', ('" + ENGINE_IP + "', " + UDP_PORT + "))\n"
+                + "    s.close()\n");
+    }
+
+    private static void drain() {
+        PacketBuffer[] bufs = new PacketBuffer[32];
+        for (int q = 0; q < port.queueCount(); q++) {
+            int n;
+            while ((n = port.rxBurst(q, bufs, bufs.length)) > 0) {
+                port.free(bufs, n);
+            }
+        }
+    }
+}
