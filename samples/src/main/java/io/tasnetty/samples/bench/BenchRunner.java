@@ -93,7 +93,7 @@ public final class BenchRunner implements Callable<Integer> {
         description = "caller threads of the blocking scenarios, one connection each (default: ${DEFAULT-VALUE})")
     List<Integer> blockingCallers;
 
-    @Option(names = "--open-warmup", defaultValue = "2",
+    @Option(names = "--open-warmup", defaultValue = "5",
         description = "warm-up seconds of each open-loop and blocking-caller run (default: ${DEFAULT-VALUE})")
     double openWarmup;
 
