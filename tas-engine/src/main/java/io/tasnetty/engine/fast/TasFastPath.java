@@ -420,6 +420,12 @@ public final class TasFastPath {
     }
 
     /**
+     * A lazy deadline (a looped connection's delayed ACK) wakes a sleeping fast-path thread at
+     * most this late; usually an application thread driving the fast path meets it first.
+     */
+    static final long LAZY_TIMER_SLACK_NANOS = 10_000_000L;
+
+    /**
      * Blocks until work may be waiting (frames, commands, a timer). Called by the agent's thread
      * after it found nothing to do for the poll interval.
      */
@@ -432,7 +438,7 @@ public final class TasFastPath {
                 if (out.hasWork() || rxMaybeMore || doWork(now) > 0) {
                     return;
                 }
-                long t = wheel.nanosToNext(now);
+                long t = wheel.nanosToWake(now, LAZY_TIMER_SLACK_NANOS);
                 timeout = t < 0 ? maxNanos : Math.min(t, maxNanos);
                 wheel.resetEarliest();
                 // Before letting go: a driver that schedules a deadline from now on sees it.

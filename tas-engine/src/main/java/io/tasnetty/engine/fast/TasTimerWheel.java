@@ -79,6 +79,7 @@ final class TasTimerWheel {
         if (deadline == 0) {
             return;
         }
+        f.timerLazy = lazy;
         if (!lazy && deadline < earliestScheduled) {
             earliestScheduled = deadline;
         }
@@ -147,6 +148,40 @@ final class TasTimerWheel {
         }
         currentTick = target;
         return fired;
+    }
+
+    /**
+     * How long the agent's thread may sleep for its timers: until the earliest deadline, but a
+     * lazy one (a looped connection's delayed ACK) no sooner than {@code lazySlackNanos} from now,
+     * so such deadlines do not wake the thread every millisecond while application threads drive
+     * the fast path (they usually cancel them first: the reply carries the ACK). -1 if none.
+     */
+    long nanosToWake(long now, long lazySlackNanos) {
+        if (count == 0) {
+            return -1;
+        }
+        long nowTick = now / tickNanos;
+        long eager = Long.MAX_VALUE;
+        long lazy = Long.MAX_VALUE;
+        scan:
+        for (long t = nowTick; t < nowTick + SLOTS; t++) {
+            for (TasFlow f = heads[(int) (t & MASK)]; f != null; f = f.timerNext) {
+                long d = f.timerDeadline();
+                if (f.timerLazy) {
+                    lazy = Math.min(lazy, d);
+                } else {
+                    eager = Math.min(eager, d);
+                    if (d / tickNanos <= t) {
+                        break scan; // due in this round: no later slot holds an earlier eager deadline
+                    }
+                }
+            }
+        }
+        long wait = eager == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, eager - now);
+        if (lazy != Long.MAX_VALUE) {
+            wait = Math.min(wait, Math.max(lazy - now, lazySlackNanos));
+        }
+        return wait;
     }
 
     /** Nanoseconds until the earliest scheduled deadline (at tick resolution), or -1 if none. */

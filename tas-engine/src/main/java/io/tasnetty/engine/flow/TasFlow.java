@@ -297,6 +297,8 @@ public final class TasFlow {
     // ---- scheduling on the owning fast path ----
     public TasFlow timerPrev;
     public TasFlow timerNext;
+    /** Its wheel entry may fire late: it does not set how long a sleeping fast-path thread sleeps. */
+    public boolean timerLazy;
     public TasFlow txNext;
     public TasFlow bumpNext;
     /** Linked in the fast path's transmit list (txNext). */

@@ -52,4 +52,27 @@ class TasTimerWheelTest {
         wheel.advance(4000 * MS, (f, n) -> fired.add(f));
         assertThat(fired).isEmpty();
     }
+
+    @Test
+    void lazyDeadlinesSetTheSleepNoSoonerThanTheSlack() {
+        TasTimerWheel wheel = new TasTimerWheel(MS, 0);
+        TasFlow delack = new TasFlow();
+        TasFlow rto = new TasFlow();
+        wheel.schedule(delack, MS, true); // a looped connection's delayed ACK
+        assertThat(wheel.nanosToWake(0, 10 * MS)).as("only a lazy deadline: the slack").isEqualTo(10 * MS);
+        assertThat(wheel.nanosToWake(0, MS / 2)).as("a slack shorter than the deadline").isEqualTo(MS);
+        wheel.schedule(rto, 4 * MS);
+        assertThat(wheel.nanosToWake(0, 10 * MS)).as("an eager deadline before the slack").isEqualTo(4 * MS);
+        wheel.schedule(rto, 30 * MS);
+        assertThat(wheel.nanosToWake(0, 10 * MS)).as("an eager deadline after the slack").isEqualTo(10 * MS);
+        assertThat(wheel.nanosToNext(0)).as("the earliest deadline, lazy or not").isEqualTo(MS);
+        wheel.schedule(delack, 2 * MS, false); // rescheduled eagerly
+        assertThat(wheel.nanosToWake(0, 10 * MS)).isEqualTo(2 * MS);
+        List<TasFlow> fired = new ArrayList<>();
+        wheel.advance(MS, (f, n) -> fired.add(f));
+        assertThat(fired).isEmpty();
+        wheel.advance(30 * MS, (f, n) -> fired.add(f));
+        assertThat(fired).containsExactlyInAnyOrder(delack, rto);
+        assertThat(wheel.nanosToWake(30 * MS, 10 * MS)).isEqualTo(-1);
+    }
 }
