@@ -1,7 +1,5 @@
 package io.tasnetty.engine;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,11 +28,8 @@ public final class TasIdleCpuMain {
                 options.put(a.substring(2, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
             }
         }
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        com.sun.management.OperatingSystemMXBean os =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
-        Sample jvmOnly = measure(os, threads, Math.max(1, seconds / 2), "the JVM alone, before any engine");
+        TasIdleCpu.Sample jvmOnly = TasIdleCpu.measure(Math.max(1, seconds / 2), "the JVM alone, before any engine");
         try (TasEnginePair pair = new TasEnginePair(c -> {
             options.forEach(c::set);
             return c;
@@ -45,52 +40,12 @@ public final class TasIdleCpuMain {
                 pair.exchange(l, hello, hello, 10_000); // every connection carried data, then falls silent
             }
             Thread.sleep(2_000); // past the fast paths' poll interval, delayed ACKs and the JIT's first wave
-            Sample idle = measure(os, threads, seconds, connections + " idle connections on two engines");
+            TasIdleCpu.Sample idle = TasIdleCpu.measure(seconds, connections + " idle connections on two engines");
             System.out.printf("%nidle CPU: %.2f%% of one core for the process (%.2f%% for the JVM alone),"
-                    + " %.2f%% in engine threads%n", idle.processPercent, jvmOnly.processPercent,
-                idle.enginePercent);
+                    + " %.2f%% in engine threads%n", idle.processPercent(), jvmOnly.processPercent(),
+                idle.enginePercent());
             System.out.printf("engine options: %s; flows A %d, B %d%n", options, pair.a.flowCount(),
                 pair.b.flowCount());
         }
-    }
-
-    private record Sample(double processPercent, double enginePercent) {
-    }
-
-    private static Sample measure(com.sun.management.OperatingSystemMXBean os, ThreadMXBean threads, int seconds,
-                                  String what) throws InterruptedException {
-        Map<Long, Long> before = engineThreadCpu(threads);
-        long cpu0 = os.getProcessCpuTime();
-        long t0 = System.nanoTime();
-        Thread.sleep(seconds * 1000L);
-        long wall = System.nanoTime() - t0;
-        long cpu = os.getProcessCpuTime() - cpu0;
-        Map<Long, Long> after = engineThreadCpu(threads);
-        long engine = 0;
-        StringBuilder perThread = new StringBuilder();
-        for (Map.Entry<Long, Long> e : after.entrySet()) {
-            long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
-            engine += d;
-            java.lang.management.ThreadInfo info = threads.getThreadInfo(e.getKey());
-            perThread.append(String.format("  %-10s %8.3f ms%n", info == null ? "?" : info.getThreadName(), d / 1e6));
-        }
-        Sample s = new Sample(100.0 * cpu / wall, 100.0 * engine / wall);
-        System.out.printf("%s: process CPU %.1f ms in %.1f s = %.2f%% of one core; engine threads %.2f%%%n%s", what,
-            cpu / 1e6, wall / 1e9, s.processPercent, s.enginePercent, perThread);
-        return s;
-    }
-
-    /** CPU nanoseconds of every live engine thread ({@code tas-*}), by thread id. */
-    private static Map<Long, Long> engineThreadCpu(ThreadMXBean threads) {
-        Map<Long, Long> m = new LinkedHashMap<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("tas-")) {
-                long c = threads.getThreadCpuTime(t.threadId());
-                if (c >= 0) {
-                    m.put(t.threadId(), c);
-                }
-            }
-        }
-        return m;
     }
 }

@@ -2,7 +2,6 @@ package io.tasnetty.transport;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -10,7 +9,6 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.tasnetty.engine.TasEngine;
 import io.tasnetty.engine.config.TasConfig;
@@ -86,32 +84,6 @@ class TasKernelPathTest {
 
     private Bootstrap client(Collector c) {
         return new Bootstrap().group(workers).channel(TasSocketChannel.class).handler(c);
-    }
-
-    /** Collects bytes until {@code expected} arrived. */
-    private static final class Collector extends SimpleChannelInboundHandler<ByteBuf> {
-        final ByteBuf received = Unpooled.buffer();
-        final CompletableFuture<byte[]> done = new CompletableFuture<>();
-        final int expected;
-
-        Collector(int expected) {
-            this.expected = expected;
-        }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
-            received.writeBytes(msg);
-            if (received.readableBytes() >= expected) {
-                byte[] b = new byte[received.readableBytes()];
-                received.readBytes(b);
-                done.complete(b);
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            done.completeExceptionally(cause);
-        }
     }
 
     private static byte[] random(int n, long seed) {

@@ -13,7 +13,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.EventLoop;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.SocketChannel;
@@ -90,32 +89,6 @@ class TasSocketChannelTest {
                 ctx.flush();
             }
         }).bind(LOCALHOST_ANY_PORT).sync().channel();
-    }
-
-    /** Collects bytes until {@code expected} arrived. */
-    private static final class Collector extends SimpleChannelInboundHandler<ByteBuf> {
-        final ByteBuf received = Unpooled.buffer();
-        final CompletableFuture<byte[]> done = new CompletableFuture<>();
-        final int expected;
-
-        Collector(int expected) {
-            this.expected = expected;
-        }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
-            received.writeBytes(msg);
-            if (received.readableBytes() >= expected) {
-                byte[] b = new byte[received.readableBytes()];
-                received.readBytes(b);
-                done.complete(b);
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            done.completeExceptionally(cause);
-        }
     }
 
     private static byte[] random(int n, long seed) {

@@ -1,18 +1,15 @@
 package io.tasnetty.it.linux;
 
 import io.tasnetty.engine.TasEngine;
+import io.tasnetty.engine.TasIdleCpu;
 import io.tasnetty.engine.config.TasConfig;
 import io.tasnetty.engine.port.TasPort;
 import java.io.InputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,10 +34,7 @@ public final class AfPacketIdleCpuMain {
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int connections = args.length > 1 ? Integer.parseInt(args[1]) : 100;
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        com.sun.management.OperatingSystemMXBean os =
-            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        Sample alone = measure(os, threads, Math.max(1, seconds / 2), "the JVM alone, before the engine");
+        TasIdleCpu.Sample alone = TasIdleCpu.measure(Math.max(1, seconds / 2), "the JVM alone, before the engine");
 
         try (PeerNet net = PeerNet.veth("cpu"); Files256 scratch = new Files256()) {
             TasConfig config = TasConfig.builder().set("ip-addr", PeerNet.ENGINE_IP + "/24").set("port", "dpdk")
@@ -78,11 +72,11 @@ public final class AfPacketIdleCpuMain {
                 }
                 Thread.sleep(2_000); // delayed ACKs, the fast path's sleep cap, the JIT's first wave
                 Object waits0 = call(port, "rxWaits");
-                Sample idle = measure(os, threads, seconds, connections + " idle connections on net_af_packet");
+                TasIdleCpu.Sample idle = TasIdleCpu.measure(seconds, connections + " idle connections on net_af_packet");
                 Object waits1 = call(port, "rxWaits");
                 System.out.printf("%nidle CPU: %.2f%% of one core for the process (%.2f%% for the JVM alone),"
-                    + " %.2f%% in engine threads; awaitRx calls in the window: %s%n", idle.processPercent,
-                    alone.processPercent, idle.enginePercent, waits0 instanceof Long a && waits1 instanceof Long b
+                    + " %.2f%% in engine threads; awaitRx calls in the window: %s%n", idle.processPercent(),
+                    alone.processPercent(), idle.enginePercent(), waits0 instanceof Long a && waits1 instanceof Long b
                         ? String.valueOf(b - a) : "n/a");
                 loop.call(() -> {
                     pings.forEach(Handlers.Ping::close);
@@ -110,45 +104,5 @@ public final class AfPacketIdleCpuMain {
             }
             Thread.sleep(20);
         }
-    }
-
-    private record Sample(double processPercent, double enginePercent) {
-    }
-
-    private static Sample measure(com.sun.management.OperatingSystemMXBean os, ThreadMXBean threads, int seconds,
-                                  String what) throws InterruptedException {
-        Map<Long, Long> before = engineThreadCpu(threads);
-        long cpu0 = os.getProcessCpuTime();
-        long t0 = System.nanoTime();
-        Thread.sleep(seconds * 1000L);
-        long wall = System.nanoTime() - t0;
-        long cpu = os.getProcessCpuTime() - cpu0;
-        Map<Long, Long> after = engineThreadCpu(threads);
-        long engine = 0;
-        StringBuilder perThread = new StringBuilder();
-        for (Map.Entry<Long, Long> e : after.entrySet()) {
-            long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
-            engine += d;
-            java.lang.management.ThreadInfo info = threads.getThreadInfo(e.getKey());
-            perThread.append(String.format("  %-14s %8.3f ms%n", info == null ? "?" : info.getThreadName(), d / 1e6));
-        }
-        Sample s = new Sample(100.0 * cpu / wall, 100.0 * engine / wall);
-        System.out.printf("%s: process CPU %.1f ms in %.1f s = %.2f%% of one core; engine threads %.2f%%%n%s", what,
-            cpu / 1e6, wall / 1e9, s.processPercent, s.enginePercent, perThread);
-        return s;
-    }
-
-    /** CPU nanoseconds of every live engine thread ({@code tas-*}), by thread id. */
-    private static Map<Long, Long> engineThreadCpu(ThreadMXBean threads) {
-        Map<Long, Long> m = new LinkedHashMap<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("tas-")) {
-                long c = threads.getThreadCpuTime(t.threadId());
-                if (c >= 0) {
-                    m.put(t.threadId(), c);
-                }
-            }
-        }
-        return m;
     }
 }

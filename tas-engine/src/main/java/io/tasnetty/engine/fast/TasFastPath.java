@@ -414,11 +414,6 @@ public final class TasFastPath {
         return work;
     }
 
-    /** Nanoseconds this agent may sleep before a timer is due (-1: no timer). */
-    public long nanosToNextTimer(long now) {
-        return wheel.nanosToNext(now);
-    }
-
     /**
      * A lazy deadline (a looped connection's delayed ACK) wakes a sleeping fast-path thread at
      * most this late; usually an application thread driving the fast path meets it first.

@@ -70,8 +70,8 @@ final class TasTimerWheel {
      */
     void schedule(TasFlow f, long deadline, boolean lazy) {
         if (f.timerSlot() >= 0) {
-            if (f.timerDeadline() == deadline) {
-                return;
+            if (f.timerDeadline() == deadline && (lazy || !f.timerLazy)) {
+                return; // unchanged (an eager entry stays eager; a lazy one made eager is rescheduled)
             }
             unlink(f);
         }
@@ -181,25 +181,12 @@ final class TasTimerWheel {
         if (lazy != Long.MAX_VALUE) {
             wait = Math.min(wait, Math.max(lazy - now, lazySlackNanos));
         }
-        return wait;
+        return wait == Long.MAX_VALUE ? -1 : wait;
     }
 
-    /** Nanoseconds until the earliest scheduled deadline (at tick resolution), or -1 if none. */
+    /** Nanoseconds until the earliest scheduled deadline, lazy or not, or -1 if none. */
     long nanosToNext(long now) {
-        if (count == 0) {
-            return -1;
-        }
-        long nowTick = now / tickNanos;
-        long best = Long.MAX_VALUE;
-        for (long t = nowTick; t < nowTick + SLOTS; t++) {
-            for (TasFlow f = heads[(int) (t & MASK)]; f != null; f = f.timerNext) {
-                if (f.timerDeadline() / tickNanos <= t) {
-                    return Math.max(0, f.timerDeadline() - now); // due in this round: the earliest slot wins
-                }
-                best = Math.min(best, f.timerDeadline());
-            }
-        }
-        return Math.max(0, best - now);
+        return nanosToWake(now, 0);
     }
 
 }

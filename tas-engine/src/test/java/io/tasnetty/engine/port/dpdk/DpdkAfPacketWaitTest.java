@@ -43,13 +43,7 @@ class DpdkAfPacketWaitTest {
         DpdkTestSupport.requireEal();
         DpdkTestSupport.requireRootNetworking();
         cleanUp();
-        DpdkTestSupport.createNamespace(NS);
-        sh("ip", "link", "add", VETH_ENGINE, "type", "veth", "peer", "name", VETH_LINUX);
-        sh("sysctl", "-qw", "net.ipv6.conf." + VETH_ENGINE + ".disable_ipv6=1");
-        sh("ip", "link", "set", VETH_LINUX, "netns", NS);
-        sh("ip", "-n", NS, "addr", "add", "192.168.236.2/24", "dev", VETH_LINUX);
-        sh("ip", "-n", NS, "link", "set", VETH_LINUX, "up");
-        sh("ip", "link", "set", VETH_ENGINE, "up");
+        DpdkTestSupport.vethIntoNamespace(NS, VETH_ENGINE, VETH_LINUX, "192.168.236.2/24");
         port = DpdkPort.attach(DpdkTestSupport.EAL, "net_af_packet7,iface=" + VETH_ENGINE + ",qpairs=2", 2, 0,
                 false, false, 2047);
         // Nothing in this test answers ARP: Linux knows the port's MAC statically.

@@ -45,13 +45,7 @@ class DpdkLinuxPeerTest {
 
     @Test
     void afPacketPortShouldGetAnArpReplyFromLinux() {
-        DpdkTestSupport.createNamespace(NS_VETH);
-        sh("ip", "link", "add", VETH_ENGINE, "type", "veth", "peer", "name", VETH_LINUX);
-        sh("sysctl", "-qw", "net.ipv6.conf." + VETH_ENGINE + ".disable_ipv6=1");
-        sh("ip", "link", "set", VETH_LINUX, "netns", NS_VETH);
-        sh("ip", "-n", NS_VETH, "addr", "add", "192.168.238.2/24", "dev", VETH_LINUX);
-        sh("ip", "-n", NS_VETH, "link", "set", VETH_LINUX, "up");
-        sh("ip", "link", "set", VETH_ENGINE, "up");
+        DpdkTestSupport.vethIntoNamespace(NS_VETH, VETH_ENGINE, VETH_LINUX, "192.168.238.2/24");
         long linuxMac = DpdkTestSupport.macOf(NS_VETH, VETH_LINUX);
 
         try (DpdkPort port = DpdkPort.attach(DpdkTestSupport.EAL, "net_af_packet1,iface=" + VETH_ENGINE, 1, 0,

@@ -115,6 +115,21 @@ final class DpdkTestSupport {
         sh("ip", "-n", ns, "link", "set", "lo", "up");
     }
 
+    /**
+     * A namespace (see {@link #createNamespace}) holding one end of a veth pair, {@code linuxIf}
+     * with {@code linuxCidr}; the other end, {@code engineIf}, stays here, up, with IPv6 off and
+     * no address (the engine's port takes it).
+     */
+    static void vethIntoNamespace(String ns, String engineIf, String linuxIf, String linuxCidr) {
+        createNamespace(ns);
+        sh("ip", "link", "add", engineIf, "type", "veth", "peer", "name", linuxIf);
+        sh("sysctl", "-qw", "net.ipv6.conf." + engineIf + ".disable_ipv6=1");
+        sh("ip", "link", "set", linuxIf, "netns", ns);
+        sh("ip", "-n", ns, "addr", "add", linuxCidr, "dev", linuxIf);
+        sh("ip", "-n", ns, "link", "set", linuxIf, "up");
+        sh("ip", "link", "set", engineIf, "up");
+    }
+
     static long macOf(String ns, String iface) {
         List<String> cmd = new ArrayList<>(List.of("ip"));
         if (ns != null) {
