@@ -46,8 +46,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link #poll(long)} to run every agent's duty cycle at a time it chooses.
  */
 public final class TasEngine implements AutoCloseable {
-    /** Ring memory limit across all connections (TAS's shm-len default). */
-    private static final long SHM_LEN = 1L << 30;
     /** Pure spinning before an idle fast path starts yielding (then blocks, see runFastPath). */
     private static final long SPIN_NANOS = 5_000;
     /** A yield that takes this long let another thread run: the CPU is contended. */
@@ -87,7 +85,7 @@ public final class TasEngine implements AutoCloseable {
         this.threaded = threaded;
         this.inline = threaded && !config.fpNoInline();
         this.params = params(config, port);
-        this.rings = new TasRingAllocator(SHM_LEN);
+        this.rings = new TasRingAllocator(config.shmLen());
         TasCcAlgorithm cc = congestionControl(config);
         long now = clock.nanoTime();
         this.fastPaths = new TasFastPath[params.queues()];
@@ -396,6 +394,16 @@ public final class TasEngine implements AutoCloseable {
         return rings.bytesInUse();
     }
 
+    /** The ring memory limit across all connections ({@code shm-len}). */
+    public long ringBytesLimit() {
+        return rings.limitBytes();
+    }
+
+    /** Most connections the engine holds at once ({@code tcp-max-flows}). */
+    public int flowLimit() {
+        return params.maxFlows();
+    }
+
     /**
      * Whether a connection to {@code ip:port} is this engine's to make (any thread), or only the
      * kernel's: the engine serves its own address, its loopback (127/8) where one of its listeners
@@ -479,19 +487,23 @@ public final class TasEngine implements AutoCloseable {
         int rxLen = TasByteRing.roundUp(rxBufLen > 0 ? rxBufLen : params.rxBufLen());
         int txLen = TasByteRing.roundUp(txBufLen > 0 ? txBufLen : params.txBufLen());
         MemorySegment rx = rings.allocate(rxLen);
-        if (rx == null) {
-            throw new TasException("no ring memory left for a connection (shm-len)", TasError.NO_RESOURCES);
-        }
-        MemorySegment tx = rings.allocate(txLen);
+        MemorySegment tx = rx == null ? null : rings.allocate(txLen);
         if (tx == null) {
-            rings.release(rx);
-            throw new TasException("no ring memory left for a connection (shm-len)", TasError.NO_RESOURCES);
+            if (rx != null) {
+                rings.release(rx);
+            }
+            throw new TasException(noRingMemory(rxLen + txLen), TasError.NO_RESOURCES);
         }
         TasFlow f = tcbs.allocate();
         f.rx = new TasByteRing(rx);
         f.tx = new TasByteRing(tx);
         f.mss(params.mss());
         return f;
+    }
+
+    private String noRingMemory(int wanted) {
+        return "no ring memory left for a connection: " + rings.bytesInUse() + " of shm-len=" + rings.limitBytes()
+            + " bytes in use, this one needs " + wanted + " (raise shm-len, or lower tcp-rxbuf-len/tcp-txbuf-len)";
     }
 
     private synchronized void freeRings(TasFlow f) {
@@ -620,6 +632,31 @@ public final class TasEngine implements AutoCloseable {
     }
 
     private final class Internals implements TasFastPath.Engine, TasSlowPath.Engine {
+        /** Flows in TIME_WAIT, across cores; at most tcp-max-flows. */
+        private final AtomicInteger timeWait = new AtomicInteger();
+
+        @Override
+        public boolean enterTimeWait() {
+            int n;
+            do {
+                n = timeWait.get();
+                if (n >= params.maxFlows()) {
+                    return false;
+                }
+            } while (!timeWait.compareAndSet(n, n + 1));
+            return true;
+        }
+
+        @Override
+        public void leftTimeWait() {
+            timeWait.decrementAndGet();
+        }
+
+        @Override
+        public int timeWaitFlows() {
+            return timeWait.get();
+        }
+
         @Override
         public boolean exception(PacketBuffer buf) {
             return slowPath.exception(buf);

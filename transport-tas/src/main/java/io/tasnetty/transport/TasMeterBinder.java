@@ -70,6 +70,10 @@ public final class TasMeterBinder implements MeterBinder {
         gauge(registry, "tas.flows", "connections the engine holds (including TIME_WAIT)", engine, TasEngine::flowCount, tags);
         gauge(registry, "tas.ring.bytes.in.use", "ring memory held by connections, bytes", engine,
             TasEngine::ringBytesInUse, tags);
+        gauge(registry, "tas.ring.bytes.limit", "ring memory limit (shm-len), bytes", engine,
+            TasEngine::ringBytesLimit, tags);
+        gauge(registry, "tas.flows.limit", "most connections the engine holds (tcp-max-flows)", engine,
+            TasEngine::flowLimit, tags);
         gauge(registry, "tas.listeners", "listening ports", engine, TasEngine::listenerCount, tags);
         gauge(registry, "tas.contexts", "engine contexts (one per event loop)", engine, TasEngine::contextCount, tags);
         for (int i = 0; i < loops.size(); i++) {

@@ -69,14 +69,18 @@ final class OptionTypes {
     }
 
     /** A byte count in [min, max], optionally with a binary suffix k, m or g. An Integer. */
+    /**
+     * A size in bytes in [min, max]: a plain number, or with unit k, m or g (KiB, MiB, GiB). An
+     * Integer, or a Long when max does not fit an int (shm-len).
+     */
     static final class SizeType implements OptionType {
         private static final Pattern P = Pattern.compile("(\\d+)\\s*(k|kb|kib|m|mb|mib|g|gb|gib)?",
                 Pattern.CASE_INSENSITIVE);
-        private final int min;
-        private final int max;
+        private final long min;
+        private final long max;
         private final String examples;
 
-        SizeType(int min, int max, String examples) {
+        SizeType(long min, long max, String examples) {
             this.min = min;
             this.max = max;
             this.examples = examples;
@@ -99,7 +103,7 @@ final class OptionTypes {
             if (v.compareTo(BigInteger.valueOf(min)) < 0 || v.compareTo(BigInteger.valueOf(max)) > 0) {
                 throw new BadValue(shift == 0 ? "is out of range" : "(" + v + " bytes) is out of range");
             }
-            return v.intValue();
+            return max > Integer.MAX_VALUE ? (Object) v.longValue() : (Object) v.intValue();
         }
 
         @Override

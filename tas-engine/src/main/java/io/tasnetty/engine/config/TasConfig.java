@@ -189,6 +189,14 @@ public final class TasConfig {
     static final TasOption TCP_MAX_FLOWS = opt("tcp-max-flows", G_TCP, "N",
             new NumberType(1, 4_194_304, true, "a whole number", null), "65536",
             "Most connections (flows) the engine holds at once, listeners' pending ones included.");
+    // TAS sizes its shared-memory region with shm-len; here the same name bounds the address space
+    // all connections' rings may take. Ring pages are committed only when data first touches them
+    // (and returned when a connection ends), so an idle connection costs a page or two of each ring,
+    // not rx + tx: the default covers tcp-max-flows connections at the default ring sizes.
+    static final TasOption SHM_LEN = opt("shm-len", G_TCP, "SIZE",
+            new SizeType(1 << 20, 1L << 40, "1g, 64g or 1048576k"), "17179869184",
+            "Most ring memory (address space) all connections may hold; a connection the engine has"
+            + " no ring memory for is refused (a RST to its SYN, counter conn_buffer_exhausted).");
     static final TasOption TCP_BACKLOG_MAX = opt("tcp-backlog-max", G_TCP, "N",
             new NumberType(1, 1 << 20, true, "a whole number", null), "4096",
             "Upper bound of a listener's accept backlog (a larger SO_BACKLOG is cut to it).");
@@ -280,7 +288,6 @@ public final class TasConfig {
 
     /** TAS options that have no meaning here, and why (for a kinder "unknown option"). */
     private static final Map<String, String> TAS_ONLY = Map.of(
-            "shm-len", "applications run in the engine's process; there is no shared-memory region to size",
             "ready-fd", "the engine starts inside the application's process; there is nothing to wait for");
 
     private static TasOption opt(String name, String group, String metavar, OptionType type, String def,
@@ -689,6 +696,11 @@ public final class TasConfig {
     /** tcp-max-flows, 1..4194304; default 65536. */
     public int tcpMaxFlows() {
         return intValue(TCP_MAX_FLOWS);
+    }
+
+    /** shm-len in bytes: the ring memory limit across all connections; default 16 GiB. */
+    public long shmLen() {
+        return longValue(SHM_LEN);
     }
 
     /** tcp-backlog-max; default 4096. */
@@ -1107,6 +1119,10 @@ public final class TasConfig {
 
         public Builder tcpRxbufLen(int bytes) {
             return set(TCP_RXBUF_LEN.name(), Integer.toString(bytes));
+        }
+
+        public Builder shmLen(long bytes) {
+            return set(SHM_LEN.name(), Long.toString(bytes));
         }
 
         public Builder tcpTxbufLen(int bytes) {

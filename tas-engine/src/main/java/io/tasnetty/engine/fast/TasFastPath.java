@@ -79,6 +79,18 @@ public final class TasFastPath {
         /** The application will never see this flow (a passive open not accepted): drop its hold on the rings. */
         void forgetUnaccepted(TasFlow f);
 
+        /**
+         * Takes one of the TIME_WAIT places (tcp-max-flows of them, apart from live connections, as
+         * Linux's tcp_max_tw_buckets); false when none is left and the flow closes at once.
+         */
+        default boolean enterTimeWait() {
+            return true;
+        }
+
+        /** A flow left TIME_WAIT (it ended, or a new SYN reused its ports). */
+        default void leftTimeWait() {
+        }
+
         /** True with kni-name: frames the engine does not consume go to the slow path (and on to the kernel). */
         default boolean hasKernelPath() {
             return false;
@@ -615,7 +627,13 @@ public final class TasFastPath {
         }
         counters.increment(TasCounter.RX_FLOW_SEGMENTS);
         in.arrive(f, s, ipOff, tcpOff, tcpLen, thl, looped ? b.payloadSource : null, b.payloadPos, now);
-        port.free(b);
+        if (in.reopens()) {
+            b.flags |= PacketBuffer.RX_REOPENS_TIME_WAIT;
+            b.minIss = in.reopenMinIss();
+            toSlowPath(b); // the SYN that ended TIME_WAIT now opens a connection, as for a listener
+        } else {
+            port.free(b);
+        }
     }
 
     /**
@@ -759,6 +777,16 @@ public final class TasFastPath {
     // (Also reached from TcpInput and TcpTimers: a flow ends here, where its table entry is.)
 
     void enterTimeWait(TasFlow f, long now) {
+        if (!engine.enterTimeWait()) {
+            // Out of TIME_WAIT places: close now, as Linux does on a full tw bucket table, rather
+            // than refuse new connections for the sake of old ones.
+            counters.increment(TasCounter.CONN_TIME_WAIT_OVERFLOW);
+            if (f.ackPending()) {
+                out.sendAckNow(f, now); // the peer's FIN is still acknowledged
+            }
+            removeFlow(f, now, TasEvents.CLOSED);
+            return;
+        }
         f.state(TcpState.TIME_WAIT);
         counters.increment(TasCounter.CONN_TIME_WAIT);
         f.rtoDeadline(0);
@@ -797,6 +825,9 @@ public final class TasFastPath {
     void removeFlow(TasFlow f, long now, int events) {
         if (f.dead) {
             return;
+        }
+        if (f.state() == TcpState.TIME_WAIT) {
+            engine.leftTimeWait();
         }
         f.state(TcpState.CLOSED);
         f.dead = true;

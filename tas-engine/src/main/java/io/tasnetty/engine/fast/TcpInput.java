@@ -57,6 +57,10 @@ final class TcpInput {
     private int segLen;
     private long segPayloadOff;
     private boolean segCe;
+    /** Set by {@link #arrive}: the segment (a SYN) opens a new connection on a tuple that was in TIME_WAIT. */
+    private boolean segReopens;
+    /** With {@link #segReopens}: past the old connection's sequence space, as Linux's TIME_WAIT reuse. */
+    private int reopenMinIss;
     private MemorySegment segMem;
     /**
      * A looped segment's sender, whose transmit ring holds the payload from {@link #segSourcePos}
@@ -93,9 +97,23 @@ final class TcpInput {
         segLen = tcpLen - thl;
         segPayloadOff = tcpOff + thl;
         segCe = Ipv4.ecn(s, ipOff) == Ipv4.ECN_CE;
+        segReopens = false;
         segment(f, now);
         segMem = null;
         segSource = null;
+    }
+
+    /**
+     * True when the segment {@link #arrive} just handled ended its flow's TIME_WAIT to open a new
+     * connection: the caller passes it on as a SYN for a listener.
+     */
+    boolean reopens() {
+        return segReopens;
+    }
+
+    /** With {@link #reopens()}: the least ISS the new connection may use. */
+    int reopenMinIss() {
+        return reopenMinIss;
     }
 
     /** RFC 9293 3.10.7: SEGMENT ARRIVES, for a flow in a state other than LISTEN/CLOSED. */
@@ -128,6 +146,21 @@ final class TcpInput {
         slowSegment(f, now);
     }
 
+    /**
+     * RFC 6191 2: with timestamps on both connections, the SYN's TSval must be newer than
+     * TS.Recent; without them, its sequence number must lie beyond the old connection's RCV.NXT
+     * (RFC 1122 4.2.2.13). Either way an old duplicate of the last incarnation cannot pass. As
+     * Linux's tcp_timewait_state_process, a newer timestamp admits the SYN even when its sequence
+     * number does not advance.
+     */
+    private boolean synMayReopen(TasFlow f) {
+        boolean ts = f.tsOn() && opts.hasTimestamp;
+        if (ts && opts.tsVal - f.tsRecent() < 0) {
+            return false; // PAWS: older than the last connection's segments
+        }
+        return gt(segSeq, f.rcvNxt()) || (ts && opts.tsVal - f.tsRecent() > 0);
+    }
+
     private boolean pawsOk(TasFlow f) {
         // RFC 7323 5.3: reject old duplicates whose timestamp is older than TS.Recent.
         return !f.tsOn() || !opts.hasTimestamp || (opts.tsVal - f.tsRecent()) >= 0;
@@ -153,6 +186,16 @@ final class TcpInput {
             // acceptability test below would answer with a bare ACK, which a peer in SYN-SENT
             // drops (RFC 9293 3.10.7.3); answer with the SYN-ACK again (as Linux's tcp_check_req).
             out.sendSynAck(f, now);
+            return;
+        }
+        if (state == TcpState.TIME_WAIT && (flags & (Tcp.SYN | Tcp.ACK | Tcp.RST | Tcp.FIN)) == Tcp.SYN
+            && synMayReopen(f)) {
+            // RFC 6191 (and RFC 1122 4.2.2.13): a new SYN that cannot be an old duplicate ends
+            // TIME_WAIT at once, so a client reusing its port connects now, not after 2MSL.
+            counters.increment(TasCounter.CONN_TIME_WAIT_REUSED);
+            reopenMinIss = f.sndNxt() + 65535 + 2;
+            fp.closeFlow(f, now);
+            segReopens = true;
             return;
         }
         int len = segLen + ((flags & Tcp.SYN) != 0 ? 1 : 0) + ((flags & Tcp.FIN) != 0 ? 1 : 0);
@@ -312,6 +355,9 @@ final class TcpInput {
             f.dupAcks(0);
             f.retries(0);
             f.backoff(0);
+            if (!f.inRecovery() && lt(f.recover(), ack)) {
+                f.recover(ack); // keeps "recover" within 2^31 of SND.UNA, where comparisons hold
+            }
             rttSample(f, ack, now);
             boolean recovered = false;
             if (f.inRecovery()) {
@@ -357,7 +403,10 @@ final class TcpInput {
             // RFC 5681 2: a duplicate ACK.
             counters.increment(TasCounter.TCP_DUPLICATE_ACKS);
             f.dupAcks(f.dupAcks() + 1);
-            if (f.dupAcks() == 3 && !f.inRecovery()) {
+            // RFC 6582 3.2 step 2: only when the ACK covers more than "recover", so the duplicate
+            // ACKs that data re-sent after a timeout (or a previous recovery) provokes do not start
+            // a second, spurious recovery and a second window cut.
+            if (f.dupAcks() == 3 && !f.inRecovery() && ge(ack, f.recover())) {
                 counters.increment(TasCounter.TCP_FAST_RETRANSMITS);
                 f.inRecovery(true);
                 f.recover(f.sndMax());

@@ -208,6 +208,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             return;
         }
         cc.onTimeout(f, now);
+        f.recover(f.sndMax()); // RFC 6582 4: after a timeout, no fast retransmit until all sent so far is acked
         f.inRecovery(false);
         f.dupAcks(0);
         f.rttTiming(false);

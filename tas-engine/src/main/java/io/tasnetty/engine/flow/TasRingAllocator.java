@@ -1,20 +1,26 @@
 package io.tasnetty.engine.flow;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Ring memory for connections: power-of-two blocks carved from large off-heap chunks and recycled
- * through one free list per size, so opening and closing connections neither leaks nor pays for an
- * arena per connection. The engine owns the chunks and frees them all when it stops.
+ * Ring memory for connections: power-of-two blocks carved from large chunks and recycled through
+ * one free list per size, so opening and closing connections neither leaks nor pays for a mapping
+ * per connection. The engine owns the chunks and frees them all when it stops.
+ *
+ * <p>The limit ({@code shm-len}) bounds address space, not resident memory: on Linux a chunk is
+ * committed page by page as data first touches it ({@link TasPageMemory}), and a released block
+ * gives back every page but its first, which stays warm for the next connection's first bytes. An
+ * idle connection therefore costs the pages its data touched, as an idle Linux socket does.
  */
 public final class TasRingAllocator implements AutoCloseable {
-    private static final int CHUNK = 4 << 20;
+    /** Address space taken from the system at a time; committed lazily where the system allows. */
+    private static final long CHUNK = 64L << 20;
+    private static final int PAGE = 4096;
     private static final int CLASSES = 31;
 
-    private final Arena arena = Arena.ofShared();
+    private final TasPageMemory memory;
     private final long limitBytes;
     @SuppressWarnings("unchecked")
     private final ConcurrentLinkedQueue<MemorySegment>[] free = new ConcurrentLinkedQueue[CLASSES];
@@ -23,9 +29,14 @@ public final class TasRingAllocator implements AutoCloseable {
     private MemorySegment chunk;
     private long chunkUsed;
 
-    /** @param limitBytes most ring memory the engine may hold, across all connections */
+    /** @param limitBytes most ring memory (address space) the engine may hold, across all connections */
     public TasRingAllocator(long limitBytes) {
+        this(limitBytes, TasPageMemory.create());
+    }
+
+    TasRingAllocator(long limitBytes, TasPageMemory memory) {
         this.limitBytes = limitBytes;
+        this.memory = memory;
         for (int i = 0; i < CLASSES; i++) {
             free[i] = new ConcurrentLinkedQueue<>();
         }
@@ -52,22 +63,35 @@ public final class TasRingAllocator implements AutoCloseable {
         if (reserved.get() + size > limitBytes) {
             return null;
         }
-        reserved.addAndGet(size);
         if (size >= CHUNK) {
-            return arena.allocate(size, 64);
+            MemorySegment big = memory.reserve(size);
+            if (big != null) {
+                reserved.addAndGet(size);
+            }
+            return big;
         }
-        if (chunk == null || chunkUsed + size > CHUNK) {
-            chunk = arena.allocate(CHUNK, 4096);
-            chunkUsed = 0;
+        // Blocks of a page or more start on a page, so a release can hand back whole pages.
+        long align = Math.min(size, PAGE);
+        long at = (chunkUsed + align - 1) & -align;
+        if (chunk == null || at + size > CHUNK) {
+            MemorySegment c = memory.reserve(CHUNK);
+            if (c == null) {
+                return null;
+            }
+            chunk = c;
+            at = 0;
         }
-        MemorySegment seg = chunk.asSlice(chunkUsed, size);
-        chunkUsed += size;
-        return seg;
+        chunkUsed = at + size;
+        reserved.addAndGet(size);
+        return chunk.asSlice(at, size);
     }
 
-    /** Returns a block from {@link #allocate}. */
+    /** Returns a block from {@link #allocate}; its pages past the first go back to the system. */
     public void release(MemorySegment seg) {
         int size = (int) seg.byteSize();
+        if (size > PAGE) {
+            memory.discard(seg.asSlice(PAGE));
+        }
         inUse.addAndGet(-size);
         free[Integer.numberOfTrailingZeros(size)].offer(seg);
     }
@@ -77,13 +101,23 @@ public final class TasRingAllocator implements AutoCloseable {
         return inUse.get();
     }
 
-    /** Bytes reserved from the system (grows to the high-water mark, then is reused). */
+    /** Bytes of ring address space reserved (grows to the high-water mark, then is reused). */
     public long bytesReserved() {
         return reserved.get();
     }
 
+    /** The limit ({@code shm-len}). */
+    public long limitBytes() {
+        return limitBytes;
+    }
+
+    /** True when ring pages are committed on first touch and released rings return theirs. */
+    public boolean commitsOnTouch() {
+        return memory.lazy();
+    }
+
     @Override
     public void close() {
-        arena.close();
+        memory.close();
     }
 }

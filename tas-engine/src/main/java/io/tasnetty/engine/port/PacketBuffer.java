@@ -20,6 +20,11 @@ public final class PacketBuffer {
     public static final int TX_IP_CSUM = 1 << 2;
     /** Transmit: ask the port to fill in the TCP checksum (only if it offers offload). */
     public static final int TX_TCP_CSUM = 1 << 3;
+    /**
+     * Engine-internal, fast path to slow path: this SYN ended a TIME_WAIT (RFC 6191); the new
+     * connection's ISS must lie at or beyond {@link #minIss}.
+     */
+    public static final int RX_REOPENS_TIME_WAIT = 1 << 4;
 
     /** The region this buffer lives in (fixed for the life of the buffer). */
     public MemorySegment segment;
@@ -47,6 +52,8 @@ public final class PacketBuffer {
     public Object payloadSource;
     /** Transmit-ring position of the first payload byte when {@link #payloadSource} is set. */
     public long payloadPos;
+    /** With {@link #RX_REOPENS_TIME_WAIT}: the least ISS the new connection may pick. */
+    public int minIss;
 
     public PacketBuffer(MemorySegment segment, long offset, int capacity, long handle, Object owner) {
         this.segment = segment;

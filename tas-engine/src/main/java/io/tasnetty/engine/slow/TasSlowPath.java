@@ -59,12 +59,19 @@ public final class TasSlowPath {
 
         boolean isLocal(int ip);
 
+        /** Flows in TIME_WAIT: they do not count against tcp-max-flows. */
+        default int timeWaitFlows() {
+            return 0;
+        }
+
         /** The kernel exception path (kni-name), or null. */
         default TasKernelPath kernelPath() {
             return null;
         }
     }
 
+    private static final System.Logger LOG = System.getLogger(TasSlowPath.class.getName());
+    private static final long REFUSAL_WARNING_INTERVAL_NANOS = 10_000_000_000L;
     private static final int ARP_CACHE_MAX = 4096;
     private static final int EPHEMERAL_LOW = 32768;
     private static final int EPHEMERAL_HIGH = 60999;
@@ -72,6 +79,8 @@ public final class TasSlowPath {
     private final TasEngineParams params;
     private final TasPort port;
     private final TasCounters counters;
+    /** When the last "refusing connections" warning was logged (0: never). */
+    private long lastRefusalWarning;
     private final Engine engine;
     private final TasIsn isn;
     private final MpscArrayQueue<PacketBuffer> exceptions = new MpscArrayQueue<>(4096);
@@ -237,12 +246,16 @@ public final class TasSlowPath {
             counters.increment(TasCounter.DROP_FLOW_NOT_READY);
             return;
         }
-        if (known != null && (flags & Tcp.SYN) != 0) {
-            // The same four-tuple's last connection is ended but not yet reclaimed: its retransmitted
-            // SYN finds the tuple free.
-            counters.increment(TasCounter.DROP_NO_FLOW);
-            return;
+        // The same four-tuple's last connection has ended (its core removed it; reclaim is queued):
+        // the tuple is free for a new SYN (one that ended TIME_WAIT, RFC 6191, or a client's next
+        // attempt); reclaim(known) then sees that the tuple is no longer its own.
+        if (known != null && (flags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN) {
+            allFlows.remove(dstIp, dstPort, srcIp, srcPort);
         }
+        // A SYN that ended TIME_WAIT: the new ISS starts beyond the old connection's SND.NXT, as
+        // on Linux, so that a peer without timestamps cannot take old segments for new ones.
+        boolean haveMinIss = (b.flags & PacketBuffer.RX_REOPENS_TIME_WAIT) != 0;
+        int minIss = b.minIss;
         if ((flags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN) {
             TasListener l = listenerFor(dstIp, dstPort);
             if (l == null && kernelMayOwn) {
@@ -259,7 +272,7 @@ public final class TasSlowPath {
                 return;
             }
             passiveOpen(l, dstIp, dstPort, srcIp, srcPort, srcMac, seq,
-                (flags & (Tcp.ECE | Tcp.CWR)) == (Tcp.ECE | Tcp.CWR), now);
+                (flags & (Tcp.ECE | Tcp.CWR)) == (Tcp.ECE | Tcp.CWR), haveMinIss, minIss, now);
             return;
         }
         if (kernelMayOwn) {
@@ -322,14 +335,18 @@ public final class TasSlowPath {
     }
 
     private void passiveOpen(TasListener l, int localIp, int localPort, int remoteIp, int remotePort, long remoteMac,
-                             int seq, boolean ecn, long now) {
+                             int seq, boolean ecn, boolean haveMinIss, int minIss, long now) {
         if (!l.tryReserve()) {
             counters.increment(TasCounter.CONN_BACKLOG_FULL); // the peer retransmits its SYN later
             return;
         }
-        if (allFlows.size() >= params.maxFlows()) {
+        // Out of flows or ring memory: refuse at once with a RST (as Linux's tcp_abort_on_overflow)
+        // rather than let the client retransmit SYNs into a wall until it times out.
+        if (liveFlows() >= params.maxFlows()) {
             l.unreserve();
             counters.increment(TasCounter.CONN_FLOW_TABLE_FULL);
+            refuse(localIp, localPort, remoteIp, remotePort, remoteMac, seq, now,
+                "the flow table is full (tcp-max-flows=" + params.maxFlows() + ")");
             return;
         }
         TasFlow f;
@@ -338,6 +355,7 @@ public final class TasSlowPath {
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
+            refuse(localIp, localPort, remoteIp, remotePort, remoteMac, seq, now, e.getMessage());
             return;
         }
         f.localIp = localIp;
@@ -348,16 +366,29 @@ public final class TasSlowPath {
         f.remoteMac = f.loopback ? params.mac() : remoteMac;
         f.irs(seq);
         f.rcvNxt(seq + 1);
-        f.iss(isn.isn(localIp, localPort, remoteIp, remotePort, now));
+        int iss = isn.isn(localIp, localPort, remoteIp, remotePort, now);
+        f.iss(haveMinIss && io.tasnetty.engine.flow.TasSeq.lt(iss, minIss) ? minIss : iss);
         f.sndUna(f.iss());
         f.sndNxt(f.iss());
         f.sndMax(f.iss());
+        f.recover(f.iss()); // RFC 6582 3.2 step 1
         f.state(TcpState.SYN_RCVD);
         f.listener = l;
         TasFastPath.negotiatePassive(f, opts, ecn, params);
         TasConnection.forPassiveOpen(engine.access(), f);
         counters.increment(TasCounter.CONN_PASSIVE_OPENS);
         install(f);
+    }
+
+    /** Refuses a SYN the engine has no resources for: a RST, and a warning at most every 10 s. */
+    private void refuse(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int seq, long now,
+                        String why) {
+        rst(localIp, localPort, remoteIp, remotePort, remoteMac, 0, seq + 1, true);
+        if (lastRefusalWarning == 0 || now - lastRefusalWarning >= REFUSAL_WARNING_INTERVAL_NANOS) {
+            lastRefusalWarning = now;
+            LOG.log(System.Logger.Level.WARNING, "refusing connections to {0}:{1}: {2} (counted in"
+                + " conn_flow_table_full and conn_buffer_exhausted)", Ipv4.toString(localIp), localPort, why);
+        }
     }
 
     private void install(TasFlow f) {
@@ -387,7 +418,7 @@ public final class TasSlowPath {
     /** Context → slow path: start connecting {@code c} (runs on the slow path). */
     public void connect(TasConnection c, int remoteIp, int remotePort, int localIp, int localPort, long now) {
         TasFlow f = c.flow();
-        if (allFlows.size() >= params.maxFlows()) {
+        if (liveFlows() >= params.maxFlows()) {
             counters.increment(TasCounter.CONN_FLOW_TABLE_FULL);
             fail(f, TasError.NO_RESOURCES);
             return;
@@ -416,6 +447,7 @@ public final class TasSlowPath {
         f.sndUna(f.iss());
         f.sndNxt(f.iss());
         f.sndMax(f.iss());
+        f.recover(f.iss()); // RFC 6582 3.2 step 1
         f.rcvWscale(params.ourWindowScale(f.rx.capacity()));
         f.mss(params.mssFor(loop));
         f.state(TcpState.SYN_SENT);
@@ -645,6 +677,11 @@ public final class TasSlowPath {
     /** Fast path → slow path (queued): the rings of a flow whose looped segments are through. */
     public void releaseRings(TasFlow f) {
         control(() -> engine.engineDoneWithRings(f));
+    }
+
+    /** Flows that count against tcp-max-flows: all but those in TIME_WAIT. */
+    private int liveFlows() {
+        return allFlows.size() - engine.timeWaitFlows();
     }
 
     /** Live flows known to the slow path (installed or being set up). */

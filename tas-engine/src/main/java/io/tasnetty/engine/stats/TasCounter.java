@@ -70,8 +70,10 @@ public enum TasCounter {
     CONN_RESETS_SENT("RSTs sent"),
     CONN_CLOSED("connections fully closed and reclaimed"),
     CONN_TIME_WAIT("connections that entered TIME_WAIT"),
-    CONN_FLOW_TABLE_FULL("connections refused: flow table full"),
-    CONN_BUFFER_EXHAUSTED("connections refused: no ring memory"),
+    CONN_TIME_WAIT_OVERFLOW("connections closed without TIME_WAIT: tcp-max-flows of them were in TIME_WAIT already"),
+    CONN_TIME_WAIT_REUSED("TIME_WAIT connections ended early by a new SYN for the same ports (RFC 6191)"),
+    CONN_FLOW_TABLE_FULL("connections refused: flow table full (tcp-max-flows)"),
+    CONN_BUFFER_EXHAUSTED("connections refused: no ring memory (shm-len)"),
 
     TCP_RETRANSMIT_TIMEOUTS("retransmission timeouts (RFC 6298)"),
     TCP_FAST_RETRANSMITS("fast retransmits after three duplicate ACKs"),

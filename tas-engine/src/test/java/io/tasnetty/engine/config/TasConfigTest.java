@@ -70,6 +70,7 @@ class TasConfigTest {
         assertThat(c.tcpKeepaliveIntervalMicros()).isEqualTo(75_000_000L);
         assertThat(c.tcpKeepaliveProbes()).isEqualTo(9);
         assertThat(c.tcpMaxFlows()).isEqualTo(65_536);
+        assertThat(c.shmLen()).isEqualTo(16L << 30);
         assertThat(c.tcpListenBacklogMax()).isEqualTo(4096);
         assertThat(c.cc()).isEqualTo(TasCongestionControl.DCTCP_RATE);
         assertThat(c.ccControlIntervalRtts()).isEqualTo(2);
@@ -424,6 +425,8 @@ class TasConfigTest {
                 Arguments.of("tcp-rxbuf-len", "3000", "3000"),
                 Arguments.of("tcp-txbuf-len", "1g", "1073741824"),
                 Arguments.of("tcp-txbuf-len", "1 MB", "1048576"),
+                Arguments.of("shm-len", "64g", "68719476736"),
+                Arguments.of("shm-len", "1m", "1048576"),
                 Arguments.of("tcp-mss", "536", "536"),
                 Arguments.of("tcp-link-bw", "100", "100"),
                 Arguments.of("tcp-link-bw", "0.001", "0.001"),
@@ -488,6 +491,7 @@ class TasConfigTest {
         BAD.put("tcp-keepalive-probes", List.of("0", "128"));
         BAD.put("tcp-max-flows", List.of("0", "4194305", "1m"));
         BAD.put("tcp-backlog-max", List.of("0", "1048577"));
+        BAD.put("shm-len", List.of("0", "1023k", "1025g", "lots", "-1g"));
         BAD.put("cc", List.of("", "cubic", "dctcp", "reno"));
         BAD.put("cc-control-interval", List.of("0", "1001", "2.5"));
         BAD.put("cc-rexmit-ints", List.of("0", "1001"));
@@ -579,7 +583,7 @@ class TasConfigTest {
                 .hasMessageContaining("did you mean fp-no-xsumoffload?");
         assertThatThrownBy(() -> TasConfig.builder().set("completely-unrelated", "1"))
                 .hasMessage("unknown option \"completely-unrelated\" (see --help)");
-        assertThatThrownBy(() -> TasConfig.builder().set("shm-len", "1g"))
+        assertThatThrownBy(() -> TasConfig.builder().set("ready-fd", "3"))
                 .hasMessageContaining("of TAS has no meaning here");
         assertThatThrownBy(() -> TasConfig.defaults().get("nope")).isInstanceOf(TasConfigException.class);
         assertThatThrownBy(() -> TasConfig.option("nope")).isInstanceOf(TasConfigException.class);

@@ -66,6 +66,38 @@ class TcpFastRetransmitTest {
     }
 
     @Test
+    void shouldNotStartASecondRecoveryFromDuplicateAcksOfDataResentAfterATimeout() {
+        // No duplicate ACKs come: the retransmission timer fires and data is re-sent from SND.UNA.
+        List<Segment> resent = h.advanceMillis(1_500);
+        assertThat(resent).isNotEmpty();
+        assertThat(resent.get(0).seq()).isEqualTo(sent.get(1).seq());
+        assertThat(h.engine.counter(TasCounter.TCP_RETRANSMIT_TIMEOUTS)).isEqualTo(1);
+        // The peer already held segments 3-5: the go-back-N copies of them each draw a duplicate
+        // ACK of the hole's end. RFC 6582 4: these must not trigger a fast retransmit.
+        sc.ack(ScriptedConnection.end(sent.get(1)));
+        h.step();
+        for (int i = 0; i < 4; i++) {
+            sc.ack();
+            h.step();
+        }
+        assertThat(h.engine.counter(TasCounter.TCP_FAST_RETRANSMITS)).isZero();
+
+        // Once everything sent before the timeout is acknowledged, three duplicates do count again.
+        sc.ack(ScriptedConnection.end(sent.get(4)));
+        h.step();
+        sc.write(bytes(5 * MSS));
+        List<Segment> more = h.step();
+        assertThat(more).isNotEmpty();
+        sc.ack(ScriptedConnection.end(more.get(0)));
+        h.step();
+        for (int i = 0; i < 3; i++) {
+            sc.ack();
+            h.step();
+        }
+        assertThat(h.engine.counter(TasCounter.TCP_FAST_RETRANSMITS)).isEqualTo(1);
+    }
+
+    @Test
     void shouldNotCountAcksThatUpdateTheWindowAsDuplicates() {
         // RFC 5681 2 (definition of a duplicate ACK, condition (e)): the window must not change.
         for (int i = 0; i < 3; i++) {

@@ -8,6 +8,7 @@ import io.tasnetty.engine.config.TasConfig;
 import io.tasnetty.engine.context.TasConnection;
 import io.tasnetty.engine.context.TasListener;
 import io.tasnetty.engine.flow.TcpState;
+import io.tasnetty.engine.stats.TasCounter;
 import io.tasnetty.engine.wire.Tcp;
 import org.junit.jupiter.api.Test;
 
@@ -114,6 +115,82 @@ class TcpLifecycleLimitsTest {
     }
 
     @Test
+    void shouldRefuseASynWithARstWhenTheFlowTableIsFull() {
+        try (EngineHarness h = new EngineHarness(TasConfig.builder().set("tcp-max-flows", "2"))) {
+            h.listen(80);
+            for (int i = 0; i < 3; i++) {
+                h.peer.send(40000 + i, ENGINE_IP, 80, 1000 * i, 0, Tcp.SYN, 65535, new byte[0],
+                    Opts.syn(1460, -1, false, false, 0));
+            }
+            List<Segment> out = h.step();
+            assertThat(out).extracting(Segment::flags)
+                .as("two SYN-ACKs, and a refusal the client sees at once instead of retrying into a wall")
+                .containsExactly(Tcp.SYN | Tcp.ACK, Tcp.SYN | Tcp.ACK, Tcp.RST | Tcp.ACK);
+            assertThat(out.get(2).dstPort()).isEqualTo(40002);
+            assertThat(out.get(2).ack()).as("RFC 9293 3.10.7.1: ACK = SEG.SEQ + 1").isEqualTo(2001);
+            assertThat(h.engine.counter(TasCounter.CONN_FLOW_TABLE_FULL)).isEqualTo(1);
+            assertThat(h.engine.flowLimit()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void shouldRefuseASynWithARstWhenRingMemoryIsExhaustedAndAcceptAgainOnceOneIsFreed() {
+        // 1 MiB of rings at 128 KiB rx + 128 KiB tx per connection: room for four.
+        try (EngineHarness h = new EngineHarness(TasConfig.builder().set("shm-len", "1m")
+                .set("tcp-rxbuf-len", "128k").set("tcp-txbuf-len", "128k"))) {
+            h.listen(80);
+            for (int i = 0; i < 5; i++) {
+                h.peer.send(40000 + i, ENGINE_IP, 80, 1000 * i, 0, Tcp.SYN, 65535, new byte[0],
+                    Opts.syn(1460, -1, false, false, 0));
+            }
+            List<Segment> out = h.step();
+            assertThat(out).extracting(Segment::flags).containsExactly(Tcp.SYN | Tcp.ACK,
+                Tcp.SYN | Tcp.ACK, Tcp.SYN | Tcp.ACK, Tcp.SYN | Tcp.ACK, Tcp.RST | Tcp.ACK);
+            assertThat(h.engine.counter(TasCounter.CONN_BUFFER_EXHAUSTED)).isEqualTo(1);
+            assertThat(h.engine.ringBytesInUse()).isEqualTo(1 << 20);
+            assertThat(h.engine.ringBytesLimit()).isEqualTo(1 << 20);
+
+            // The first client gives up on its half-open connection: its rings come back.
+            Segment synAck = out.get(0);
+            h.peer.send(40000, ENGINE_IP, 80, 1, synAck.seq() + 1, Tcp.RST | Tcp.ACK, 0, new byte[0], Opts.none());
+            h.step();
+            assertThat(h.engine.ringBytesInUse()).isEqualTo(3 << 18);
+            h.peer.send(40009, ENGINE_IP, 80, 9000, 0, Tcp.SYN, 65535, new byte[0], Opts.syn(1460, -1, false, false, 0));
+            assertThat(h.step()).extracting(Segment::flags).containsExactly(Tcp.SYN | Tcp.ACK);
+        }
+    }
+
+    /** The engine closes first: FIN, the peer's ACK and FIN, our ACK; the flow is then in TIME_WAIT or gone. */
+    private static void closeFirst(EngineHarness h, ScriptedConnection sc) {
+        sc.conn.close();
+        Segment fin = h.step().get(0);
+        assertThat(fin.has(Tcp.FIN)).isTrue();
+        sc.engineSeq = ScriptedConnection.end(fin);
+        sc.fin();
+        assertThat(h.step()).hasSize(1);
+    }
+
+    @Test
+    void shouldNotCountTimeWaitAgainstTcpMaxFlowsButCapItThere() {
+        try (EngineHarness h = new EngineHarness(TasConfig.builder().set("tcp-max-flows", "1"))) {
+            ScriptedConnection first = h.accept(80, 40000, 1000, Opts.syn(1460, -1, false, false, 0));
+            closeFirst(h, first);
+            assertThat(first.conn.state()).isEqualTo(TcpState.TIME_WAIT);
+
+            // Linux refuses nobody for the sake of TIME_WAIT: a new client still gets in.
+            ScriptedConnection second = h.accept(80, 40001, 5000, Opts.syn(1460, -1, false, false, 0));
+            assertThat(h.engine.counter(TasCounter.CONN_FLOW_TABLE_FULL)).isZero();
+
+            // With every TIME_WAIT place taken, the next active closer ends at once.
+            closeFirst(h, second);
+            assertThat(second.conn.state()).isEqualTo(TcpState.CLOSED);
+            assertThat(h.engine.counter(TasCounter.CONN_TIME_WAIT_OVERFLOW)).isEqualTo(1);
+            h.step();
+            assertThat(h.engine.flowCount()).as("only the first one's TIME_WAIT is left").isEqualTo(1);
+        }
+    }
+
+    @Test
     void shouldRateLimitChallengeAcksToAThousandPerSecond() {
         try (EngineHarness h = new EngineHarness()) {
             ScriptedConnection sc = h.accept(80);
@@ -124,7 +201,7 @@ class TcpLifecycleLimitsTest {
                 sent += h.step().size();
             }
             assertThat(sent).isEqualTo(1000);
-            assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_CHALLENGE_ACKS_LIMITED)).isEqualTo(500);
+            assertThat(h.engine.counter(TasCounter.TCP_CHALLENGE_ACKS_LIMITED)).isEqualTo(500);
             assertThat(sc.conn.isActive()).isTrue();
             h.advanceMillis(1001);
             sc.sendAt(sc.peerSeq + 10, sc.engineSeq, Tcp.RST, 65535, new byte[0], null);
