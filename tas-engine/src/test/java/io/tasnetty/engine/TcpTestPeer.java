@@ -27,6 +27,7 @@ public final class TcpTestPeer implements AutoCloseable {
     private final WirePort port;
     private final PacketBuffer[] bufs = new PacketBuffer[64];
     private final Deque<Segment> received = new ArrayDeque<>();
+    private final List<byte[]> icmp = new ArrayList<>();
     private int ipId;
     private int arpAnswered;
 
@@ -199,6 +200,12 @@ public final class TcpTestPeer implements AutoCloseable {
         }
         long ipOff = o + 14;
         int ihl = Ipv4.headerLength(s, ipOff);
+        if (Ipv4.protocol(s, ipOff) == Ipv4.PROTO_ICMP) {
+            byte[] whole = new byte[Ipv4.totalLength(s, ipOff)];
+            MemorySegment.copy(s, ipOff, MemorySegment.ofArray(whole), 0, whole.length);
+            icmp.add(whole);
+            return;
+        }
         long tcpOff = ipOff + ihl;
         int tcpLen = Ipv4.totalLength(s, ipOff) - ihl;
         int thl = Tcp.headerLength(s, tcpOff);
@@ -213,6 +220,13 @@ public final class TcpTestPeer implements AutoCloseable {
             Tcp.ack(s, tcpOff), Tcp.flags(s, tcpOff), Tcp.window(s, tcpOff), payload, opts.mss, opts.windowScale,
             opts.sackPermitted, opts.hasTimestamp, opts.tsVal, opts.tsEcr, opts.sackBlocks, opts.sackLeft.clone(),
             opts.sackRight.clone(), Ipv4.ecn(s, ipOff), ok));
+    }
+
+    /** The IPv4 packets carrying ICMP that arrived since the last call (header included), oldest first. */
+    public List<byte[]> takeIcmp() {
+        List<byte[]> l = new ArrayList<>(icmp);
+        icmp.clear();
+        return l;
     }
 
     /** ARP requests answered so far. */

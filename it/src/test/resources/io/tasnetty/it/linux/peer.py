@@ -8,6 +8,9 @@
   peer.py ping HOST N                    N ICMP echo requests (raw socket, root), each must be answered
   peer.py udp-echo PORT N                answer N UDP datagrams with "echo:" + datagram
   peer.py udp-ping HOST PORT N           N datagrams to HOST:PORT, each must come back from udp-echo
+  peer.py download HOST PORT             connect, half-close, read to EOF; print bytes and SHA-256
+  peer.py reconnect HOST PORT LPORT      twice from local port LPORT: send, read to EOF (the server
+                                         closes first), close; print how long the second connect took
 
 Every mode blocks in the kernel (no busy loops) and prints one summary line; a failure raises
 and exits non-zero. Timeouts keep a stuck peer from hanging the test.
@@ -197,6 +200,56 @@ def udp_ping(host, port, n):
     print("udp-ping answered=%d" % n, flush=True)
 
 
+def download(host, port):
+    import hashlib
+    s = socket.create_connection((host, port), timeout=TIMEOUT)
+    s.shutdown(socket.SHUT_WR)
+    h = hashlib.sha256()
+    total = 0
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        h.update(chunk)
+        total += len(chunk)
+    s.close()
+    print("download bytes=%d sha256=%s" % (total, h.hexdigest()), flush=True)
+
+
+def reconnect(host, port, lport):
+    connect_s = []
+    for i in range(2):
+        deadline = time.time() + 5
+        while True:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.settimeout(TIMEOUT)
+            s.bind(("0.0.0.0", lport))
+            t0 = time.time()
+            try:
+                s.connect((host, port))
+                break
+            except OSError as e:
+                # Our own last socket on this tuple may still wait in LAST_ACK for the final ACK.
+                s.close()
+                if e.errno != 99 or time.time() > deadline:
+                    raise
+                time.sleep(0.01)
+        connect_s.append(time.time() - t0)
+        msg = b"hello-%d" % i
+        s.sendall(msg)
+        got = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        if got != msg:
+            raise AssertionError("connection %d got %r" % (i, got))
+        s.close()
+    print("reconnect first_connect_s=%.3f second_connect_s=%.3f" % (connect_s[0], connect_s[1]), flush=True)
+
+
 def main(a):
     mode = a[0]
     if mode == "conn-client":
@@ -213,6 +266,10 @@ def main(a):
         udp_echo(int(a[1]), int(a[2]))
     elif mode == "udp-ping":
         udp_ping(a[1], int(a[2]), int(a[3]))
+    elif mode == "download":
+        download(a[1], int(a[2]))
+    elif mode == "reconnect":
+        reconnect(a[1], int(a[2]), int(a[3]))
     else:
         raise SystemExit("unknown mode " + mode)
 

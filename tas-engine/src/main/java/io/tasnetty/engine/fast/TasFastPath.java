@@ -9,12 +9,14 @@ import io.tasnetty.engine.context.TasSocket;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TasFlowTable;
+import io.tasnetty.engine.flow.TasSeq;
 import io.tasnetty.engine.flow.TcpState;
 import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.stats.TasCounter;
 import io.tasnetty.engine.stats.TasCounters;
 import io.tasnetty.engine.wire.Ethernet;
+import io.tasnetty.engine.wire.Icmp;
 import io.tasnetty.engine.wire.Ipv4;
 import io.tasnetty.engine.wire.Tcp;
 import io.tasnetty.engine.wire.TcpOptions;
@@ -53,6 +55,8 @@ import java.lang.invoke.VarHandle;
  */
 public final class TasFastPath {
     private static final int RX_BURST = 32;
+    /** The smallest path MTU a fragmentation-needed message may set (Linux's min_pmtu). */
+    private static final int PMTU_MIN = 552;
 
     /** What the fast path needs from the rest of the engine. */
     public interface Engine {
@@ -593,6 +597,10 @@ public final class TasFastPath {
             return;
         }
         if (Ipv4.protocol(s, ipOff) != Ipv4.PROTO_TCP) {
+            if (Ipv4.protocol(s, ipOff) == Ipv4.PROTO_ICMP && !looped) {
+                icmp(b, s, ipOff + ihl, Ipv4.totalLength(s, ipOff) - ihl, now);
+                return;
+            }
             dropOrKernel(b, TasCounter.DROP_NOT_TCP, looped);
             return;
         }
@@ -625,14 +633,88 @@ public final class TasFastPath {
         } else {
             opts.clear();
         }
-        counters.increment(TasCounter.RX_FLOW_SEGMENTS);
         in.arrive(f, s, ipOff, tcpOff, tcpLen, thl, looped ? b.payloadSource : null, b.payloadPos, now);
         if (in.reopens()) {
             b.flags |= PacketBuffer.RX_REOPENS_TIME_WAIT;
             b.minIss = in.reopenMinIss();
             toSlowPath(b); // the SYN that ended TIME_WAIT now opens a connection, as for a listener
         } else {
+            counters.increment(TasCounter.RX_FLOW_SEGMENTS);
             port.free(b);
+        }
+    }
+
+    /**
+     * ICMP for the engine. Fragmentation needed for one of this core's flows is handled here (the
+     * flow's record is this thread's); everything else, echo requests included, goes to the slow
+     * path, which answers, steers the error to the flow's core, or passes it to the kernel.
+     */
+    private void icmp(PacketBuffer b, MemorySegment s, long icmpOff, int icmpLen, long now) {
+        if (icmpLen < Icmp.HEADER_LENGTH || !Icmp.isChecksumValid(s, icmpOff, icmpLen)) {
+            drop(b, TasCounter.DROP_ICMP_INVALID);
+            return;
+        }
+        if (Icmp.type(s, icmpOff) != Icmp.TYPE_DEST_UNREACHABLE || Icmp.code(s, icmpOff) != Icmp.CODE_FRAG_NEEDED) {
+            toSlowPath(b);
+            return;
+        }
+        TasFlow f = quotedFlow(s, icmpOff, icmpLen);
+        if (f == null) {
+            if (rxHandedOver) {
+                drop(b, TasCounter.DROP_ICMP_INVALID);
+            } else {
+                toSlowPath(b); // another core's flow, or none: the slow path knows
+            }
+            return;
+        }
+        long inner = Icmp.quotedIp(icmpOff);
+        int seq = Tcp.seq(s, inner + Ipv4.headerLength(s, inner));
+        // RFC 5927 4.1: act only on an error that quotes data we have in flight, so that a blind
+        // attacker cannot shrink a connection's segments.
+        if (TasSeq.lt(seq, f.sndUna()) || TasSeq.ge(seq, f.sndMax())) {
+            drop(b, TasCounter.DROP_ICMP_INVALID);
+            return;
+        }
+        counters.increment(TasCounter.RX_ICMP);
+        pathMtu(f, Icmp.nextHopMtu(s, icmpOff), now);
+        port.free(b);
+    }
+
+    /** This core's flow an ICMP error's quoted TCP/IPv4 header names (sent by us), or null. */
+    private TasFlow quotedFlow(MemorySegment s, long icmpOff, int icmpLen) {
+        long inner = Icmp.quotedIp(icmpOff);
+        int room = icmpLen - Icmp.HEADER_LENGTH;
+        if (room < Ipv4.MIN_HEADER_LENGTH || Ipv4.version(s, inner) != Ipv4.VERSION
+            || Ipv4.protocol(s, inner) != Ipv4.PROTO_TCP) {
+            return null;
+        }
+        int ihl = Ipv4.headerLength(s, inner);
+        if (ihl < Ipv4.MIN_HEADER_LENGTH || room < ihl + Icmp.QUOTED_L4_BYTES) {
+            return null;
+        }
+        long tcp = inner + ihl;
+        return flows.get(Ipv4.src(s, inner), Tcp.srcPort(s, tcp), Ipv4.dst(s, inner), Tcp.dstPort(s, tcp));
+    }
+
+    /**
+     * RFC 1191: the path to the peer takes at most {@code mtu} bytes per packet. Segments shrink to
+     * fit, and what was sent since SND.UNA goes again at the new size (the too-big ones were
+     * dropped on the way, as Linux's tcp_simple_retransmit assumes). An MTU below 552 counts as 552
+     * (Linux's min_pmtu), so a forged tiny MTU cannot make segments absurdly small.
+     */
+    private void pathMtu(TasFlow f, int mtu, long now) {
+        if (mtu == 0) {
+            return; // a pre-RFC 1191 router: black-hole detection in TcpTimers takes over
+        }
+        int mss = Math.max(PMTU_MIN, mtu) - Ipv4.MIN_HEADER_LENGTH - Tcp.MIN_HEADER_LENGTH - f.optLen();
+        if (mss >= f.mss()) {
+            return;
+        }
+        f.mss(mss);
+        counters.increment(TasCounter.TCP_PMTU_REDUCED);
+        if (f.sndUna() != f.sndMax()) {
+            f.sndNxt(f.sndUna());
+            out.markTx(f);
         }
     }
 

@@ -22,6 +22,8 @@ final class TcpTimers implements TasTimerWheel.Expiry {
     static final long TIMER_TICK_NANOS = 1_000_000L;
     static final long PERSIST_MIN_NANOS = 200_000_000L;
     private static final long PERSIST_MAX_NANOS = 60_000_000_000L;
+    /** MSS after black-hole detection (Linux tcp_base_mss): 1,024 bytes fit every path worth using. */
+    private static final int BLACK_HOLE_MSS = 1024;
 
     private final TasFastPath fp;
     private final TcpOutput out;
@@ -208,6 +210,13 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             return;
         }
         cc.onTimeout(f, now);
+        if (f.backoff() == 1 && !f.loopback && f.mss() > BLACK_HOLE_MSS - f.optLen()) {
+            // RFC 4821 / Linux's tcp_mtu_probing: a second timeout in a row with full-sized
+            // segments may be a path that drops them without telling us (ICMP filtered): fall
+            // back to segments that fit any sane path, as Linux's tcp_base_mss does.
+            f.mss(BLACK_HOLE_MSS - f.optLen());
+            counters.increment(TasCounter.TCP_MTU_BLACK_HOLE);
+        }
         f.recover(f.sndMax()); // RFC 6582 4: after a timeout, no fast retransmit until all sent so far is acked
         f.inRecovery(false);
         f.dupAcks(0);

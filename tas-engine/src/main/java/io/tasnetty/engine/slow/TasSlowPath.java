@@ -18,6 +18,7 @@ import io.tasnetty.engine.stats.TasCounter;
 import io.tasnetty.engine.stats.TasCounters;
 import io.tasnetty.engine.wire.Arp;
 import io.tasnetty.engine.wire.Ethernet;
+import io.tasnetty.engine.wire.Icmp;
 import io.tasnetty.engine.wire.Ipv4;
 import io.tasnetty.engine.wire.Tcp;
 import io.tasnetty.engine.wire.TcpOptions;
@@ -73,6 +74,8 @@ public final class TasSlowPath {
     private static final System.Logger LOG = System.getLogger(TasSlowPath.class.getName());
     private static final long REFUSAL_WARNING_INTERVAL_NANOS = 10_000_000_000L;
     private static final int ARP_CACHE_MAX = 4096;
+    /** Echo replies per second at most (RFC 1122 3.2.2.6 permits limiting; keeps ping floods cheap). */
+    private static final int ECHO_REPLIES_PER_SECOND = 1000;
     private static final int EPHEMERAL_LOW = 32768;
     private static final int EPHEMERAL_HIGH = 60999;
 
@@ -81,6 +84,8 @@ public final class TasSlowPath {
     private final TasCounters counters;
     /** When the last "refusing connections" warning was logged (0: never). */
     private long lastRefusalWarning;
+    private long echoWindowStart;
+    private int echoRepliesInWindow;
     private final Engine engine;
     private final TasIsn isn;
     private final MpscArrayQueue<PacketBuffer> exceptions = new MpscArrayQueue<>(4096);
@@ -211,8 +216,16 @@ public final class TasSlowPath {
             return;
         }
         long ipOff = o + Ethernet.HEADER_LENGTH;
+        if (kernel == null && isEchoRequest(s, ipOff, b.length)) {
+            echoReply(b, now); // with kni-name the kernel answers pings (same address)
+            return;
+        }
         if (kernel != null && !isEngineTcp(s, ipOff)) {
             kernel.toKernel(b, counters); // not IPv4, not TCP, not for us, or a fragment (the fast path sent it on)
+            return;
+        }
+        if (Ipv4.protocol(s, ipOff) != Ipv4.PROTO_TCP) {
+            counters.increment(TasCounter.DROP_NOT_TCP); // ICMP the engine does not act on
             return;
         }
         // The fast path validated Ethernet, IPv4 (incl. checksum) and the TCP header and checksum.
@@ -303,11 +316,23 @@ public final class TasSlowPath {
         long ipOff = b.offset + Ethernet.HEADER_LENGTH;
         // An IPv4/TCP segment for us reaches this queue only after its core validated it; all else
         // here (ARP, frames for the kernel path) is not a flow's.
-        if (!isEngineTcp(s, ipOff)) {
+        TasFlow f;
+        if (isEngineTcp(s, ipOff)) {
+            long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
+            f = allFlows.get(Ipv4.dst(s, ipOff), Tcp.dstPort(s, tcpOff), Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff));
+        } else if (isFragNeeded(s, ipOff, b.length)) {
+            // RFC 1191: the flow's core lowers its MSS (its record is that core's to change).
+            long inner = Icmp.quotedIp(ipOff + Ipv4.headerLength(s, ipOff));
+            long tcp = inner + Ipv4.headerLength(s, inner);
+            f = allFlows.get(Ipv4.src(s, inner), Tcp.srcPort(s, tcp), Ipv4.dst(s, inner), Tcp.dstPort(s, tcp));
+            if (f == null || f.dead || f.queue < 0) {
+                counters.increment(TasCounter.DROP_ICMP_INVALID);
+                port.free(b);
+                return true;
+            }
+        } else {
             return false;
         }
-        long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
-        TasFlow f = allFlows.get(Ipv4.dst(s, ipOff), Tcp.dstPort(s, tcpOff), Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff));
         // A flow its core has already removed (an abort, a reset) is not steered: the segment is
         // a stray now, answered as for no connection (RFC 9293 3.10.7.1).
         int q = f == null || f.dead ? -1 : f.queue;
@@ -321,6 +346,30 @@ public final class TasSlowPath {
             port.free(b);
         }
         return true;
+    }
+
+    /**
+     * An ICMP fragmentation-needed message (checksum verified by the fast path) quoting a TCP
+     * segment the engine sent: its IP header and the 8 bytes of TCP that carry the ports and SEQ.
+     */
+    private boolean isFragNeeded(MemorySegment s, long ipOff, int frameLen) {
+        if (Ethernet.etherType(s, ipOff - Ethernet.HEADER_LENGTH) != Ethernet.TYPE_IPV4
+            || Ipv4.protocol(s, ipOff) != Ipv4.PROTO_ICMP || Ipv4.isFragment(s, ipOff)) {
+            return false;
+        }
+        int ihl = Ipv4.headerLength(s, ipOff);
+        long icmp = ipOff + ihl;
+        int icmpLen = Math.min(Ipv4.totalLength(s, ipOff), frameLen - Ethernet.HEADER_LENGTH) - ihl;
+        if (icmpLen < Icmp.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + Icmp.QUOTED_L4_BYTES
+            || Icmp.type(s, icmp) != Icmp.TYPE_DEST_UNREACHABLE || Icmp.code(s, icmp) != Icmp.CODE_FRAG_NEEDED) {
+            return false;
+        }
+        long inner = Icmp.quotedIp(icmp);
+        int innerIhl = Ipv4.headerLength(s, inner);
+        return Ipv4.version(s, inner) == Ipv4.VERSION && Ipv4.protocol(s, inner) == Ipv4.PROTO_TCP
+            && innerIhl >= Ipv4.MIN_HEADER_LENGTH
+            && icmpLen >= Icmp.HEADER_LENGTH + innerIhl + Icmp.QUOTED_L4_BYTES
+            && engine.isLocal(Ipv4.src(s, inner));
     }
 
     /** An unfragmented IPv4/TCP packet to one of the engine's addresses (what the engine consumes). */
@@ -629,6 +678,63 @@ public final class TasSlowPath {
             counters.increment(TasCounter.CMD_QUEUE_FULL);
             port.free(b);
         }
+    }
+
+    private boolean isEchoRequest(MemorySegment s, long ipOff, int frameLen) {
+        if (Ethernet.etherType(s, ipOff - Ethernet.HEADER_LENGTH) != Ethernet.TYPE_IPV4
+            || Ipv4.protocol(s, ipOff) != Ipv4.PROTO_ICMP || Ipv4.isFragment(s, ipOff)
+            || Ipv4.dst(s, ipOff) != params.ip()) {
+            return false;
+        }
+        int ihl = Ipv4.headerLength(s, ipOff);
+        int icmpLen = Ipv4.totalLength(s, ipOff) - ihl;
+        return icmpLen >= Icmp.HEADER_LENGTH && Ipv4.totalLength(s, ipOff) + Ethernet.HEADER_LENGTH <= frameLen
+            && Icmp.type(s, ipOff + ihl) == Icmp.TYPE_ECHO_REQUEST && Icmp.code(s, ipOff + ihl) == 0;
+    }
+
+    /**
+     * RFC 1122 3.2.2.6: answer an echo request with the same identifier, sequence number and data,
+     * at most ECHO_REPLIES_PER_SECOND a second (the slow path must not become a reflector).
+     */
+    private void echoReply(PacketBuffer req, long now) {
+        if (now - echoWindowStart >= 1_000_000_000L || echoWindowStart == 0) {
+            echoWindowStart = now;
+            echoRepliesInWindow = 0;
+        }
+        if (echoRepliesInWindow >= ECHO_REPLIES_PER_SECOND) {
+            counters.increment(TasCounter.ICMP_ECHO_UNANSWERED);
+            return;
+        }
+        MemorySegment rs = req.segment;
+        long ro = req.offset;
+        long rip = ro + Ethernet.HEADER_LENGTH;
+        int ihl = Ipv4.headerLength(rs, rip);
+        int total = Ipv4.totalLength(rs, rip);
+        int icmpLen = total - ihl;
+        PacketBuffer b = alloc();
+        if (b == null) {
+            counters.increment(TasCounter.ICMP_ECHO_UNANSWERED);
+            return;
+        }
+        if (Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + icmpLen > b.capacity) {
+            port.free(b);
+            counters.increment(TasCounter.DROP_ICMP_INVALID);
+            return;
+        }
+        echoRepliesInWindow++;
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        long icmpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+        Ethernet.write(s, o, Ethernet.src(rs, ro), params.mac(), Ethernet.TYPE_IPV4);
+        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + icmpLen, 0, 0, Ipv4.DEFAULT_TTL, Ipv4.PROTO_ICMP,
+            params.ip(), Ipv4.src(rs, rip));
+        Ipv4.headerChecksum(s, ipOff, Ipv4.computeHeaderChecksum(s, ipOff, Ipv4.MIN_HEADER_LENGTH));
+        MemorySegment.copy(rs, rip + ihl, s, icmpOff, icmpLen);
+        Icmp.toEchoReply(s, icmpOff, icmpLen);
+        b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + icmpLen;
+        counters.increment(TasCounter.ICMP_ECHO_REPLIES);
+        send(b);
     }
 
     private void rst(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int seq, int ack,

@@ -32,6 +32,10 @@ public enum TasCounter {
     DROP_MARTIAN("dropped: impossible address from the wire: source 0/8, 127/8, multicast, broadcast or ours,"
         + " or destination 127/8 (RFC 1122 3.2.1.3)"),
     DROP_NOT_TCP("dropped: IPv4 protocol other than TCP"),
+    RX_ICMP("ICMP errors a fast path acted on (fragmentation needed for one of its flows)"),
+    DROP_ICMP_INVALID("ICMP dropped: bad checksum, truncated, or an error quoting no segment of ours in flight (RFC 5927)"),
+    ICMP_ECHO_REPLIES("echo requests answered"),
+    ICMP_ECHO_UNANSWERED("echo requests not answered: over the rate limit, or no buffer for the reply"),
     DROP_MALFORMED_TCP("dropped: malformed TCP header or options"),
     DROP_TCP_CHECKSUM("dropped: bad TCP checksum"),
     DROP_NO_FLOW("dropped: segment for no connection (answered with RST where RFC 9293 says so)"),
@@ -77,6 +81,8 @@ public enum TasCounter {
 
     TCP_RETRANSMIT_TIMEOUTS("retransmission timeouts (RFC 6298)"),
     TCP_FAST_RETRANSMITS("fast retransmits after three duplicate ACKs"),
+    TCP_PMTU_REDUCED("flows whose MSS a fragmentation-needed message lowered (RFC 1191)"),
+    TCP_MTU_BLACK_HOLE("flows whose MSS fell to 1024 bytes after repeated timeouts (RFC 4821 black-hole detection)"),
     TCP_RETRANSMITTED_SEGMENTS("segments retransmitted"),
     TCP_DUPLICATE_ACKS("duplicate ACKs received"),
     TCP_ZERO_WINDOW_PROBES("zero-window probes sent"),

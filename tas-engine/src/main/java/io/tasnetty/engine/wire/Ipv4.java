@@ -52,6 +52,7 @@ public final class Ipv4 {
     public static final int MAX_HEADER_LENGTH = 60;
     public static final int VERSION = 4;
     public static final int PROTO_TCP = 6;
+    public static final int PROTO_ICMP = 1;
     /** RFC 1122 3.2.1.7 asks for a configurable TTL; 64 is what Linux and the IANA recommend. */
     public static final int DEFAULT_TTL = 64;
 

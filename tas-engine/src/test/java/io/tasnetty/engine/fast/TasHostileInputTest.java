@@ -57,13 +57,14 @@ class TasHostileInputTest {
         TasCounter.DROP_IP_CHECKSUM, TasCounter.DROP_IP_FRAGMENT, TasCounter.DROP_NOT_FOR_US, TasCounter.DROP_MARTIAN,
         TasCounter.DROP_NOT_TCP, TasCounter.DROP_MALFORMED_TCP, TasCounter.DROP_TCP_CHECKSUM,
         TasCounter.DROP_EXCEPTION_QUEUE_FULL, TasCounter.DROP_STEERED_NO_FLOW, TasCounter.RX_FLOW_SEGMENTS,
-        TasCounter.RX_EXCEPTIONS};
+        TasCounter.RX_EXCEPTIONS, TasCounter.RX_ICMP, TasCounter.DROP_ICMP_INVALID};
     /** Where the slow path puts each exception: every one ends in exactly one of these. */
     static final TasCounter[] SLOW_PATH_OUTCOMES = {
         TasCounter.RX_ARP, TasCounter.DROP_MALFORMED_ARP, TasCounter.DROP_NO_FLOW, TasCounter.DROP_FLOW_NOT_READY,
         TasCounter.CONN_NO_LISTENER, TasCounter.DROP_MALFORMED_TCP, TasCounter.CONN_BACKLOG_FULL,
         TasCounter.CONN_FLOW_TABLE_FULL, TasCounter.CONN_BUFFER_EXHAUSTED, TasCounter.CONN_PASSIVE_OPENS,
-        TasCounter.RX_STEERED, TasCounter.DROP_STEERED_QUEUE_FULL};
+        TasCounter.RX_STEERED, TasCounter.DROP_STEERED_QUEUE_FULL, TasCounter.DROP_NOT_TCP,
+        TasCounter.DROP_ICMP_INVALID, TasCounter.ICMP_ECHO_REPLIES, TasCounter.ICMP_ECHO_UNANSWERED};
 
     private final List<Throwable> uncaught = Collections.synchronizedList(new ArrayList<>());
     private Thread.UncaughtExceptionHandler previousHandler;
