@@ -2,6 +2,7 @@ package io.tasnetty.engine;
 
 import io.tasnetty.engine.cc.TasCcAlgorithm;
 import io.tasnetty.engine.cc.TasConstRate;
+import io.tasnetty.engine.cc.TasCubic;
 import io.tasnetty.engine.cc.TasDctcpRate;
 import io.tasnetty.engine.cc.TasDctcpWindow;
 import io.tasnetty.engine.cc.TasTimely;
@@ -200,6 +201,7 @@ public final class TasEngine implements AutoCloseable {
     private static TasCcAlgorithm congestionControl(TasConfig c) {
         long mbps = 1_000_000L / 8; // bytes per second in one Mbit/s
         return switch (c.cc()) {
+            case CUBIC -> new TasCubic();
             case DCTCP_RATE -> new TasDctcpRate(c.ccDctcpInitMbps() * mbps, c.ccDctcpStepMbps() * mbps,
                 c.ccDctcpMinMbps() * mbps, Math.max(1, c.tcpLinkBwMbps()) * mbps, c.ccDctcpWeight(),
                 c.ccControlIntervalRtts());

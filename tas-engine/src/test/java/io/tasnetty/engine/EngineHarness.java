@@ -113,11 +113,16 @@ public final class EngineHarness implements AutoCloseable {
      * peer's default window, and the connection is accepted.
      */
     public ScriptedConnection accept(int port, int peerPort, int peerIss, TcpTestPeer.Opts synOpts) {
+        return accept(port, peerPort, peerIss, synOpts, 0);
+    }
+
+    /** As {@link #accept(int, int, int, TcpTestPeer.Opts)}, the SYN also carrying {@code synFlags} (ECE|CWR: ECN). */
+    public ScriptedConnection accept(int port, int peerPort, int peerIss, TcpTestPeer.Opts synOpts, int synFlags) {
         TasListener l = listeners.containsKey(port) ? listeners.get(port) : listen(port);
-        peer.send(peerPort, ENGINE_IP, port, peerIss, 0, Tcp.SYN, 65535, new byte[0],
+        peer.send(peerPort, ENGINE_IP, port, peerIss, 0, Tcp.SYN | synFlags, 65535, new byte[0],
             synOpts);
         List<TcpTestPeer.Segment> out = step();
-        if (out.size() != 1 || out.get(0).flags() != (Tcp.SYN | Tcp.ACK)) {
+        if (out.size() != 1 || (out.get(0).flags() & ~Tcp.ECE) != (Tcp.SYN | Tcp.ACK)) {
             throw new AssertionError("expected one SYN-ACK, got " + out);
         }
         int iss = out.get(0).seq();

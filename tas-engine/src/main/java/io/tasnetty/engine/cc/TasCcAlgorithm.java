@@ -24,6 +24,23 @@ public interface TasCcAlgorithm {
     /** The retransmission timer expired (RFC 5681 3.1, RFC 6298 5.5). */
     void onTimeout(TasFlow f, long now);
 
+    /**
+     * The peer echoed a congestion mark (ECE), the first time in this window of data (RFC 3168
+     * 6.1.2); the fast path then sets CWR on the next new segment. DCTCP reacts in {@link #onAck}
+     * to the share of marked bytes instead.
+     */
+    default void onEcnEcho(TasFlow f, long now) {
+    }
+
+    /**
+     * True for DCTCP: as a receiver, echo each segment's CE mark on its ACK (RFC 8257 3.2), which
+     * only a DCTCP sender understands. False: echo ECE from the first mark until the sender's CWR
+     * (RFC 3168 6.1.3), as every classic peer expects.
+     */
+    default boolean perSegmentEcnEcho() {
+        return false;
+    }
+
     /** The name as configured by {@code cc}. */
     String name();
 }

@@ -92,6 +92,11 @@ public final class TasDctcpRate implements TasCcAlgorithm {
     }
 
     @Override
+    public boolean perSegmentEcnEcho() {
+        return true;
+    }
+
+    @Override
     public String name() {
         return "dctcp-rate";
     }

@@ -66,6 +66,11 @@ public final class TasDctcpWindow implements TasCcAlgorithm {
     }
 
     @Override
+    public boolean perSegmentEcnEcho() {
+        return true;
+    }
+
+    @Override
     public String name() {
         return "dctcp-win";
     }

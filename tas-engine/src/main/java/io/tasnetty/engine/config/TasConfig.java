@@ -201,9 +201,14 @@ public final class TasConfig {
             new NumberType(1, 1 << 20, true, "a whole number", null), "4096",
             "Upper bound of a listener's accept backlog (a larger SO_BACKLOG is cut to it).");
 
-    static final TasOption CC = opt("cc", G_CC, "ALGORITHM", new CcType(), "dctcp-rate",
-            "Congestion control: dctcp-rate (DCTCP on a per-flow rate, TAS's default), dctcp-win"
-            + " (DCTCP on a window), timely (RTT gradient) or const-rate (a fixed rate, cc-const-rate).");
+    // Default rule: CUBIC, as Linux, because an ordinary network drops rather than marks and an
+    // ordinary peer echoes ECN the RFC 3168 way. DCTCP (TAS's default) belongs where the fabric
+    // marks ECN at a shallow threshold and both ends run DCTCP: choose dctcp-rate or dctcp-win there.
+    static final TasOption CC = opt("cc", G_CC, "ALGORITHM", new CcType(), "cubic",
+            "Congestion control: cubic (RFC 9438 with HyStart, loss-based, Linux's default), dctcp-rate"
+            + " (DCTCP on a per-flow rate, TAS's default; for ECN-marking fabrics with DCTCP peers),"
+            + " dctcp-win (DCTCP on a window), timely (RTT gradient) or const-rate (a fixed rate,"
+            + " cc-const-rate).");
     static final TasOption CC_CONTROL_INTERVAL = opt("cc-control-interval", G_CC, "RTTS",
             new NumberType(1, 1000, false, "RTTs", null), "2",
             "How often congestion control runs for a flow, in RTTs.");
@@ -708,7 +713,7 @@ public final class TasConfig {
         return intValue(TCP_BACKLOG_MAX);
     }
 
-    /** cc; default {@link TasCongestionControl#DCTCP_RATE}. */
+    /** cc; default {@link TasCongestionControl#CUBIC}. */
     public TasCongestionControl cc() {
         return (TasCongestionControl) values[CC.index];
     }

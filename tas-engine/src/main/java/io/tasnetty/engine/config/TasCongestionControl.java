@@ -2,8 +2,13 @@ package io.tasnetty.engine.config;
 
 import java.util.Locale;
 
-/** Congestion-control algorithms, as option {@code cc} names them (TAS's four). */
+/** Congestion-control algorithms, as option {@code cc} names them (CUBIC, and TAS's four). */
 public enum TasCongestionControl {
+    /**
+     * CUBIC (RFC 9438) with HyStart, Linux's default and ours: loss-based, window-bounded, for
+     * ordinary networks and peers. ECN marks count as losses (RFC 3168).
+     */
+    CUBIC("cubic"),
     /** DCTCP on a per-flow rate (TAS's default): slow start, ECN-weighted decrease, additive step. */
     DCTCP_RATE("dctcp-rate"),
     /** DCTCP on a congestion window, turned into a rate by the RTT. */

@@ -336,6 +336,13 @@ final class TcpInput {
             return false;
         }
         int wnd = segWnd << f.sndWscale();
+        int fl = f.flags();
+        if ((fl & TasFlow.F_CWR_WINDOW) != 0 && !lt(ack, f.ecnCwrSeq())) {
+            f.flags(fl & ~TasFlow.F_CWR_WINDOW); // the reduced window is acknowledged: the next mark counts again
+        }
+        if ((segFlags & Tcp.ECE) != 0 && (fl & TasFlow.F_ECN_ON) != 0) {
+            ecnEcho(f, now); // before the window grows on this ACK, as Linux enters CWR first
+        }
         if (gt(ack, sndUna)) {
             int acked = ack - sndUna;
             int dataAcked = acked;
@@ -411,6 +418,7 @@ final class TcpInput {
                 f.inRecovery(true);
                 f.recover(f.sndMax());
                 cc.onFastRetransmit(f, now);
+                congestionWindowReduced(f);
                 out.retransmitFirst(f, now);
             }
         }
@@ -485,6 +493,28 @@ final class TcpInput {
             params.rtoMinNanos(), params.rtoMaxNanos()));
     }
 
+    /**
+     * RFC 3168 6.1.2: the first ECE of a window reduces the window once (CUBIC: as a loss; DCTCP
+     * weighs marks in onAck instead) and asks for CWR on the next new data; further ECEs until
+     * that window is acknowledged belong to the same congestion event.
+     */
+    private void ecnEcho(TasFlow f, long now) {
+        if ((f.flags() & TasFlow.F_CWR_WINDOW) != 0) {
+            return; // the same congestion event as the last reduction
+        }
+        counters.increment(TasCounter.TCP_ECN_REDUCTIONS);
+        cc.onEcnEcho(f, now);
+        congestionWindowReduced(f);
+    }
+
+    /** After any reduction (ECE, fast retransmit, timeout): CWR on the next new data, no second cut this window. */
+    static void congestionWindowReduced(TasFlow f) {
+        if (f.ecnOn()) {
+            f.ecnCwrSeq(f.sndMax());
+            f.flags(f.flags() | TasFlow.F_CWR_WINDOW | TasFlow.F_CWR_PENDING);
+        }
+    }
+
     private void receivePayload(TasFlow f, long now) {
         TasByteRing rx = f.rx;
         int seq = segSeq;
@@ -539,8 +569,28 @@ final class TcpInput {
         }
         int fl = f.flags();
         if ((fl & TasFlow.F_ECN_ON) != 0) {
-            // DCTCP receiver: echo marks per ACK (RFC 8257 3.2).
-            f.flags(segCe ? fl | TasFlow.F_ECE_ECHO : fl & ~TasFlow.F_ECE_ECHO);
+            if (cc.perSegmentEcnEcho()) {
+                // DCTCP receiver (RFC 8257 3.2): ECE on an ACK says whether the segments it covers
+                // were marked; when the mark state changes, first acknowledge what came before
+                // with the old state, so that no mark is lost in a shared ACK.
+                boolean echoing = (fl & TasFlow.F_ECE_ECHO) != 0;
+                if (segCe != echoing) {
+                    if (f.rcvNxt() != f.lastAckSent) {
+                        out.sendAckNow(f, now);
+                        fl = f.flags();
+                    }
+                    f.flags(segCe ? fl | TasFlow.F_ECE_ECHO : fl & ~TasFlow.F_ECE_ECHO);
+                }
+            } else {
+                // RFC 3168 6.1.3: from a CE mark on, ECE on every ACK until the sender's CWR.
+                if ((segFlags & Tcp.CWR) != 0) {
+                    fl &= ~TasFlow.F_ECE_ECHO;
+                }
+                if (segCe) {
+                    fl |= TasFlow.F_ECE_ECHO;
+                }
+                f.flags(fl);
+            }
         }
         if (rel == 0) {
             int advance = len;

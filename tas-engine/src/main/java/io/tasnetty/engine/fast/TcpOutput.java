@@ -17,6 +17,7 @@ import java.lang.foreign.MemorySegment;
 
 import static io.tasnetty.engine.flow.TasSeq.ge;
 import static io.tasnetty.engine.flow.TasSeq.gt;
+import static io.tasnetty.engine.flow.TasSeq.lt;
 
 /**
  * Output side of one fast-path agent ({@link TasFastPath}): which flows have something to send and
@@ -485,6 +486,10 @@ final class TcpOutput {
         if ((fl & TasFlow.F_ECE_ECHO) != 0) {
             flags |= Tcp.ECE;
         }
+        if ((fl & TasFlow.F_CWR_PENDING) != 0 && len > 0 && !lt(seq, f.sndMax())) {
+            flags |= Tcp.CWR; // RFC 3168 6.1.2: on the first new data after the reduction
+            fl &= ~TasFlow.F_CWR_PENDING;
+        }
         int wnd = TcpInput.receiveWindow(f);
         int wscale = f.rcvWscale();
         int adv = Math.min(wnd >>> wscale, 65535);
@@ -507,7 +512,9 @@ final class TcpOutput {
         f.flags(fl & ~TasFlow.F_ACK_PENDING); // this segment carries the ACK
         f.lastAckSent = f.rcvNxt();
         f.delackDeadline = 0; // (its wheel entry, if any, finds nothing to do)
-        finishFrame(f, b, hdr, len, (fl & TasFlow.F_ECN_ON) != 0 && len > 0 ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT);
+        // RFC 3168 6.1.5: only new data is ECN-capable; a retransmission (or a pure ACK) is not.
+        int ecn = (fl & TasFlow.F_ECN_ON) != 0 && len > 0 && !lt(seq, f.sndMax()) ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT;
+        finishFrame(f, b, hdr, len, ecn);
         return true;
     }
 

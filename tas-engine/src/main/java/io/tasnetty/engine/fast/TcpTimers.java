@@ -217,6 +217,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             f.mss(BLACK_HOLE_MSS - f.optLen());
             counters.increment(TasCounter.TCP_MTU_BLACK_HOLE);
         }
+        TcpInput.congestionWindowReduced(f);
         f.recover(f.sndMax()); // RFC 6582 4: after a timeout, no fast retransmit until all sent so far is acked
         f.inRecovery(false);
         f.dupAcks(0);

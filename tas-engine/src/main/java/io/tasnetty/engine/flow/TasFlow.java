@@ -121,10 +121,20 @@ public final class TasFlow {
         JAVA_LONG.withName("rttMinNanos"),
         JAVA_LONG.withName("timelyPrevRttNanos"),
         JAVA_DOUBLE.withName("timelyRttDiffNanos"),
-        JAVA_INT.withName("timelyIncreases")
+        JAVA_INT.withName("timelyIncreases"),
+        // end of line 5 and line 6: CUBIC (RFC 9438), HyStart (RFC 9406), ECN's CWR (RFC 3168)
+        JAVA_LONG.withName("cubicEpochNanos"),
+        JAVA_LONG.withName("cubicKNanos"),
+        JAVA_LONG.withName("hsLastRoundMinRtt"),
+        JAVA_LONG.withName("hsRoundMinRtt"),
+        JAVA_INT.withName("cubicWmax"),
+        JAVA_INT.withName("cubicOrigin"),
+        JAVA_INT.withName("cubicWest"),
+        JAVA_INT.withName("hsRoundEnd"),
+        JAVA_INT.withName("ecnCwrSeq")
     );
     /** Bytes per record: a whole number of cache lines. */
-    public static final int TCB_BYTES = 384;
+    public static final int TCB_BYTES = 448;
 
     // The record is 64-byte aligned and every field naturally aligned within it, so the accessors
     // skip the per-access alignment check.
@@ -189,6 +199,15 @@ public final class TasFlow {
     private static final long TIMELY_PREV_RTT_NANOS = offset("timelyPrevRttNanos");
     private static final long TIMELY_RTT_DIFF_NANOS = offset("timelyRttDiffNanos");
     private static final long TIMELY_INCREASES = offset("timelyIncreases");
+    private static final long CUBIC_EPOCH_NANOS = offset("cubicEpochNanos");
+    private static final long CUBIC_K_NANOS = offset("cubicKNanos");
+    private static final long HS_LAST_ROUND_MIN_RTT = offset("hsLastRoundMinRtt");
+    private static final long HS_ROUND_MIN_RTT = offset("hsRoundMinRtt");
+    private static final long CUBIC_WMAX = offset("cubicWmax");
+    private static final long CUBIC_ORIGIN = offset("cubicOrigin");
+    private static final long CUBIC_WEST = offset("cubicWest");
+    private static final long HS_ROUND_END = offset("hsRoundEnd");
+    private static final long ECN_CWR_SEQ = offset("ecnCwrSeq");
 
     public static final int F_FIN_RECEIVED = 1 << 0;
     public static final int F_ACK_PENDING = 1 << 1;
@@ -200,6 +219,10 @@ public final class TasFlow {
     public static final int F_ECN_ON = 1 << 7;
     public static final int F_RTT_TIMING = 1 << 8;
     public static final int F_IN_RECOVERY = 1 << 9;
+    /** ECN: set CWR on the next new data segment (RFC 3168 6.1.2). */
+    public static final int F_CWR_PENDING = 1 << 10;
+    /** ECN: the window was reduced (a mark or a loss) and SND.UNA has not yet passed {@code ecnCwrSeq}. */
+    public static final int F_CWR_WINDOW = 1 << 11;
 
     private static final VarHandle COMMANDS;
 
@@ -1029,6 +1052,90 @@ public final class TasFlow {
 
     public void timelyIncreases(int v) {
         MEMORY.set(INT, base + TIMELY_INCREASES, v);
+    }
+
+    /** CUBIC: when the current congestion-avoidance epoch began (0: none yet). */
+    public long cubicEpochNanos() {
+        return MEMORY.get(LONG, base + CUBIC_EPOCH_NANOS);
+    }
+
+    public void cubicEpochNanos(long v) {
+        MEMORY.set(LONG, base + CUBIC_EPOCH_NANOS, v);
+    }
+
+    /** CUBIC: K, the time the window takes to climb back to W_max (RFC 9438 4.2). */
+    public long cubicKNanos() {
+        return MEMORY.get(LONG, base + CUBIC_K_NANOS);
+    }
+
+    public void cubicKNanos(long v) {
+        MEMORY.set(LONG, base + CUBIC_K_NANOS, v);
+    }
+
+    /** HyStart: the smallest RTT sample of the previous slow-start round (0: none). */
+    public long hsLastRoundMinRtt() {
+        return MEMORY.get(LONG, base + HS_LAST_ROUND_MIN_RTT);
+    }
+
+    public void hsLastRoundMinRtt(long v) {
+        MEMORY.set(LONG, base + HS_LAST_ROUND_MIN_RTT, v);
+    }
+
+    /** HyStart: the smallest RTT sample of this round (0: none yet). */
+    public long hsRoundMinRtt() {
+        return MEMORY.get(LONG, base + HS_ROUND_MIN_RTT);
+    }
+
+    public void hsRoundMinRtt(long v) {
+        MEMORY.set(LONG, base + HS_ROUND_MIN_RTT, v);
+    }
+
+    /** CUBIC: the window before the last reduction, bytes (RFC 9438 W_max). */
+    public int cubicWmax() {
+        return MEMORY.get(INT, base + CUBIC_WMAX);
+    }
+
+    public void cubicWmax(int v) {
+        MEMORY.set(INT, base + CUBIC_WMAX, v);
+    }
+
+    /** CUBIC: the plateau the cubic curve of this epoch is centred on, bytes. */
+    public int cubicOrigin() {
+        return MEMORY.get(INT, base + CUBIC_ORIGIN);
+    }
+
+    public void cubicOrigin(int v) {
+        MEMORY.set(INT, base + CUBIC_ORIGIN, v);
+    }
+
+    /** CUBIC: W_est, the window Reno would have now (RFC 9438 4.3), bytes. */
+    public int cubicWest() {
+        return MEMORY.get(INT, base + CUBIC_WEST);
+    }
+
+    public void cubicWest(int v) {
+        MEMORY.set(INT, base + CUBIC_WEST, v);
+    }
+
+    /** HyStart: the round ends when this sequence number is acknowledged. */
+    public int hsRoundEnd() {
+        return MEMORY.get(INT, base + HS_ROUND_END);
+    }
+
+    public void hsRoundEnd(int v) {
+        MEMORY.set(INT, base + HS_ROUND_END, v);
+    }
+
+    /**
+     * ECN (RFC 3168 6.1.2): the window was reduced for congestion until SND.UNA reaches this; an
+     * ECE before then belongs to the same window and causes no second reduction.
+     */
+    public int ecnCwrSeq() {
+        return MEMORY.get(INT, base + ECN_CWR_SEQ);
+    }
+
+    public void ecnCwrSeq(int v) {
+        MEMORY.set(INT, base + ECN_CWR_SEQ, v);
     }
 
     /**

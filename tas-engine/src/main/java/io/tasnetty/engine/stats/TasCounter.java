@@ -81,6 +81,7 @@ public enum TasCounter {
 
     TCP_RETRANSMIT_TIMEOUTS("retransmission timeouts (RFC 6298)"),
     TCP_FAST_RETRANSMITS("fast retransmits after three duplicate ACKs"),
+    TCP_ECN_REDUCTIONS("window reductions for an ECN echo (once per window, RFC 3168 6.1.2)"),
     TCP_PMTU_REDUCED("flows whose MSS a fragmentation-needed message lowered (RFC 1191)"),
     TCP_MTU_BLACK_HOLE("flows whose MSS fell to 1024 bytes after repeated timeouts (RFC 4821 black-hole detection)"),
     TCP_RETRANSMITTED_SEGMENTS("segments retransmitted"),
