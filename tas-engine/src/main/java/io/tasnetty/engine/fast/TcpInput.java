@@ -45,6 +45,7 @@ final class TcpInput {
     private final TasCcAlgorithm cc;
     /** Options of the segment being processed (parsed by the agent while validating the frame). */
     private final TcpOptions opts;
+    private final TcpSack sack;
 
     private long challengeWindowStart;
     private int challengeAcksInWindow;
@@ -79,6 +80,7 @@ final class TcpInput {
         this.counters = counters;
         this.cc = cc;
         this.opts = opts;
+        this.sack = new TcpSack(counters);
     }
 
     /**
@@ -336,6 +338,7 @@ final class TcpInput {
             return false;
         }
         int wnd = segWnd << f.sndWscale();
+        boolean partialAck = false;
         int fl = f.flags();
         if ((fl & TasFlow.F_CWR_WINDOW) != 0 && !lt(ack, f.ecnCwrSeq())) {
             f.flags(fl & ~TasFlow.F_CWR_WINDOW); // the reduced window is acknowledged: the next mark counts again
@@ -359,6 +362,10 @@ final class TcpInput {
             if (lt(f.sndNxt(), ack)) {
                 f.sndNxt(ack); // after a go-back-N rewind the peer may ack beyond what we re-sent
             }
+            TcpSack.prune(f);
+            if (f.tlpOut && !lt(ack, f.tlpHighSeq)) {
+                f.tlpOut = false; // the probe's episode is over (RFC 8985 7.4)
+            }
             f.dupAcks(0);
             f.retries(0);
             f.backoff(0);
@@ -370,8 +377,10 @@ final class TcpInput {
             if (f.inRecovery()) {
                 if (ge(ack, f.recover())) {
                     recovered = true;
-                } else {
+                } else if (!f.sackOn()) {
                     out.retransmitFirst(f, now); // partial ACK: the next hole is lost too (RFC 6582)
+                } else {
+                    partialAck = true; // with SACK, the scoreboard below says which holes to fill
                 }
             }
             cc.onAck(f, acked, (segFlags & Tcp.ECE) != 0, now);
@@ -384,6 +393,7 @@ final class TcpInput {
                 }
             }
             f.rtoDeadline(f.sndUna() == f.sndMax() ? 0 : now + f.rtoNanos()); // RFC 6298 5.2, 5.3
+            out.armProbe(f, now); // RFC 8985 7.2: restart the probe timer on each ACK
             if (f.keepalive) {
                 f.keepaliveProbes(0);
             }
@@ -420,7 +430,12 @@ final class TcpInput {
                 cc.onFastRetransmit(f, now);
                 congestionWindowReduced(f);
                 out.retransmitFirst(f, now);
+                f.tlpOut = false;
+                f.ptoDeadline = 0;
             }
+        }
+        if (f.sackOn() && (opts.sackBlocks > 0 || partialAck)) {
+            sackRecovery(f, ack, partialAck, now);
         }
         // Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 guard against old segments).
         int wl1 = f.sndWl1();
@@ -491,6 +506,44 @@ final class TcpInput {
         }
         f.rtoNanos(Math.clamp(f.srttNanos() + Math.max(TcpTimers.TIMER_TICK_NANOS, 4 * f.rttvarNanos()),
             params.rtoMinNanos(), params.rtoMaxNanos()));
+    }
+
+    /**
+     * SACK-based loss recovery (RFC 6675, simplified). Recovery starts as soon as the peer SACKs
+     * three segments' worth above SND.UNA (its IsLost), without waiting for the third duplicate
+     * ACK, or on any SACK that answers a tail loss probe (RFC 8985 7.4: the probe's ACK shows the
+     * tail before it was lost). In recovery each ACK that delivers something lets the holes below
+     * the highest SACKed byte be re-sent, a few segments per ACK (about what left the network,
+     * as RFC 6937's conservation asks), instead of one hole per round trip.
+     */
+    private void sackRecovery(TasFlow f, int ack, boolean partialAck, long now) {
+        int newly = opts.sackBlocks > 0 ? sack.update(f, opts) : 0;
+        if (!f.inRecovery()) {
+            if (f.sackedCount > 0 && ge(ack, f.recover())
+                && (f.tlpOut || TcpSack.sackedBytes(f) >= 3 * f.mss())) {
+                counters.increment(TasCounter.TCP_FAST_RETRANSMITS);
+                counters.increment(TasCounter.TCP_SACK_RECOVERIES);
+                f.inRecovery(true);
+                f.recover(f.sndMax());
+                cc.onFastRetransmit(f, now);
+                congestionWindowReduced(f);
+                f.tlpOut = false;
+                f.ptoDeadline = 0;
+                f.highRxt = f.sndUna();
+                out.retransmitHoles(f, 2, now);
+            }
+            return;
+        }
+        if (f.sackedCount == 0) {
+            if (partialAck) {
+                out.retransmitFirst(f, now); // no SACK news: NewReno's rule
+            }
+            return;
+        }
+        int delivered = newly + (partialAck ? f.mss() : 0);
+        if (delivered > 0) {
+            out.retransmitHoles(f, Math.clamp(delivered / f.mss() + 1, 1, 4), now);
+        }
     }
 
     /**

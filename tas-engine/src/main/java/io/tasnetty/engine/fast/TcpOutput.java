@@ -251,6 +251,10 @@ final class TcpOutput {
                     f.rtoDeadline(now + f.rtoNanos());
                     TcpTimers.arm(wheel, f);
                 }
+                if (f.ptoDeadline == 0 && !f.loopback && f.sackOn()) {
+                    armProbe(f, now);
+                    TcpTimers.arm(wheel, f);
+                }
                 sent++;
                 continue;
             }
@@ -339,6 +343,10 @@ final class TcpOutput {
 
     /** How long a looped connection's ACK may wait for a reply to carry it. */
     static final long DELAYED_ACK_NANOS = 1_000_000L;
+    /** The shortest tail loss probe timeout (Linux waits at least two jiffies; RTTs here may be µs). */
+    static final long PTO_MIN_NANOS = 10_000_000L;
+    /** RFC 8985 7.2 WCDelAckT: a lone segment's ACK may be delayed this long by the peer. */
+    static final long PTO_DELACK_NANOS = 200_000_000L;
 
     void scheduleAck(TasFlow f) {
         f.ackPending(true);
@@ -420,8 +428,111 @@ final class TcpOutput {
         f.rttTiming(false);
         if (len > 0) {
             emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
+            f.highRxt = seq + len;
         } else if (f.finSent() && seq == f.finSentSeq()) {
             emit(f, Tcp.ACK | Tcp.FIN, seq, 0, 0, now);
+        }
+        f.rtoDeadline(now + f.rtoNanos());
+        TcpTimers.arm(wheel, f);
+    }
+
+    /**
+     * RFC 6675 5 (NextSeg rule 1, simplified): in loss recovery, re-sends up to {@code maxSegments}
+     * segments from the holes below the highest SACKed byte, from HighRxt on. A hole there is
+     * taken as lost: the peer holds data sent after it. Holes above the last SACKed range are not
+     * known to be lost and wait for more ACKs, a probe, or the RTO.
+     */
+    void retransmitHoles(TasFlow f, int maxSegments, long now) {
+        int una = f.sndUna();
+        TasByteRing tx = f.tx;
+        int n = f.sackedCount;
+        if (n == 0 || tx == null) {
+            return;
+        }
+        int seq = lt(f.highRxt, una) ? una : f.highRxt;
+        int[] a = f.sacked;
+        int sent = 0;
+        int segMax = maxPayload(f);
+        for (int i = 0; i < n && sent < maxSegments; ) {
+            int l = a[2 * i];
+            int r = a[2 * i + 1];
+            if (!lt(seq, r)) {
+                i++;
+                continue;
+            }
+            if (!lt(seq, l)) {
+                seq = r; // SACKed: the peer has it
+                i++;
+                continue;
+            }
+            int len = Math.min(segMax, l - seq);
+            if (!emit(f, Tcp.ACK, seq, tx.headPlain() + (seq - una), len, now)) {
+                break; // no buffer: the next ACK tries again
+            }
+            counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+            counters.increment(TasCounter.TCP_SACK_RETRANSMITS);
+            seq += len;
+            f.highRxt = seq;
+            sent++;
+        }
+        if (sent > 0) {
+            f.rttTiming(false); // Karn
+            f.rtoDeadline(now + f.rtoNanos());
+            TcpTimers.arm(wheel, f);
+        }
+    }
+
+    /**
+     * RFC 8985 7.2: when the last ACK leaves data unacknowledged, a probe fires after PTO = 2 SRTT
+     * (at least 10 ms; with one segment in flight, allowing the peer's delayed ACK), well before
+     * the RTO. Not on the loopback (nothing is lost there), nor during recovery or while a probe
+     * is out. Requires SACK: the probe's ACK is what reveals the loss.
+     */
+    void armProbe(TasFlow f, long now) {
+        if (f.loopback || f.tlpOut || f.inRecovery() || !f.sackOn() || f.srttNanos() == 0
+            || f.sndUna() == f.sndMax()) {
+            f.ptoDeadline = 0;
+            return;
+        }
+        long pto = Math.max(2 * f.srttNanos(), PTO_MIN_NANOS);
+        if (f.sndMax() - f.sndUna() <= f.mss()) {
+            pto = Math.max(pto, f.srttNanos() * 3 / 2 + PTO_DELACK_NANOS);
+        }
+        if (pto >= f.rtoNanos()) {
+            f.ptoDeadline = 0; // the RTO comes first anyway
+            return;
+        }
+        f.ptoDeadline = now + pto;
+    }
+
+    /**
+     * RFC 8985 7.3: the probe. New data if the window lets it go (it elicits an ACK with the same
+     * news), else the last segment sent again; its ACK SACKs the probe and so marks the holes
+     * before it lost, and recovery repairs them without waiting for the RTO.
+     */
+    void tailLossProbe(TasFlow f, long now) {
+        f.ptoDeadline = 0;
+        TasByteRing tx = f.tx;
+        if (tx == null || f.sndUna() == f.sndMax() || f.inRecovery()) {
+            return;
+        }
+        counters.increment(TasCounter.TCP_TAIL_LOSS_PROBES);
+        f.tlpOut = true;
+        f.tlpHighSeq = f.sndMax();
+        if (hasUnsent(f) && sendData(f, now, 1) > 0) {
+            f.tlpHighSeq = f.sndMax();
+            return;
+        }
+        int dataEnd = f.finSent() ? f.finSentSeq() : f.sndMax();
+        int len = Math.min(maxPayload(f), dataEnd - f.sndUna());
+        if (len > 0) {
+            int seq = dataEnd - len;
+            if (emit(f, Tcp.ACK, seq, tx.headPlain() + (seq - f.sndUna()), len, now)) {
+                counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+                f.rttTiming(false);
+            }
+        } else if (f.finSent()) {
+            emit(f, Tcp.ACK | Tcp.FIN, f.finSentSeq(), 0, 0, now);
         }
         f.rtoDeadline(now + f.rtoNanos());
         TcpTimers.arm(wheel, f);

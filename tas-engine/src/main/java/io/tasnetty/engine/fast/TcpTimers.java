@@ -69,6 +69,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         d = earliest(d, f.timeWaitDeadline());
         d = earliest(d, f.paceDeadline());
         d = earliest(d, f.delackDeadline);
+        d = earliest(d, f.ptoDeadline);
         if (d == 0) {
             if (f.timerSlot() >= 0) {
                 wheel.cancel(f);
@@ -126,6 +127,8 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             if (f.dead) {
                 return;
             }
+        } else if (f.ptoDeadline != 0 && now >= f.ptoDeadline) {
+            out.tailLossProbe(f, now);
         }
         if (f.persistDeadline() != 0 && now >= f.persistDeadline()) {
             // RFC 9293 3.8.6.1: probe the zero window; an out-of-window ACK makes the peer answer
@@ -210,6 +213,10 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             return;
         }
         cc.onTimeout(f, now);
+        TcpSack.clear(f); // RFC 2018 8: the peer may have reneged on what it SACKed
+        f.highRxt = f.sndUna();
+        f.tlpOut = false;
+        f.ptoDeadline = 0;
         if (f.backoff() == 1 && !f.loopback && f.mss() > BLACK_HOLE_MSS - f.optLen()) {
             // RFC 4821 / Linux's tcp_mtu_probing: a second timeout in a row with full-sized
             // segments may be a path that drops them without telling us (ICMP filtered): fall

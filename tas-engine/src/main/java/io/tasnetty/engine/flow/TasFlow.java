@@ -221,6 +221,8 @@ public final class TasFlow {
     public static final int F_IN_RECOVERY = 1 << 9;
     /** ECN: set CWR on the next new data segment (RFC 3168 6.1.2). */
     public static final int F_CWR_PENDING = 1 << 10;
+    /** Ranges the SACK scoreboard keeps; further ones above them are forgotten (they only delay loss marking). */
+    public static final int SACKED_MAX = 4;
     /** ECN: the window was reduced (a mark or a loss) and SND.UNA has not yet passed {@code ecnCwrSeq}. */
     public static final int F_CWR_WINDOW = 1 << 11;
 
@@ -291,6 +293,18 @@ public final class TasFlow {
     public volatile boolean ringsPinned;
     /** RCV.NXT as the last segment we sent acknowledged it (fast path only). */
     public int lastAckSent;
+    /**
+     * The SACK scoreboard (RFC 6675), fast path only: up to {@link #SACKED_MAX} ranges the peer
+     * holds above SND.UNA, [sacked[2i], sacked[2i+1]), in sequence order, disjoint.
+     */
+    public final int[] sacked = new int[2 * SACKED_MAX];
+    public int sackedCount;
+    /** RFC 6675 HighRxt: the end of what loss recovery has retransmitted so far. */
+    public int highRxt;
+    /** RFC 8985 7: when the tail loss probe fires (0: not armed), and the SND.MAX it probed (tlpOut). */
+    public long ptoDeadline;
+    public boolean tlpOut;
+    public int tlpHighSeq;
     /**
      * Looped connections: when a delayed ACK must go out at the latest (0: none pending). The
      * reply to a request usually carries it first (fast path only).

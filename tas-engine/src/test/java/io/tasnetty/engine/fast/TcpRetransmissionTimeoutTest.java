@@ -29,7 +29,8 @@ class TcpRetransmissionTimeoutTest {
 
     private ScriptedConnection start(TasConfig.Builder b) {
         h = new EngineHarness(b.set("cc", "const-rate"));
-        return h.accept(80);
+        // No SACK: no tail loss probe (RFC 8985 needs SACK), so only the RTO retransmits here.
+        return h.accept(80, 40000, 1000, io.tasnetty.engine.TcpTestPeer.Opts.syn(1460, -1, false, false, 0));
     }
 
     @AfterEach

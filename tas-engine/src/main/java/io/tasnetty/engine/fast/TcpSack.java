@@ -1,0 +1,142 @@
+package io.tasnetty.engine.fast;
+
+import static io.tasnetty.engine.flow.TasSeq.gt;
+import static io.tasnetty.engine.flow.TasSeq.le;
+import static io.tasnetty.engine.flow.TasSeq.lt;
+
+import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.stats.TasCounter;
+import io.tasnetty.engine.stats.TasCounters;
+import io.tasnetty.engine.wire.TcpOptions;
+
+/**
+ * The sender's SACK scoreboard (RFC 2018, RFC 6675 2): which bytes above SND.UNA the peer holds,
+ * as at most {@link TasFlow#SACKED_MAX} disjoint ranges in sequence order, kept in the flow. Loss
+ * recovery retransmits the holes between them; blocks at or below SND.UNA are D-SACKs (RFC 2883),
+ * which report a segment that arrived twice: a retransmission that was not needed.
+ *
+ * <p>Ranges are handled as offsets from SND.UNA, so sequence wrap needs no care here. One instance
+ * per fast path; its scratch arrays make updates allocation-free.
+ */
+final class TcpSack {
+    private final int[] lo = new int[TasFlow.SACKED_MAX + TcpOptions.MAX_SACK_BLOCKS];
+    private final int[] hi = new int[TasFlow.SACKED_MAX + TcpOptions.MAX_SACK_BLOCKS];
+    private final TasCounters counters;
+
+    TcpSack(TasCounters counters) {
+        this.counters = counters;
+    }
+
+    /**
+     * Merges the peer's blocks into {@code f}'s scoreboard (SND.UNA already advanced by this ACK);
+     * returns how many bytes became newly SACKed.
+     */
+    int update(TasFlow f, TcpOptions opts) {
+        int una = f.sndUna();
+        int max = f.sndMax();
+        int n = 0;
+        int before = 0;
+        int[] a = f.sacked;
+        for (int i = 0; i < f.sackedCount; i++) {
+            int l = a[2 * i];
+            int r = a[2 * i + 1];
+            if (le(r, una)) {
+                continue; // acknowledged meanwhile
+            }
+            lo[n] = lt(l, una) ? 0 : l - una;
+            hi[n] = r - una;
+            before += hi[n] - lo[n];
+            n++;
+        }
+        for (int b = 0; b < opts.sackBlocks; b++) {
+            int l = opts.sackLeft[b];
+            int r = opts.sackRight[b];
+            if (!lt(l, r) || gt(r, max)) {
+                continue; // empty, reversed, or beyond what we sent: not a block we can use
+            }
+            if (le(r, una) || (b == 0 && opts.sackBlocks > 1 && !lt(l, opts.sackLeft[1])
+                && !gt(r, opts.sackRight[1]))) {
+                // RFC 2883: a first block at or below the cumulative ACK, or inside the second
+                // block, reports a duplicate segment.
+                counters.increment(TasCounter.TCP_DSACKS_RECEIVED);
+                continue;
+            }
+            lo[n] = lt(l, una) ? 0 : l - una;
+            hi[n] = r - una;
+            n++;
+        }
+        n = sortAndMerge(n);
+        int after = 0;
+        int keep = Math.min(n, TasFlow.SACKED_MAX);
+        for (int i = 0; i < keep; i++) {
+            a[2 * i] = una + lo[i];
+            a[2 * i + 1] = una + hi[i];
+            after += hi[i] - lo[i];
+        }
+        f.sackedCount = keep;
+        return Math.max(0, after - before);
+    }
+
+    /** Insertion sort by start (n is at most 8), then coalesces overlapping or touching ranges. */
+    private int sortAndMerge(int n) {
+        for (int i = 1; i < n; i++) {
+            int l = lo[i];
+            int h = hi[i];
+            int j = i - 1;
+            while (j >= 0 && lo[j] > l) {
+                lo[j + 1] = lo[j];
+                hi[j + 1] = hi[j];
+                j--;
+            }
+            lo[j + 1] = l;
+            hi[j + 1] = h;
+        }
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (m > 0 && lo[i] <= hi[m - 1]) {
+                hi[m - 1] = Math.max(hi[m - 1], hi[i]);
+            } else {
+                lo[m] = lo[i];
+                hi[m] = hi[i];
+                m++;
+            }
+        }
+        return m;
+    }
+
+    /** Forgets ranges SND.UNA has passed (cheap when the scoreboard is empty, as it nearly always is). */
+    static void prune(TasFlow f) {
+        int n = f.sackedCount;
+        if (n == 0) {
+            return;
+        }
+        int una = f.sndUna();
+        int[] a = f.sacked;
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            int l = a[2 * i];
+            int r = a[2 * i + 1];
+            if (le(r, una)) {
+                continue;
+            }
+            a[2 * m] = lt(l, una) ? una : l;
+            a[2 * m + 1] = r;
+            m++;
+        }
+        f.sackedCount = m;
+    }
+
+    /** Bytes the peer holds above SND.UNA, as far as the scoreboard knows. */
+    static int sackedBytes(TasFlow f) {
+        int sum = 0;
+        for (int i = 0; i < f.sackedCount; i++) {
+            sum += f.sacked[2 * i + 1] - f.sacked[2 * i];
+        }
+        return sum;
+    }
+
+    /** RFC 2018 8: after a retransmission timeout the peer may have reneged; assume nothing. */
+    static void clear(TasFlow f) {
+        f.sackedCount = 0;
+    }
+}
