@@ -8,7 +8,9 @@
   peer.py ping HOST N                    N ICMP echo requests (raw socket, root), each must be answered
   peer.py udp-echo PORT N                answer N UDP datagrams with "echo:" + datagram
   peer.py udp-ping HOST PORT N           N datagrams to HOST:PORT, each must come back from udp-echo
-  peer.py download HOST PORT             connect, half-close, read to EOF; print bytes and SHA-256
+  peer.py download HOST PORT             connect, half-close, read to EOF; print bytes, SHA-256, seconds
+  peer.py download-for HOST PORT SECS    connect, half-close, read for SECS seconds; print bytes, then close
+  peer.py send-server PORT BYTES         accept one connection, send BYTES (a fixed pattern), close
   peer.py reconnect HOST PORT LPORT      twice from local port LPORT: send, read to EOF (the server
                                          closes first), close; print how long the second connect took
 
@@ -206,6 +208,7 @@ def download(host, port):
     s.shutdown(socket.SHUT_WR)
     h = hashlib.sha256()
     total = 0
+    t0 = time.time()
     while True:
         chunk = s.recv(1 << 16)
         if not chunk:
@@ -213,7 +216,46 @@ def download(host, port):
         h.update(chunk)
         total += len(chunk)
     s.close()
-    print("download bytes=%d sha256=%s" % (total, h.hexdigest()), flush=True)
+    print("download bytes=%d sha256=%s seconds=%.3f" % (total, h.hexdigest(), time.time() - t0), flush=True)
+
+
+def download_for(host, port, secs):
+    s = socket.create_connection((host, port), timeout=TIMEOUT)
+    s.shutdown(socket.SHUT_WR)
+    total = 0
+    end = time.time() + secs
+    while time.time() < end:
+        s.settimeout(max(0.01, end - time.time()))
+        try:
+            chunk = s.recv(1 << 16)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        total += len(chunk)
+    s.close()
+    print("download-for bytes=%d seconds=%.3f" % (total, secs), flush=True)
+
+
+def send_server(port, total):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", port))
+    srv.listen(1)
+    srv.settimeout(TIMEOUT)
+    print("listening", flush=True)
+    c, _ = srv.accept()
+    c.settimeout(TIMEOUT * 4)
+    chunk = bytes(range(256)) * 256
+    sent = 0
+    while sent < total:
+        n = min(len(chunk), total - sent)
+        c.sendall(chunk[:n])
+        sent += n
+    c.shutdown(socket.SHUT_WR)
+    c.recv(1)
+    c.close()
+    print("send-server sent=%d" % sent, flush=True)
 
 
 def reconnect(host, port, lport):
@@ -268,6 +310,10 @@ def main(a):
         udp_ping(a[1], int(a[2]), int(a[3]))
     elif mode == "download":
         download(a[1], int(a[2]))
+    elif mode == "download-for":
+        download_for(a[1], int(a[2]), float(a[3]))
+    elif mode == "send-server":
+        send_server(int(a[1]), int(a[2]))
     elif mode == "reconnect":
         reconnect(a[1], int(a[2]), int(a[3]))
     else:

@@ -35,7 +35,7 @@ import static io.tasnetty.engine.flow.TasSeq.lt;
  * {@link TcpTimers}, and a flow's end through the agent's teardown.
  */
 final class TcpInput {
-    private static final int CHALLENGE_ACKS_PER_SECOND = 1000;
+    private static final long CHALLENGE_ACK_INTERVAL_NANOS = 500_000_000L;
 
     private final TasFastPath fp;
     private final TcpOutput out;
@@ -47,8 +47,6 @@ final class TcpInput {
     private final TcpOptions opts;
     private final TcpSack sack;
 
-    private long challengeWindowStart;
-    private int challengeAcksInWindow;
 
     // Per-segment scratch, valid during one arrive call.
     private int segSeq;
@@ -881,21 +879,19 @@ final class TcpInput {
     }
 
     /**
-     * RFC 5961 7: challenge ACKs are rate limited (here per core, CHALLENGE_ACKS_PER_SECOND), so
-     * a blind attacker cannot turn us into an ACK amplifier.
+     * RFC 5961 7: challenge ACKs are rate limited, per connection, to one per
+     * CHALLENGE_ACK_INTERVAL_NANOS (Linux's tcp_invalid_ratelimit), so a blind attacker cannot turn
+     * us into an ACK amplifier. Not per core or engine: a shared budget is a side channel that
+     * tells an off-path attacker when another connection is being challenged (CVE-2016-5696).
      */
     private void challengeAck(TasFlow f) {
         long now = fp.lastNow();
-        if (now - challengeWindowStart >= 1_000_000_000L) {
-            challengeWindowStart = now;
-            challengeAcksInWindow = 0;
-        }
-        if (challengeAcksInWindow >= CHALLENGE_ACKS_PER_SECOND) {
+        counters.increment(TasCounter.TCP_CHALLENGE_ACKS);
+        if (f.lastChallengeAckNanos != 0 && now - f.lastChallengeAckNanos < CHALLENGE_ACK_INTERVAL_NANOS) {
             counters.increment(TasCounter.TCP_CHALLENGE_ACKS_LIMITED);
             return;
         }
-        challengeAcksInWindow++;
-        counters.increment(TasCounter.TCP_CHALLENGE_ACKS);
+        f.lastChallengeAckNanos = now;
         out.scheduleAck(f);
     }
 }

@@ -299,6 +299,8 @@ public final class TasFlow {
      */
     public final int[] sacked = new int[2 * SACKED_MAX];
     public int sackedCount;
+    /** When this connection last sent a challenge ACK (RFC 5961 7), fast path only; 0: never. */
+    public long lastChallengeAckNanos;
     /** RFC 6675 HighRxt: the end of what loss recovery has retransmitted so far. */
     public int highRxt;
     /** RFC 8985 7: when the tail loss probe fires (0: not armed), and the SND.MAX it probed (tlpOut). */

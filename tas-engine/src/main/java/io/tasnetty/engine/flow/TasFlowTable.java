@@ -7,6 +7,9 @@ import java.util.Arrays;
  * (each fast-path agent has its own). Keys are two longs (the local and remote address/port
  * pairs); values are objects. Deletion shifts later entries back, so no tombstones accumulate.
  * Grows by doubling when 5/8 full; lookups allocate nothing.
+ *
+ * <p>The hash is keyed with a secret chosen per table: with a fixed hash, a remote host could pick
+ * source ports whose tuples share one probe run and make every lookup a long scan (hash flooding).
  */
 public final class TasFlowTable<V> {
     private long[] keyA;
@@ -15,8 +18,13 @@ public final class TasFlowTable<V> {
     private int mask;
     private int size;
     private int resizeAt;
+    private final long k0;
+    private final long k1;
 
     public TasFlowTable(int initialCapacity) {
+        java.security.SecureRandom r = new java.security.SecureRandom();
+        k0 = r.nextLong();
+        k1 = r.nextLong() | 1;
         int cap = Integer.highestOneBit(Math.max(16, initialCapacity) - 1) << 1;
         alloc(cap);
     }
@@ -34,8 +42,10 @@ public final class TasFlowTable<V> {
         return ((long) ip << 32) | (port & 0xFFFFL);
     }
 
-    private static int hash(long a, long b) {
-        long h = a * 0x9E3779B97F4A7C15L ^ Long.rotateLeft(b * 0xC2B2AE3D27D4EB4FL, 31);
+    private int hash(long a, long b) {
+        // The key enters before the multiplications and the final mix, so which tuples collide
+        // depends on it.
+        long h = (a ^ k0) * 0x9E3779B97F4A7C15L ^ Long.rotateLeft((b + k1) * 0xC2B2AE3D27D4EB4FL, 31);
         h ^= h >>> 29;
         h *= 0xBF58476D1CE4E5B9L;
         return (int) (h ^ (h >>> 32));

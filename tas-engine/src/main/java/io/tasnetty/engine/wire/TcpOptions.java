@@ -114,44 +114,41 @@ public final class TcpOptions {
             if (len < 2 || len > end - i) {
                 return false;
             }
+            // A known option with the wrong length is ignored, as Linux's tcp_parse_options does;
+            // the segment and the other options stand.
             switch (kind) {
                 case KIND_MSS -> {
-                    if (len != LENGTH_MSS) {
-                        return false;
+                    if (len == LENGTH_MSS) {
+                        mss = s.get(SHORT_BE, i + 2) & 0xFFFF;
                     }
-                    mss = s.get(SHORT_BE, i + 2) & 0xFFFF;
                 }
                 case KIND_WINDOW_SCALE -> {
-                    if (len != LENGTH_WINDOW_SCALE) {
-                        return false;
+                    if (len == LENGTH_WINDOW_SCALE) {
+                        // RFC 7323 2.3: a shift count above 14 MUST be used as 14.
+                        windowScale = Math.min(s.get(BYTE, i + 2) & 0xFF, MAX_WINDOW_SCALE);
                     }
-                    // RFC 7323 2.3: a shift count above 14 MUST be used as 14.
-                    windowScale = Math.min(s.get(BYTE, i + 2) & 0xFF, MAX_WINDOW_SCALE);
                 }
                 case KIND_SACK_PERMITTED -> {
-                    if (len != LENGTH_SACK_PERMITTED) {
-                        return false;
+                    if (len == LENGTH_SACK_PERMITTED) {
+                        sackPermitted = true;
                     }
-                    sackPermitted = true;
                 }
                 case KIND_TIMESTAMP -> {
-                    if (len != LENGTH_TIMESTAMP) {
-                        return false;
+                    if (len == LENGTH_TIMESTAMP) {
+                        hasTimestamp = true;
+                        tsVal = s.get(INT_BE, i + 2);
+                        tsEcr = s.get(INT_BE, i + 6);
                     }
-                    hasTimestamp = true;
-                    tsVal = s.get(INT_BE, i + 2);
-                    tsEcr = s.get(INT_BE, i + 6);
                 }
                 case KIND_SACK -> {
                     final int n = (len - 2) >>> 3;
-                    if (n < 1 || n > MAX_SACK_BLOCKS || len != 2 + 8 * n) {
-                        return false;
+                    if (n >= 1 && n <= MAX_SACK_BLOCKS && len == 2 + 8 * n) {
+                        for (int b = 0; b < n; b++) {
+                            sackLeft[b] = s.get(INT_BE, i + 2 + 8L * b);
+                            sackRight[b] = s.get(INT_BE, i + 6 + 8L * b);
+                        }
+                        sackBlocks = n;
                     }
-                    for (int b = 0; b < n; b++) {
-                        sackLeft[b] = s.get(INT_BE, i + 2 + 8L * b);
-                        sackRight[b] = s.get(INT_BE, i + 6 + 8L * b);
-                    }
-                    sackBlocks = n;
                 }
                 default -> {
                     // Unknown kind: skip by its length (RFC 9293 3.1, MUST-6).

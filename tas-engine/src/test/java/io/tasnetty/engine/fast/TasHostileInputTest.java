@@ -282,11 +282,16 @@ class TasHostileInputTest {
                 Arp.write(s, o + e, Arp.OP_REPLY, mac, 0x0A000063, 0, 0x0A000064);
                 return e + Arp.LENGTH;
             }, TasCounter.RX_ARP, true),
-            new Verdict("live tuple, MSS option of length 3", (s, o, i) -> {
+            new Verdict("live tuple, an option running past the header", (s, o, i) -> {
                 int len = gen.tcp(s, o, macB, ipB, ipA, pb, pa, rcvNxt + (1 << 20), sndMax, Tcp.ACK, 1000, 0, 0);
-                // Replace the (absent) options: a 4-byte option area holding MSS with length 3.
-                return withOptions(s, o, len, new byte[]{2, 3, 0, 0});
+                // Replace the (absent) options: a 4-byte option area holding an MSS of length 8.
+                // (A known option of a wrong length that fits is ignored, as by Linux.)
+                return withOptions(s, o, len, new byte[]{2, 8, 0, 0});
             }, TasCounter.DROP_MALFORMED_TCP, false),
+            new Verdict("live tuple, MSS option of length 3 (ignored), outside the window", (s, o, i) -> {
+                int len = gen.tcp(s, o, macB, ipB, ipA, pb, pa, rcvNxt + (1 << 20), sndMax, Tcp.ACK, 1000, 0, 0);
+                return withOptions(s, o, len, new byte[]{2, 3, 0, 0});
+            }, TasCounter.DROP_OUT_OF_WINDOW, false),
             new Verdict("live tuple, outside the window", (s, o, i) -> gen.tcp(s, o, macB, ipB, ipA, pb, pa,
                 rcvNxt + (1 << 20) + i, sndMax, Tcp.ACK, 1000, 0, 0), TasCounter.DROP_OUT_OF_WINDOW, false),
             new Verdict("live tuple, ACK of data never sent", (s, o, i) -> gen.tcp(s, o, macB, ipB, ipA, pb, pa,

@@ -191,21 +191,27 @@ class TcpLifecycleLimitsTest {
     }
 
     @Test
-    void shouldRateLimitChallengeAcksToAThousandPerSecond() {
+    void shouldRateLimitChallengeAcksPerConnectionNotAcrossConnections() {
         try (EngineHarness h = new EngineHarness()) {
             ScriptedConnection sc = h.accept(80);
+            ScriptedConnection other = h.accept(80, 40001, 5000, Opts.syn(1460, -1, true, false, 0));
             int sent = 0;
             for (int i = 0; i < 1500; i++) {
-                // In the window but not at RCV.NXT: a challenge ACK each (RFC 5961 3.2), up to the limit.
+                // In the window but not at RCV.NXT: a challenge ACK (RFC 5961 3.2), one per 500 ms.
                 sc.sendAt(sc.peerSeq + 10, sc.engineSeq, Tcp.RST, 65535, new byte[0], null);
                 sent += h.step().size();
             }
-            assertThat(sent).isEqualTo(1000);
-            assertThat(h.engine.counter(TasCounter.TCP_CHALLENGE_ACKS_LIMITED)).isEqualTo(500);
+            assertThat(sent).isEqualTo(1);
+            assertThat(h.engine.counter(TasCounter.TCP_CHALLENGE_ACKS)).isEqualTo(1500);
+            assertThat(h.engine.counter(TasCounter.TCP_CHALLENGE_ACKS_LIMITED)).isEqualTo(1499);
             assertThat(sc.conn.isActive()).isTrue();
-            h.advanceMillis(1001);
+            // CVE-2016-5696: the flood on one connection must not use up another's challenge ACK,
+            // or an off-path attacker could count them to learn about the other connection.
+            other.sendAt(other.peerSeq + 10, other.engineSeq, Tcp.RST, 65535, new byte[0], null);
+            assertThat(h.step()).as("the other connection is still challenged").hasSize(1);
+            h.advanceMillis(501);
             sc.sendAt(sc.peerSeq + 10, sc.engineSeq, Tcp.RST, 65535, new byte[0], null);
-            assertThat(h.step()).as("a new second, a new allowance").hasSize(1);
+            assertThat(h.step()).as("half a second later, a new one").hasSize(1);
         }
     }
 }

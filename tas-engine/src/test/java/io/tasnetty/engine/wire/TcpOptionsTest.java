@@ -167,17 +167,25 @@ class TcpOptionsTest {
     }
 
     @Test
-    void shouldRejectKnownKindsWithWrongLength() {
-        assertThat(parse("02 03 05 00")).as("MSS len 3").isFalse();
-        assertThat(parse("02 05 05 b4 00")).as("MSS len 5").isFalse();
-        assertThat(parse("03 04 07 00")).as("window scale len 4").isFalse();
-        assertThat(parse("03 02 01 01")).as("window scale len 2").isFalse();
-        assertThat(parse("04 03 00 01")).as("SACK-permitted len 3").isFalse();
-        assertThat(parse("08 08 00 00 00 01 00 00")).as("timestamps len 8").isFalse();
-        assertThat(parse("05 02 01 01")).as("SACK without blocks").isFalse();
-        assertThat(parse("05 09 00000001 00000002 00")).as("SACK len 9").isFalse();
-        assertThat(parse("05 0b 00000001 00000002 00")).as("SACK len 11").isFalse();
-        assertThat(parse("05 2a " + "00000001 ".repeat(10))).as("SACK with 5 blocks").isFalse();
+    void shouldIgnoreKnownKindsWithWrongLengthAsLinuxDoesAndKeepTheRest() {
+        // Linux's tcp_parse_options skips such an option; dropping the segment would let one bad
+        // option cost a whole segment (and a peer that sends it, its connection).
+        assertThat(parse("02 03 05 00")).as("MSS len 3").isTrue();
+        assertThat(opts.mss).as("not taken").isEqualTo(-1);
+        assertThat(parse("02 05 05 b4 00 02 04 05 b4")).as("MSS len 5, then a good one").isTrue();
+        assertThat(opts.mss).isEqualTo(1460);
+        assertThat(parse("03 04 07 00")).as("window scale len 4").isTrue();
+        assertThat(opts.windowScale).isEqualTo(-1);
+        assertThat(parse("03 02 01 01")).as("window scale len 2").isTrue();
+        assertThat(parse("04 03 00 01")).as("SACK-permitted len 3").isTrue();
+        assertThat(opts.sackPermitted).isFalse();
+        assertThat(parse("08 08 00 00 00 01 00 00")).as("timestamps len 8").isTrue();
+        assertThat(opts.hasTimestamp).isFalse();
+        assertThat(parse("05 02 01 01")).as("SACK without blocks").isTrue();
+        assertThat(parse("05 09 00000001 000002 01")).as("SACK len 9").isTrue();
+        assertThat(parse("05 0b 00000001 00000002 00")).as("SACK len 11").isTrue();
+        assertThat(parse("05 2a " + "00000001 ".repeat(10))).as("SACK with 5 blocks").isTrue();
+        assertThat(opts.sackBlocks).isZero();
     }
 
     @Test
