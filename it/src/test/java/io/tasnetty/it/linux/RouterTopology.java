@@ -80,6 +80,7 @@ final class RouterTopology implements AutoCloseable {
         if (withTwin) {
             link(routerToTwin, twinIf, twinNs, TWIN_NET, 1, 1500);
         }
+
         engine = TasEngine.builder().config(TasConfig.builder().set("ip-addr", ENGINE_IP + "/24")
                 .set("ip-route", PEER_NET + ".0/24," + ENGINE_NET + ".254")
                 .set("ip-route", TWIN_NET + ".0/24," + ENGINE_NET + ".254").build()).port(port).build();

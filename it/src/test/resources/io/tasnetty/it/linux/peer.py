@@ -245,6 +245,9 @@ def send_server(port, total):
     srv.settimeout(TIMEOUT)
     print("listening", flush=True)
     c, _ = srv.accept()
+    # CUBIC, Linux's default, whatever this host chose (a namespace may only use the allowed ones;
+    # root may set any available one per socket).
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
     c.settimeout(TIMEOUT * 4)
     chunk = bytes(range(256)) * 256
     sent = 0
@@ -255,7 +258,8 @@ def send_server(port, total):
     c.shutdown(socket.SHUT_WR)
     c.recv(1)
     c.close()
-    print("send-server sent=%d" % sent, flush=True)
+    cc = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0").decode()
+    print("send-server sent=%d cc=%s" % (sent, cc), flush=True)
 
 
 def reconnect(host, port, lport):

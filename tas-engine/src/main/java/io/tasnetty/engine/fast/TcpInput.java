@@ -539,6 +539,14 @@ final class TcpInput {
             return;
         }
         int delivered = newly + (partialAck ? f.mss() : 0);
+        if (delivered > 0 && !partialAck && f.firstRxtNanos != 0 && f.srttNanos() > 0
+            && now - f.firstRxtNanos > f.srttNanos() + (f.srttNanos() >> 2)) {
+            // A lost retransmission (RFC 8985's idea in its simplest form): the hole at SND.UNA
+            // was re-sent more than 1.25 RTT ago, yet the peer keeps SACKing newer data and not
+            // it. Send it again now rather than wait for the RTO.
+            counters.increment(TasCounter.TCP_LOST_RETRANSMITS);
+            f.highRxt = f.sndUna();
+        }
         if (delivered > 0) {
             out.retransmitHoles(f, Math.clamp(delivered / f.mss() + 1, 1, 4), now);
         }

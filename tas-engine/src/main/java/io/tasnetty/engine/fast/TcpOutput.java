@@ -1,6 +1,7 @@
 package io.tasnetty.engine.fast;
 
 import io.tasnetty.engine.TasEngineParams;
+import io.tasnetty.engine.cc.TasCcAlgorithm;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TcpState;
@@ -198,7 +199,13 @@ final class TcpOutput {
         // registers rather than re-reading the off-heap record per use.
         int sndUna = f.sndUna();
         int sndWnd = f.sndWnd();
-        int window = Math.min(sndWnd, f.cwnd());
+        // RFC 6675 5 (pipe): in recovery, bytes the peer SACKed have left the network, so new data
+        // may take their place in the congestion window (the peer's window still counts them).
+        int cwnd = f.cwnd();
+        if (f.sackedCount > 0 && f.inRecovery()) {
+            cwnd = (int) Math.min((long) cwnd + TcpSack.sackedBytes(f), TasCcAlgorithm.UNLIMITED_WINDOW);
+        }
+        int window = Math.min(sndWnd, cwnd);
         boolean finSent = f.finSent();
         int finSentSeq = f.finSentSeq();
         while (sent < maxSegments) {
@@ -429,6 +436,7 @@ final class TcpOutput {
         if (len > 0) {
             emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
             f.highRxt = seq + len;
+            f.firstRxtNanos = now;
         } else if (f.finSent() && seq == f.finSentSeq()) {
             emit(f, Tcp.ACK | Tcp.FIN, seq, 0, 0, now);
         }
@@ -468,6 +476,9 @@ final class TcpOutput {
             int len = Math.min(segMax, l - seq);
             if (!emit(f, Tcp.ACK, seq, tx.headPlain() + (seq - una), len, now)) {
                 break; // no buffer: the next ACK tries again
+            }
+            if (seq == una) {
+                f.firstRxtNanos = now;
             }
             counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
             counters.increment(TasCounter.TCP_SACK_RETRANSMITS);

@@ -180,6 +180,12 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         return f.keepaliveIdleNanos > 0 ? f.keepaliveIdleNanos : params.keepaliveIdleNanos();
     }
 
+    /** True when the segment at SND.UNA would be full-sized (only such segments meet an MTU). */
+    private static boolean fullSizedAtUna(TasFlow f) {
+        io.tasnetty.engine.flow.TasByteRing tx = f.tx;
+        return tx != null && tx.tail() - tx.headPlain() >= f.mss();
+    }
+
     /** RFC 6298 5.4-5.7: retransmit the earliest unacknowledged segment, back off the timer. */
     private void retransmitTimeout(TasFlow f, long now) {
         counters.increment(TasCounter.TCP_RETRANSMIT_TIMEOUTS);
@@ -217,10 +223,11 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         f.highRxt = f.sndUna();
         f.tlpOut = false;
         f.ptoDeadline = 0;
-        if (f.backoff() == 1 && !f.loopback && f.mss() > BLACK_HOLE_MSS - f.optLen()) {
-            // RFC 4821 / Linux's tcp_mtu_probing: a second timeout in a row with full-sized
-            // segments may be a path that drops them without telling us (ICMP filtered): fall
-            // back to segments that fit any sane path, as Linux's tcp_base_mss does.
+        if (f.backoff() == 2 && !f.loopback && f.mss() > BLACK_HOLE_MSS - f.optLen() && fullSizedAtUna(f)) {
+            // RFC 4821 / Linux's tcp_mtu_probing: a third timeout in a row of a full-sized segment
+            // may be a path that drops such segments without telling us (ICMP filtered): fall
+            // back to segments that fit any sane path, as Linux's tcp_base_mss does. Small
+            // segments timing out say nothing about the MTU.
             f.mss(BLACK_HOLE_MSS - f.optLen());
             counters.increment(TasCounter.TCP_MTU_BLACK_HOLE);
         }

@@ -301,6 +301,8 @@ public final class TasFlow {
     public int sackedCount;
     /** When this connection last sent a challenge ACK (RFC 5961 7), fast path only; 0: never. */
     public long lastChallengeAckNanos;
+    /** When the segment at SND.UNA was last retransmitted in recovery (lost-retransmission detection). */
+    public long firstRxtNanos;
     /** RFC 6675 HighRxt: the end of what loss recovery has retransmitted so far. */
     public int highRxt;
     /** RFC 8985 7: when the tail loss probe fires (0: not armed), and the SND.MAX it probed (tlpOut). */

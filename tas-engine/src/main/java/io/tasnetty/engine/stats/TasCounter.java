@@ -87,6 +87,7 @@ public enum TasCounter {
     TCP_RETRANSMITTED_SEGMENTS("segments retransmitted"),
     TCP_SACK_RECOVERIES("loss recoveries started by SACK information (RFC 6675), before three duplicate ACKs"),
     TCP_SACK_RETRANSMITS("holes between SACKed ranges retransmitted during recovery (RFC 6675)"),
+    TCP_LOST_RETRANSMITS("retransmissions found lost in recovery (newer data SACKed 1.25 RTT later) and sent again"),
     TCP_DSACKS_RECEIVED("D-SACKs received: a segment reached the peer twice, so a retransmission was spurious (RFC 2883)"),
     TCP_TAIL_LOSS_PROBES("tail loss probes sent (RFC 8985 7): a lost tail recovered in about two RTTs, not an RTO"),
     TCP_DUPLICATE_ACKS("duplicate ACKs received"),

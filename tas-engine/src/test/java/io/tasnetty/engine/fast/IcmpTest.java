@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * ICMP: echo requests are answered (RFC 1122 3.2.2.6); "fragmentation needed" lowers a flow's MSS
  * and re-sends what was in flight (RFC 1191), but only when it quotes data of ours in flight
- * (RFC 5927 4.1); without any ICMP, a second timeout in a row falls back to 1,024-byte segments
+ * (RFC 5927 4.1); without any ICMP, a third timeout in a row falls back to 1,024-byte segments
  * (RFC 4821 black-hole detection, as Linux's tcp_mtu_probing).
  */
 class IcmpTest {
@@ -111,7 +111,7 @@ class IcmpTest {
     }
 
     @Test
-    void aSecondTimeoutInARowFallsBackToSegmentsOf1024Bytes() {
+    void aThirdTimeoutInARowOfAFullSizedSegmentFallsBackToSegmentsOf1024Bytes() {
         ScriptedConnection sc = h.accept(80);
         sc.write(bytes(3 * MSS));
         assertThat(h.step()).hasSize(3);
@@ -119,9 +119,23 @@ class IcmpTest {
         assertThat(first).isNotEmpty();
         assertThat(first.get(0).len()).as("the first timeout re-sends at full size").isEqualTo(MSS);
         List<Segment> second = h.advanceMillis(2_100);
-        assertThat(second).isNotEmpty();
-        assertThat(second.get(0).len()).isEqualTo(1024);
+        assertThat(second.get(0).len()).as("and the second").isEqualTo(MSS);
+        List<Segment> third = h.advanceMillis(4_100);
+        assertThat(third).isNotEmpty();
+        assertThat(third.get(0).len()).isEqualTo(1024);
         assertThat(h.engine.counter(TasCounter.TCP_MTU_BLACK_HOLE)).isEqualTo(1);
+    }
+
+    @Test
+    void timeoutsOfSmallSegmentsSayNothingAboutTheMtu() {
+        ScriptedConnection sc = h.accept(80);
+        sc.write(bytes(100));
+        h.step();
+        for (long ms : new long[] {1_100, 2_100, 4_100, 8_100}) {
+            h.advanceMillis(ms);
+        }
+        assertThat(h.engine.counter(TasCounter.TCP_RETRANSMIT_TIMEOUTS)).isEqualTo(4);
+        assertThat(h.engine.counter(TasCounter.TCP_MTU_BLACK_HOLE)).isZero();
     }
 
     /** A router's "fragmentation needed" for {@code s}, which the engine sent: its IP header and 8 bytes of TCP. */

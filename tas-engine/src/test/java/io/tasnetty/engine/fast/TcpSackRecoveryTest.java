@@ -69,6 +69,25 @@ class TcpSackRecoveryTest {
     }
 
     @Test
+    void aRetransmissionLostAgainIsSentAgainWithoutWaitingForTheRto() {
+        ScriptedConnection sc = withRtt(20);
+        sc.write(bytes(10 * MSS));
+        List<Segment> sent = h.step();
+        assertThat(sent).hasSize(10);
+        int ack = ScriptedConnection.end(sent.get(0));
+        // Segment 1 is lost; 2-4 arrive: recovery re-sends 1.
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(4)));
+        assertThat(h.step()).extracting(Segment::seq).contains(sent.get(1).seq());
+        // That copy is lost too. 30 ms later (1.5 RTT) the peer still SACKs newer data, not it.
+        h.clock.advanceMillis(30);
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(6)));
+        assertThat(h.step()).extracting(Segment::seq).as("sent a third time, before any RTO")
+            .contains(sent.get(1).seq());
+        assertThat(h.engine.counter(TasCounter.TCP_LOST_RETRANSMITS)).isEqualTo(1);
+        assertThat(h.engine.counter(TasCounter.TCP_RETRANSMIT_TIMEOUTS)).isZero();
+    }
+
+    @Test
     void aFirstBlockBelowTheCumulativeAckIsADuplicateReport() {
         ScriptedConnection sc = withRtt(20);
         sc.write(bytes(2 * MSS));
