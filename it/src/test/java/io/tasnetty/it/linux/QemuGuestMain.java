@@ -84,6 +84,8 @@ public final class QemuGuestMain {
             String ip = f[1].substring(0, f[1].indexOf('/'));
             int cores = Integer.parseInt(f[2]);
             String kni = f.length > 3 ? f[3] : "";
+            // Opened here, not by port=dpdk (which takes the EAL's first port): two NICs, one EAL.
+            // true, true: the port's side of fp-no-xsumoffload and fp-no-ints.
             DpdkPort port = DpdkPort.open(eal, TasDpdk.portIdByName(bdf), cores, 0, true, true);
             TasConfig.Builder cb = TasConfig.builder().set("ip-addr", f[1])
                     .set("fp-cores-max", Integer.toString(cores))
@@ -132,6 +134,7 @@ public final class QemuGuestMain {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) throws Exception {
             String body;
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
             if (req.uri().equals("/sha256") && req.method().equals(HttpMethod.POST)) {
                 MessageDigest md = MessageDigest.getInstance("SHA-256");
                 md.update(ByteBufUtil.getBytes(req.content()));
@@ -157,7 +160,6 @@ public final class QemuGuestMain {
                     Unpooled.copiedBuffer(body, StandardCharsets.US_ASCII));
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
             HttpUtil.setContentLength(r, r.content().readableBytes());
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
             HttpUtil.setKeepAlive(r, keepAlive);
             if (keepAlive) {
                 ctx.writeAndFlush(r, ctx.voidPromise());
