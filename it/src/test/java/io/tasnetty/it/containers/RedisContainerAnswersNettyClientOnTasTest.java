@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.tasnetty.engine.TasEngine;
 import io.tasnetty.transport.TasEventLoopGroup;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -79,7 +78,7 @@ class RedisContainerAnswersNettyClientOnTasTest {
                 }
                 System.out.printf("[containers] redis: %,d SET/GET pairs in %d ms; %s%n", PAIRS,
                         (System.nanoTime() - t0) / 1_000_000, tas.nonZeroCounters());
-                awaitReclaimed(tas.engine());
+                tas.awaitReclaimed(20);
             } finally {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
             }
@@ -98,17 +97,5 @@ class RedisContainerAnswersNettyClientOnTasTest {
             b[k] = Pattern64.at((long) i * 4096 + k);
         }
         return b;
-    }
-
-    /** Every flow, flow record and ring byte given back (the client closed; TIME_WAIT is 1 s here). */
-    static void awaitReclaimed(TasEngine e) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (e.flowCount() != 0 || e.ringBytesInUse() != 0 || e.flowRecordsInUse() != 0) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the engine kept flows=" + e.flowCount() + " rings=" + e.ringBytesInUse()
-                        + " records=" + e.flowRecordsInUse());
-            }
-            Thread.sleep(20);
-        }
     }
 }

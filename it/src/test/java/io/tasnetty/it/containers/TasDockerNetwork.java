@@ -9,6 +9,7 @@ import io.tasnetty.engine.wire.Ipv4;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.testcontainers.DockerClientFactory;
@@ -202,6 +203,22 @@ public final class TasDockerNetwork implements AutoCloseable {
         }
         throw new IllegalStateException("container " + container.getContainerId() + " is not on network "
                 + network.getId());
+    }
+
+    /**
+     * Waits (polling every 20 ms) until the engine holds no flow, flow record or ring byte, as
+     * after every connection has closed and left TIME_WAIT; fails after {@code seconds}.
+     */
+    public void awaitReclaimed(int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (engine.flowCount() != 0 || engine.ringBytesInUse() != 0 || engine.flowRecordsInUse() != 0) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("after " + seconds + " s the engine still holds flows=" + engine.flowCount()
+                        + " rings=" + engine.ringBytesInUse() + " records=" + engine.flowRecordsInUse()
+                        + "; counters: " + nonZeroCounters());
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** The engine's counters that are not zero, e.g. for a failure message. */
