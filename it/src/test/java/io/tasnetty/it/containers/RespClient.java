@@ -37,6 +37,7 @@ final class RespClient implements AutoCloseable {
     private final Channel channel;
     private final ArrayDeque<CompletableFuture<Object>> pending = new ArrayDeque<>();
     private final CompletableFuture<Throwable> closed = new CompletableFuture<>();
+    private Throwable cause; // event loop only
 
     private RespClient(Channel channel) {
         this.channel = channel;
@@ -54,7 +55,8 @@ final class RespClient implements AutoCloseable {
                 })
                 .connect(redis).sync().channel();
         self[0] = new RespClient(ch);
-        ch.closeFuture().addListener(f -> self[0].failAll(new IllegalStateException("connection closed")));
+        // On the event loop, after any exceptionCaught: pending calls fail before closed() completes.
+        ch.closeFuture().addListener(f -> self[0].onClosed());
         return self[0];
     }
 
@@ -99,14 +101,13 @@ final class RespClient implements AutoCloseable {
         return closed;
     }
 
-    private void failAll(Throwable t) {
-        channel.eventLoop().execute(() -> {
-            CompletableFuture<Object> f;
-            while ((f = pending.poll()) != null) {
-                f.completeExceptionally(t);
-            }
-        });
-        closed.complete(null);
+    private void onClosed() {
+        Throwable t = cause != null ? cause : new IllegalStateException("connection closed");
+        CompletableFuture<Object> f;
+        while ((f = pending.poll()) != null) {
+            f.completeExceptionally(t);
+        }
+        closed.complete(cause);
     }
 
     @Override
@@ -139,7 +140,7 @@ final class RespClient implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            client.get().closed.complete(cause);
+            client.get().cause = cause;
             ctx.close();
         }
     }
