@@ -1,10 +1,13 @@
 package io.tasnetty.it.containers;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
 import io.tasnetty.engine.TasTestEnvironment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.AfterTestExecutionCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -34,6 +37,42 @@ final class ContainerLogs implements BeforeEachCallback, AfterTestExecutionCallb
             docker = false;
         }
         TasTestEnvironment.require(docker, "a Docker daemon (.ci/run starts dockerd)");
+        removeStale();
+    }
+
+    private static final String PID_LABEL = "tasnetty.it.pid";
+    private static final long PID = ProcessHandle.current().pid();
+    private static boolean staleRemoved;
+
+    /**
+     * Ryuk (Testcontainers' reaper) is off here, so a test JVM that was killed leaves its
+     * containers and networks behind: remove the containers of JVMs that no longer run (by
+     * {@value #PID_LABEL}), then Testcontainers networks without containers older than ten minutes.
+     */
+    private static synchronized void removeStale() {
+        if (staleRemoved) {
+            return;
+        }
+        staleRemoved = true;
+        DockerClient docker = DockerClientFactory.instance().client();
+        try {
+            for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(PID_LABEL)).exec()) {
+                long pid = Long.parseLong(c.getLabels().get(PID_LABEL));
+                if (pid != PID && ProcessHandle.of(pid).isEmpty()) {
+                    docker.removeContainerCmd(c.getId()).withForce(true).exec();
+                }
+            }
+            long old = System.currentTimeMillis() - TimeUnit.MINUTES.toMillis(10);
+            for (var n : docker.listNetworksCmd().withFilter("label", List.of("org.testcontainers=true")).exec()) {
+                var i = docker.inspectNetworkCmd().withNetworkId(n.getId()).exec();
+                if ((i.getContainers() == null || i.getContainers().isEmpty())
+                        && i.getCreated() != null && i.getCreated().getTime() < old) {
+                    docker.removeNetworkCmd(n.getId()).exec();
+                }
+            }
+        } catch (RuntimeException e) {
+            System.out.println("[containers] could not remove stale containers or networks: " + e);
+        }
     }
 
     @Override
@@ -43,7 +82,8 @@ final class ContainerLogs implements BeforeEachCallback, AfterTestExecutionCallb
 
     /** A container of the local image named {@code name} (also its network alias), its output kept. */
     GenericContainer<?> container(String name) {
-        GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(LocalImages.peers()));
+        GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(LocalImages.peers()))
+                .withLabel(PID_LABEL, String.valueOf(PID));
         follow(c, name);
         return c;
     }

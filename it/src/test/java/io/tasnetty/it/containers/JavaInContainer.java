@@ -48,9 +48,22 @@ final class JavaInContainer {
         Set<String> entries = new LinkedHashSet<>();
         // Surefire starts the test JVM through a manifest-only jar; it names the real class path here.
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Path extra = null;
         for (String e : cp.split(File.pathSeparator)) {
             if (!e.isEmpty() && Files.exists(Path.of(e))) {
-                entries.add(Path.of(e).toAbsolutePath().toString());
+                Path p = Path.of(e).toAbsolutePath();
+                entries.add(p.toString());
+                if (p.endsWith("test-classes")) {
+                    extra = p.resolveSibling("container-classpath");
+                }
+            }
+        }
+        // The samples' epoll and io_uring jars, kept off the test class path (see it/pom.xml).
+        if (extra != null && Files.isDirectory(extra)) {
+            try (var s = Files.list(extra)) {
+                s.filter(f -> f.toString().endsWith(".jar")).sorted().forEach(f -> entries.add(f.toString()));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
             }
         }
         return new ArrayList<>(entries);
