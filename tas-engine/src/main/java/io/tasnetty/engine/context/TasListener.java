@@ -68,6 +68,19 @@ public final class TasListener extends TasSocket {
         }
     }
 
+    /**
+     * Slow path: reserves a slot for a connection a SYN cookie completes. Its SYN found the
+     * backlog full of half-open connections; what limits it now is only the queue of established
+     * connections waiting for accept (as Linux's accept queue), which must have room.
+     */
+    public boolean tryReserveAccepted() {
+        if (!open || acceptQueue.size() >= backlog) {
+            return false;
+        }
+        queued.incrementAndGet();
+        return true;
+    }
+
     /** Engine: a reserved connection failed before it was accepted. */
     public void unreserve() {
         queued.decrementAndGet();
