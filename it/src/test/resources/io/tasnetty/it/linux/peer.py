@@ -17,10 +17,10 @@
                                          spoofed SYNs from SRCNET.16-254 (random ports, ISNs) at RATE
                                          per second for SECONDS through raw AF_PACKET on IF, frames
                                          built beforehand; print the rate reached
-  peer.py scale-client HOST PORT N SRC1,SRC2,...
+  peer.py scale-client HOST PORT N SRC1,SRC2,... RELEASE
                                          N concurrent connections spread over the source addresses,
                                          each sends 16 bytes and reads them echoed; holds all open
-                                         until stdin closes (or "close" on it), then closes all
+                                         until file RELEASE exists, then closes all
 
 Every mode blocks in the kernel (no busy loops) and prints one summary line; a failure raises
 and exits non-zero. Timeouts keep a stuck peer from hanging the test.
@@ -361,8 +361,11 @@ def syn_flood(ifname, dstmac, srcnet, dstip, port, rate, seconds):
           (sent - errors) / took), flush=True)
 
 
-def scale_client(host, port, n, sources):
-    raise_fd_limit(n + 16)
+def scale_client(host, port, n, sources, release):
+    raise_fd_limit(n)
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < n + 64:
+        raise SystemExit("scale-client: the file limit (%r) is below %d: run several" %
+                         (resource.getrlimit(resource.RLIMIT_NOFILE), n + 64))
     srcs = sources.split(",")
     sel = selectors.DefaultSelector()
     t0 = time.time()
@@ -370,7 +373,7 @@ def scale_client(host, port, n, sources):
     socks = []
     connected = failed = 0
     # Non-blocking connects, a bounded number in flight (the SYN queue of the engine is finite).
-    inflight_max = 2000
+    inflight_max = 1000
     i = 0
     deadline = time.time() + 240
     while connected + failed < n:
@@ -430,7 +433,10 @@ def scale_client(host, port, n, sources):
     done = time.time()
     print("scale-client connected=%d failed=%d echoed=%d bad=%d connect_s=%.3f echo_s=%.3f" % (
         connected, failed, echoed, bad, opened - t0, done - opened), flush=True)
-    sys.stdin.readline()  # the test measures memory while every connection is open
+    while not os.path.exists(release):  # the test measures memory while every connection is open
+        if time.time() > deadline + 60:
+            raise TimeoutError("never released")
+        time.sleep(0.1)
     for s, _ in socks:
         s.close()
     print("scale-client closed=%d" % len(socks), flush=True)
@@ -461,7 +467,7 @@ def main(a):
     elif mode == "syn-flood":
         syn_flood(a[1], a[2], a[3], a[4], int(a[5]), int(a[6]), float(a[7]))
     elif mode == "scale-client":
-        scale_client(a[1], int(a[2]), int(a[3]), a[4])
+        scale_client(a[1], int(a[2]), int(a[3]), a[4], a[5])
     else:
         raise SystemExit("unknown mode " + mode)
 

@@ -411,8 +411,11 @@ public final class TasSlowPath {
     private void passiveOpen(TasListener l, int localIp, int localPort, int remoteIp, int remotePort, long remoteMac,
                              int seq, boolean ecn, boolean haveMinIss, int minIss, long now) {
         if (!l.tryReserve()) {
-            if (!l.isOpen()) {
-                counters.increment(TasCounter.CONN_BACKLOG_FULL); // closing: the peer retransmits, then gets RST
+            if (!l.isOpen() || l.acceptQueueFull()) {
+                // Closing (the peer retransmits, then gets RST), or the application is behind on
+                // accepting: no cookie either, as Linux, since the final ACK would find no room
+                // and a client that waits for the server to speak first would wait forever.
+                counters.increment(TasCounter.CONN_BACKLOG_FULL);
                 return;
             }
             synCookie(l, localIp, localPort, remoteIp, remotePort, remoteMac, seq, ecn, now);
@@ -977,7 +980,7 @@ public final class TasSlowPath {
     public void unbind(TasListener l) {
         listeners.remove(l);
         TasConnection c;
-        while ((c = l.acceptQueueForEngine().poll()) != null) {
+        while ((c = l.pollAcceptForEngine()) != null) {
             l.unreserve();
             c.abort();
         }

@@ -159,8 +159,8 @@ class TcpHandshakeRetransmissionTest {
         h.peer.send(40000, ENGINE_IP, 80, 1001, synAck.seq() + 1, Tcp.ACK, 65535, new byte[0], null);
         h.step();
         h.peer.send(40001, ENGINE_IP, 80, 7000, 0, Tcp.SYN, 65535, new byte[0], o);
-        assertThat(h.step()).hasSize(1);
-        assertThat(h.engine.counter(TasCounter.SYN_COOKIES_SENT)).isEqualTo(2);
+        assertThat(h.step()).as("the accept queue is full: no cookie either, as Linux").isEmpty();
+        assertThat(h.engine.counter(TasCounter.CONN_BACKLOG_FULL)).isEqualTo(1);
         assertThat(h.engine.flowCount()).isEqualTo(1);
         // Accepting frees it: the peer's next retransmitted SYN gets a connection of its own.
         assertThat(h.ctx.accept(l)).isNotNull();
@@ -170,9 +170,8 @@ class TcpHandshakeRetransmissionTest {
         assertThat(out.get(0).flags()).isEqualTo(Tcp.SYN | Tcp.ACK);
         assertThat(out.get(0).ack()).isEqualTo(7001);
         assertThat(out.get(0).dstPort()).isEqualTo(40001);
-        assertThat(h.engine.counter(TasCounter.SYN_COOKIES_SENT)).isEqualTo(2);
+        assertThat(h.engine.counter(TasCounter.SYN_COOKIES_SENT)).isEqualTo(1);
         assertThat(h.engine.flowCount()).isEqualTo(2);
-        assertThat(h.engine.counter(TasCounter.CONN_BACKLOG_FULL)).isZero();
     }
 
     @Test

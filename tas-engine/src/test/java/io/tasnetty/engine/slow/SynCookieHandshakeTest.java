@@ -123,32 +123,44 @@ class SynCookieHandshakeTest {
     }
 
     @Test
-    void shouldRefuseAStaleCookieAndDropAGoodOneWhileTheAcceptQueueIsFull() {
+    void shouldRefuseACookieOlderThanItsPeriodAndTheNext() {
         try (EngineHarness h = new EngineHarness()) {
-            // Two established connections nobody accepted fill a backlog of two.
-            TasListener l = h.ctx.listen(new InetSocketAddress(EngineHarness.addr(ENGINE_IP), PORT), 2);
-            for (int i = 0; i < 2; i++) {
-                Segment sa = synAckFor(h, 39000 + i, 7000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0));
-                h.peer.send(39000 + i, ENGINE_IP, PORT, 7001, sa.seq() + 1, Tcp.ACK, 65535, new byte[0], Opts.none());
-                assertThat(h.step()).isEmpty();
-            }
+            fullListener(h);
             Segment old = synAckFor(h, 40000, 1000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0));
-            h.advanceMillis(2 * (TasSynCookies.PERIOD_NANOS / 1_000_000L)); // two periods: too old
-            Segment fresh = synAckFor(h, 40001, 2000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0));
-
+            long made = h.now();
+            // Into the second period after the one it was made in, while cookies may still be checked.
+            h.advanceTo((made / TasSynCookies.PERIOD_NANOS + 2) * TasSynCookies.PERIOD_NANOS + 1);
             h.peer.send(40000, ENGINE_IP, PORT, 1001, old.seq() + 1, Tcp.ACK, 65535, new byte[0], Opts.none());
             assertThat(h.step()).extracting(Segment::flags).containsExactly(Tcp.RST);
             assertThat(h.engine.counter(TasCounter.SYN_COOKIES_FAILED)).isEqualTo(1);
+            assertThat(h.engine.counter(TasCounter.SYN_COOKIES_VALIDATED)).isZero();
+        }
+    }
 
-            // Valid, but the accept queue is full: dropped as Linux does, without RST.
-            h.peer.send(40001, ENGINE_IP, PORT, 2001, fresh.seq() + 1, Tcp.ACK, 65535, new byte[0], Opts.none());
+    @Test
+    void shouldDropAGoodCookieWhileTheAcceptQueueIsFullAndTakeTheClientsNextSegment() {
+        try (EngineHarness h = new EngineHarness()) {
+            // Backlog 2: one connection established and not accepted, one half-open.
+            TasListener l = h.ctx.listen(new InetSocketAddress(EngineHarness.addr(ENGINE_IP), PORT), 2);
+            Segment e = synAckFor(h, 39000, 7000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0));
+            h.peer.send(39000, ENGINE_IP, PORT, 7001, e.seq() + 1, Tcp.ACK, 65535, new byte[0], Opts.none());
+            assertThat(h.step()).isEmpty();
+            Segment half = synAckFor(h, 39001, 8000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0));
+            Segment cookie = synAckFor(h, 40001, 2000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0));
+            assertThat(h.engine.counter(TasCounter.SYN_COOKIES_SENT)).isEqualTo(1);
+            // The half-open one completes: two wait for accept, the accept queue is full.
+            h.peer.send(39001, ENGINE_IP, PORT, 8001, half.seq() + 1, Tcp.ACK, 65535, new byte[0], Opts.none());
+            assertThat(h.step()).isEmpty();
+
+            // Valid, but no room: dropped as Linux does, without RST.
+            h.peer.send(40001, ENGINE_IP, PORT, 2001, cookie.seq() + 1, Tcp.ACK, 65535, new byte[0], Opts.none());
             assertThat(h.step()).isEmpty();
             assertThat(h.engine.counter(TasCounter.CONN_BACKLOG_FULL)).isEqualTo(1);
             assertThat(h.engine.flowCount()).isEqualTo(2);
 
             // The application accepts one; the client's next segment (the cookie still in its ACK) gets in.
             assertThat(h.ctx.accept(l)).isNotNull();
-            h.peer.send(40001, ENGINE_IP, PORT, 2001, fresh.seq() + 1, Tcp.ACK | Tcp.PSH, 65535, bytes(10),
+            h.peer.send(40001, ENGINE_IP, PORT, 2001, cookie.seq() + 1, Tcp.ACK | Tcp.PSH, 65535, bytes(10),
                 Opts.none());
             h.step();
             assertThat(h.engine.counter(TasCounter.SYN_COOKIES_VALIDATED)).isEqualTo(1);
