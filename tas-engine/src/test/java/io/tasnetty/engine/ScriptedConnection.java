@@ -32,7 +32,7 @@ public final class ScriptedConnection {
     /** Window field of the peer's segments (as sent, before the peer's window scale). */
     public int window = 65535;
 
-    ScriptedConnection(EngineHarness h, TasConnection conn, int peerPort, int enginePort, int peerIss,
+    public ScriptedConnection(EngineHarness h, TasConnection conn, int peerPort, int enginePort, int peerIss,
                        int engineIss) {
         this.h = h;
         this.conn = conn;

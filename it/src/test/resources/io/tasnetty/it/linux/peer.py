@@ -13,6 +13,16 @@
   peer.py send-server PORT BYTES         accept one connection, send BYTES (a fixed pattern), close
   peer.py reconnect HOST PORT LPORT      twice from local port LPORT: send, read to EOF (the server
                                          closes first), close; print how long the second connect took
+  peer.py conn-tally HOST PORT N PAR     N connections, PAR at a time, each echo-checked and closed;
+                                         failures are counted, not raised; print ok/failed
+  peer.py syn-flood IF DSTMAC SRCNET DSTIP PORT RATE SECONDS
+                                         spoofed SYNs from SRCNET.16-254 (random ports, ISNs) at RATE
+                                         per second for SECONDS through raw AF_PACKET on IF, frames
+                                         built beforehand; print the rate reached
+  peer.py scale-client HOST PORT N SRC1,SRC2,... RELEASE
+                                         N concurrent connections spread over the source addresses,
+                                         each sends 16 bytes and reads them echoed; holds all open
+                                         until file RELEASE exists, then closes all
 
 Every mode blocks in the kernel (no busy loops) and prints one summary line; a failure raises
 and exits non-zero. Timeouts keep a stuck peer from hanging the test.
@@ -296,6 +306,188 @@ def reconnect(host, port, lport):
     print("reconnect first_connect_s=%.3f second_connect_s=%.3f" % (connect_s[0], connect_s[1]), flush=True)
 
 
+def conn_tally(host, port, n, par):
+    import threading
+    raise_fd_limit(par)
+    lock = threading.Lock()
+    state = {"next": 0, "ok": 0, "failed": 0, "errors": {}}
+
+    def worker():
+        while True:
+            with lock:
+                i = state["next"]
+                if i >= n:
+                    return
+                state["next"] = i + 1
+            msg = b"conn%06d" % i
+            try:
+                s = socket.create_connection((host, port), timeout=TIMEOUT)
+                try:
+                    s.sendall(msg)
+                    if recv_exact(s, len(msg)) != msg:
+                        raise AssertionError("bad echo")
+                finally:
+                    s.close()
+                with lock:
+                    state["ok"] += 1
+            except Exception as e:  # counted: the test asserts on the share that completed
+                with lock:
+                    state["failed"] += 1
+                    k = type(e).__name__
+                    state["errors"][k] = state["errors"].get(k, 0) + 1
+
+    t0 = time.time()
+    threads = [threading.Thread(target=worker) for _ in range(par)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("conn-tally ok=%d failed=%d seconds=%.3f errors=%s" % (state["ok"], state["failed"], time.time() - t0,
+          state["errors"]), flush=True)
+
+
+def inet_checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total >> 16) + (total & 0xFFFF)
+    return ~total & 0xFFFF
+
+
+def syn_flood(ifname, dstmac, srcnet, dstip, port, rate, seconds):
+    import random
+    rnd = random.Random(4987)
+    dst = socket.inet_aton(dstip)
+    dmac = bytes.fromhex(dstmac.replace(":", ""))
+    frames = []
+    # Distinct spoofed tuples, checksums done now: sending is then one syscall per frame.
+    for k in range(65536):
+        src = socket.inet_aton("%s.%d" % (srcnet, 16 + k % 239))
+        smac = b"\x02\xee" + src  # locally administered, nobody's: the SYN-ACKs die at the interface
+        sport = 1024 + rnd.randrange(64000)
+        isn = rnd.getrandbits(32)
+        opts = struct.pack("!BBH", 2, 4, 1460)
+        tcp = struct.pack("!HHIIBBHHH", sport, port, isn, 0, (20 + len(opts)) // 4 << 4, 0x02, 64240, 0, 0) + opts
+        csum = inet_checksum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+        tcp = tcp[:16] + struct.pack("!H", csum) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), k & 0xFFFF, 0, 64, 6, 0, src, dst)
+        ip = ip[:10] + struct.pack("!H", inet_checksum(ip)) + ip[12:]
+        frames.append(dmac + smac + b"\x08\x00" + ip + tcp)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((ifname, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
+    send = s.send
+    print("flooding", flush=True)
+    sent = errors = 0
+    batch = max(1, rate // 1000)  # paced per millisecond
+    t0 = time.time()
+    end = t0 + seconds
+    i = 0
+    nframes = len(frames)
+    while True:
+        now = time.time()
+        if now >= end:
+            break
+        due = int((now - t0) * rate)
+        if sent >= due:
+            time.sleep(min(0.001, end - now))
+            continue
+        for _ in range(min(batch, due - sent)):
+            try:
+                send(frames[i])
+            except OSError:
+                errors += 1  # ENOBUFS: the interface queue is full; the frame is not sent
+            sent += 1
+            i += 1
+            if i == nframes:
+                i = 0
+    took = time.time() - t0
+    print("syn-flood sent=%d errors=%d seconds=%.3f rate=%d" % (sent - errors, errors, took,
+          (sent - errors) / took), flush=True)
+
+
+def scale_client(host, port, n, sources, release):
+    raise_fd_limit(n)
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < n + 64:
+        raise SystemExit("scale-client: the file limit (%r) is below %d: run several" %
+                         (resource.getrlimit(resource.RLIMIT_NOFILE), n + 64))
+    srcs = sources.split(",")
+    sel = selectors.DefaultSelector()
+    t0 = time.time()
+    pending = {}
+    socks = []
+    connected = failed = 0
+    # Non-blocking connects, a bounded number in flight (the SYN queue of the engine is finite).
+    inflight_max = 1000
+    i = 0
+    deadline = time.time() + 240
+    while connected + failed < n:
+        while i < n and len(pending) < inflight_max:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((srcs[i % len(srcs)], 0))
+            s.setblocking(False)
+            err = s.connect_ex((host, port))
+            if err not in (0, 115):  # EINPROGRESS
+                s.close()
+                failed += 1
+            else:
+                pending[s] = i
+                sel.register(s, selectors.EVENT_WRITE, i)
+            i += 1
+        if time.time() > deadline:
+            raise TimeoutError("connected %d failed %d of %d" % (connected, failed, n))
+        for key, _ in sel.select(timeout=1):
+            s = key.fileobj
+            sel.unregister(s)
+            del pending[s]
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                socks.append((s, key.data))
+                connected += 1
+            else:
+                s.close()
+                failed += 1
+    opened = time.time()
+    # Each connection sends 16 bytes and reads them back (byte-exact), all at once.
+    want = {}
+    for s, k in socks:
+        msg = b"scale-%010d" % k
+        s.send(msg)
+        want[s] = msg
+        sel.register(s, selectors.EVENT_READ)
+    got = {}
+    echoed = bad = 0
+    while echoed + bad < len(socks):
+        if time.time() > deadline:
+            raise TimeoutError("echoed %d of %d" % (echoed, len(socks)))
+        for key, _ in sel.select(timeout=1):
+            s = key.fileobj
+            data = s.recv(64)
+            buf = got.get(s, b"") + data
+            if not data:
+                bad += 1
+                sel.unregister(s)
+                continue
+            got[s] = buf
+            if len(buf) >= 16:
+                sel.unregister(s)
+                if buf == want[s]:
+                    echoed += 1
+                else:
+                    bad += 1
+    done = time.time()
+    print("scale-client connected=%d failed=%d echoed=%d bad=%d connect_s=%.3f echo_s=%.3f" % (
+        connected, failed, echoed, bad, opened - t0, done - opened), flush=True)
+    while not os.path.exists(release):  # the test measures memory while every connection is open
+        if time.time() > deadline + 60:
+            raise TimeoutError("never released")
+        time.sleep(0.1)
+    for s, _ in socks:
+        s.close()
+    print("scale-client closed=%d" % len(socks), flush=True)
+
+
 def main(a):
     mode = a[0]
     if mode == "conn-client":
@@ -320,6 +512,12 @@ def main(a):
         send_server(int(a[1]), int(a[2]))
     elif mode == "reconnect":
         reconnect(a[1], int(a[2]), int(a[3]))
+    elif mode == "conn-tally":
+        conn_tally(a[1], int(a[2]), int(a[3]), int(a[4]))
+    elif mode == "syn-flood":
+        syn_flood(a[1], a[2], a[3], a[4], int(a[5]), int(a[6]), float(a[7]))
+    elif mode == "scale-client":
+        scale_client(a[1], int(a[2]), int(a[3]), a[4], a[5])
     else:
         raise SystemExit("unknown mode " + mode)
 

@@ -159,7 +159,7 @@ public final class TasContext implements AutoCloseable {
 
     /** Takes one established connection and delivers its events to {@code target} from now on. */
     public TasConnection accept(TasListener listener, TasContext target) {
-        TasConnection c = listener.acceptQueue.poll();
+        TasConnection c = listener.pollAccept();
         if (c == null) {
             return null;
         }

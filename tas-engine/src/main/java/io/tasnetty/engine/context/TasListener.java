@@ -23,6 +23,8 @@ public final class TasListener extends TasSocket {
     /** Half-open plus established-but-not-accepted connections. */
     final AtomicInteger queued = new AtomicInteger();
     final ConcurrentLinkedQueue<TasConnection> acceptQueue = new ConcurrentLinkedQueue<>();
+    /** Entries of {@link #acceptQueue} (its size() walks the queue; the slow path asks per SYN). */
+    final AtomicInteger acceptable = new AtomicInteger();
     volatile boolean open = true;
 
     TasListener(TasContext owner, int ip, int port, int backlog, int rxBufLen, int txBufLen) {
@@ -68,6 +70,37 @@ public final class TasListener extends TasSocket {
         }
     }
 
+    /**
+     * Slow path: reserves a slot for a connection a SYN cookie completes. Its SYN found the
+     * backlog full of half-open connections; what limits it now is only the queue of established
+     * connections waiting for accept (as Linux's accept queue), which must have room.
+     */
+    public boolean tryReserveAccepted() {
+        if (!open || acceptQueueFull()) {
+            return false;
+        }
+        queued.incrementAndGet();
+        return true;
+    }
+
+    /**
+     * Slow path: whether the queue of established connections waiting for accept is full. Then
+     * a SYN gets no cookie either (as on Linux): the client retransmits its SYN rather than
+     * complete a handshake whose final ACK would find no room.
+     */
+    public boolean acceptQueueFull() {
+        return acceptable.get() >= backlog;
+    }
+
+    /** Takes the oldest established connection waiting for accept, or null. */
+    TasConnection pollAccept() {
+        TasConnection c = acceptQueue.poll();
+        if (c != null) {
+            acceptable.decrementAndGet();
+        }
+        return c;
+    }
+
     /** Engine: a reserved connection failed before it was accepted. */
     public void unreserve() {
         queued.decrementAndGet();
@@ -75,6 +108,7 @@ public final class TasListener extends TasSocket {
 
     /** Fast path: a connection reached ESTABLISHED and waits to be accepted. */
     public void enqueueEstablished(TasConnection c) {
+        acceptable.incrementAndGet();
         acceptQueue.offer(c);
         post(TasEvents.ACCEPTABLE);
     }
@@ -82,6 +116,11 @@ public final class TasListener extends TasSocket {
     /** Engine-internal: the queue of established connections nobody accepted yet. */
     public java.util.Queue<TasConnection> acceptQueueForEngine() {
         return acceptQueue;
+    }
+
+    /** Engine-internal: {@link #pollAccept} for the slow path (a listener's close). */
+    public TasConnection pollAcceptForEngine() {
+        return pollAccept();
     }
 
     /** Connections waiting to be accepted. */

@@ -829,7 +829,9 @@ public final class TasFastPath {
         f.rtoNanos(params.rtoInitNanos());
         if (f.state() == TcpState.SYN_SENT) {
             out.sendSyn(f, now);
-        } else if (f.state() == TcpState.SYN_RCVD) {
+        } else if (f.state() == TcpState.SYN_RCVD && f.sndMax() == f.iss()) {
+            // (A flow a SYN cookie completes comes with its SYN-ACK sent, SND.MAX = ISS + 1, and
+            // its final ACK handed over right behind it: nothing to send.)
             out.sendSynAck(f, now);
         }
         // Commands the application posted before the flow had a home (e.g. close while connecting).

@@ -38,7 +38,9 @@ import java.util.concurrent.locks.LockSupport;
  * cache, retries with doubling timeouts), routing, active opens (port choice, ISN, ARP, then the
  * flow is installed on its fast-path core, which sends the SYN), passive opens (a SYN to a
  * listener gets a flow and a SYN-ACK at once, within the listen backlog), RSTs for segments to no
- * connection (RFC 9293 3.10.7.1), and reclaiming flows the fast path has finished with.
+ * connection (RFC 9293 3.10.7.1), and reclaiming flows the fast path has finished with. When a
+ * listener's backlog is full, SYNs are answered with SYN cookies and no state (RFC 4987, see
+ * {@link TasSynCookies}); a final ACK that brings a valid cookie back creates the connection.
  */
 public final class TasSlowPath {
     /** What the slow path needs from the rest of the engine. */
@@ -88,10 +90,13 @@ public final class TasSlowPath {
     private int echoRepliesInWindow;
     private final Engine engine;
     private final TasIsn isn;
+    private final TasSynCookies cookies;
     private final MpscArrayQueue<PacketBuffer> exceptions = new MpscArrayQueue<>(4096);
     private final MpscUnboundedArrayQueue<Runnable> control = new MpscUnboundedArrayQueue<>(256);
     private final TasFlowTable<TasFlow> allFlows = new TasFlowTable<>(1024);
     private final TcpOptions opts = new TcpOptions();
+    /** The SYN options a valid cookie restores (what {@link TasFastPath#negotiatePassive} reads). */
+    private final TcpOptions cookieOpts = new TcpOptions();
     private final PacketBuffer[] one = new PacketBuffer[1];
     /** Bounded, least recently used first out: spoofed ARP traffic cannot grow it without limit. */
     private final Map<Integer, Long> arpCache = new java.util.LinkedHashMap<>(64, 0.75f, true) {
@@ -121,6 +126,7 @@ public final class TasSlowPath {
         this.engine = engine;
         this.routes = List.copyOf(routes);
         this.isn = new TasIsn(k0, k1);
+        this.cookies = new TasSynCookies(k0, k1);
         this.ephemeralCursor = EPHEMERAL_LOW + (int) Math.floorMod(k0, EPHEMERAL_HIGH - EPHEMERAL_LOW);
     }
 
@@ -172,10 +178,13 @@ public final class TasSlowPath {
                 work++;
                 continue;
             }
+            boolean kept = false;
             try {
-                handle(b, now);
+                kept = handle(b, now);
             } finally {
-                port.free(b);
+                if (!kept) {
+                    port.free(b);
+                }
             }
             work++;
         }
@@ -203,7 +212,8 @@ public final class TasSlowPath {
 
     // ------------------------------------------------------------------ packets
 
-    private void handle(PacketBuffer b, long now) {
+    /** Handles one exception; true when {@code b} was passed on (the caller then does not free it). */
+    private boolean handle(PacketBuffer b, long now) {
         MemorySegment s = b.segment;
         long o = b.offset;
         int type = Ethernet.etherType(s, o);
@@ -213,20 +223,20 @@ public final class TasSlowPath {
             if (kernel != null) {
                 kernel.toKernel(b, counters); // the kernel keeps its own neighbour table (same MAC, same address)
             }
-            return;
+            return false;
         }
         long ipOff = o + Ethernet.HEADER_LENGTH;
         if (kernel == null && isEchoRequest(s, ipOff, b.length)) {
             echoReply(b, now); // with kni-name the kernel answers pings (same address)
-            return;
+            return false;
         }
         if (kernel != null && !isEngineTcp(s, ipOff)) {
             kernel.toKernel(b, counters); // not IPv4, not TCP, not for us, or a fragment (the fast path sent it on)
-            return;
+            return false;
         }
         if (Ipv4.protocol(s, ipOff) != Ipv4.PROTO_TCP) {
             counters.increment(TasCounter.DROP_NOT_TCP); // ICMP the engine does not act on
-            return;
+            return false;
         }
         // The fast path validated Ethernet, IPv4 (incl. checksum) and the TCP header and checksum.
         int ihl = Ipv4.headerLength(s, ipOff);
@@ -248,16 +258,16 @@ public final class TasSlowPath {
         if ((flags & Tcp.RST) != 0) {
             if (kernelMayOwn && allFlows.get(dstIp, dstPort, srcIp, srcPort) == null) {
                 kernel.toKernel(b, counters);
-                return;
+                return false;
             }
             counters.increment(TasCounter.DROP_NO_FLOW); // never answer a RST (RFC 9293 3.10.7.1)
-            return;
+            return false;
         }
         TasFlow known = allFlows.get(dstIp, dstPort, srcIp, srcPort);
         if (known != null && !known.dead) {
             // Installing right now (or waiting for ARP): the fast path answers from here on.
             counters.increment(TasCounter.DROP_FLOW_NOT_READY);
-            return;
+            return false;
         }
         // The same four-tuple's last connection has ended (its core removed it; reclaim is queued):
         // the tuple is free for a new SYN (one that ended TIME_WAIT, RFC 6191, or a client's next
@@ -273,24 +283,38 @@ public final class TasSlowPath {
             TasListener l = listenerFor(dstIp, dstPort);
             if (l == null && kernelMayOwn) {
                 kernel.toKernel(b, counters); // the kernel answers: its listener, or its RST
-                return;
+                return false;
             }
             if (l == null) {
                 counters.increment(TasCounter.CONN_NO_LISTENER);
                 rst(dstIp, dstPort, srcIp, srcPort, srcMac, 0, seq + payload + 1, true);
-                return;
+                return false;
             }
             if (!opts.parse(s, tcpOff + Tcp.MIN_HEADER_LENGTH, thl - Tcp.MIN_HEADER_LENGTH)) {
                 counters.increment(TasCounter.DROP_MALFORMED_TCP);
-                return;
+                return false;
             }
             passiveOpen(l, dstIp, dstPort, srcIp, srcPort, srcMac, seq,
                 (flags & (Tcp.ECE | Tcp.CWR)) == (Tcp.ECE | Tcp.CWR), haveMinIss, minIss, now);
-            return;
+            return false;
+        }
+        if ((flags & (Tcp.SYN | Tcp.ACK)) == Tcp.ACK && cookies.mayValidate(now)) {
+            // RFC 4987 3.6: an ACK for no connection may complete a handshake answered with a cookie.
+            TasListener l = listenerFor(dstIp, dstPort);
+            if (l != null) {
+                if (!opts.parse(s, tcpOff + Tcp.MIN_HEADER_LENGTH, thl - Tcp.MIN_HEADER_LENGTH)) {
+                    counters.increment(TasCounter.DROP_MALFORMED_TCP);
+                    return false;
+                }
+                if (known != null) {
+                    allFlows.remove(dstIp, dstPort, srcIp, srcPort); // ended; its reclaim is queued (see above)
+                }
+                return cookieAck(b, l, dstIp, dstPort, srcIp, srcPort, srcMac, seq, ack, now);
+            }
         }
         if (kernelMayOwn) {
             kernel.toKernel(b, counters); // a segment of one of the kernel's connections, or a stray it answers
-            return;
+            return false;
         }
         counters.increment(TasCounter.DROP_NO_FLOW);
         // RFC 9293 3.10.7.1 (CLOSED): with ACK, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
@@ -300,6 +324,7 @@ public final class TasSlowPath {
         } else {
             rst(dstIp, dstPort, srcIp, srcPort, srcMac, 0, seq + segLen, true);
         }
+        return false;
     }
 
     /**
@@ -386,7 +411,14 @@ public final class TasSlowPath {
     private void passiveOpen(TasListener l, int localIp, int localPort, int remoteIp, int remotePort, long remoteMac,
                              int seq, boolean ecn, boolean haveMinIss, int minIss, long now) {
         if (!l.tryReserve()) {
-            counters.increment(TasCounter.CONN_BACKLOG_FULL); // the peer retransmits its SYN later
+            if (!l.isOpen() || l.acceptQueueFull()) {
+                // Closing (the peer retransmits, then gets RST), or the application is behind on
+                // accepting: no cookie either, as Linux, since the final ACK would find no room
+                // and a client that waits for the server to speak first would wait forever.
+                counters.increment(TasCounter.CONN_BACKLOG_FULL);
+                return;
+            }
+            synCookie(l, localIp, localPort, remoteIp, remotePort, remoteMac, seq, ecn, now);
             return;
         }
         // Out of flows or ring memory: refuse at once with a RST (as Linux's tcp_abort_on_overflow)
@@ -394,7 +426,7 @@ public final class TasSlowPath {
         if (liveFlows() >= params.maxFlows()) {
             l.unreserve();
             counters.increment(TasCounter.CONN_FLOW_TABLE_FULL);
-            refuse(localIp, localPort, remoteIp, remotePort, remoteMac, seq, now,
+            refuse(localIp, localPort, remoteIp, remotePort, remoteMac, 0, seq + 1, true, now,
                 "the flow table is full (tcp-max-flows=" + params.maxFlows() + ")");
             return;
         }
@@ -404,7 +436,7 @@ public final class TasSlowPath {
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
-            refuse(localIp, localPort, remoteIp, remotePort, remoteMac, seq, now, e.getMessage());
+            refuse(localIp, localPort, remoteIp, remotePort, remoteMac, 0, seq + 1, true, now, e.getMessage());
             return;
         }
         f.localIp = localIp;
@@ -429,15 +461,147 @@ public final class TasSlowPath {
         install(f);
     }
 
-    /** Refuses a SYN the engine has no resources for: a RST, and a warning at most every 10 s. */
-    private void refuse(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int seq, long now,
-                        String why) {
-        rst(localIp, localPort, remoteIp, remotePort, remoteMac, 0, seq + 1, true);
+    /**
+     * Refuses a connection the engine has no resources for (its SYN, or the final ACK of a cookie
+     * handshake): a RST (RFC 9293 3.10.7.1's form for what it answers), and a warning at most
+     * every 10 s.
+     */
+    private void refuse(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int rstSeq,
+                        int rstAck, boolean withAck, long now, String why) {
+        rst(localIp, localPort, remoteIp, remotePort, remoteMac, rstSeq, rstAck, withAck);
         if (lastRefusalWarning == 0 || now - lastRefusalWarning >= REFUSAL_WARNING_INTERVAL_NANOS) {
             lastRefusalWarning = now;
             LOG.log(System.Logger.Level.WARNING, "refusing connections to {0}:{1}: {2} (counted in"
                 + " conn_flow_table_full and conn_buffer_exhausted)", Ipv4.toString(localIp), localPort, why);
         }
+    }
+
+    /** The receive ring a connection of {@code l} gets (as {@code Engine.newFlow} sizes it). */
+    private int rxCapacity(TasListener l) {
+        return io.tasnetty.engine.flow.TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
+    }
+
+    /**
+     * RFC 4987 3.6: the backlog is full (of half-open connections, a SYN flood perhaps), so answer
+     * with a SYN-ACK whose ISS is a cookie and keep nothing. The options the client offered come
+     * back only through the timestamp (see {@link TasSynCookies}); without one, the SYN-ACK offers
+     * no window scaling, SACK or ECN, since nothing could remember what the client asked for.
+     */
+    private void synCookie(TasListener l, int localIp, int localPort, int remoteIp, int remotePort, long remoteMac,
+                           int seq, boolean ecnOffered, long now) {
+        boolean loop = engine.isLocal(remoteIp);
+        int rxCap = rxCapacity(l);
+        boolean ts = params.timestamps() && opts.hasTimestamp;
+        boolean wscale = ts && params.windowScale() && opts.windowScale >= 0;
+        boolean sack = ts && params.sack() && opts.sackPermitted;
+        boolean ecn = ts && params.ecn() && ecnOffered;
+        int tsBits = ts ? TasSynCookies.tsBits(wscale ? opts.windowScale : -1, sack, ecn) : -1;
+        int mssClass = TasSynCookies.mssClass(opts.mss);
+        int iss = cookies.cookie(localIp, localPort, remoteIp, remotePort, seq, mssClass, tsBits, now);
+        PacketBuffer b = alloc();
+        if (b == null) {
+            counters.increment(TasCounter.CONN_BACKLOG_FULL); // no buffer for the answer: the client retries
+            return;
+        }
+        MemorySegment s = b.segment;
+        long o = b.offset;
+        long ipOff = o + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.MIN_HEADER_LENGTH;
+        int optLen = TcpOptions.writeSynOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, params.mssFor(loop),
+            wscale ? params.ourWindowScale(rxCap) : -1, sack, ts,
+            ts ? TasSynCookies.tsVal(tsBits, now) : 0, ts ? opts.tsVal : 0);
+        int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
+        Ethernet.write(s, o, loop ? params.mac() : remoteMac, params.mac(), Ethernet.TYPE_IPV4);
+        Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + hdr, 0, Ipv4.ECN_NOT_ECT, Ipv4.DEFAULT_TTL,
+            Ipv4.PROTO_TCP, localIp, remoteIp);
+        // RFC 7323 2.2: the window of a SYN-ACK is never scaled.
+        Tcp.writeHeader(s, tcpOff, localPort, remotePort, iss, seq + 1, hdr, Tcp.SYN | Tcp.ACK | (ecn ? Tcp.ECE : 0),
+            Math.min(65535, rxCap));
+        Ipv4.headerChecksum(s, ipOff, Ipv4.computeHeaderChecksum(s, ipOff, Ipv4.MIN_HEADER_LENGTH));
+        Tcp.checksum(s, tcpOff, Tcp.checksum(s, tcpOff, hdr, localIp, remoteIp));
+        b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + hdr;
+        counters.increment(TasCounter.SYN_COOKIES_SENT);
+        send(b);
+    }
+
+    /**
+     * An ACK for no connection to listener {@code l} while cookies are out: if SEG.ACK - 1 is a
+     * cookie we made for this client's SYN (SEG.SEQ - 1 its ISN), create the connection as the SYN
+     * would have, in SYN-RECEIVED with its SYN-ACK sent, install it, and hand it this ACK, which
+     * establishes it at once and queues it for accept (data on the ACK is received too). Otherwise
+     * RST, as for any ACK to a listener (RFC 9293 3.10.7.2). Returns true when {@code b} went on.
+     */
+    private boolean cookieAck(PacketBuffer b, TasListener l, int localIp, int localPort, int remoteIp, int remotePort,
+                              long remoteMac, int seq, int ack, long now) {
+        boolean ts = params.timestamps() && opts.hasTimestamp;
+        int tsBits = ts ? opts.tsEcr & TasSynCookies.TS_OPTION_BITS : -1;
+        int mssClass = cookies.check(localIp, localPort, remoteIp, remotePort, seq - 1, tsBits, ack - 1, now);
+        if (mssClass < 0) {
+            counters.increment(TasCounter.SYN_COOKIES_FAILED);
+            rst(localIp, localPort, remoteIp, remotePort, remoteMac, ack, 0, false);
+            return false;
+        }
+        if (!l.tryReserveAccepted()) {
+            // Linux drops it too (its accept queue overflows): the client retransmits what it
+            // sends next, and that ACK still carries the cookie.
+            counters.increment(TasCounter.CONN_BACKLOG_FULL);
+            return false;
+        }
+        if (liveFlows() >= params.maxFlows()) {
+            l.unreserve();
+            counters.increment(TasCounter.CONN_FLOW_TABLE_FULL);
+            refuse(localIp, localPort, remoteIp, remotePort, remoteMac, ack, 0, false, now,
+                "the flow table is full (tcp-max-flows=" + params.maxFlows() + ")");
+            return false;
+        }
+        TasFlow f;
+        try {
+            f = engine.newFlow(l.rxBufLen(), l.txBufLen());
+        } catch (RuntimeException e) {
+            l.unreserve();
+            counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
+            refuse(localIp, localPort, remoteIp, remotePort, remoteMac, ack, 0, false, now, e.getMessage());
+            return false;
+        }
+        f.localIp = localIp;
+        f.localPort = localPort;
+        f.remoteIp = remoteIp;
+        f.remotePort = remotePort;
+        f.loopback = engine.isLocal(remoteIp);
+        f.remoteMac = f.loopback ? params.mac() : remoteMac;
+        f.irs(seq - 1);
+        f.rcvNxt(seq);
+        f.iss(ack - 1);
+        f.sndUna(f.iss());
+        f.sndNxt(ack); // our SYN-ACK went out with the cookie
+        f.sndMax(ack);
+        f.recover(f.iss()); // RFC 6582 3.2 step 1
+        f.state(TcpState.SYN_RCVD);
+        f.listener = l;
+        TcpOptions syn = cookieOpts;
+        syn.clear();
+        syn.mss = TasSynCookies.MSS_CLASSES[mssClass];
+        boolean ecn = false;
+        if (ts) {
+            syn.windowScale = TasSynCookies.wscaleOf(tsBits);
+            syn.sackPermitted = TasSynCookies.sackOf(tsBits);
+            ecn = TasSynCookies.ecnOf(tsBits);
+            syn.hasTimestamp = true;
+            syn.tsVal = opts.tsVal; // TS.Recent: this ACK's (RFC 7323 4.3)
+        }
+        TasFastPath.negotiatePassive(f, syn, ecn, params);
+        TasConnection.forPassiveOpen(engine.access(), f);
+        counters.increment(TasCounter.SYN_COOKIES_VALIDATED);
+        install(f);
+        // The install is queued before the ACK, and the core runs installs first (see handOver).
+        TasFastPath fp = engine.fastPath(f.queue);
+        if (fp.handOver(b)) {
+            counters.increment(TasCounter.RX_STEERED);
+            return true;
+        }
+        counters.increment(TasCounter.DROP_STEERED_QUEUE_FULL);
+        fp.command(f, TasFlow.CMD_ABORT); // nothing would ever establish it: reset it (and free its slot)
+        return false;
     }
 
     private void install(TasFlow f) {
@@ -816,7 +980,7 @@ public final class TasSlowPath {
     public void unbind(TasListener l) {
         listeners.remove(l);
         TasConnection c;
-        while ((c = l.acceptQueueForEngine().poll()) != null) {
+        while ((c = l.pollAcceptForEngine()) != null) {
             l.unreserve();
             c.abort();
         }

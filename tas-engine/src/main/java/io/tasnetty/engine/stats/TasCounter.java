@@ -68,7 +68,8 @@ public enum TasCounter {
     CONN_ESTABLISHED("connections that reached ESTABLISHED"),
     CONN_REFUSED("connect attempts refused by RST"),
     CONN_TIMEOUT("connect attempts that timed out"),
-    CONN_BACKLOG_FULL("SYNs dropped because the listen backlog was full"),
+    CONN_BACKLOG_FULL("SYNs dropped because the listen backlog was full, or final ACKs with a valid SYN cookie"
+        + " dropped because the accept queue was (the client retransmits)"),
     CONN_NO_LISTENER("SYNs to a port nobody listens on (answered with RST)"),
     CONN_RESETS_RECEIVED("connections reset by the peer"),
     CONN_RESETS_SENT("RSTs sent"),
@@ -101,7 +102,12 @@ public enum TasCounter {
     TCP_KEEPALIVES("keepalive probes sent"),
 
     CTX_EVENT_QUEUE_FULL("context events deferred because the event queue was full"),
-    CMD_QUEUE_FULL("commands deferred because a command queue was full");
+    CMD_QUEUE_FULL("commands deferred because a command queue was full"),
+
+    SYN_COOKIES_SENT("SYNs answered with a SYN cookie and no state, the listen backlog being full (RFC 4987)"),
+    SYN_COOKIES_VALIDATED("final ACKs whose SYN cookie was valid: the connection was created (the ACK then went to"
+        + " its core, counted in rx_steered)"),
+    SYN_COOKIES_FAILED("ACKs for no connection, while cookies were out, whose cookie was invalid or too old (answered with RST)");
 
     private final String description;
 

@@ -64,7 +64,8 @@ class TasHostileInputTest {
         TasCounter.CONN_NO_LISTENER, TasCounter.DROP_MALFORMED_TCP, TasCounter.CONN_BACKLOG_FULL,
         TasCounter.CONN_FLOW_TABLE_FULL, TasCounter.CONN_BUFFER_EXHAUSTED, TasCounter.CONN_PASSIVE_OPENS,
         TasCounter.RX_STEERED, TasCounter.DROP_STEERED_QUEUE_FULL, TasCounter.DROP_NOT_TCP,
-        TasCounter.DROP_ICMP_INVALID, TasCounter.ICMP_ECHO_REPLIES, TasCounter.ICMP_ECHO_UNANSWERED};
+        TasCounter.DROP_ICMP_INVALID, TasCounter.ICMP_ECHO_REPLIES, TasCounter.ICMP_ECHO_UNANSWERED,
+        TasCounter.SYN_COOKIES_SENT, TasCounter.SYN_COOKIES_FAILED};
 
     private final List<Throwable> uncaught = Collections.synchronizedList(new ArrayList<>());
     private Thread.UncaughtExceptionHandler previousHandler;

@@ -110,7 +110,9 @@ class TcpLifecycleLimitsTest {
                 h.peer.send(40000 + i, ENGINE_IP, 80, 1000, 0, Tcp.SYN, 65535, new byte[0],
                     Opts.syn(1460, -1, false, false, 0));
             }
-            assertThat(h.step()).as("two SYN-ACKs; the third SYN waits for the peer to retry").hasSize(2);
+            assertThat(h.step()).as("two SYN-ACKs, and a SYN cookie for the third (RFC 4987)").hasSize(3);
+            assertThat(h.engine.counter(TasCounter.SYN_COOKIES_SENT)).isEqualTo(1);
+            assertThat(h.engine.flowCount()).as("the cookie kept no state").isEqualTo(2);
         }
     }
 
