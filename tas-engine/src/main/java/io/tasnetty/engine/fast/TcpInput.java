@@ -806,6 +806,9 @@ final class TcpInput {
         int peerMss = o.mss > 0 ? o.mss : 536; // RFC 9293 3.7.1: default 536 when absent
         f.tsOn(params.timestamps() && o.hasTimestamp);
         f.sackOn(params.sack() && o.sackPermitted);
+        // Recorded for our SYN-ACK in a simultaneous open, which must repeat the option (RFC 7323
+        // 2.2: a SYN-ACK may carry it only when the SYN did, and then must, as the SYN we sent did).
+        f.peerWscale(o.windowScale);
         if (params.windowScale() && o.windowScale >= 0) {
             f.sndWscale(o.windowScale);
         } else {

@@ -107,7 +107,10 @@ public final class TasSlowPath {
     };
     private final Map<Integer, ArpPending> arpPending = new HashMap<>();
     private final List<TasRoute> routes;
-    private int ephemeralCursor;
+    /** RFC 6056 3.3.4 (double-hash port selection): F gives each destination its own offset ... */
+    private final TasSipHash portOffset;
+    /** ... and G picks one of these counters, so successive ports to one destination simply count up. */
+    private final int[] portCounters = new int[256];
     private volatile Thread thread;
     private volatile boolean sleeping;
 
@@ -127,7 +130,8 @@ public final class TasSlowPath {
         this.routes = List.copyOf(routes);
         this.isn = new TasIsn(k0, k1);
         this.cookies = new TasSynCookies(k0, k1);
-        this.ephemeralCursor = EPHEMERAL_LOW + (int) Math.floorMod(k0, EPHEMERAL_HIGH - EPHEMERAL_LOW);
+        // A key of its own (derived, so seed reproduces it): port choice must not reveal the ISN key.
+        this.portOffset = new TasSipHash(k0 ^ 0x5deece66dL, Long.rotateLeft(k1, 17) ^ 0x2545f4914f6cdd1dL);
     }
 
     public TasCounters counters() {
@@ -696,10 +700,19 @@ public final class TasSlowPath {
         p.waiting.add(f);
     }
 
+    /**
+     * RFC 6056 3.3.4, algorithm 4: the port is min + (F(addresses, remote port) + counter[G(...)])
+     * mod range. An off-path attacker cannot guess ports from the ones it sees (F is keyed), one
+     * destination still gets ports that do not repeat soon (its counter counts up), and many
+     * destinations do not share one global sequence.
+     */
     private int ephemeralPort(int localIp, int remoteIp, int remotePort) {
         int range = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+        long addresses = ((long) localIp << 32) | (remoteIp & 0xFFFFFFFFL);
+        int offset = (int) Math.floorMod(portOffset.hash(addresses, remotePort & 0xFFFFL), (long) range);
+        int g = (int) (portOffset.hash(addresses, (remotePort & 0xFFFFL) | 1L << 32) & (portCounters.length - 1));
         for (int i = 0; i < range; i++) {
-            int p = EPHEMERAL_LOW + Math.floorMod(ephemeralCursor++ - EPHEMERAL_LOW, range);
+            int p = EPHEMERAL_LOW + Math.floorMod(offset + portCounters[g]++, range);
             if (allFlows.get(localIp, p, remoteIp, remotePort) == null && !listeners.portInUse(p)) {
                 return p;
             }
