@@ -336,6 +336,7 @@ final class TcpInput {
             return false;
         }
         int wnd = segWnd << f.sndWscale();
+        f.persistProbesOut = 0; // the peer is there (it answered; Linux's tcp_ack does the same)
         boolean partialAck = false;
         int fl = f.flags();
         if ((fl & TasFlow.F_CWR_WINDOW) != 0 && !lt(ack, f.ecnCwrSeq())) {

@@ -22,6 +22,8 @@ final class TcpTimers implements TasTimerWheel.Expiry {
     static final long TIMER_TICK_NANOS = 1_000_000L;
     static final long PERSIST_MIN_NANOS = 200_000_000L;
     private static final long PERSIST_MAX_NANOS = 60_000_000_000L;
+    /** Unanswered zero-window probes before an orphaned connection (closed by the application) gives up (Linux's tcp_orphan_retries default). */
+    private static final int ORPHAN_PROBES = 8;
     /** MSS after black-hole detection (Linux tcp_base_mss): 1,024 bytes fit every path worth using. */
     private static final int BLACK_HOLE_MSS = 1024;
 
@@ -131,6 +133,18 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             out.tailLossProbe(f, now);
         }
         if (f.persistDeadline() != 0 && now >= f.persistDeadline()) {
+            // A peer that answers probes may keep its window shut as long as it likes (RFC 9293
+            // 3.8.6.1); one that answers none is gone. As Linux's tcp_probe_timer: give up after
+            // tcp_retries2 (15) unanswered probes, or ORPHAN_PROBES once the application closed.
+            int limit = f.released ? ORPHAN_PROBES : params.dataRetries();
+            if (f.persistProbesOut >= limit) {
+                f.persistDeadline(0);
+                counters.increment(TasCounter.CONN_PERSIST_GIVE_UPS);
+                f.error = TasError.TIMED_OUT.ordinal();
+                fp.abortFlow(f, true, TasError.TIMED_OUT, now);
+                return;
+            }
+            f.persistProbesOut++;
             // RFC 9293 3.8.6.1: probe the zero window; an out-of-window ACK makes the peer answer
             // with its current window, so no data is committed to a closed window.
             counters.increment(TasCounter.TCP_ZERO_WINDOW_PROBES);

@@ -299,6 +299,8 @@ public final class TasFlow {
      */
     public final int[] sacked = new int[2 * SACKED_MAX];
     public int sackedCount;
+    /** Zero-window probes sent since the peer last acknowledged anything (fast path only). */
+    public int persistProbesOut;
     /** When this connection last sent a challenge ACK (RFC 5961 7), fast path only; 0: never. */
     public long lastChallengeAckNanos;
     /** When the segment at SND.UNA was last retransmitted in recovery (lost-retransmission detection). */

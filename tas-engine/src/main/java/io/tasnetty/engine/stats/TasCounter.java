@@ -68,6 +68,7 @@ public enum TasCounter {
     CONN_ESTABLISHED("connections that reached ESTABLISHED"),
     CONN_REFUSED("connect attempts refused by RST"),
     CONN_TIMEOUT("connect attempts that timed out"),
+    CONN_PERSIST_GIVE_UPS("connections aborted after 15 unanswered zero-window probes (8 once the application closed)"),
     CONN_BACKLOG_FULL("SYNs dropped because the listen backlog was full, or final ACKs with a valid SYN cookie"
         + " dropped because the accept queue was (the client retransmits)"),
     CONN_NO_LISTENER("SYNs to a port nobody listens on (answered with RST)"),

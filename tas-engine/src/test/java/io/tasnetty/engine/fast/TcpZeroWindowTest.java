@@ -82,6 +82,36 @@ class TcpZeroWindowTest {
     }
 
     @Test
+    void aPeerThatAnswersNoProbeIsGivenUpAfterFifteenButOneThatAnswersIsKept() {
+        // The probes back off to one a minute: fifteen take about ten minutes of the manual clock.
+        ScriptedConnection answering = h.accept(80);
+        ScriptedConnection silent = h.accept(80, 40001, 5000, io.tasnetty.engine.TcpTestPeer.Opts.syn(1460, -1, true,
+            false, 0));
+        for (ScriptedConnection sc : List.of(answering, silent)) {
+            sc.window = 0;
+            sc.ack();
+            h.step();
+            sc.write(bytes(3000));
+        }
+        h.step();
+        int probesToSilent = 0;
+        for (int step = 0; step < 7_000; step++) {
+            for (Segment s : h.advanceMillis(100)) {
+                if (s.dstPort() == answering.peerPort && !s.has(Tcp.RST)) {
+                    answering.ack(); // still there, window still shut
+                } else if (s.dstPort() == silent.peerPort && s.len() == 0 && !s.has(Tcp.RST)) {
+                    probesToSilent++;
+                }
+            }
+        }
+        assertThat(probesToSilent).as("Linux's tcp_retries2").isEqualTo(15);
+        assertThat(silent.conn.error()).isEqualTo(io.tasnetty.engine.context.TasError.TIMED_OUT);
+        assertThat(h.engine.counter(TasCounter.CONN_PERSIST_GIVE_UPS)).isEqualTo(1);
+        assertThat(answering.conn.state()).as("a peer that answers may keep its window shut")
+            .isEqualTo(io.tasnetty.engine.flow.TcpState.ESTABLISHED);
+    }
+
+    @Test
     void shouldStartProbingWhenThePeerAcknowledgesEverythingWithAZeroWindow() {
         ScriptedConnection sc = h.accept(80);
         sc.write(bytes(5000));
