@@ -223,13 +223,7 @@ public final class TasDockerNetwork implements AutoCloseable {
 
     /** The engine's counters that are not zero, e.g. for a failure message. */
     public String nonZeroCounters() {
-        StringBuilder sb = new StringBuilder();
-        engine.counters().forEach((k, v) -> {
-            if (v != 0) {
-                sb.append(k).append('=').append(v).append(' ');
-            }
-        });
-        return sb.toString();
+        return io.tasnetty.engine.TasEnginePair.nonZero(engine);
     }
 
     @Override

@@ -45,6 +45,11 @@ final class EngineFixture implements AutoCloseable {
 
     /** Runs peer.py with {@code args} in namespace {@code ns}. */
     Sh.Background pythonIn(String ns, String... args) {
+        return peerPy(scratch, ns, args);
+    }
+
+    /** Runs peer.py (copied into {@code scratch} once) with {@code args} in namespace {@code ns}. */
+    static Sh.Background peerPy(Files256 scratch, String ns, String... args) {
         Path script = scratch.path("peer.py");
         if (!Files.exists(script)) {
             try (InputStream s = EngineFixture.class.getResourceAsStream("peer.py")) {
@@ -100,13 +105,7 @@ final class EngineFixture implements AutoCloseable {
     }
 
     String nonZeroCounters() {
-        StringBuilder sb = new StringBuilder();
-        engine.counters().forEach((k, v) -> {
-            if (v != 0) {
-                sb.append(k).append('=').append(v).append(' ');
-            }
-        });
-        return sb.toString();
+        return io.tasnetty.engine.TasEnginePair.nonZero(engine);
     }
 
     void report(String what, long t0) {

@@ -231,13 +231,7 @@ class NettyHttpLinuxInteropTest {
     }
 
     private static String nonZeroCounters(TasEngine e) {
-        StringBuilder sb = new StringBuilder();
-        e.counters().forEach((k, v) -> {
-            if (v != 0) {
-                sb.append(k).append('=').append(v).append(' ');
-            }
-        });
-        return sb.toString();
+        return io.tasnetty.engine.TasEnginePair.nonZero(e);
     }
 
     private static void report(LinuxLink link, TasEngine e, String what, long t0) {

@@ -3,11 +3,6 @@ package io.tasnetty.it.linux;
 import io.tasnetty.engine.TasEngine;
 import io.tasnetty.engine.config.TasConfig;
 import io.tasnetty.engine.port.TapPort;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * An engine behind a Linux router, as on a real network, built from namespaces this test owns:
@@ -118,29 +113,11 @@ final class RouterTopology implements AutoCloseable {
 
     /** Runs peer.py {@code args} in namespace {@code ns}. */
     Sh.Background python(String ns, String... args) {
-        Path script = scratch.path("peer.py");
-        if (!Files.exists(script)) {
-            try (InputStream s = RouterTopology.class.getResourceAsStream("peer.py")) {
-                Files.copy(s, script);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        String[] cmd = new String[args.length + 2];
-        cmd[0] = "python3";
-        cmd[1] = script.toString();
-        System.arraycopy(args, 0, cmd, 2, args.length);
-        return Sh.start(scratch.path("python-" + args[0] + "-" + System.nanoTime() + ".log"), Sh.nsCommand(ns, cmd));
+        return EngineFixture.peerPy(scratch, ns, args);
     }
 
     String nonZeroCounters() {
-        StringBuilder sb = new StringBuilder();
-        engine.counters().forEach((k, v) -> {
-            if (v != 0) {
-                sb.append(k).append('=').append(v).append(' ');
-            }
-        });
-        return sb.toString();
+        return io.tasnetty.engine.TasEnginePair.nonZero(engine);
     }
 
     @Override

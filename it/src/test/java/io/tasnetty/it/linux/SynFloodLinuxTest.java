@@ -217,13 +217,7 @@ class SynFloodLinuxTest {
         }
 
         String nonZeroCounters() {
-            StringBuilder sb = new StringBuilder();
-            engine.counters().forEach((k, v) -> {
-                if (v != 0) {
-                    sb.append(k).append('=').append(v).append(' ');
-                }
-            });
-            return sb.toString();
+            return io.tasnetty.engine.TasEnginePair.nonZero(engine);
         }
 
         @Override

@@ -1,6 +1,7 @@
 package io.tasnetty.engine.cc;
 
 import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TasSeq;
 
 /**
  * CUBIC (RFC 9438), Linux's default: a loss-based window. After a reduction the window follows
@@ -95,7 +96,7 @@ public final class TasCubic implements TasCcAlgorithm {
         if (sample > 0 && (f.hsRoundMinRtt() == 0 || sample < f.hsRoundMinRtt())) {
             f.hsRoundMinRtt(sample);
         }
-        if (io.tasnetty.engine.flow.TasSeq.ge(f.sndUna(), f.hsRoundEnd())) {
+        if (TasSeq.ge(f.sndUna(), f.hsRoundEnd())) {
             // The round is over: its minimum becomes the baseline of the next.
             long last = f.hsLastRoundMinRtt();
             long cur = f.hsRoundMinRtt();

@@ -608,7 +608,8 @@ final class TcpOutput {
         if ((fl & TasFlow.F_ECE_ECHO) != 0) {
             flags |= Tcp.ECE;
         }
-        if ((fl & TasFlow.F_CWR_PENDING) != 0 && len > 0 && !lt(seq, f.sndMax())) {
+        boolean newData = len > 0 && !lt(seq, f.sndMax()); // not a retransmission
+        if ((fl & TasFlow.F_CWR_PENDING) != 0 && newData) {
             flags |= Tcp.CWR; // RFC 3168 6.1.2: on the first new data after the reduction
             fl &= ~TasFlow.F_CWR_PENDING;
         }
@@ -635,7 +636,7 @@ final class TcpOutput {
         f.lastAckSent = f.rcvNxt();
         f.delackDeadline = 0; // (its wheel entry, if any, finds nothing to do)
         // RFC 3168 6.1.5: only new data is ECN-capable; a retransmission (or a pure ACK) is not.
-        int ecn = (fl & TasFlow.F_ECN_ON) != 0 && len > 0 && !lt(seq, f.sndMax()) ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT;
+        int ecn = (fl & TasFlow.F_ECN_ON) != 0 && newData ? Ipv4.ECN_ECT0 : Ipv4.ECN_NOT_ECT;
         finishFrame(f, b, hdr, len, ecn);
         return true;
     }

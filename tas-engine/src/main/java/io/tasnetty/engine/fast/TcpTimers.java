@@ -3,6 +3,7 @@ package io.tasnetty.engine.fast;
 import io.tasnetty.engine.TasEngineParams;
 import io.tasnetty.engine.cc.TasCcAlgorithm;
 import io.tasnetty.engine.context.TasError;
+import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TcpState;
 import io.tasnetty.engine.stats.TasCounter;
@@ -196,7 +197,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
 
     /** True when the segment at SND.UNA would be full-sized (only such segments meet an MTU). */
     private static boolean fullSizedAtUna(TasFlow f) {
-        io.tasnetty.engine.flow.TasByteRing tx = f.tx;
+        TasByteRing tx = f.tx;
         return tx != null && tx.tail() - tx.headPlain() >= f.mss();
     }
 

@@ -1,5 +1,6 @@
 package io.tasnetty.engine.flow;
 
+import io.tasnetty.engine.TasTestEnvironment;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -11,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class TasRingAllocatorTest {
     @Test
@@ -52,7 +52,7 @@ class TasRingAllocatorTest {
     @Test
     void aReleasedBlockReadsAsZeroPastItsFirstPageAndKeepsItsFirstPage() {
         try (TasRingAllocator a = new TasRingAllocator(1 << 30)) {
-            assumeTrue(a.commitsOnTouch(), "pages are committed on touch only on Linux");
+            TasTestEnvironment.require(a.commitsOnTouch(), "ring pages committed on touch (Linux mmap)");
             MemorySegment m = a.allocate(16384);
             m.fill((byte) 7);
             a.release(m);
@@ -72,7 +72,7 @@ class TasRingAllocatorTest {
     @Test
     void ringsCostOnlyThePagesTheirDataTouched() throws IOException {
         try (TasRingAllocator a = new TasRingAllocator(1L << 30)) {
-            assumeTrue(a.commitsOnTouch(), "pages are committed on touch only on Linux");
+            TasTestEnvironment.require(a.commitsOnTouch(), "ring pages committed on touch (Linux mmap)");
             long before = residentBytes();
             List<MemorySegment> held = new ArrayList<>();
             for (int i = 0; i < 4000; i++) {
