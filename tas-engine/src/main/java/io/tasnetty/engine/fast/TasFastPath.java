@@ -139,6 +139,10 @@ public final class TasFastPath {
     /** The agent's own thread, once it runs; null in a manual engine (whoever drives receives). */
     private volatile Thread agentThread;
     private static final VarHandle DRIVING;
+    private static final VarHandle LAST_WORK;
+    /** When a duty cycle last did work ({@link #drivenSince}). */
+    @SuppressWarnings("unused")
+    private long lastWork;
     /** 1 while a thread runs the duty cycle ({@link #tryDrive}); only that thread touches the agent's state. */
     @SuppressWarnings("unused")
     private volatile int driving;
@@ -155,6 +159,7 @@ public final class TasFastPath {
     static {
         try {
             DRIVING = MethodHandles.lookup().findVarHandle(TasFastPath.class, "driving", int.class);
+            LAST_WORK = MethodHandles.lookup().findVarHandle(TasFastPath.class, "lastWork", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -398,6 +403,15 @@ public final class TasFastPath {
 
     // ------------------------------------------------------------------ duty cycle
 
+    /**
+     * Whether a duty cycle did work after {@code since} (any driver: an application thread running
+     * the fast path inline counts). The agent's thread on a poll-only port keeps polling while
+     * frames keep coming, whoever receives them.
+     */
+    public boolean drivenSince(long since) {
+        return (long) LAST_WORK.getOpaque(this) - since > 0;
+    }
+
     /** One duty cycle; returns the amount of work done (0 = idle). */
     public int doWork(long now) {
         int work = 0;
@@ -427,6 +441,9 @@ public final class TasFastPath {
         work += out.sendAcks(now);
         work += drainForeign();
         out.flush();
+        if (work > 0) {
+            LAST_WORK.setOpaque(this, now); // one writer at a time (the driver); read by drivenSince
+        }
         return work;
     }
 

@@ -68,9 +68,11 @@ import java.util.concurrent.locks.LockSupport;
  * queues are kernel sockets with an rx ring that {@code poll(2)} reports readable: unless
  * {@code noInts}, {@code awaitRx} sleeps in {@code ppoll} on the queue's socket and an eventfd
  * that {@code wakeup} writes ({@link AfPacketWait}; the sockets are found when the device is
- * probed, {@link AfPacketSockets}). Otherwise (and for sub-millisecond epoll waits)
- * {@code awaitRx} parks at most {@value #PARK_NANOS} ns (the port cannot tell when frames come, so
- * it naps instead of spinning) and {@code wakeup} unparks the queue's thread. {@link #rxWaitMode()}
+ * probed, {@link AfPacketSockets}). A port with neither (net_memif, say) reports no rx interrupts
+ * in its capabilities; the engine then polls it while frames come and naps between polls while
+ * none do, and {@code awaitRx} parks for the nap the engine asks for. Sub-millisecond epoll waits
+ * and af_packet sockets that cannot be waited on park at most {@value #PARK_NANOS} ns. Either way
+ * {@code wakeup} unparks the queue's thread. {@link #rxWaitMode()}
  * tells which, and why an af_packet port naps; {@link #rxWaits()} counts the waits.
  *
  * <h2>Life cycle</h2>
@@ -208,7 +210,7 @@ public final class DpdkPort implements TasPort {
             this.rxWaitMode = switch (rxWait) {
                 case INTERRUPTS -> "rx interrupts";
                 case SOCKETS -> "af_packet sockets (fds " + Arrays.toString(afWait.socketFds()) + ")";
-                case PARK -> "naps of " + PARK_NANOS / 1000 + " us (" + napReason[0] + ")";
+                case PARK -> "polls while frames come, then naps (" + napReason[0] + ")";
             };
             this.capabilities = new TasPortCapabilities(txCsum, rxCsum, pi.get(JAVA_INT, DpdkShim.PORT_RETA_SIZE),
                     rxWait != RxWait.PARK);
@@ -541,9 +543,11 @@ public final class DpdkPort implements TasPort {
                 LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
             }
         } else {
-            // No way to sleep on the device, or a wait shorter than epoll's millisecond (a pacing
-            // deadline, say: rounding it up to 1 ms would cap a paced flow at one burst per millisecond).
-            LockSupport.parkNanos(this, Math.min(timeoutNanos, PARK_NANOS));
+            // No way to sleep on the device (the engine then chooses how long to nap: it polls
+            // while frames come and naps longer while none do), or a wait shorter than epoll's
+            // millisecond (a pacing deadline, say: rounding it up to 1 ms would cap a paced flow at
+            // one burst per millisecond).
+            LockSupport.parkNanos(this, rxWait == RxWait.PARK ? timeoutNanos : Math.min(timeoutNanos, PARK_NANOS));
         }
     }
 
