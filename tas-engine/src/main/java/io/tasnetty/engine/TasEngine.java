@@ -73,6 +73,8 @@ public final class TasEngine implements AutoCloseable {
     private final TasFastPath[] fastPaths;
     private final TasSlowPath slowPath;
     private final TasRingAllocator rings;
+    /** Ring size of a connection looped inside the engine where the application set none ({@code tcp-loopback-buf-len}). */
+    private final int loopbackBufLen;
     /** Off-heap per-flow records (TCBs). */
     private final TasTcbSlab tcbs = new TasTcbSlab();
     /** kni-name: the kernel exception path, or null. */
@@ -95,6 +97,7 @@ public final class TasEngine implements AutoCloseable {
         this.inline = threaded && !config.fpNoInline();
         this.params = params(config, port);
         this.rings = new TasRingAllocator(config.shmLen());
+        this.loopbackBufLen = config.tcpLoopbackBufLen();
         TasCcAlgorithm cc = congestionControl(config);
         long now = clock.nanoTime();
         this.fastPaths = new TasFastPath[params.queues()];
@@ -541,9 +544,9 @@ public final class TasEngine implements AutoCloseable {
         return ip == params.ip() || (ip >>> 24) == 127;
     }
 
-    private TasFlow newFlow(int rxBufLen, int txBufLen) {
-        int rxLen = TasByteRing.roundUp(rxBufLen > 0 ? rxBufLen : params.rxBufLen());
-        int txLen = TasByteRing.roundUp(txBufLen > 0 ? txBufLen : params.txBufLen());
+    private TasFlow newFlow(int rxBufLen, int txBufLen, boolean loopback) {
+        int rxLen = TasByteRing.roundUp(rxBufLen > 0 ? rxBufLen : loopback ? loopbackBufLen : params.rxBufLen());
+        int txLen = TasByteRing.roundUp(txBufLen > 0 ? txBufLen : loopback ? loopbackBufLen : params.txBufLen());
         MemorySegment rx = rings.allocate(rxLen);
         MemorySegment tx = rx == null ? null : rings.allocate(txLen);
         if (tx == null) {
@@ -608,7 +611,13 @@ public final class TasEngine implements AutoCloseable {
 
         @Override
         public TasFlow newFlow(int rxBufLen, int txBufLen) {
-            return TasEngine.this.newFlow(rxBufLen, txBufLen);
+            return TasEngine.this.newFlow(rxBufLen, txBufLen, false);
+        }
+
+        @Override
+        public TasFlow newFlow(int rxBufLen, int txBufLen, InetSocketAddress remote) {
+            return TasEngine.this.newFlow(rxBufLen, txBufLen,
+                remote.getAddress() != null && remote.getAddress().getAddress().length == 4 && isLocal(ipOf(remote)));
         }
 
         @Override
@@ -770,8 +779,8 @@ public final class TasEngine implements AutoCloseable {
         }
 
         @Override
-        public TasFlow newFlow(int rxBufLen, int txBufLen) {
-            return TasEngine.this.newFlow(rxBufLen, txBufLen);
+        public TasFlow newFlow(int rxBufLen, int txBufLen, boolean loopback) {
+            return TasEngine.this.newFlow(rxBufLen, txBufLen, loopback);
         }
 
         @Override

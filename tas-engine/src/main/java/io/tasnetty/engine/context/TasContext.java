@@ -31,6 +31,11 @@ public final class TasContext implements AutoCloseable {
         /** Creates a flow with rings of the given sizes (0 = configured default), or throws. */
         TasFlow newFlow(int rxBufLen, int txBufLen);
 
+        /** As {@link #newFlow(int, int)} for a connection to {@code remote} (whose default size may differ). */
+        default TasFlow newFlow(int rxBufLen, int txBufLen, InetSocketAddress remote) {
+            return newFlow(rxBufLen, txBufLen);
+        }
+
         /** Starts an active open (asynchronous: CONNECTED or CONNECT_FAILED follows). */
         void connect(TasConnection connection, InetSocketAddress remote, InetSocketAddress local);
 
@@ -140,7 +145,7 @@ public final class TasContext implements AutoCloseable {
         if (remote.isUnresolved() || remote.getAddress().getAddress().length != 4) {
             throw new TasException("only IPv4 addresses are supported: " + remote);
         }
-        TasFlow flow = engine.newFlow(rxBufLen, txBufLen);
+        TasFlow flow = engine.newFlow(rxBufLen, txBufLen, remote);
         TasConnection c = new TasConnection(this, engine, flow);
         try {
             engine.connect(c, remote, local);

@@ -49,8 +49,12 @@ public final class TasSlowPath {
 
         int queues();
 
-        /** Allocates the rings of a flow of a listener's connection; null when out of memory. */
-        TasFlow newFlow(int rxBufLen, int txBufLen);
+        /**
+         * Allocates the rings of a flow of a listener's connection (sizes 0 = the configured
+         * default, {@code tcp-loopback-buf-len} for a connection the engine loops to itself);
+         * throws when out of memory.
+         */
+        TasFlow newFlow(int rxBufLen, int txBufLen, boolean loopback);
 
         /** The engine no longer needs the flow's rings. */
         void engineDoneWithRings(TasFlow f);
@@ -436,7 +440,7 @@ public final class TasSlowPath {
         }
         TasFlow f;
         try {
-            f = engine.newFlow(l.rxBufLen(), l.txBufLen());
+            f = engine.newFlow(l.rxBufLen(), l.txBufLen(), engine.isLocal(remoteIp));
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
@@ -560,7 +564,7 @@ public final class TasSlowPath {
         }
         TasFlow f;
         try {
-            f = engine.newFlow(l.rxBufLen(), l.txBufLen());
+            f = engine.newFlow(l.rxBufLen(), l.txBufLen(), engine.isLocal(remoteIp));
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
