@@ -39,7 +39,9 @@ final class QemuGuest implements AutoCloseable {
             "uio", "uio_pci_generic", "tun");
     static final String JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xshare:auto -XX:+UseSerialGC"
             + " -Xms64m -Xmx256m -XX:MaxDirectMemorySize=256m -Djava.net.preferIPv4Stack=true"
-            + " --enable-native-access=ALL-UNNAMED";
+            + " --enable-native-access=ALL-UNNAMED -XX:ErrorFile=" + QemuGuest.HS_ERR;
+    /** Where a crashing guest JVM writes its error report (the guest's tmpfs; guest.sh prints it). */
+    static final String HS_ERR = "/tmp/tas-guest-hs_err.log";
 
     /** A guest NIC: its PCI slot, tap, MAC, the engine's and the host's addresses, fast-path cores, kni name. */
     record Nic(int slot, String tap, String mac, String engineIp, String hostIp, int queues, String kni) {
@@ -214,8 +216,14 @@ final class QemuGuest implements AutoCloseable {
         sh.append("echo \"TASQEMU-GUEST hugepages $(cat /proc/sys/vm/nr_hugepages)\"\n");
         sh.append("mkdir -p /tmp/www && echo '").append(token).append("' > /tmp/www/kernel.txt\n");
         sh.append("/bin/busybox httpd -p ").append(kernelPort).append(" -h /tmp/www\n");
-        sh.append("exec ").append(System.getProperty("java.home")).append("/bin/java @").append(dir.resolve("guest.args"))
+        // Not exec: if the JVM crashes (seen once under TCG: SIGSEGV in C1 code), its hs_err file
+        // lives in the guest's tmpfs; print it to the console, which the host test reports.
+        sh.append(System.getProperty("java.home")).append("/bin/java @").append(dir.resolve("guest.args"))
                 .append('\n');
+        sh.append("rc=$?\n");
+        sh.append("if [ -f ").append(HS_ERR).append(" ]; then echo TASQEMU-HS_ERR begin; cat ").append(HS_ERR)
+                .append("; echo TASQEMU-HS_ERR end; fi\n");
+        sh.append("exit $rc\n");
         Files.writeString(dir.resolve("guest.sh"), sh.toString(), StandardCharsets.UTF_8);
     }
 
