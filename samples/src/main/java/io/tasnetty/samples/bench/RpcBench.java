@@ -506,6 +506,7 @@ public final class RpcBench implements Callable<Integer> {
         long rto = 0;
         long drops = 0;
         long dupAcks = 0;
+        StringBuilder why = new StringBuilder();
         for (var e : b.entrySet()) {
             long d = e.getValue() - a.getOrDefault(e.getKey(), 0L);
             switch (e.getKey().name()) {
@@ -515,13 +516,16 @@ public final class RpcBench implements Callable<Integer> {
                 case "TCP_DUPLICATE_ACKS" -> dupAcks = d;
                 default -> {
                     if (e.getKey().name().startsWith("DROP_")) {
+                        if (d > 0) {
+                            why.append(why.isEmpty() ? " (" : ", ").append(e.getKey().name()).append(' ').append(d);
+                        }
                         drops += d;
                     }
                 }
             }
         }
-        return String.format(Locale.ROOT, "%,d packets, %d retransmitted (%d timeouts), %d dropped, %d duplicate ACKs",
-            tx, rexmit, rto, drops, dupAcks);
+        return String.format(Locale.ROOT, "%,d packets, %d retransmitted (%d timeouts), %d dropped%s, %d duplicate ACKs",
+            tx, rexmit, rto, drops, why.isEmpty() ? "" : why.append(')'), dupAcks);
     }
 
     /** Racy progress count: bytes (bulk) or completions. */
