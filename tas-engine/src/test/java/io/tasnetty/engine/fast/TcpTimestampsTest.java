@@ -35,6 +35,22 @@ class TcpTimestampsTest {
     }
 
     @Test
+    void shouldNeverSendAnOlderTimestampWhenADriverBringsAnOlderTime() {
+        // Threads read the clock before they get the fast path, so one may drive it with a time
+        // older than the previous driver's; its segments must not carry an older TSval, or the
+        // peer's PAWS test drops them (RFC 7323 5.3).
+        h.clock.advanceMillis(20);
+        sc.write(bytes(100));
+        Segment first = h.step().get(0);
+        sc.write(bytes(100, 100));
+        h.engine.poll(h.now() - 5 * MS);
+        List<Segment> late = h.peer.drain();
+        assertThat(late).extracting(Segment::len).containsExactly(100);
+        assertThat(late.get(0).tsVal() - first.tsVal()).as("TSval of the late driver's segment minus the first's")
+            .isGreaterThanOrEqualTo(0);
+    }
+
+    @Test
     void shouldEchoTheTimestampOfTheSegmentThatAdvancedTheWindow() {
         int s0 = sc.peerSeq;
         data(s0, 100, 0, 1000);
