@@ -49,7 +49,7 @@ public final class TasSamplesMain implements Callable<Integer> {
     @Option(names = "--grpc-port", defaultValue = "50051", description = "gRPC port (default: ${DEFAULT-VALUE})")
     int grpcPort;
 
-    @Option(names = "--requests", defaultValue = "2000", description = "timed requests per sample (default: ${DEFAULT-VALUE})")
+    @Option(names = "--requests", defaultValue = "2000", description = "timed requests per sample, after as many untimed (default: ${DEFAULT-VALUE})")
     int requests;
 
     @Option(names = "--serve", description = "keep serving after the in-process requests, until stopped")
