@@ -517,7 +517,8 @@ public final class RpcBench implements Callable<Integer> {
                 default -> {
                     if (e.getKey().name().startsWith("DROP_")) {
                         if (d > 0) {
-                            why.append(why.isEmpty() ? " (" : ", ").append(e.getKey().name()).append(' ').append(d);
+                            why.append(why.isEmpty() ? " (" : ", ")
+                                .append(e.getKey().name().toLowerCase(Locale.ROOT).replace('_', '-')).append(' ').append(d);
                         }
                         drops += d;
                     }

@@ -236,7 +236,7 @@ public final class TasFastPath {
                 try {
                     // Not installed yet: the bits wait for the install, as a queued entry would.
                     if (f.installed) {
-                        applyCommands(f, f.takeCommands(), now);
+                        applyCommands(f, f.takeCommands(), now - lastNow < 0 ? lastNow : now); // (see doWork)
                     }
                 } finally {
                     release();
