@@ -118,10 +118,6 @@ final class TcpInput {
 
     /** RFC 9293 3.10.7: SEGMENT ARRIVES, for a flow in a state other than LISTEN/CLOSED. */
     private void segment(TasFlow f, long now) {
-        // Any segment shows the peer is alive (RFC 1122 4.2.3.6); the keepalive timer checks
-        // this lazily instead of being rescheduled per segment.
-        f.lastRxNanos(now);
-        f.keepaliveProbes(0);
         if (f.state() == TcpState.SYN_SENT) {
             synSent(f, now);
             return;
@@ -133,6 +129,7 @@ final class TcpInput {
             if (!processAck(f, now)) {
                 return;
             }
+            alive(f, now);
             // RFC 7323 4.3, after the ACK check as Linux does: a forged segment with an
             // unacceptable ACK must not move TS.Recent, or PAWS would then drop the peer's own.
             if (f.tsOn() && opts.hasTimestamp) {
@@ -144,6 +141,17 @@ final class TcpInput {
             return;
         }
         slowSegment(f, now);
+    }
+
+    /**
+     * An acceptable segment (in the window, PAWS passed, an acceptable ACK) proves the peer alive
+     * (RFC 1122 4.2.3.6). Out-of-window or stale segments do not: anyone can send those, and a
+     * dead peer's old duplicates must not keep its connection open (Linux counts only segments
+     * tcp_ack accepts). The keepalive timer reads this lazily instead of being rescheduled.
+     */
+    private static void alive(TasFlow f, long now) {
+        f.lastRxNanos(now);
+        f.keepaliveProbes(0);
     }
 
     /**
@@ -207,8 +215,12 @@ final class TcpInput {
         } else {
             acceptable = wnd > 0 && (inWindow(segSeq, f.rcvNxt(), wnd) || inWindow(segSeq + len - 1, f.rcvNxt(), wnd));
         }
-        if (acceptable && (flags & Tcp.RST) == 0 && !pawsOk(f)) {
-            acceptable = false;
+        if ((flags & Tcp.RST) == 0 && !pawsOk(f)) {
+            // RFC 7323 5.3 R1: an old duplicate is acknowledged and dropped, whatever the window:
+            // at a zero window the exception below for probes must not let it through.
+            counters.increment(TasCounter.TCP_PAWS_REJECTED);
+            out.scheduleAck(f);
+            return;
         }
         if (!acceptable) {
             if ((flags & Tcp.RST) != 0) {
@@ -260,6 +272,7 @@ final class TcpInput {
         if (!processAck(f, now)) {
             return;
         }
+        alive(f, now);
         if (f.tsOn() && opts.hasTimestamp && le(segSeq, f.rcvNxt())) {
             f.tsRecent(opts.tsVal); // RFC 7323 4.3, once the ACK passed (see segment())
         }

@@ -616,10 +616,19 @@ final class TcpOutput {
         int wnd = TcpInput.receiveWindow(f);
         int wscale = f.rcvWscale();
         int adv = Math.min(wnd >>> wscale, 65535);
+        TasByteRing rx = f.rx;
+        long tailPos = rx == null ? 0 : rx.tailPlain();
+        if (rx != null && f.rcvAdvEdgePos - tailPos > ((long) adv << wscale)) {
+            // RFC 7323 2.4 / RFC 9293 3.8.6.2.2: shifting rounds down, which could pull the right
+            // edge left of the one already announced; round up instead (as Linux's ALIGN in
+            // tcp_select_window), so the edge never shrinks. The ring's end only moves right, so
+            // this overshoots it by less than one unit of the scale.
+            long owed = f.rcvAdvEdgePos - tailPos;
+            adv = (int) Math.min((owed + (1L << wscale) - 1) >>> wscale, 65535);
+        }
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt(), hdr, flags, adv);
         int advertised = adv << wscale;
-        TasByteRing rx = f.rx;
-        f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + advertised;
+        f.rcvAdvEdgePos = rx == null ? 0 : tailPos + advertised;
         if (len > 0) {
             if (f.loopback) {
                 // The peer is ours, on this core: it copies the bytes from our ring when it

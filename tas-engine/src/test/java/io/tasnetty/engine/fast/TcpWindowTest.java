@@ -207,4 +207,28 @@ class TcpWindowTest {
         ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, 15, false, false, 0));
         assertThat(sc.conn.flow().sndWscale()).isEqualTo(14);
     }
+    @Test
+    void shouldNeverMoveTheAdvertisedRightEdgeLeft() {
+        // RFC 7323 2.4: with shift 2, free space 131072 - 1003 = 130069 shifts down to 32517,
+        // an edge of 1003 + 130068 = 131071, one byte left of the 131072 already announced.
+        ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, 0, false, false, 0));
+        int shift = sc.conn.flow().rcvWscale();
+        assertThat(shift).isEqualTo(2);
+        int s0 = sc.peerSeq;
+        long lastEdge = Long.MIN_VALUE;
+        int[] sizes = {1000, 3, 1, 1, 517, 2, 1460, 3};
+        for (int n : sizes) {
+            sc.data(bytes(n));
+            List<Segment> out = h.step();
+            Segment ack = out.get(out.size() - 1);
+            long edge = (ack.ack() - s0) + ((long) ack.window() << shift);
+            assertThat(edge).as("right edge after %d more bytes", n).isGreaterThanOrEqualTo(lastEdge);
+            lastEdge = edge;
+        }
+        // Once the application reads everything, the window is the ring's free space again.
+        sc.read(1 << 20);
+        List<Segment> out = h.step();
+        assertThat(out).hasSize(1);
+        assertThat((long) out.get(0).window() << shift).isEqualTo(131072);
+    }
 }
