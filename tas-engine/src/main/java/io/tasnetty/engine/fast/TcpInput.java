@@ -668,15 +668,20 @@ final class TcpInput {
         if (rel == 0) {
             int advance = len;
             f.rcvNxt(rcvNxt + len);
-            if (f.oooCount() > 0) {
+            boolean hadHoles = f.oooCount() > 0;
+            if (hadHoles) {
                 advance += mergeOoo(f);
             }
             rx.publishTail(tail + advance);
             post(f, TasEvents.READABLE);
-            if (f.loopback && f.oooCount() == 0) {
+            if (f.loopback && !hadHoles) {
                 out.delayAck(f, now); // the reply will carry it
-            } else {
+            } else if (hadHoles || segCe) {
+                // RFC 5681 4.2: a segment that fills (part of) a gap is acknowledged at once, so the
+                // sender learns of the repair; a CE mark too (its echo is news, as Linux quick-acks).
                 out.scheduleAck(f);
+            } else {
+                out.ackData(f, now);
             }
             if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
                 consumeFin(f, now);

@@ -348,8 +348,50 @@ final class TcpOutput {
         }
     }
 
+    /** Units of the window scale held back from the advertised window (see {@link #emit}). */
+    private static final int RCV_SLACK_UNITS = 8;
+
     /** How long a looped connection's ACK may wait for a reply to carry it. */
     static final long DELAYED_ACK_NANOS = 1_000_000L;
+    /**
+     * How long a network connection's ACK of in-order data may wait for a reply to carry it:
+     * Linux's TCP_ATO_MIN (40 ms), well under RFC 9293 3.8.6.3's 500 ms and a peer's 200 ms
+     * minimum RTO, and about what a peer's tail loss probe allows for (RFC 8985 7.2 WCDelAckT).
+     */
+    static final long DELAYED_ACK_WAN_NANOS = 40_000_000L;
+    /** Linux's TCP_MAX_QUICKACKS: segments acknowledged at once at the start or after idle. */
+    static final int MAX_QUICK_ACKS = 16;
+
+    /**
+     * In-order data on a network connection (RFC 1122 4.2.3.2, RFC 9293 3.8.6.3): acknowledged at
+     * once during the quick-ack phase (the first segments of a connection, or after an RTO of
+     * silence, as Linux: slow start needs every ACK then), at once when two full-sized segments
+     * are unacknowledged, and otherwise within {@link #DELAYED_ACK_WAN_NANOS} unless a segment
+     * we send first carries it. (Segments of one receive burst still share one ACK.)
+     */
+    void ackData(TasFlow f, long now) {
+        long last = f.lastDataRxNanos;
+        f.lastDataRxNanos = now;
+        if (last == 0 || now - last > f.rtoNanos()) {
+            TasByteRing rx = f.rx;
+            int wnd = rx == null ? 0 : rx.capacity();
+            f.quickAcks = Math.clamp(wnd / (2 * Math.max(1, f.mss())), 2, MAX_QUICK_ACKS);
+        }
+        if (f.quickAcks > 0) {
+            f.quickAcks--;
+            scheduleAck(f);
+            return;
+        }
+        if (f.rcvNxt() - f.lastAckSent >= 2 * f.mss()) {
+            scheduleAck(f);
+            return;
+        }
+        f.ackPending(true);
+        if (f.delackDeadline == 0) {
+            f.delackDeadline = now + DELAYED_ACK_WAN_NANOS;
+            TcpTimers.arm(wheel, f);
+        }
+    }
     /** The shortest tail loss probe timeout (Linux waits at least two jiffies; RTTs here may be µs). */
     static final long PTO_MIN_NANOS = 10_000_000L;
     /** RFC 8985 7.2 WCDelAckT: a lone segment's ACK may be delayed this long by the peer. */
@@ -615,16 +657,24 @@ final class TcpOutput {
         }
         int wnd = TcpInput.receiveWindow(f);
         int wscale = f.rcvWscale();
-        int adv = Math.min(wnd >>> wscale, 65535);
+        // A few units of the scale stay unannounced (see below): wscale 2 keeps 32 bytes of a
+        // 128 KiB ring back, wscale 14 (a 1 GiB ring) 128 KiB; 0.02% of the ring either way.
+        int slack = wscale == 0 ? 0 : RCV_SLACK_UNITS << wscale; // unscaled windows never round
+        int adv = Math.min(Math.max(0, wnd - slack) >>> wscale, 65535);
         TasByteRing rx = f.rx;
         long tailPos = rx == null ? 0 : rx.tailPlain();
         if (rx != null && f.rcvAdvEdgePos - tailPos > ((long) adv << wscale)) {
             // RFC 7323 2.4 / RFC 9293 3.8.6.2.2: shifting rounds down, which could pull the right
             // edge left of the one already announced; round up instead (as Linux's ALIGN in
-            // tcp_select_window), so the edge never shrinks. The ring's end only moves right, so
-            // this overshoots it by less than one unit of the scale.
-            long owed = f.rcvAdvEdgePos - tailPos;
-            adv = (int) Math.min((owed + (1L << wscale) - 1) >>> wscale, 65535);
+            // tcp_select_window), so the edge never shrinks. Rounding up drifts the edge past
+            // the free space by less than a unit per segment while the application does not
+            // read; the slack held back above absorbs that, so we never announce bytes we would
+            // have to drop. Past it (many tiny segments, no reads) a shrink of less than one
+            // unit is the lesser evil.
+            long up = (f.rcvAdvEdgePos - tailPos + (1L << wscale) - 1) >>> wscale;
+            if (up << wscale <= wnd) {
+                adv = (int) Math.min(up, 65535);
+            }
         }
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt(), hdr, flags, adv);
         int advertised = adv << wscale;

@@ -121,6 +121,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         if (f.delackDeadline != 0 && now >= f.delackDeadline) {
             f.delackDeadline = 0;
             if (f.ackPending()) {
+                counters.increment(TasCounter.TCP_DELAYED_ACKS);
                 out.sendAckNow(f, now); // no reply came to carry it
             }
         }

@@ -312,10 +312,16 @@ public final class TasFlow {
     public boolean tlpOut;
     public int tlpHighSeq;
     /**
-     * Looped connections: when a delayed ACK must go out at the latest (0: none pending). The
-     * reply to a request usually carries it first (fast path only).
+     * When a delayed ACK must go out at the latest (0: none pending). A segment we send first
+     * carries it (fast path only).
      */
     public long delackDeadline;
+    /**
+     * Segments still to acknowledge at once before delayed ACKs begin (Linux's quick-ack mode, at
+     * the start and after an idle period), and when data last arrived (fast path only).
+     */
+    public int quickAcks;
+    public long lastDataRxNanos;
     /**
      * The FIN was consumed in order: the receive side is closed. Volatile: set after the last
      * byte's tail is published, so a reader that sees it also sees every byte before the FIN.

@@ -97,6 +97,7 @@ public enum TasCounter {
     TCP_OUT_OF_ORDER("out-of-order segments kept"),
     TCP_DUPLICATE_SEGMENTS("duplicate segments received (already acknowledged data)"),
     TCP_ACKS_SENT("pure ACKs sent"),
+    TCP_DELAYED_ACKS("ACKs sent when the delayed-ACK timer expired, no segment of ours having carried them (RFC 1122 4.2.3.2)"),
     TCP_PAWS_REJECTED("segments dropped (and acknowledged) for a timestamp older than the last one (RFC 7323 5 PAWS)"),
     TCP_CHALLENGE_ACKS("segments that call for a challenge ACK (RFC 5961 3.2, 4.2); those over the limit are also in tcp_challenge_acks_limited"),
     TCP_CHALLENGE_ACKS_LIMITED("challenge ACKs not sent: over the per-connection limit of one per 500 ms (RFC 5961 7)"),
