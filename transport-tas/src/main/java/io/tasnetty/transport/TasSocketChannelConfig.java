@@ -39,15 +39,17 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  *   <li>{@code SO_LINGER} 0: close sends RST (abort) instead of FIN. Other values close gracefully
  *       without blocking: the engine keeps sending what was written, then FIN.</li>
  *   <li>{@code SO_KEEPALIVE}: the engine's keepalive for this connection.</li>
- *   <li>{@code TCP_NODELAY}: accepted and reported; the engine has no Nagle delay, it sends what a
- *       flush hands it at once, so the connection always behaves as with TCP_NODELAY on.</li>
+ *   <li>{@code TCP_NODELAY}: true (Netty's default) sends what a flush hands over at once; false
+ *       turns on Nagle's algorithm for the connection (Minshall's form, as Linux: a sub-MSS segment
+ *       waits while an earlier one is unacknowledged).</li>
  *   <li>{@code IP_TOS}: the type-of-service byte of the connection's segments (the engine keeps
  *       the two ECN bits for itself).</li>
  *   <li>{@code TCP_KEEPIDLE}, {@code TCP_KEEPINTVL}/{@code TCP_KEEPINTERVAL},
  *       {@code TCP_KEEPCNT}/{@code TCP_KEEPCOUNT} (by name: {@link TasChannelOption}'s, epoll's or
  *       NIO's): this connection's keepalive timing, in seconds and probes.</li>
  *   <li>{@code SO_REUSEADDR}, {@code SO_REUSEPORT}: accepted and reported; the engine has no use for them.</li>
- *   <li>epoll's {@code TCP_QUICKACK} (the engine acknowledges every segment at once anyway),
+ *   <li>epoll's {@code TCP_QUICKACK} (the engine acknowledges the first segments of a connection at once,
+ *       and out-of-order data, as Linux's quick-ack mode),
  *       {@code TCP_CORK}, {@code TCP_NOTSENT_LOWAT}, {@code TCP_USER_TIMEOUT}, {@code SO_BUSY_POLL},
  *       {@code IP_TRANSPARENT}, {@code IP_FREEBIND}, {@code TCP_FASTOPEN_CONNECT} and
  *       {@code EPOLL_MODE}: accepted and reported, no effect on the engine path (on the kernel path
@@ -239,6 +241,9 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
         if (trafficClass != 0) {
             c.setTrafficClass(trafficClass);
         }
+        if (!tcpNoDelay) {
+            c.setNoDelay(false);
+        }
     }
 
     /** A kernel socket opened for this channel: give it every option set so far. */
@@ -371,6 +376,10 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     public TasSocketChannelConfig setTcpNoDelay(boolean tcpNoDelay) {
         this.tcpNoDelay = tcpNoDelay;
         kernel(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+        TasConnection c = channel.connection();
+        if (c != null) {
+            c.setNoDelay(tcpNoDelay);
+        }
         return this;
     }
 

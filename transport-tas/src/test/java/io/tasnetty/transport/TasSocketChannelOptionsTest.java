@@ -87,6 +87,28 @@ class TasSocketChannelOptionsTest {
     }
 
     @Test
+    void tcpNoDelayChoosesNaglePerConnection() throws Exception {
+        Channel server = server();
+        TasSocketChannel quick = (TasSocketChannel) new Bootstrap().group(group).channel(TasSocketChannel.class)
+            .handler(new ChannelInboundHandlerAdapter())
+            .connect(server.localAddress()).sync().channel();
+        assertThat(quick.config().isTcpNoDelay()).as("Netty's default").isTrue();
+        assertThat(quick.connection().flow().nagle).isFalse();
+        TasSocketChannel nagle = (TasSocketChannel) new Bootstrap().group(group).channel(TasSocketChannel.class)
+            .handler(new ChannelInboundHandlerAdapter())
+            .option(ChannelOption.TCP_NODELAY, false)
+            .connect(server.localAddress()).sync().channel();
+        assertThat(nagle.connection().flow().nagle).as("set before connect").isTrue();
+        nagle.config().setOption(ChannelOption.TCP_NODELAY, true);
+        assertThat(nagle.connection().flow().nagle).as("set after connect").isFalse();
+        quick.config().setTcpNoDelay(false);
+        assertThat(quick.connection().flow().nagle).isTrue();
+        quick.close().sync();
+        nagle.close().sync();
+        server.close().sync();
+    }
+
+    @Test
     void onTheKernelPathTheOptionsReachTheSocket() throws Exception {
         try (ServerSocket kernel = new ServerSocket(0, 5, InetAddress.getByName("127.0.0.1"))) {
             TasSocketChannel ch = (TasSocketChannel) new Bootstrap().group(group).channel(TasSocketChannel.class)

@@ -270,6 +270,16 @@ public final class TasConnection extends TasSocket {
         command(TasFlow.CMD_KEEPALIVE); // publishes the fields and re-arms the timer
     }
 
+    /**
+     * TCP_NODELAY: true (the default here, as Netty's) sends what a flush hands over at once;
+     * false turns on Nagle's algorithm (RFC 9293 3.7.4), which holds a sub-MSS segment while an
+     * earlier one is unacknowledged. Turning it back on sends what was held at once.
+     */
+    public void setNoDelay(boolean on) {
+        flow.nagle = !on;
+        command(TasFlow.CMD_OPTIONS);
+    }
+
     /** The type-of-service byte (IP_TOS) of this connection's segments; the ECN bits stay the engine's. */
     public void setTrafficClass(int tos) {
         if (tos < 0 || tos > 255) {

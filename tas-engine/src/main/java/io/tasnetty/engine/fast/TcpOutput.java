@@ -228,6 +228,9 @@ final class TcpOutput {
                     }
                     len = usable;
                 }
+                if (len < segMax && len == avail && f.nagle && nagleHolds(f, sndNxt, sndUna)) {
+                    break; // the ACK that releases it marks the flow for transmission again
+                }
                 // Loopback flows never cross the link that tcp-link-bw and the rate controller
                 // describe: only the peer's window bounds them.
                 if (!f.loopback && f.rateBytesPerSec() > 0 && !paceAllows(f, len, now)) {
@@ -253,6 +256,9 @@ final class TcpOutput {
                 f.sndNxt(sndNxt);
                 if (gt(sndNxt, sndMax)) {
                     f.sndMax(sndNxt);
+                    if (len < segMax) {
+                        f.sndSml = sndNxt;
+                    }
                 }
                 if (f.rtoDeadline() == 0) {
                     f.rtoDeadline(now + f.rtoNanos());
@@ -292,6 +298,18 @@ final class TcpOutput {
             break;
         }
         return sent;
+    }
+
+    /**
+     * Nagle's algorithm (RFC 896, RFC 9293 3.7.4) in Minshall's form, as Linux's tcp_nagle_check:
+     * new data shorter than a segment waits while a sub-MSS segment sent earlier is still
+     * unacknowledged (full segments never wait). Classic Nagle would also hold it behind full
+     * segments in flight, which with the peer's delayed ACK stalls the tail of every response.
+     * Retransmissions and data before a requested FIN (the last segment) are never held.
+     */
+    private static boolean nagleHolds(TasFlow f, int sndNxt, int sndUna) {
+        int sndMax = f.sndMax();
+        return sndNxt == sndMax && !f.finRequested() && gt(f.sndSml, sndUna) && !gt(f.sndSml, sndMax);
     }
 
     /**

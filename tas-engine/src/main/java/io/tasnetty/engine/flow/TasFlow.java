@@ -54,6 +54,8 @@ public final class TasFlow {
     public static final int CMD_ABORT = 1 << 4;
     /** Keepalive was turned on or off: (re)arm or cancel its timer. */
     public static final int CMD_KEEPALIVE = 1 << 5;
+    /** A per-connection option changed (TCP_NODELAY, TCP_USER_TIMEOUT): send what it held back. */
+    public static final int CMD_OPTIONS = 1 << 6;
 
     /** Out-of-order intervals kept per flow (TAS keeps one). */
     public static final int OOO_MAX = 4;
@@ -342,6 +344,13 @@ public final class TasFlow {
      * the fast path sees the command may still carry the old value, as with a socket option.
      */
     public int tos;
+    /**
+     * Nagle's algorithm (RFC 896, RFC 9293 3.7.4) on: TCP_NODELAY off. app writes, then posts
+     * CMD_OPTIONS. Off by default, as Netty's TCP_NODELAY defaults to true.
+     */
+    public boolean nagle;
+    /** End of the last sub-MSS segment of new data sent (Linux's snd_sml; fast path only). */
+    public int sndSml;
 
     // ---- scheduling on the owning fast path ----
     public TasFlow timerPrev;
