@@ -47,10 +47,14 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  *   <li>{@code TCP_KEEPIDLE}, {@code TCP_KEEPINTVL}/{@code TCP_KEEPINTERVAL},
  *       {@code TCP_KEEPCNT}/{@code TCP_KEEPCOUNT} (by name: {@link TasChannelOption}'s, epoll's or
  *       NIO's): this connection's keepalive timing, in seconds and probes.</li>
+ *   <li>epoll's {@code TCP_USER_TIMEOUT} (RFC 5482, milliseconds): sent data unacknowledged that long
+ *       since the last progress, or the peer's window shut that long under our probes, closes the
+ *       connection with "Connection timed out" (ETIMEDOUT), as on Linux. Not applied on the kernel
+ *       path (the JDK cannot set it).</li>
  *   <li>{@code SO_REUSEADDR}, {@code SO_REUSEPORT}: accepted and reported; the engine has no use for them.</li>
  *   <li>epoll's {@code TCP_QUICKACK} (the engine acknowledges the first segments of a connection at once,
  *       and out-of-order data, as Linux's quick-ack mode),
- *       {@code TCP_CORK}, {@code TCP_NOTSENT_LOWAT}, {@code TCP_USER_TIMEOUT}, {@code SO_BUSY_POLL},
+ *       {@code TCP_CORK}, {@code TCP_NOTSENT_LOWAT}, {@code SO_BUSY_POLL},
  *       {@code IP_TRANSPARENT}, {@code IP_FREEBIND}, {@code TCP_FASTOPEN_CONNECT} and
  *       {@code EPOLL_MODE}: accepted and reported, no effect on the engine path (on the kernel path
  *       {@code TCP_QUICKACK} and {@code SO_REUSEPORT} reach the socket; the JDK offers no way to set
@@ -73,6 +77,8 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     private volatile int keepIdle;
     private volatile int keepInterval;
     private volatile int keepCount;
+    /** TCP_USER_TIMEOUT in milliseconds; 0 = none. */
+    private volatile int userTimeoutMillis;
     /** Options of other transports this one takes by name, with the values set (see the class comment). */
     private final Map<String, Object> foreign = new ConcurrentHashMap<>();
 
@@ -98,7 +104,7 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     /** Options of epoll's and NIO's socket configs that are no-ops here (see the class comment). */
     private static boolean isAcceptedNoOp(String name) {
         return switch (name) {
-            case "TCP_QUICKACK", "TCP_CORK", "TCP_NOTSENT_LOWAT", "TCP_USER_TIMEOUT", "SO_BUSY_POLL", "IP_TRANSPARENT",
+            case "TCP_QUICKACK", "TCP_CORK", "TCP_NOTSENT_LOWAT", "SO_BUSY_POLL", "IP_TRANSPARENT",
                  "IP_FREEBIND", "TCP_FASTOPEN_CONNECT", "EPOLL_MODE", "SO_REUSEPORT" -> true;
             default -> false;
         };
@@ -139,6 +145,8 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
                 return (T) Integer.valueOf(keepInterval);
             case "TCP_KEEPCNT", "TCP_KEEPCOUNT":
                 return (T) Integer.valueOf(keepCount);
+            case "TCP_USER_TIMEOUT":
+                return (T) Integer.valueOf(userTimeoutMillis);
             default:
                 if (isAcceptedNoOp(name)) {
                     return (T) foreign.get(name);
@@ -178,6 +186,7 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
             case "TCP_KEEPIDLE" -> setKeepAliveTiming((Integer) value, keepInterval, keepCount);
             case "TCP_KEEPINTVL", "TCP_KEEPINTERVAL" -> setKeepAliveTiming(keepIdle, (Integer) value, keepCount);
             case "TCP_KEEPCNT", "TCP_KEEPCOUNT" -> setKeepAliveTiming(keepIdle, keepInterval, (Integer) value);
+            case "TCP_USER_TIMEOUT" -> setUserTimeout((Integer) value);
             case "TCP_MD5SIG" -> throw new ChannelException(
                 "TCP_MD5SIG is not supported by TAS channels (RFC 2385 signatures are neither made nor checked)");
             default -> {
@@ -193,6 +202,21 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
             }
         }
         return true;
+    }
+
+    /**
+     * TCP_USER_TIMEOUT in milliseconds (epoll's unit; 0 = none) on the engine path. The JDK cannot
+     * set it on a kernel socket, so the kernel path keeps the kernel's behaviour.
+     */
+    private void setUserTimeout(int millis) {
+        if (millis < 0) {
+            throw new IllegalArgumentException("TCP_USER_TIMEOUT must not be negative: " + millis);
+        }
+        userTimeoutMillis = millis;
+        TasConnection c = channel.connection();
+        if (c != null) {
+            c.setUserTimeout(TimeUnit.MILLISECONDS.toNanos(millis));
+        }
     }
 
     /** Keepalive timing in seconds and probes (0 = default) on both paths. */
@@ -243,6 +267,9 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
         }
         if (!tcpNoDelay) {
             c.setNoDelay(false);
+        }
+        if (userTimeoutMillis > 0) {
+            c.setUserTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis));
         }
     }
 

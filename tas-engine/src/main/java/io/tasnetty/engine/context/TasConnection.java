@@ -280,6 +280,19 @@ public final class TasConnection extends TasSocket {
         command(TasFlow.CMD_OPTIONS);
     }
 
+    /**
+     * TCP_USER_TIMEOUT (RFC 5482): the longest sent data may stay unacknowledged, or the peer's
+     * window stay shut under our probes, before the connection is dropped with
+     * {@link TasError#TIMED_OUT}; 0 (the default) leaves it to the retransmission and probe counts.
+     */
+    public void setUserTimeout(long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("TCP_USER_TIMEOUT must not be negative: " + nanos + " ns");
+        }
+        flow.userTimeoutNanos = nanos;
+        command(TasFlow.CMD_OPTIONS);
+    }
+
     /** The type-of-service byte (IP_TOS) of this connection's segments; the ECN bits stay the engine's. */
     public void setTrafficClass(int tos) {
         if (tos < 0 || tos > 255) {

@@ -371,6 +371,7 @@ final class TcpInput {
                 tx.publishHead(tx.headPlain() + dataAcked);
             }
             f.sndUna(ack);
+            f.unackedSinceNanos = now; // progress: TCP_USER_TIMEOUT counts from here
             if (lt(f.sndNxt(), ack)) {
                 f.sndNxt(ack); // after a go-back-N rewind the peer may ack beyond what we re-sent
             }
@@ -462,10 +463,13 @@ final class TcpInput {
             }
             f.sndWl1(segSeq);
             f.sndWl2(ack);
-            if (wnd > 0 && f.persistDeadline() != 0) {
-                f.persistDeadline(0);
-                f.backoff(0);
-                timers.arm(f);
+            if (wnd > 0) {
+                f.persistSinceNanos = 0; // the window opened: probing (and its user timeout) ends
+                if (f.persistDeadline() != 0) {
+                    f.persistDeadline(0);
+                    f.backoff(0);
+                    timers.arm(f);
+                }
             }
             if (opened) {
                 out.markTx(f);

@@ -222,6 +222,9 @@ final class TcpOutput {
                         // unless nothing is in flight (then the window is all we get).
                         if (sndWnd == 0 && sndUna == sndNxt && f.persistDeadline() == 0) {
                             f.persistDeadline(now + Math.max(TcpTimers.PERSIST_MIN_NANOS, f.rtoNanos()));
+                            if (f.persistSinceNanos == 0) {
+                                f.persistSinceNanos = now;
+                            }
                             TcpTimers.arm(wheel, f);
                         }
                         break;
@@ -260,6 +263,9 @@ final class TcpOutput {
                         f.sndSml = sndNxt;
                     }
                 }
+                if (sndUna == sndMax) {
+                    f.unackedSinceNanos = now; // nothing was outstanding: RFC 5482's clock starts
+                }
                 if (f.rtoDeadline() == 0) {
                     f.rtoDeadline(now + f.rtoNanos());
                     TcpTimers.arm(wheel, f);
@@ -284,6 +290,9 @@ final class TcpOutput {
                     } else if (state == TcpState.CLOSE_WAIT) {
                         f.state(TcpState.LAST_ACK);
                     }
+                }
+                if (f.sndUna() == f.sndMax()) {
+                    f.unackedSinceNanos = now;
                 }
                 f.sndNxt(f.sndNxt() + 1);
                 if (gt(f.sndNxt(), f.sndMax())) {

@@ -351,6 +351,18 @@ public final class TasFlow {
     public boolean nagle;
     /** End of the last sub-MSS segment of new data sent (Linux's snd_sml; fast path only). */
     public int sndSml;
+    /**
+     * TCP_USER_TIMEOUT (RFC 5482) in nanoseconds, 0: none (the retry counts decide). app writes,
+     * then posts CMD_OPTIONS.
+     */
+    public long userTimeoutNanos;
+    /**
+     * Since when sent data has waited for an acknowledgment: the first send with nothing
+     * outstanding, then each ACK that moves SND.UNA (fast path only).
+     */
+    public long unackedSinceNanos;
+    /** Since when the peer's window has stayed shut under our probes (0: not probing; fast path only). */
+    public long persistSinceNanos;
 
     // ---- scheduling on the owning fast path ----
     public TasFlow timerPrev;

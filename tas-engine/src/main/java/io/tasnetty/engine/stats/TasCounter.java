@@ -103,6 +103,7 @@ public enum TasCounter {
     TCP_CHALLENGE_ACKS_LIMITED("challenge ACKs not sent: over the per-connection limit of one per 500 ms (RFC 5961 7)"),
     TCP_ECN_MARKED("segments received with ECN congestion experienced"),
     TCP_KEEPALIVES("keepalive probes sent"),
+    CONN_USER_TIMEOUTS("connections dropped because data stayed unacknowledged, or the window shut, past TCP_USER_TIMEOUT (RFC 5482)"),
 
     CTX_EVENT_QUEUE_FULL("context events deferred because the event queue was full"),
     CMD_QUEUE_FULL("commands deferred because a command queue was full"),
