@@ -58,7 +58,11 @@ public enum TasCounter {
     ARP_REQUESTS_SENT("ARP requests sent"),
     ARP_REPLIES_SENT("ARP replies sent"),
     ARP_RESOLVED("ARP entries learned"),
-    ARP_FAILED("ARP resolutions that gave up"),
+    ARP_FAILED("ARP resolutions that gave up, and cache entries no re-validation request could confirm"),
+    ARP_MAC_CHANGED("neighbours whose MAC changed (gratuitous ARP or a new answer); their flows follow"),
+    ARP_CHANGES_LOCKED("MAC changes ignored within 1 s of the last one (Linux locktime: two answers flapping)"),
+    ARP_FLOWS_MOVED("established flows pointed at a neighbour's new MAC"),
+    ARP_AGED_OUT("cache entries past their reachable time that no flow used (forgotten without traffic)"),
 
     KNI_TO_KERNEL("frames the engine did not consume, passed to the kernel interface (kni-name)"),
     KNI_FROM_KERNEL("frames from the kernel interface (kni-name) sent on the port"),
