@@ -151,7 +151,7 @@ public final class TasSlowPath {
     /** Linux's ucast_probes, then as many broadcasts (mcast_resolicit) before giving up. */
     static final int ARP_UNICAST_PROBES = 3;
     static final int ARP_BROADCAST_PROBES = 3;
-    /** Linux's locktime: a different MAC within this long of the last change is ignored. */
+    /** Linux's locktime: a different MAC in an answer within this long of the last change is ignored. */
     static final long ARP_LOCKTIME_NANOS = 1_000_000_000L;
 
     private static final class ArpPending {
@@ -827,7 +827,10 @@ public final class TasSlowPath {
                 neighbourCheckNanos = Math.min(neighbourCheckNanos, now + ARP_REACHABLE_NANOS);
                 counters.increment(TasCounter.ARP_RESOLVED);
             } else if (n != null && n.mac != senderMac) {
-                if (now - n.changedNanos >= ARP_LOCKTIME_NANOS) {
+                // Linux's arp_process: a gratuitous ARP (sender = target) is an announcement and
+                // always overrides; other answers only after the locktime.
+                boolean gratuitous = senderIp == targetIp;
+                if (gratuitous || now - n.changedNanos >= ARP_LOCKTIME_NANOS) {
                     // The neighbour moved (failover, a replaced NIC, a new gateway): established
                     // flows through it follow at once instead of sending into the void.
                     n.mac = senderMac;

@@ -60,7 +60,7 @@ public enum TasCounter {
     ARP_RESOLVED("ARP entries learned"),
     ARP_FAILED("ARP resolutions that gave up, and cache entries no re-validation request could confirm"),
     ARP_MAC_CHANGED("neighbours whose MAC changed (gratuitous ARP or a new answer); their flows follow"),
-    ARP_CHANGES_LOCKED("MAC changes ignored within 1 s of the last one (Linux locktime: two answers flapping)"),
+    ARP_CHANGES_LOCKED("MAC changes in ARP answers ignored within 1 s of the last change (Linux locktime: two answers flapping; gratuitous ARP always counts)"),
     ARP_FLOWS_MOVED("established flows pointed at a neighbour's new MAC"),
     ARP_AGED_OUT("cache entries past their reachable time that no flow used (forgotten without traffic)"),
 

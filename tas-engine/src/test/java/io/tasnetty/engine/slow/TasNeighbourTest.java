@@ -57,12 +57,21 @@ class TasNeighbourTest {
 
     /** A gratuitous ARP for the peer's address from {@code mac}'s own port (broadcast). */
     private void gratuitousArp(WirePort from, long mac) {
+        arp(from, Ethernet.BROADCAST, Arp.OP_REQUEST, mac, TcpTestPeer.IP);
+    }
+
+    /** An ARP reply to the engine saying the peer's address is at {@code mac}. */
+    private void arpReply(WirePort from, long mac) {
+        arp(from, EngineHarness.ENGINE_MAC, Arp.OP_REPLY, mac, EngineHarness.ENGINE_IP);
+    }
+
+    private static void arp(WirePort from, long dst, int op, long mac, int targetIp) {
         PacketBuffer[] one = new PacketBuffer[1];
         assertThat(from.alloc(one, 1)).isEqualTo(1);
         PacketBuffer b = one[0];
-        Ethernet.write(b.segment, b.offset, Ethernet.BROADCAST, mac, Ethernet.TYPE_ARP);
-        Arp.write(b.segment, b.offset + Ethernet.HEADER_LENGTH, Arp.OP_REQUEST, mac, TcpTestPeer.IP, 0,
-            TcpTestPeer.IP);
+        Ethernet.write(b.segment, b.offset, dst, mac, Ethernet.TYPE_ARP);
+        Arp.write(b.segment, b.offset + Ethernet.HEADER_LENGTH, op, mac, TcpTestPeer.IP,
+            op == Arp.OP_REPLY ? EngineHarness.ENGINE_MAC : 0, targetIp);
         b.length = Ethernet.HEADER_LENGTH + Arp.LENGTH;
         assertThat(from.txBurst(0, one, 1)).isEqualTo(1);
     }
@@ -137,7 +146,7 @@ class TasNeighbourTest {
         ScriptedConnection passive = h.accept(90); // learned from its SYN: the same next hop
         moved = h.wire.attach("moved", NEW_MAC, 1, 1500, 256);
         moved.start();
-        runTo(t0 + 2000 * MS); // past Linux's 1 s locktime
+        runTo(t0 + 2000 * MS);
         gratuitousArp(moved, NEW_MAC);
         h.step();
         assertThat(h.engine.counter(TasCounter.ARP_MAC_CHANGED)).isEqualTo(1);
@@ -163,15 +172,37 @@ class TasNeighbourTest {
     }
 
     @Test
-    void shouldIgnoreAMacFlappingWithinTheLocktime() {
+    void shouldIgnoreASecondAnswerWithAnotherMacWithinTheLocktime() {
         ScriptedConnection sc = open();
         moved = h.wire.attach("moved", NEW_MAC, 1, 1500, 256);
         moved.start();
-        gratuitousArp(moved, NEW_MAC); // at once after the reply that created the entry
+        arpReply(moved, NEW_MAC); // a second answer right after the one that created the entry
         h.step();
         assertThat(h.engine.counter(TasCounter.ARP_MAC_CHANGED)).isZero();
         assertThat(h.engine.counter(TasCounter.ARP_CHANGES_LOCKED)).isEqualTo(1);
         sc.write(bytes(10));
         assertThat(h.step()).as("still to the peer's MAC").hasSize(1);
+        // Later, the same answer is believed.
+        h.advanceMillis(1000);
+        arpReply(moved, NEW_MAC);
+        h.step();
+        assertThat(h.engine.counter(TasCounter.ARP_MAC_CHANGED)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldTakeAGratuitousArpEvenWithinTheLocktime() {
+        // Linux's arp_process: an announcement (sender = target) always overrides; a failover
+        // right after the flow started must not wait for another ARP that may never come.
+        ScriptedConnection sc = open();
+        moved = h.wire.attach("moved", NEW_MAC, 1, 1500, 256);
+        moved.start();
+        gratuitousArp(moved, NEW_MAC);
+        h.step();
+        assertThat(h.engine.counter(TasCounter.ARP_MAC_CHANGED)).isEqualTo(1);
+        sc.write(bytes(10));
+        assertThat(h.step()).as("nothing to the old MAC").isEmpty();
+        List<PacketBuffer> frames = ipv4Frames(moved);
+        assertThat(frames).hasSize(1);
+        frames.forEach(moved::free);
     }
 }
