@@ -52,8 +52,9 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  *       connection with "Connection timed out" (ETIMEDOUT), as on Linux. Not applied on the kernel
  *       path (the JDK cannot set it).</li>
  *   <li>{@code SO_REUSEADDR}, {@code SO_REUSEPORT}: accepted and reported; the engine has no use for them.</li>
- *   <li>epoll's {@code TCP_QUICKACK} (the engine acknowledges the first segments of a connection at once,
- *       and out-of-order data, as Linux's quick-ack mode),
+ *   <li>epoll's {@code TCP_QUICKACK}: true starts the quick-ack phase again (the next segments are
+ *       acknowledged at once, a delayed ACK goes now), as on Linux, where it is not permanent either.</li>
+ *   <li>epoll's
  *       {@code TCP_CORK}, {@code TCP_NOTSENT_LOWAT}, {@code SO_BUSY_POLL},
  *       {@code IP_TRANSPARENT}, {@code IP_FREEBIND}, {@code TCP_FASTOPEN_CONNECT} and
  *       {@code EPOLL_MODE}: accepted and reported, no effect on the engine path (on the kernel path
@@ -196,6 +197,10 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
                 foreign.put(name, value);
                 if (name.equals("TCP_QUICKACK")) {
                     kernel(ExtendedSocketOptions.TCP_QUICKACK, (Boolean) value);
+                    TasConnection c = channel.connection();
+                    if (c != null) {
+                        c.setQuickAck((Boolean) value);
+                    }
                 } else if (name.equals("SO_REUSEPORT")) {
                     kernel(StandardSocketOptions.SO_REUSEPORT, (Boolean) value);
                 }
@@ -270,6 +275,9 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
         }
         if (userTimeoutMillis > 0) {
             c.setUserTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis));
+        }
+        if (Boolean.TRUE.equals(foreign.get("TCP_QUICKACK"))) {
+            c.setQuickAck(true);
         }
     }
 

@@ -281,6 +281,18 @@ public final class TasConnection extends TasSocket {
     }
 
     /**
+     * TCP_QUICKACK, as on Linux: true acknowledges the next segments at once (the quick-ack phase
+     * starts again) and sends an ACK that is being delayed now; it is not permanent, the delayed
+     * ACKs return once the phase is over. false changes nothing.
+     */
+    public void setQuickAck(boolean on) {
+        if (on) {
+            flow.quickAckRequested = true;
+            command(TasFlow.CMD_OPTIONS);
+        }
+    }
+
+    /**
      * TCP_USER_TIMEOUT (RFC 5482): the longest sent data may stay unacknowledged, or the peer's
      * window stay shut under our probes, before the connection is dropped with
      * {@link TasError#TIMED_OUT}; 0 (the default) leaves it to the retransmission and probe counts.

@@ -803,6 +803,10 @@ public final class TasFastPath {
             // TCP_NODELAY turned on pushes what Nagle held (as Linux's tcp_push_pending_frames).
             // No small segment counts as outstanding from here (the safe side of a stale snd_sml).
             f.sndSml = f.sndUna();
+            if (f.quickAckRequested) {
+                f.quickAckRequested = false;
+                out.quickAck(f);
+            }
             out.markTx(f);
             timers.arm(f);
         }

@@ -396,10 +396,18 @@ final class TcpOutput {
      * are unacknowledged, and otherwise within {@link #DELAYED_ACK_WAN_NANOS} unless a segment
      * we send first carries it. (Segments of one receive burst still share one ACK.)
      */
+    /** TCP_QUICKACK: the quick-ack phase again, and a delayed ACK goes now (Linux's tcp_enter_quickack_mode). */
+    void quickAck(TasFlow f) {
+        f.quickAcks = MAX_QUICK_ACKS;
+        if (f.ackPending() && TcpState.isSynchronized(f.state())) {
+            scheduleAck(f);
+        }
+    }
+
     void ackData(TasFlow f, long now) {
         long last = f.lastDataRxNanos;
         f.lastDataRxNanos = now;
-        if (last == 0 || now - last > f.rtoNanos()) {
+        if ((last == 0 || now - last > f.rtoNanos()) && f.quickAcks < 2) {
             TasByteRing rx = f.rx;
             int wnd = rx == null ? 0 : rx.capacity();
             f.quickAcks = Math.clamp(wnd / (2 * Math.max(1, f.mss())), 2, MAX_QUICK_ACKS);

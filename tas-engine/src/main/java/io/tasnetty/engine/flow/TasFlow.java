@@ -54,7 +54,7 @@ public final class TasFlow {
     public static final int CMD_ABORT = 1 << 4;
     /** Keepalive was turned on or off: (re)arm or cancel its timer. */
     public static final int CMD_KEEPALIVE = 1 << 5;
-    /** A per-connection option changed (TCP_NODELAY, TCP_USER_TIMEOUT): send what it held back. */
+    /** A per-connection option changed (TCP_NODELAY, TCP_USER_TIMEOUT, TCP_QUICKACK): act on it. */
     public static final int CMD_OPTIONS = 1 << 6;
 
     /** Out-of-order intervals kept per flow (TAS keeps one). */
@@ -349,6 +349,8 @@ public final class TasFlow {
      * CMD_OPTIONS. Off by default, as Netty's TCP_NODELAY defaults to true.
      */
     public boolean nagle;
+    /** TCP_QUICKACK was set: acknowledge at once again (app writes, then posts CMD_OPTIONS). */
+    public volatile boolean quickAckRequested;
     /** End of the last sub-MSS segment of new data sent (Linux's snd_sml; fast path only). */
     public int sndSml;
     /**

@@ -123,4 +123,18 @@ class TcpDelayedAckTest {
         assertThat(out.get(0).has(Tcp.ACK)).isTrue();
         assertThat(out.get(0).ack()).isEqualTo(sc.peerSeq);
     }
+    @Test
+    void shouldSendTheDelayedAckAndQuickAckAgainOnTcpQuickAck() {
+        leaveQuickAck();
+        assertThat(data(10)).isEmpty();
+        sc.conn.setQuickAck(true);
+        List<Segment> out = h.step();
+        assertThat(out).as("the ACK being delayed goes at once").hasSize(1);
+        assertThat(out.get(0).ack()).isEqualTo(sc.peerSeq);
+        for (int i = 0; i < QUICK_ACKS; i++) {
+            assertThat(data(10)).as("quick-ack again, segment %d", i).hasSize(1);
+        }
+        assertThat(data(10)).as("not permanent, as on Linux").isEmpty();
+        assertThat(h.engine.counter(TasCounter.TCP_DELAYED_ACKS)).isZero();
+    }
 }
