@@ -98,8 +98,11 @@ public final class TasConnection extends TasSocket {
         // can announce is also bounded by the largest window field (65535 << scale): without
         // that bound, an unscaled connection over a ring above 64 KiB would send a useless
         // update (same window) after every read.
-        long maxWindow = Math.min(rx.capacity(), 65535L << flow.appRcvWscale());
-        long grow = Math.min(newHead + rx.capacity(), rx.tail() + maxWindow) - flow.rcvAdvEdgePos;
+        int wscale = flow.appRcvWscale();
+        long maxWindow = Math.min(rx.capacity(), 65535L << wscale);
+        // (The ring's last rcvWindowSlack bytes are never announced: the edge can reach only this far.)
+        long grow = Math.min(newHead + rx.capacity() - TasFlow.rcvWindowSlack(wscale), rx.tail() + maxWindow)
+            - flow.rcvAdvEdgePos;
         if (grow >= Math.min(rx.capacity() >> 1, Math.max(flow.appMss(), 536))) {
             command(TasFlow.CMD_RX_CONSUMED);
         }

@@ -375,9 +375,6 @@ final class TcpOutput {
         }
     }
 
-    /** Units of the window scale held back from the advertised window (see {@link #emit}). */
-    private static final int RCV_SLACK_UNITS = 8;
-
     /** How long a looped connection's ACK may wait for a reply to carry it. */
     static final long DELAYED_ACK_NANOS = 1_000_000L;
     /**
@@ -693,9 +690,8 @@ final class TcpOutput {
         int wnd = TcpInput.receiveWindow(f);
         int wscale = f.rcvWscale();
         // A few units of the scale stay unannounced (see below): wscale 2 keeps 32 bytes of a
-        // 128 KiB ring back, wscale 14 (a 1 GiB ring) 128 KiB; 0.02% of the ring either way.
-        int slack = wscale == 0 ? 0 : RCV_SLACK_UNITS << wscale; // unscaled windows never round
-        int adv = Math.min(Math.max(0, wnd - slack) >>> wscale, 65535);
+        // 128 KiB ring back, wscale 14 (a 1 GiB ring) 128 KiB.
+        int adv = Math.min(Math.max(0, wnd - TasFlow.rcvWindowSlack(wscale)) >>> wscale, 65535);
         TasByteRing rx = f.rx;
         long tailPos = rx == null ? 0 : rx.tailPlain();
         if (rx != null && f.rcvAdvEdgePos - tailPos > ((long) adv << wscale)) {

@@ -234,4 +234,24 @@ class TcpWindowTest {
         assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.DROP_RX_RING_FULL))
             .as("no byte the window announced was dropped").isZero();
     }
+    @Test
+    void shouldCountOnlyAnnounceableGrowthForAWindowUpdate() {
+        // RFC 9293 3.8.6.2.2 with the unannounced slack: at shift 8 the ring's last 2 KiB are never
+        // announced, so a read of 600 bytes moves the edge 600 bytes, under one MSS: no update.
+        use(TasConfig.builder().set("tcp-rxbuf-len", "8m"));
+        ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, 0, false, false, 0));
+        assertThat(sc.conn.flow().rcvWscale()).isEqualTo(8);
+        for (int i = 0; i < 3; i++) {
+            sc.data(bytes(1460, 1460 * i));
+            assertThat(h.step()).hasSize(1);
+        }
+        sc.read(600);
+        assertThat(h.step()).as("600 bytes are not a worthwhile window update").isEmpty();
+        // The edge already announced lies up to a few hundred bytes past ring end - slack (rounded
+        // up so that it never moved left): 1,800 bytes read open more than one MSS beyond it.
+        sc.read(1200);
+        List<Segment> out = h.step();
+        assertThat(out).as("1,800 bytes are").hasSize(1);
+        assertThat(out.get(0).ack()).isEqualTo(sc.peerSeq);
+    }
 }
