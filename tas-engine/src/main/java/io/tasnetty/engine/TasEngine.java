@@ -218,13 +218,13 @@ public final class TasEngine implements AutoCloseable {
             case CUBIC -> new TasCubic();
             case DCTCP_RATE -> new TasDctcpRate(c.ccDctcpInitMbps() * mbps, c.ccDctcpStepMbps() * mbps,
                 c.ccDctcpMinMbps() * mbps, Math.max(1, c.tcpLinkBwMbps()) * mbps, c.ccDctcpWeight(),
-                c.ccControlIntervalRtts());
+                c.ccControlIntervalRtts(), c.tcpRttInitMicros() * 1_000, c.ccDctcpMinpkts());
             case DCTCP_WIN -> new TasDctcpWindow(c.ccDctcpWeight());
             case CONST_RATE -> new TasConstRate(c.ccConstRateMbps() * mbps);
             case TIMELY -> new TasTimely(c.ccDctcpInitMbps() * mbps, c.ccTimelyStepMbps() * mbps,
                 c.ccDctcpMinMbps() * mbps, Math.max(1, c.tcpLinkBwMbps()) * mbps,
                 c.ccTimelyTlowMicros() * 1_000, c.ccTimelyThighMicros() * 1_000, c.ccTimelyAlpha(),
-                c.ccTimelyBeta(), c.ccControlIntervalRtts());
+                c.ccTimelyBeta(), c.ccControlIntervalRtts(), c.tcpRttInitMicros() * 1_000);
         };
     }
 

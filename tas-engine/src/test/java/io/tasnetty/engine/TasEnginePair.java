@@ -113,12 +113,13 @@ public final class TasEnginePair implements AutoCloseable {
             }
             for (TasConnection x : fromB) {
                 if (x.error() != TasError.NONE) {
-                    throw new AssertionError("connect failed: " + x + " " + x.error());
+                    throw new AssertionError("connect failed: " + x + " " + x.error() + "\n  A counters "
+                        + nonZero(a) + "\n  B counters " + nonZero(b));
                 }
             }
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("only " + atA.size() + " of " + n + " connections accepted in "
-                    + timeoutMillis + " ms");
+                    + timeoutMillis + " ms\n  A counters " + nonZero(a) + "\n  B counters " + nonZero(b));
             }
             LockSupport.parkNanos(100_000);
         }

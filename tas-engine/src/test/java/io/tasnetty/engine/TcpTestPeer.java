@@ -30,6 +30,10 @@ public final class TcpTestPeer implements AutoCloseable {
     private final List<byte[]> icmp = new ArrayList<>();
     private int ipId;
     private int arpAnswered;
+    private int arpUnicastRequests;
+    private int arpBroadcastRequests;
+    /** Whether the peer answers ARP requests for its address (false: it has gone away). */
+    public boolean answerArp = true;
 
     /** A TCP segment as seen on the wire. */
     public record Segment(int srcIp, int dstIp, int srcPort, int dstPort, int seq, int ack, int flags, int window,
@@ -186,6 +190,14 @@ public final class TcpTestPeer implements AutoCloseable {
         if (type == Ethernet.TYPE_ARP) {
             long a = o + Ethernet.HEADER_LENGTH;
             if (Arp.op(s, a) == Arp.OP_REQUEST && Arp.targetIp(s, a) == IP) {
+                if (Ethernet.dst(s, o) == Ethernet.BROADCAST) {
+                    arpBroadcastRequests++;
+                } else {
+                    arpUnicastRequests++;
+                }
+                if (!answerArp) {
+                    return;
+                }
                 PacketBuffer r = alloc();
                 Ethernet.write(r.segment, r.offset, Arp.senderMac(s, a), MAC, Ethernet.TYPE_ARP);
                 Arp.write(r.segment, r.offset + 14, Arp.OP_REPLY, MAC, IP, Arp.senderMac(s, a), Arp.senderIp(s, a));
@@ -227,6 +239,15 @@ public final class TcpTestPeer implements AutoCloseable {
         List<byte[]> l = new ArrayList<>(icmp);
         icmp.clear();
         return l;
+    }
+
+    /** ARP requests for the peer's address that came by unicast (re-validation) and by broadcast. */
+    public int arpUnicastRequests() {
+        return arpUnicastRequests;
+    }
+
+    public int arpBroadcastRequests() {
+        return arpBroadcastRequests;
     }
 
     /** ARP requests answered so far. */

@@ -39,16 +39,23 @@ import static io.netty.channel.ChannelOption.TCP_NODELAY;
  *   <li>{@code SO_LINGER} 0: close sends RST (abort) instead of FIN. Other values close gracefully
  *       without blocking: the engine keeps sending what was written, then FIN.</li>
  *   <li>{@code SO_KEEPALIVE}: the engine's keepalive for this connection.</li>
- *   <li>{@code TCP_NODELAY}: accepted and reported; the engine has no Nagle delay, it sends what a
- *       flush hands it at once, so the connection always behaves as with TCP_NODELAY on.</li>
+ *   <li>{@code TCP_NODELAY}: true (Netty's default) sends what a flush hands over at once; false
+ *       turns on Nagle's algorithm for the connection (Minshall's form, as Linux: a sub-MSS segment
+ *       waits while an earlier one is unacknowledged).</li>
  *   <li>{@code IP_TOS}: the type-of-service byte of the connection's segments (the engine keeps
  *       the two ECN bits for itself).</li>
  *   <li>{@code TCP_KEEPIDLE}, {@code TCP_KEEPINTVL}/{@code TCP_KEEPINTERVAL},
  *       {@code TCP_KEEPCNT}/{@code TCP_KEEPCOUNT} (by name: {@link TasChannelOption}'s, epoll's or
  *       NIO's): this connection's keepalive timing, in seconds and probes.</li>
+ *   <li>epoll's {@code TCP_USER_TIMEOUT} (RFC 5482, milliseconds): sent data unacknowledged that long
+ *       since the last progress, or the peer's window shut that long under our probes, closes the
+ *       connection with "Connection timed out" (ETIMEDOUT), as on Linux. Not applied on the kernel
+ *       path (the JDK cannot set it).</li>
  *   <li>{@code SO_REUSEADDR}, {@code SO_REUSEPORT}: accepted and reported; the engine has no use for them.</li>
- *   <li>epoll's {@code TCP_QUICKACK} (the engine acknowledges every segment at once anyway),
- *       {@code TCP_CORK}, {@code TCP_NOTSENT_LOWAT}, {@code TCP_USER_TIMEOUT}, {@code SO_BUSY_POLL},
+ *   <li>epoll's {@code TCP_QUICKACK}: true starts the quick-ack phase again (the next segments are
+ *       acknowledged at once, a delayed ACK goes now), as on Linux, where it is not permanent either.</li>
+ *   <li>epoll's
+ *       {@code TCP_CORK}, {@code TCP_NOTSENT_LOWAT}, {@code SO_BUSY_POLL},
  *       {@code IP_TRANSPARENT}, {@code IP_FREEBIND}, {@code TCP_FASTOPEN_CONNECT} and
  *       {@code EPOLL_MODE}: accepted and reported, no effect on the engine path (on the kernel path
  *       {@code TCP_QUICKACK} and {@code SO_REUSEPORT} reach the socket; the JDK offers no way to set
@@ -71,6 +78,8 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     private volatile int keepIdle;
     private volatile int keepInterval;
     private volatile int keepCount;
+    /** TCP_USER_TIMEOUT in milliseconds; 0 = none. */
+    private volatile int userTimeoutMillis;
     /** Options of other transports this one takes by name, with the values set (see the class comment). */
     private final Map<String, Object> foreign = new ConcurrentHashMap<>();
 
@@ -96,7 +105,7 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     /** Options of epoll's and NIO's socket configs that are no-ops here (see the class comment). */
     private static boolean isAcceptedNoOp(String name) {
         return switch (name) {
-            case "TCP_QUICKACK", "TCP_CORK", "TCP_NOTSENT_LOWAT", "TCP_USER_TIMEOUT", "SO_BUSY_POLL", "IP_TRANSPARENT",
+            case "TCP_QUICKACK", "TCP_CORK", "TCP_NOTSENT_LOWAT", "SO_BUSY_POLL", "IP_TRANSPARENT",
                  "IP_FREEBIND", "TCP_FASTOPEN_CONNECT", "EPOLL_MODE", "SO_REUSEPORT" -> true;
             default -> false;
         };
@@ -137,6 +146,8 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
                 return (T) Integer.valueOf(keepInterval);
             case "TCP_KEEPCNT", "TCP_KEEPCOUNT":
                 return (T) Integer.valueOf(keepCount);
+            case "TCP_USER_TIMEOUT":
+                return (T) Integer.valueOf(userTimeoutMillis);
             default:
                 if (isAcceptedNoOp(name)) {
                     return (T) foreign.get(name);
@@ -176,6 +187,7 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
             case "TCP_KEEPIDLE" -> setKeepAliveTiming((Integer) value, keepInterval, keepCount);
             case "TCP_KEEPINTVL", "TCP_KEEPINTERVAL" -> setKeepAliveTiming(keepIdle, (Integer) value, keepCount);
             case "TCP_KEEPCNT", "TCP_KEEPCOUNT" -> setKeepAliveTiming(keepIdle, keepInterval, (Integer) value);
+            case "TCP_USER_TIMEOUT" -> setUserTimeout((Integer) value);
             case "TCP_MD5SIG" -> throw new ChannelException(
                 "TCP_MD5SIG is not supported by TAS channels (RFC 2385 signatures are neither made nor checked)");
             default -> {
@@ -185,12 +197,31 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
                 foreign.put(name, value);
                 if (name.equals("TCP_QUICKACK")) {
                     kernel(ExtendedSocketOptions.TCP_QUICKACK, (Boolean) value);
+                    TasConnection c = channel.connection();
+                    if (c != null) {
+                        c.setQuickAck((Boolean) value);
+                    }
                 } else if (name.equals("SO_REUSEPORT")) {
                     kernel(StandardSocketOptions.SO_REUSEPORT, (Boolean) value);
                 }
             }
         }
         return true;
+    }
+
+    /**
+     * TCP_USER_TIMEOUT in milliseconds (epoll's unit; 0 = none) on the engine path. The JDK cannot
+     * set it on a kernel socket, so the kernel path keeps the kernel's behaviour.
+     */
+    private void setUserTimeout(int millis) {
+        if (millis < 0) {
+            throw new IllegalArgumentException("TCP_USER_TIMEOUT must not be negative: " + millis);
+        }
+        userTimeoutMillis = millis;
+        TasConnection c = channel.connection();
+        if (c != null) {
+            c.setUserTimeout(TimeUnit.MILLISECONDS.toNanos(millis));
+        }
     }
 
     /** Keepalive timing in seconds and probes (0 = default) on both paths. */
@@ -238,6 +269,15 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
         }
         if (trafficClass != 0) {
             c.setTrafficClass(trafficClass);
+        }
+        if (!tcpNoDelay) {
+            c.setNoDelay(false);
+        }
+        if (userTimeoutMillis > 0) {
+            c.setUserTimeout(TimeUnit.MILLISECONDS.toNanos(userTimeoutMillis));
+        }
+        if (Boolean.TRUE.equals(foreign.get("TCP_QUICKACK"))) {
+            c.setQuickAck(true);
         }
     }
 
@@ -371,6 +411,10 @@ public final class TasSocketChannelConfig extends DefaultChannelConfig implement
     public TasSocketChannelConfig setTcpNoDelay(boolean tcpNoDelay) {
         this.tcpNoDelay = tcpNoDelay;
         kernel(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+        TasConnection c = channel.connection();
+        if (c != null) {
+            c.setNoDelay(tcpNoDelay);
+        }
         return this;
     }
 

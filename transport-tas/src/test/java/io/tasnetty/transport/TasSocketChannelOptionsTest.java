@@ -87,6 +87,61 @@ class TasSocketChannelOptionsTest {
     }
 
     @Test
+    void tcpNoDelayChoosesNaglePerConnection() throws Exception {
+        Channel server = server();
+        TasSocketChannel quick = (TasSocketChannel) new Bootstrap().group(group).channel(TasSocketChannel.class)
+            .handler(new ChannelInboundHandlerAdapter())
+            .connect(server.localAddress()).sync().channel();
+        assertThat(quick.config().isTcpNoDelay()).as("Netty's default").isTrue();
+        assertThat(quick.connection().flow().nagle).isFalse();
+        TasSocketChannel nagle = (TasSocketChannel) new Bootstrap().group(group).channel(TasSocketChannel.class)
+            .handler(new ChannelInboundHandlerAdapter())
+            .option(ChannelOption.TCP_NODELAY, false)
+            .connect(server.localAddress()).sync().channel();
+        assertThat(nagle.connection().flow().nagle).as("set before connect").isTrue();
+        nagle.config().setOption(ChannelOption.TCP_NODELAY, true);
+        assertThat(nagle.connection().flow().nagle).as("set after connect").isFalse();
+        quick.config().setTcpNoDelay(false);
+        assertThat(quick.connection().flow().nagle).isTrue();
+        quick.close().sync();
+        nagle.close().sync();
+        server.close().sync();
+    }
+
+    @Test
+    void epollsUserTimeoutClosesAConnectionWhosePeerKeepsItsWindowShut() throws Exception {
+        // The server never reads: its ring fills, it answers every zero-window probe, and without
+        // TCP_USER_TIMEOUT the client would wait forever. With it, the client gives up (RFC 5482).
+        Channel server = new ServerBootstrap().group(group).channel(TasServerSocketChannel.class)
+            .childOption(ChannelOption.AUTO_READ, false)
+            .childHandler(new ChannelInboundHandlerAdapter()).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        TasSocketChannel ch = (TasSocketChannel) new Bootstrap().group(group).channel(TasSocketChannel.class)
+            .handler(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+                    failure.compareAndSet(null, cause);
+                    ctx.close();
+                }
+            })
+            .option(EPOLL_USER_TIMEOUT, 1000)
+            .connect(server.localAddress()).sync().channel();
+        assertThat(ch.config().getOption(EPOLL_USER_TIMEOUT)).isEqualTo(1000);
+        assertThat(ch.connection().flow().userTimeoutNanos).isEqualTo(TimeUnit.SECONDS.toNanos(1));
+        io.netty.channel.ChannelFuture lastWrite = null;
+        for (int i = 0; i < 64; i++) {
+            lastWrite = ch.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(new byte[16 * 1024]));
+        }
+        assertThat(ch.closeFuture().await(30, TimeUnit.SECONDS)).as("closed by the user timeout").isTrue();
+        assertThat(lastWrite.await(30, TimeUnit.SECONDS)).isTrue();
+        Throwable why = failure.get() != null ? failure.get() : lastWrite.cause();
+        assertThat(why).as("the application learns why (ETIMEDOUT)").isInstanceOf(java.net.SocketException.class)
+            .hasMessageContaining("timed out");
+        assertThat(engine.counter(TasCounter.CONN_USER_TIMEOUTS)).isEqualTo(1);
+        server.close().sync();
+    }
+
+    @Test
     void onTheKernelPathTheOptionsReachTheSocket() throws Exception {
         try (ServerSocket kernel = new ServerSocket(0, 5, InetAddress.getByName("127.0.0.1"))) {
             TasSocketChannel ch = (TasSocketChannel) new Bootstrap().group(group).channel(TasSocketChannel.class)

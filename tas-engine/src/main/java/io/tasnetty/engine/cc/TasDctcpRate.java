@@ -16,6 +16,10 @@ public final class TasDctcpRate implements TasCcAlgorithm {
     private final double weight;
     private final long intervalRtts;
     private final long minIntervalNanos;
+    /** tcp-rtt-init: the RTT a control interval is measured in until the flow has a sample. */
+    private final long rttInitNanos;
+    /** cc-dctcp-minpkts: fewest acknowledged segments alpha is computed from. */
+    private final int minPackets;
 
     /**
      * @param initBytesPerSec starting rate
@@ -24,9 +28,12 @@ public final class TasDctcpRate implements TasCcAlgorithm {
      * @param maxBytesPerSec ceiling (the link rate)
      * @param weight DCTCP's g
      * @param intervalRtts control interval in RTTs
+     * @param rttInitNanos RTT assumed until one is measured (tcp-rtt-init)
+     * @param minPackets segments an interval must have acknowledged before ECN marks change alpha
+     *                   and the rate (cc-dctcp-minpkts); fewer, and the counts carry over
      */
     public TasDctcpRate(long initBytesPerSec, long stepBytesPerSec, long minBytesPerSec, long maxBytesPerSec,
-                        double weight, long intervalRtts) {
+                        double weight, long intervalRtts, long rttInitNanos, int minPackets) {
         this.initRate = initBytesPerSec;
         this.stepRate = stepBytesPerSec;
         this.minRate = Math.max(1, minBytesPerSec);
@@ -34,6 +41,8 @@ public final class TasDctcpRate implements TasCcAlgorithm {
         this.weight = weight;
         this.intervalRtts = Math.max(1, intervalRtts);
         this.minIntervalNanos = 20_000;
+        this.rttInitNanos = Math.max(0, rttInitNanos);
+        this.minPackets = Math.max(0, minPackets);
     }
 
     @Override
@@ -53,7 +62,8 @@ public final class TasDctcpRate implements TasCcAlgorithm {
         if (ece) {
             f.ccEceBytes(f.ccEceBytes() + acked);
         }
-        long interval = Math.max(minIntervalNanos, intervalRtts * f.srttNanos());
+        long rtt = f.srttNanos() > 0 ? f.srttNanos() : rttInitNanos;
+        long interval = Math.max(minIntervalNanos, intervalRtts * rtt);
         if (now - f.ccLastControlNanos() >= interval) {
             control(f, now);
         }
@@ -61,6 +71,11 @@ public final class TasDctcpRate implements TasCcAlgorithm {
 
     private void control(TasFlow f, long now) {
         long rate = f.rateBytesPerSec();
+        if (f.ccLosses() == 0 && f.ccEceBytes() > 0 && f.ccAckedBytes() < (long) minPackets * Math.max(1, f.mss())) {
+            // TAS's cc-dctcp-minpkts: a marked fraction over a handful of segments is noise; keep
+            // counting into the next interval (neither cut nor grow meanwhile). Losses act at once.
+            return;
+        }
         if (f.ccLosses() > 0) {
             rate >>= 1;
             f.ssthresh(0);

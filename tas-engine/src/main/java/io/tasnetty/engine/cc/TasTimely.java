@@ -31,6 +31,8 @@ public final class TasTimely implements TasCcAlgorithm {
     private final double beta;
     private final long intervalRtts;
     private final long minIntervalNanos;
+    /** tcp-rtt-init: the RTT a control interval is measured in until the flow has a sample. */
+    private final long rttInitNanos;
 
     /**
      * @param initBytesPerSec starting rate
@@ -42,9 +44,11 @@ public final class TasTimely implements TasCcAlgorithm {
      * @param alpha weight of the newest RTT difference
      * @param beta multiplicative decrease factor
      * @param intervalRtts control interval in RTTs
+     * @param rttInitNanos RTT assumed until one is measured (tcp-rtt-init)
      */
     public TasTimely(long initBytesPerSec, long stepBytesPerSec, long minBytesPerSec, long maxBytesPerSec,
-                     long tLowNanos, long tHighNanos, double alpha, double beta, long intervalRtts) {
+                     long tLowNanos, long tHighNanos, double alpha, double beta, long intervalRtts,
+                     long rttInitNanos) {
         this.initRate = initBytesPerSec;
         this.stepRate = stepBytesPerSec;
         this.minRate = Math.max(1, minBytesPerSec);
@@ -55,6 +59,7 @@ public final class TasTimely implements TasCcAlgorithm {
         this.beta = beta;
         this.intervalRtts = Math.max(1, intervalRtts);
         this.minIntervalNanos = 20_000;
+        this.rttInitNanos = Math.max(0, rttInitNanos);
     }
 
     @Override
@@ -72,7 +77,8 @@ public final class TasTimely implements TasCcAlgorithm {
 
     @Override
     public void onAck(TasFlow f, int acked, boolean ece, long now) {
-        long interval = Math.max(minIntervalNanos, intervalRtts * f.srttNanos());
+        long rtt = f.srttNanos() > 0 ? f.srttNanos() : rttInitNanos;
+        long interval = Math.max(minIntervalNanos, intervalRtts * rtt);
         if (now - f.ccLastControlNanos() >= interval) {
             control(f, now);
         }

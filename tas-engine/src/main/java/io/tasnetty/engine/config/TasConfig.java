@@ -155,7 +155,8 @@ public final class TasConfig {
             "Largest TCP payload per segment the engine sends and advertises; at most mtu - 40.");
     static final TasOption TCP_RTT_INIT = opt("tcp-rtt-init", G_TCP, "MICROS",
             new MicrosType(1, 10 * SECOND, null), "50",
-            "RTT assumed for a new connection until one is measured; congestion control only.");
+            "RTT assumed for a new connection until one is measured: the control interval of"
+            + " dctcp-rate and timely (cc-control-interval RTTs) until the first sample.");
     static final TasOption TCP_LINK_BW = opt("tcp-link-bw", G_TCP, "GBPS",
             new RateType(1, MAX_MBPS, true, null), "10",
             "Link bandwidth in Gbps (as TAS takes it); congestion control never sets a rate above it."
@@ -223,10 +224,6 @@ public final class TasConfig {
     static final TasOption CC_CONTROL_INTERVAL = opt("cc-control-interval", G_CC, "RTTS",
             new NumberType(1, 1000, false, "RTTs", null), "2",
             "How often congestion control runs for a flow, in RTTs.");
-    static final TasOption CC_REXMIT_INTS = opt("cc-rexmit-ints", G_CC, "N",
-            new NumberType(1, 1000, true, "control intervals", null), "4",
-            "Control intervals without progress while data is in flight before the slow path"
-            + " has it retransmitted.");
     static final TasOption CC_DCTCP_WEIGHT = opt("cc-dctcp-weight", G_CC, "G",
             new FractionType(0, 1, "0.0625 or 1/16"), "0.0625",
             "DCTCP's g: weight of the newest marked fraction in the moving average alpha.");
@@ -243,8 +240,9 @@ public final class TasConfig {
             "Lowest rate congestion control throttles a flow to; at most cc-dctcp-init.");
     static final TasOption CC_DCTCP_MINPKTS = opt("cc-dctcp-minpkts", G_CC, "N",
             new NumberType(0, 1_000_000, true, "packets", null), "50",
-            "Fewest packets a control interval must have acknowledged before DCTCP changes the rate"
-            + " from its counts.");
+            "Fewest segments an interval must have acknowledged before DCTCP (dctcp-rate) takes the"
+            + " ECN-marked fraction into alpha and cuts the rate; fewer, and the counts carry into the"
+            + " next interval. Losses act at once.");
     static final TasOption CC_CONST_RATE = opt("cc-const-rate", G_CC, "MBPS",
             new RateType(0, MAX_MBPS, false, "unlimited"), "0",
             "The rate of every flow with cc=const-rate (ignored otherwise).");
@@ -304,7 +302,12 @@ public final class TasConfig {
 
     /** TAS options that have no meaning here, and why (for a kinder "unknown option"). */
     private static final Map<String, String> TAS_ONLY = Map.of(
-            "ready-fd", "the engine starts inside the application's process; there is nothing to wait for");
+            "ready-fd", "the engine starts inside the application's process; there is nothing to wait for",
+            // TAS's slow path retransmits after N control intervals without progress; here each
+            // connection has an RFC 6298 timer (with SACK recovery and tail loss probes), so a
+            // value would be ignored: refuse it rather than pretend.
+            "cc-rexmit-ints", "retransmission is timed per connection by RFC 6298's RTO, not in congestion"
+                    + " control intervals; set tcp-rto-min and tcp-rto-max instead");
 
     private static TasOption opt(String name, String group, String metavar, OptionType type, String def,
             String description) {
@@ -737,11 +740,6 @@ public final class TasConfig {
     /** cc-control-interval in RTTs; default 2. */
     public long ccControlIntervalRtts() {
         return longValue(CC_CONTROL_INTERVAL);
-    }
-
-    /** cc-rexmit-ints; default 4. */
-    public int ccRexmitInts() {
-        return intValue(CC_REXMIT_INTS);
     }
 
     /** cc-dctcp-weight (DCTCP's g); default 0.0625. */
@@ -1225,10 +1223,6 @@ public final class TasConfig {
 
         public Builder ccControlIntervalRtts(long rtts) {
             return set(CC_CONTROL_INTERVAL.name(), Long.toString(rtts));
-        }
-
-        public Builder ccRexmitInts(int intervals) {
-            return set(CC_REXMIT_INTS.name(), Integer.toString(intervals));
         }
 
         public Builder ccDctcpWeight(double g) {

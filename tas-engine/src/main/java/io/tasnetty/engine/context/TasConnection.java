@@ -98,8 +98,11 @@ public final class TasConnection extends TasSocket {
         // can announce is also bounded by the largest window field (65535 << scale): without
         // that bound, an unscaled connection over a ring above 64 KiB would send a useless
         // update (same window) after every read.
-        long maxWindow = Math.min(rx.capacity(), 65535L << flow.appRcvWscale());
-        long grow = Math.min(newHead + rx.capacity(), rx.tail() + maxWindow) - flow.rcvAdvEdgePos;
+        int wscale = flow.appRcvWscale();
+        long maxWindow = Math.min(rx.capacity(), 65535L << wscale);
+        // (The ring's last rcvWindowSlack bytes are never announced: the edge can reach only this far.)
+        long grow = Math.min(newHead + rx.capacity() - TasFlow.rcvWindowSlack(wscale), rx.tail() + maxWindow)
+            - flow.rcvAdvEdgePos;
         if (grow >= Math.min(rx.capacity() >> 1, Math.max(flow.appMss(), 536))) {
             command(TasFlow.CMD_RX_CONSUMED);
         }
@@ -268,6 +271,41 @@ public final class TasConnection extends TasSocket {
         flow.keepaliveIntervalNanos = intervalNanos;
         flow.keepaliveCount = probes;
         command(TasFlow.CMD_KEEPALIVE); // publishes the fields and re-arms the timer
+    }
+
+    /**
+     * TCP_NODELAY: true (the default here, as Netty's) sends what a flush hands over at once;
+     * false turns on Nagle's algorithm (RFC 9293 3.7.4), which holds a sub-MSS segment while an
+     * earlier one is unacknowledged. Turning it back on sends what was held at once.
+     */
+    public void setNoDelay(boolean on) {
+        flow.nagle = !on;
+        command(TasFlow.CMD_OPTIONS);
+    }
+
+    /**
+     * TCP_QUICKACK, as on Linux: true acknowledges the next segments at once (the quick-ack phase
+     * starts again) and sends an ACK that is being delayed now; it is not permanent, the delayed
+     * ACKs return once the phase is over. false changes nothing.
+     */
+    public void setQuickAck(boolean on) {
+        if (on) {
+            flow.quickAckRequested = true;
+            command(TasFlow.CMD_OPTIONS);
+        }
+    }
+
+    /**
+     * TCP_USER_TIMEOUT (RFC 5482): the longest sent data may stay unacknowledged, or the peer's
+     * window stay shut under our probes, before the connection is dropped with
+     * {@link TasError#TIMED_OUT}; 0 (the default) leaves it to the retransmission and probe counts.
+     */
+    public void setUserTimeout(long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("TCP_USER_TIMEOUT must not be negative: " + nanos + " ns");
+        }
+        flow.userTimeoutNanos = nanos;
+        command(TasFlow.CMD_OPTIONS);
     }
 
     /** The type-of-service byte (IP_TOS) of this connection's segments; the ECN bits stay the engine's. */

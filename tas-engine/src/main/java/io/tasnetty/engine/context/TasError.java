@@ -4,7 +4,7 @@ package io.tasnetty.engine.context;
 public enum TasError {
     NONE("no error"),
     REFUSED("connection refused: the peer answered the SYN with RST"),
-    TIMED_OUT("connection timed out: no answer after all retransmissions"),
+    TIMED_OUT("connection timed out: no answer after all retransmissions or probes, or past TCP_USER_TIMEOUT"),
     UNREACHABLE("host unreachable: ARP resolution failed or no route"),
     RESET("connection reset by peer"),
     ABORTED("connection aborted locally"),

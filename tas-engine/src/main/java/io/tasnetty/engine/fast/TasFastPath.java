@@ -859,6 +859,17 @@ public final class TasFastPath {
         if ((cmd & TasFlow.CMD_KEEPALIVE) != 0) {
             timers.armKeepalive(f, now);
         }
+        if ((cmd & TasFlow.CMD_OPTIONS) != 0) {
+            // TCP_NODELAY turned on pushes what Nagle held (as Linux's tcp_push_pending_frames).
+            // No small segment counts as outstanding from here (the safe side of a stale snd_sml).
+            f.sndSml = f.sndUna();
+            if (f.quickAckRequested) {
+                f.quickAckRequested = false;
+                out.quickAck(f);
+            }
+            out.markTx(f);
+            timers.arm(f);
+        }
     }
 
     private void appClose(TasFlow f, long now) {

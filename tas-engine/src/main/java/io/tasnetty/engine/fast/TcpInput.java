@@ -118,10 +118,6 @@ final class TcpInput {
 
     /** RFC 9293 3.10.7: SEGMENT ARRIVES, for a flow in a state other than LISTEN/CLOSED. */
     private void segment(TasFlow f, long now) {
-        // Any segment shows the peer is alive (RFC 1122 4.2.3.6); the keepalive timer checks
-        // this lazily instead of being rescheduled per segment.
-        f.lastRxNanos(now);
-        f.keepaliveProbes(0);
         if (f.state() == TcpState.SYN_SENT) {
             synSent(f, now);
             return;
@@ -133,6 +129,7 @@ final class TcpInput {
             if (!processAck(f, now)) {
                 return;
             }
+            alive(f, now);
             // RFC 7323 4.3, after the ACK check as Linux does: a forged segment with an
             // unacceptable ACK must not move TS.Recent, or PAWS would then drop the peer's own.
             if (f.tsOn() && opts.hasTimestamp) {
@@ -144,6 +141,17 @@ final class TcpInput {
             return;
         }
         slowSegment(f, now);
+    }
+
+    /**
+     * An acceptable segment (in the window, PAWS passed, an acceptable ACK) proves the peer alive
+     * (RFC 1122 4.2.3.6). Out-of-window or stale segments do not: anyone can send those, and a
+     * dead peer's old duplicates must not keep its connection open (Linux counts only segments
+     * tcp_ack accepts). The keepalive timer reads this lazily instead of being rescheduled.
+     */
+    private static void alive(TasFlow f, long now) {
+        f.lastRxNanos(now);
+        f.keepaliveProbes(0);
     }
 
     /**
@@ -207,8 +215,12 @@ final class TcpInput {
         } else {
             acceptable = wnd > 0 && (inWindow(segSeq, f.rcvNxt(), wnd) || inWindow(segSeq + len - 1, f.rcvNxt(), wnd));
         }
-        if (acceptable && (flags & Tcp.RST) == 0 && !pawsOk(f)) {
-            acceptable = false;
+        if ((flags & Tcp.RST) == 0 && !pawsOk(f)) {
+            // RFC 7323 5.3 R1: an old duplicate is acknowledged and dropped, whatever the window:
+            // at a zero window the exception below for probes must not let it through.
+            counters.increment(TasCounter.TCP_PAWS_REJECTED);
+            out.scheduleAck(f);
+            return;
         }
         if (!acceptable) {
             if ((flags & Tcp.RST) != 0) {
@@ -260,6 +272,7 @@ final class TcpInput {
         if (!processAck(f, now)) {
             return;
         }
+        alive(f, now);
         if (f.tsOn() && opts.hasTimestamp && le(segSeq, f.rcvNxt())) {
             f.tsRecent(opts.tsVal); // RFC 7323 4.3, once the ACK passed (see segment())
         }
@@ -358,6 +371,7 @@ final class TcpInput {
                 tx.publishHead(tx.headPlain() + dataAcked);
             }
             f.sndUna(ack);
+            f.unackedSinceNanos = now; // progress: TCP_USER_TIMEOUT counts from here
             if (lt(f.sndNxt(), ack)) {
                 f.sndNxt(ack); // after a go-back-N rewind the peer may ack beyond what we re-sent
             }
@@ -449,10 +463,13 @@ final class TcpInput {
             }
             f.sndWl1(segSeq);
             f.sndWl2(ack);
-            if (wnd > 0 && f.persistDeadline() != 0) {
-                f.persistDeadline(0);
-                f.backoff(0);
-                timers.arm(f);
+            if (wnd > 0) {
+                f.persistSinceNanos = 0; // the window opened: probing (and its user timeout) ends
+                if (f.persistDeadline() != 0) {
+                    f.persistDeadline(0);
+                    f.backoff(0);
+                    timers.arm(f);
+                }
             }
             if (opened) {
                 out.markTx(f);
@@ -655,15 +672,20 @@ final class TcpInput {
         if (rel == 0) {
             int advance = len;
             f.rcvNxt(rcvNxt + len);
-            if (f.oooCount() > 0) {
+            boolean hadHoles = f.oooCount() > 0;
+            if (hadHoles) {
                 advance += mergeOoo(f);
             }
             rx.publishTail(tail + advance);
             post(f, TasEvents.READABLE);
-            if (f.loopback && f.oooCount() == 0) {
+            if (f.loopback && !hadHoles) {
                 out.delayAck(f, now); // the reply will carry it
-            } else {
+            } else if (hadHoles || segCe) {
+                // RFC 5681 4.2: a segment that fills (part of) a gap is acknowledged at once, so the
+                // sender learns of the repair; a CE mark too (its echo is news, as Linux quick-acks).
                 out.scheduleAck(f);
+            } else {
+                out.ackData(f, now);
             }
             if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
                 consumeFin(f, now);

@@ -222,11 +222,17 @@ final class TcpOutput {
                         // unless nothing is in flight (then the window is all we get).
                         if (sndWnd == 0 && sndUna == sndNxt && f.persistDeadline() == 0) {
                             f.persistDeadline(now + Math.max(TcpTimers.PERSIST_MIN_NANOS, f.rtoNanos()));
+                            if (f.persistSinceNanos == 0) {
+                                f.persistSinceNanos = now;
+                            }
                             TcpTimers.arm(wheel, f);
                         }
                         break;
                     }
                     len = usable;
+                }
+                if (len < segMax && len == avail && f.nagle && nagleHolds(f, sndNxt, sndUna)) {
+                    break; // the ACK that releases it marks the flow for transmission again
                 }
                 // Loopback flows never cross the link that tcp-link-bw and the rate controller
                 // describe: only the peer's window bounds them.
@@ -253,6 +259,12 @@ final class TcpOutput {
                 f.sndNxt(sndNxt);
                 if (gt(sndNxt, sndMax)) {
                     f.sndMax(sndNxt);
+                    if (len < segMax) {
+                        f.sndSml = sndNxt;
+                    }
+                }
+                if (sndUna == sndMax) {
+                    f.unackedSinceNanos = now; // nothing was outstanding: RFC 5482's clock starts
                 }
                 if (f.rtoDeadline() == 0) {
                     f.rtoDeadline(now + f.rtoNanos());
@@ -279,6 +291,9 @@ final class TcpOutput {
                         f.state(TcpState.LAST_ACK);
                     }
                 }
+                if (f.sndUna() == f.sndMax()) {
+                    f.unackedSinceNanos = now;
+                }
                 f.sndNxt(f.sndNxt() + 1);
                 if (gt(f.sndNxt(), f.sndMax())) {
                     f.sndMax(f.sndNxt());
@@ -292,6 +307,18 @@ final class TcpOutput {
             break;
         }
         return sent;
+    }
+
+    /**
+     * Nagle's algorithm (RFC 896, RFC 9293 3.7.4) in Minshall's form, as Linux's tcp_nagle_check:
+     * new data shorter than a segment waits while a sub-MSS segment sent earlier is still
+     * unacknowledged (full segments never wait). Classic Nagle would also hold it behind full
+     * segments in flight, which with the peer's delayed ACK stalls the tail of every response.
+     * Retransmissions and data before a requested FIN (the last segment) are never held.
+     */
+    private static boolean nagleHolds(TasFlow f, int sndNxt, int sndUna) {
+        int sndMax = f.sndMax();
+        return sndNxt == sndMax && !f.finRequested() && gt(f.sndSml, sndUna) && !gt(f.sndSml, sndMax);
     }
 
     /**
@@ -350,6 +377,53 @@ final class TcpOutput {
 
     /** How long a looped connection's ACK may wait for a reply to carry it. */
     static final long DELAYED_ACK_NANOS = 1_000_000L;
+    /**
+     * How long a network connection's ACK of in-order data may wait for a reply to carry it:
+     * Linux's TCP_ATO_MIN (40 ms), well under RFC 9293 3.8.6.3's 500 ms and a peer's 200 ms
+     * minimum RTO, and about what a peer's tail loss probe allows for (RFC 8985 7.2 WCDelAckT).
+     */
+    static final long DELAYED_ACK_WAN_NANOS = 40_000_000L;
+    /** Linux's TCP_MAX_QUICKACKS: segments acknowledged at once at the start or after idle. */
+    static final int MAX_QUICK_ACKS = 16;
+
+    /**
+     * In-order data on a network connection (RFC 1122 4.2.3.2, RFC 9293 3.8.6.3): acknowledged at
+     * once during the quick-ack phase (the first segments of a connection, or after an RTO of
+     * silence, as Linux: slow start needs every ACK then), at once when two full-sized segments
+     * are unacknowledged, and otherwise within {@link #DELAYED_ACK_WAN_NANOS} unless a segment
+     * we send first carries it. (Segments of one receive burst still share one ACK.)
+     */
+    /** TCP_QUICKACK: the quick-ack phase again, and a delayed ACK goes now (Linux's tcp_enter_quickack_mode). */
+    void quickAck(TasFlow f) {
+        f.quickAcks = MAX_QUICK_ACKS;
+        if (f.ackPending() && TcpState.isSynchronized(f.state())) {
+            scheduleAck(f);
+        }
+    }
+
+    void ackData(TasFlow f, long now) {
+        long last = f.lastDataRxNanos;
+        f.lastDataRxNanos = now;
+        if ((last == 0 || now - last > f.rtoNanos()) && f.quickAcks < 2) {
+            TasByteRing rx = f.rx;
+            int wnd = rx == null ? 0 : rx.capacity();
+            f.quickAcks = Math.clamp(wnd / (2 * Math.max(1, f.mss())), 2, MAX_QUICK_ACKS);
+        }
+        if (f.quickAcks > 0) {
+            f.quickAcks--;
+            scheduleAck(f);
+            return;
+        }
+        if (f.rcvNxt() - f.lastAckSent >= 2 * f.mss()) {
+            scheduleAck(f);
+            return;
+        }
+        f.ackPending(true);
+        if (f.delackDeadline == 0) {
+            f.delackDeadline = now + DELAYED_ACK_WAN_NANOS;
+            TcpTimers.arm(wheel, f);
+        }
+    }
     /** The shortest tail loss probe timeout (Linux waits at least two jiffies; RTTs here may be µs). */
     static final long PTO_MIN_NANOS = 10_000_000L;
     /** RFC 8985 7.2 WCDelAckT: a lone segment's ACK may be delayed this long by the peer. */
@@ -615,11 +689,27 @@ final class TcpOutput {
         }
         int wnd = TcpInput.receiveWindow(f);
         int wscale = f.rcvWscale();
-        int adv = Math.min(wnd >>> wscale, 65535);
+        // A few units of the scale stay unannounced (see below): wscale 2 keeps 32 bytes of a
+        // 128 KiB ring back, wscale 14 (a 1 GiB ring) 128 KiB.
+        int adv = Math.min(Math.max(0, wnd - TasFlow.rcvWindowSlack(wscale)) >>> wscale, 65535);
+        TasByteRing rx = f.rx;
+        long tailPos = rx == null ? 0 : rx.tailPlain();
+        if (rx != null && f.rcvAdvEdgePos - tailPos > ((long) adv << wscale)) {
+            // RFC 7323 2.4 / RFC 9293 3.8.6.2.2: shifting rounds down, which could pull the right
+            // edge left of the one already announced; round up instead (as Linux's ALIGN in
+            // tcp_select_window), so the edge never shrinks. Rounding up drifts the edge past
+            // the free space by less than a unit per segment while the application does not
+            // read; the slack held back above absorbs that, so we never announce bytes we would
+            // have to drop. Past it (many tiny segments, no reads) a shrink of less than one
+            // unit is the lesser evil.
+            long up = (f.rcvAdvEdgePos - tailPos + (1L << wscale) - 1) >>> wscale;
+            if (up << wscale <= wnd) {
+                adv = (int) Math.min(up, 65535);
+            }
+        }
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, f.rcvNxt(), hdr, flags, adv);
         int advertised = adv << wscale;
-        TasByteRing rx = f.rx;
-        f.rcvAdvEdgePos = rx == null ? 0 : rx.tailPlain() + advertised;
+        f.rcvAdvEdgePos = rx == null ? 0 : tailPos + advertised;
         if (len > 0) {
             if (f.loopback) {
                 // The peer is ours, on this core: it copies the bytes from our ring when it

@@ -121,6 +121,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         if (f.delackDeadline != 0 && now >= f.delackDeadline) {
             f.delackDeadline = 0;
             if (f.ackPending()) {
+                counters.increment(TasCounter.TCP_DELAYED_ACKS);
                 out.sendAckNow(f, now); // no reply came to carry it
             }
         }
@@ -138,9 +139,13 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             // 3.8.6.1); one that answers none is gone. As Linux's tcp_probe_timer: give up after
             // tcp_retries2 (15) unanswered probes, or ORPHAN_PROBES once the application closed.
             int limit = f.released ? ORPHAN_PROBES : params.dataRetries();
-            if (f.persistProbesOut >= limit) {
+            // RFC 5482 / Linux: with TCP_USER_TIMEOUT, a window that stays shut that long ends the
+            // connection even while the peer answers every probe (it may never open again).
+            boolean userTimedOut = f.userTimeoutNanos > 0 && f.persistSinceNanos != 0
+                && now - f.persistSinceNanos >= f.userTimeoutNanos;
+            if (f.persistProbesOut >= limit || userTimedOut) {
                 f.persistDeadline(0);
-                counters.increment(TasCounter.CONN_PERSIST_GIVE_UPS);
+                counters.increment(userTimedOut ? TasCounter.CONN_USER_TIMEOUTS : TasCounter.CONN_PERSIST_GIVE_UPS);
                 f.error = TasError.TIMED_OUT.ordinal();
                 fp.abortFlow(f, true, TasError.TIMED_OUT, now);
                 return;
@@ -151,8 +156,12 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             counters.increment(TasCounter.TCP_ZERO_WINDOW_PROBES);
             out.emit(f, Tcp.ACK, f.sndUna() - 1, 0, 0, now);
             f.backoff(Math.min(f.backoff() + 1, 16));
-            f.persistDeadline(now + Math.min(PERSIST_MAX_NANOS,
-                Math.max(PERSIST_MIN_NANOS, f.rtoNanos()) << f.backoff()));
+            long next = now + Math.min(PERSIST_MAX_NANOS, Math.max(PERSIST_MIN_NANOS, f.rtoNanos()) << f.backoff());
+            if (f.userTimeoutNanos > 0 && f.persistSinceNanos != 0) {
+                // As Linux's tcp_clamp_probe0_to_user_timeout: the verdict comes on time, not a backed-off probe later.
+                next = Math.min(next, Math.max(now + 1, f.persistSinceNanos + f.userTimeoutNanos));
+            }
+            f.persistDeadline(next);
         }
         if (f.keepaliveDeadline() != 0 && now >= f.keepaliveDeadline()) {
             keepaliveTimer(f, now);
@@ -179,7 +188,12 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             f.keepaliveDeadline(f.lastRxNanos() + idle);
             return;
         }
-        if (f.keepaliveProbes() >= (f.keepaliveCount > 0 ? f.keepaliveCount : params.keepaliveProbes())) {
+        // With TCP_USER_TIMEOUT, as Linux's tcp_keepalive_timer: unanswered probes for that long
+        // end the connection, whatever the probe count.
+        boolean expired = f.userTimeoutNanos > 0
+            ? f.keepaliveProbes() > 0 && now - f.lastRxNanos() >= f.userTimeoutNanos
+            : f.keepaliveProbes() >= (f.keepaliveCount > 0 ? f.keepaliveCount : params.keepaliveProbes());
+        if (expired) {
             f.error = TasError.TIMED_OUT.ordinal();
             fp.abortFlow(f, true, TasError.TIMED_OUT, now);
             return;
@@ -228,7 +242,13 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             return;
         }
         f.retries(f.retries() + 1);
-        if (f.retries() > params.dataRetries()) {
+        // RFC 5482: with TCP_USER_TIMEOUT, time since the last progress decides instead of the
+        // retransmission count (as Linux's retransmits_timed_out).
+        long ut = f.userTimeoutNanos;
+        if (ut > 0 ? now - f.unackedSinceNanos >= ut : f.retries() > params.dataRetries()) {
+            if (ut > 0) {
+                counters.increment(TasCounter.CONN_USER_TIMEOUTS);
+            }
             f.error = TasError.TIMED_OUT.ordinal();
             fp.abortFlow(f, true, TasError.TIMED_OUT, now);
             return;
@@ -258,7 +278,12 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         f.sndNxt(f.sndUna());
         f.paceTokens(Math.max(f.paceTokens(), f.mss()));
         out.sendData(f, now, 1);
-        f.rtoDeadline(now + f.rtoNanos());
+        long deadline = now + f.rtoNanos();
+        if (ut > 0) {
+            // As Linux's tcp_clamp_rto_to_user_timeout: the verdict comes on time, not one backed-off RTO later.
+            deadline = Math.min(deadline, Math.max(now + 1, f.unackedSinceNanos + ut));
+        }
+        f.rtoDeadline(deadline);
         out.markTx(f);
     }
 }

@@ -54,6 +54,8 @@ public final class TasFlow {
     public static final int CMD_ABORT = 1 << 4;
     /** Keepalive was turned on or off: (re)arm or cancel its timer. */
     public static final int CMD_KEEPALIVE = 1 << 5;
+    /** A per-connection option changed (TCP_NODELAY, TCP_USER_TIMEOUT, TCP_QUICKACK): act on it. */
+    public static final int CMD_OPTIONS = 1 << 6;
 
     /** Out-of-order intervals kept per flow (TAS keeps one). */
     public static final int OOO_MAX = 4;
@@ -312,10 +314,16 @@ public final class TasFlow {
     public boolean tlpOut;
     public int tlpHighSeq;
     /**
-     * Looped connections: when a delayed ACK must go out at the latest (0: none pending). The
-     * reply to a request usually carries it first (fast path only).
+     * When a delayed ACK must go out at the latest (0: none pending). A segment we send first
+     * carries it (fast path only).
      */
     public long delackDeadline;
+    /**
+     * Segments still to acknowledge at once before delayed ACKs begin (Linux's quick-ack mode, at
+     * the start and after an idle period), and when data last arrived (fast path only).
+     */
+    public int quickAcks;
+    public long lastDataRxNanos;
     /**
      * The FIN was consumed in order: the receive side is closed. Volatile: set after the last
      * byte's tail is published, so a reader that sees it also sees every byte before the FIN.
@@ -336,6 +344,27 @@ public final class TasFlow {
      * the fast path sees the command may still carry the old value, as with a socket option.
      */
     public int tos;
+    /**
+     * Nagle's algorithm (RFC 896, RFC 9293 3.7.4) on: TCP_NODELAY off. app writes, then posts
+     * CMD_OPTIONS. Off by default, as Netty's TCP_NODELAY defaults to true.
+     */
+    public boolean nagle;
+    /** TCP_QUICKACK was set: acknowledge at once again (app writes, then posts CMD_OPTIONS). */
+    public volatile boolean quickAckRequested;
+    /** End of the last sub-MSS segment of new data sent (Linux's snd_sml; fast path only). */
+    public int sndSml;
+    /**
+     * TCP_USER_TIMEOUT (RFC 5482) in nanoseconds, 0: none (the retry counts decide). app writes,
+     * then posts CMD_OPTIONS.
+     */
+    public long userTimeoutNanos;
+    /**
+     * Since when sent data has waited for an acknowledgment: the first send with nothing
+     * outstanding, then each ACK that moves SND.UNA (fast path only).
+     */
+    public long unackedSinceNanos;
+    /** Since when the peer's window has stayed shut under our probes (0: not probing; fast path only). */
+    public long persistSinceNanos;
 
     // ---- scheduling on the owning fast path ----
     public TasFlow timerPrev;
@@ -473,6 +502,15 @@ public final class TasFlow {
     }
 
     /** Our receive window scale, for the application's window-update decision. */
+    /**
+     * Bytes of the receive ring never announced in the window at shift {@code wscale}: eight units
+     * of the scale, which absorb the edge's drift when the scaled window is rounded up so that it
+     * never shrinks (RFC 7323 2.4); none unscaled, where nothing rounds. 0.02% of any ring.
+     */
+    public static int rcvWindowSlack(int wscale) {
+        return wscale == 0 ? 0 : 8 << wscale;
+    }
+
     public int appRcvWscale() {
         return appRcvWscale;
     }

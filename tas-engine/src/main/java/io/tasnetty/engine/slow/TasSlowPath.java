@@ -103,12 +103,19 @@ public final class TasSlowPath {
     private final TcpOptions cookieOpts = new TcpOptions();
     private final PacketBuffer[] one = new PacketBuffer[1];
     /** Bounded, least recently used first out: spoofed ARP traffic cannot grow it without limit. */
-    private final Map<Integer, Long> arpCache = new java.util.LinkedHashMap<>(64, 0.75f, true) {
+    private final Map<Integer, Neighbour> arpCache = new java.util.LinkedHashMap<>(64, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<Integer, Long> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<Integer, Neighbour> eldest) {
             return size() > ARP_CACHE_MAX;
         }
     };
+    /**
+     * Installed flows per next hop: whether an aged entry is worth re-validating, and whether a
+     * MAC change has flows to move (so ARP for unused addresses never costs a walk over the flows).
+     */
+    private final Map<Integer, Integer> flowsPerHop = new HashMap<>();
+    /** When {@link #neighbourTimers} next has something to do (Long.MAX_VALUE: nothing). */
+    private long neighbourCheckNanos = Long.MAX_VALUE;
     private final Map<Integer, ArpPending> arpPending = new HashMap<>();
     private final List<TasRoute> routes;
     /** RFC 6056 3.3.4 (double-hash port selection): F gives each destination its own offset ... */
@@ -117,6 +124,39 @@ public final class TasSlowPath {
     private final int[] portCounters = new int[256];
     private volatile Thread thread;
     private volatile boolean sleeping;
+
+    /**
+     * An ARP cache entry, aged as Linux's neighbour table: REACHABLE for {@link #ARP_REACHABLE_NANOS}
+     * after the last confirmation (a reply to us), then, if a flow still goes through it, probed
+     * by unicast ({@link #ARP_UNICAST_PROBES}) and then broadcast ({@link #ARP_BROADCAST_PROBES})
+     * requests {@link #ARP_PROBE_INTERVAL_NANOS} apart before it is dropped; flows keep the MAC
+     * meanwhile. An unused entry is simply forgotten at that point (Linux's garbage collection).
+     */
+    private static final class Neighbour {
+        long mac;
+        long confirmedNanos;
+        /** When the MAC was last set (Linux's locktime guards against flapping between two answers). */
+        long changedNanos;
+        /** Re-validation requests sent since the last confirmation (0: reachable). */
+        int probes;
+        long nextProbeNanos;
+
+        Neighbour(long mac, long now) {
+            this.mac = mac;
+            this.confirmedNanos = now;
+            this.changedNanos = now;
+        }
+    }
+
+    /** Linux's base_reachable_time (30 s; Linux randomises it to 15-45 s per entry). */
+    static final long ARP_REACHABLE_NANOS = 30_000_000_000L;
+    /** Linux's retrans_time_ms: between re-validation requests. */
+    static final long ARP_PROBE_INTERVAL_NANOS = 1_000_000_000L;
+    /** Linux's ucast_probes, then as many broadcasts (mcast_resolicit) before giving up. */
+    static final int ARP_UNICAST_PROBES = 3;
+    static final int ARP_BROADCAST_PROBES = 3;
+    /** Linux's locktime: a different MAC in an answer within this long of the last change is ignored. */
+    static final long ARP_LOCKTIME_NANOS = 1_000_000_000L;
 
     private static final class ArpPending {
         final List<TasFlow> waiting = new ArrayList<>();
@@ -206,6 +246,9 @@ public final class TasSlowPath {
         long timeout = maxNanos;
         for (ArpPending p : arpPending.values()) {
             timeout = Math.min(timeout, Math.max(0, p.deadline - now));
+        }
+        if (neighbourCheckNanos != Long.MAX_VALUE) {
+            timeout = Math.min(timeout, Math.max(0, neighbourCheckNanos - now));
         }
         sleeping = true;
         try {
@@ -453,6 +496,9 @@ public final class TasSlowPath {
         f.remotePort = remotePort;
         f.loopback = engine.isLocal(remoteIp);
         f.remoteMac = f.loopback ? params.mac() : remoteMac;
+        if (!f.loopback) {
+            learnNeighbour(remoteIp, remoteMac, now);
+        }
         f.irs(seq);
         f.rcvNxt(seq + 1);
         int iss = isn.isn(localIp, localPort, remoteIp, remotePort, now);
@@ -577,6 +623,9 @@ public final class TasSlowPath {
         f.remotePort = remotePort;
         f.loopback = engine.isLocal(remoteIp);
         f.remoteMac = f.loopback ? params.mac() : remoteMac;
+        if (!f.loopback) {
+            learnNeighbour(remoteIp, remoteMac, now);
+        }
         f.irs(seq - 1);
         f.rcvNxt(seq);
         f.iss(ack - 1);
@@ -613,6 +662,9 @@ public final class TasSlowPath {
     }
 
     private void install(TasFlow f) {
+        if (!f.loopback) {
+            flowsPerHop.merge(nextHop(f.remoteIp), 1, Integer::sum);
+        }
         f.queue = placement(f.loopback, f.localIp, f.localPort, f.remoteIp, f.remotePort);
         allFlows.put(f.localIp, f.localPort, f.remoteIp, f.remotePort, f);
         engine.fastPath(f.queue).install(f);
@@ -684,9 +736,9 @@ public final class TasSlowPath {
             fail(f, TasError.UNREACHABLE);
             return;
         }
-        Long mac = arpCache.get(hop);
-        if (mac != null) {
-            f.remoteMac = mac;
+        Neighbour n = arpCache.get(hop);
+        if (n != null) {
+            f.remoteMac = n.mac; // also while it is being re-validated, as Linux's STALE/PROBE entries
             install(f);
             return;
         }
@@ -770,16 +822,38 @@ public final class TasSlowPath {
         long senderMac = Arp.senderMac(s, off);
         int targetIp = Arp.targetIp(s, off);
         boolean forUs = targetIp == params.ip();
-        // RFC 826 "merge": update an existing entry; add one when the packet is for us.
-        if (senderIp != 0 && (forUs || arpCache.containsKey(senderIp)) && !Ethernet.isMulticast(senderMac)) {
-            if (arpCache.put(senderIp, senderMac) == null) {
+        // RFC 826 "merge": update an existing entry (a reply, a request, or a gratuitous ARP that
+        // announces a new MAC); add one when the packet is for us.
+        if (senderIp != 0 && !Ethernet.isMulticast(senderMac) && senderIp != params.ip()) {
+            Neighbour n = arpCache.get(senderIp);
+            if (n == null && (forUs || arpPending.containsKey(senderIp))) {
+                arpCache.put(senderIp, new Neighbour(senderMac, now));
+                neighbourCheckNanos = Math.min(neighbourCheckNanos, now + ARP_REACHABLE_NANOS);
                 counters.increment(TasCounter.ARP_RESOLVED);
+            } else if (n != null && n.mac != senderMac) {
+                // Linux's arp_process: a gratuitous ARP (sender = target) is an announcement and
+                // always overrides; other answers only after the locktime.
+                boolean gratuitous = senderIp == targetIp;
+                if (gratuitous || now - n.changedNanos >= ARP_LOCKTIME_NANOS) {
+                    // The neighbour moved (failover, a replaced NIC, a new gateway): established
+                    // flows through it follow at once instead of sending into the void.
+                    n.mac = senderMac;
+                    n.changedNanos = now;
+                    confirm(n, now);
+                    counters.increment(TasCounter.ARP_MAC_CHANGED);
+                    moveFlows(senderIp, senderMac);
+                } else {
+                    counters.increment(TasCounter.ARP_CHANGES_LOCKED);
+                }
+            } else if (n != null && forUs && op == Arp.OP_REPLY) {
+                confirm(n, now); // an answer to us from the same MAC: reachable again
             }
             ArpPending p = arpPending.remove(senderIp);
             if (p != null) {
+                long mac = arpCache.get(senderIp).mac; // (locktime may have kept an older answer)
                 for (TasFlow f : p.waiting) {
                     if (!f.dead) {
-                        f.remoteMac = senderMac;
+                        f.remoteMac = mac;
                         allFlows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
                         install(f);
                     }
@@ -800,12 +874,98 @@ public final class TasSlowPath {
         }
     }
 
+    private void confirm(Neighbour n, long now) {
+        n.confirmedNanos = now;
+        n.probes = 0;
+        neighbourCheckNanos = Math.min(neighbourCheckNanos, now + ARP_REACHABLE_NANOS);
+    }
+
+    /**
+     * A passive open learns its peer's next hop from the SYN's source MAC (the frame just came
+     * from it, and a host beyond a router cannot choose that MAC), so that the entry ages and a
+     * MAC change moves this flow too. An existing entry is left alone.
+     */
+    private void learnNeighbour(int remoteIp, long mac, long now) {
+        int hop = nextHop(remoteIp);
+        if (hop != 0 && !Ethernet.isMulticast(mac) && !arpCache.containsKey(hop)) {
+            arpCache.put(hop, new Neighbour(mac, now));
+            neighbourCheckNanos = Math.min(neighbourCheckNanos, now + ARP_REACHABLE_NANOS);
+        }
+    }
+
+    /**
+     * Points every flow whose next hop is {@code hop} at {@code mac}. The write happens on the
+     * flow's own fast path (its frames are built there), through its control queue.
+     */
+    private void moveFlows(int hop, long mac) {
+        if (!flowsPerHop.containsKey(hop)) {
+            return;
+        }
+        allFlows.forEach(f -> {
+            if (!f.loopback && !f.dead && f.queue >= 0 && f.remoteMac != mac && nextHop(f.remoteIp) == hop) {
+                engine.fastPath(f.queue).control(() -> {
+                    if (!f.dead) {
+                        f.remoteMac = mac;
+                    }
+                });
+                counters.increment(TasCounter.ARP_FLOWS_MOVED);
+            }
+        });
+    }
+
+    /** Ages the ARP cache (see {@link Neighbour}); returns the work done. */
+    private int neighbourTimers(long now) {
+        if (now < neighbourCheckNanos) {
+            return 0;
+        }
+        int work = 0;
+        long next = Long.MAX_VALUE;
+        for (Iterator<Map.Entry<Integer, Neighbour>> it = arpCache.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Integer, Neighbour> e = it.next();
+            Neighbour n = e.getValue();
+            if (n.probes == 0) {
+                long due = n.confirmedNanos + ARP_REACHABLE_NANOS;
+                if (now < due) {
+                    next = Math.min(next, due);
+                    continue;
+                }
+                if (!flowsPerHop.containsKey(e.getKey()) && !arpPending.containsKey(e.getKey())) {
+                    it.remove(); // nobody sends through it: forget it, the next connect resolves afresh
+                    counters.increment(TasCounter.ARP_AGED_OUT);
+                    work++;
+                    continue;
+                }
+            } else if (now < n.nextProbeNanos) {
+                next = Math.min(next, n.nextProbeNanos);
+                continue;
+            } else if (n.probes >= ARP_UNICAST_PROBES + ARP_BROADCAST_PROBES) {
+                it.remove(); // no answer to unicast or broadcast: it is gone (its flows keep the old MAC)
+                counters.increment(TasCounter.ARP_FAILED);
+                work++;
+                continue;
+            }
+            n.probes++;
+            // RFC 1122 2.3.2.1: re-validate by unicast to the cached MAC first (cheap for everyone
+            // else on the link), by broadcast once that went unanswered (the MAC may have changed).
+            arpRequest(e.getKey(), n.probes <= ARP_UNICAST_PROBES ? n.mac : Ethernet.BROADCAST);
+            n.nextProbeNanos = now + ARP_PROBE_INTERVAL_NANOS;
+            next = Math.min(next, n.nextProbeNanos);
+            work++;
+        }
+        neighbourCheckNanos = next;
+        return work;
+    }
+
     private void arpRequest(int ip) {
+        arpRequest(ip, Ethernet.BROADCAST);
+    }
+
+    private void arpRequest(int ip, long dstMac) {
         PacketBuffer b = alloc();
         if (b == null) {
             return;
         }
-        Ethernet.write(b.segment, b.offset, Ethernet.BROADCAST, params.mac(), Ethernet.TYPE_ARP);
+        Ethernet.write(b.segment, b.offset, dstMac, params.mac(), Ethernet.TYPE_ARP);
         Arp.write(b.segment, b.offset + Ethernet.HEADER_LENGTH, Arp.OP_REQUEST, params.mac(), params.ip(), 0, ip);
         b.length = Ethernet.HEADER_LENGTH + Arp.LENGTH;
         send(b);
@@ -813,10 +973,10 @@ public final class TasSlowPath {
     }
 
     private int arpTimers(long now) {
+        int work = neighbourTimers(now);
         if (arpPending.isEmpty()) {
-            return 0;
+            return work;
         }
-        int work = 0;
         for (Iterator<Map.Entry<Integer, ArpPending>> it = arpPending.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Integer, ArpPending> e = it.next();
             ArpPending p = e.getValue();
@@ -950,6 +1110,9 @@ public final class TasSlowPath {
     }
 
     private void reclaim(TasFlow f) {
+        if (!f.loopback && f.queue >= 0) { // installed (a flow that failed in ARP never was)
+            flowsPerHop.computeIfPresent(nextHop(f.remoteIp), (hop, n) -> n > 1 ? n - 1 : null);
+        }
         TasFlow cur = allFlows.get(f.localIp, f.localPort, f.remoteIp, f.remotePort);
         if (cur == f) {
             allFlows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);

@@ -16,7 +16,7 @@ class TasTimelyTest {
     private static final long T_HIGH = 150_000;
     private static final long INTERVAL = 1_000_000; // far above the 20 µs floor and 2 RTTs
 
-    private final TasTimely timely = new TasTimely(INIT, STEP, 10 * MBPS, 10_000 * MBPS, T_LOW, T_HIGH, 0.5, 0.8, 2);
+    private final TasTimely timely = new TasTimely(INIT, STEP, 10 * MBPS, 10_000 * MBPS, T_LOW, T_HIGH, 0.5, 0.8, 2, 50_000);
     private TasFlow f;
     private long now;
 

@@ -74,7 +74,6 @@ class TasConfigTest {
         assertThat(c.tcpListenBacklogMax()).isEqualTo(4096);
         assertThat(c.cc()).isEqualTo(TasCongestionControl.CUBIC);
         assertThat(c.ccControlIntervalRtts()).isEqualTo(2);
-        assertThat(c.ccRexmitInts()).isEqualTo(4);
         assertThat(c.ccDctcpWeight()).isEqualTo(1.0 / 16);
         assertThat(c.ccDctcpInitMbps()).isEqualTo(10);
         assertThat(c.ccDctcpStepMbps()).isEqualTo(10);
@@ -209,7 +208,7 @@ class TasConfigTest {
                 .tcpHandshakeTimeoutMicros(8000).tcpHandshakeRetries(9).tcpRtoMinMicros(10).tcpRtoMaxMicros(11)
                 .tcpTimeWaitMicros(0).tcpTimestamps(false).tcpWindowScale(false).tcpSack(false).tcpEcn(false)
                 .tcpKeepaliveIdleMicros(2_000_000).tcpKeepaliveIntervalMicros(3_000_000).tcpKeepaliveProbes(4)
-                .tcpMaxFlows(4_194_304).tcpListenBacklogMax(1).ccControlIntervalRtts(3).ccRexmitInts(5)
+                .tcpMaxFlows(4_194_304).tcpListenBacklogMax(1).ccControlIntervalRtts(3)
                 .ccDctcpInitMbps(100).ccDctcpStepMbps(20).ccDctcpMinMbps(2).ccDctcpMinpkts(0)
                 .ccConstRateMbps(7).ccTimelyTlowMicros(10).ccTimelyThighMicros(20).ccTimelyBeta(0.5)
                 .ccTimelyAlpha(0.25).ccTimelyStepMbps(30).arpTimeoutMicros(500).arpTimeoutMaxMicros(600)
@@ -224,8 +223,8 @@ class TasConfigTest {
                 c.tcpKeepaliveIdleMicros(), c.tcpKeepaliveIntervalMicros()))
                 .containsExactly(5L, 6L, 7L, 8000L, 10L, 11L, 0L, 2_000_000L, 3_000_000L);
         assertThat(List.of(c.tcpHandshakeRetries(), c.tcpKeepaliveProbes(), c.tcpMaxFlows(),
-                c.tcpListenBacklogMax(), c.ccRexmitInts(), c.ccDctcpMinpkts(), c.arpRetries()))
-                .containsExactly(9, 4, 4_194_304, 1, 5, 0, 0);
+                c.tcpListenBacklogMax(), c.ccDctcpMinpkts(), c.arpRetries()))
+                .containsExactly(9, 4, 4_194_304, 1, 0, 0);
         assertThat(List.of(c.ccControlIntervalRtts(), c.ccDctcpInitMbps(), c.ccDctcpStepMbps(),
                 c.ccDctcpMinMbps(), c.ccConstRateMbps(), c.ccTimelyTlowMicros(), c.ccTimelyThighMicros(),
                 c.ccTimelyStepMbps(), c.arpTimeoutMicros(), c.arpTimeoutMaxMicros()))
@@ -495,7 +494,6 @@ class TasConfigTest {
         BAD.put("shm-len", List.of("0", "1023k", "1025g", "lots", "-1g"));
         BAD.put("cc", List.of("", "cubic2", "dctcp", "reno"));
         BAD.put("cc-control-interval", List.of("0", "1001", "2.5"));
-        BAD.put("cc-rexmit-ints", List.of("0", "1001"));
         BAD.put("cc-dctcp-weight", List.of("0", "1.5", "-0.1", "1/0", "NaN", "Infinity", "1/16/2", "heavy"));
         BAD.put("cc-dctcp-init", List.of("0", "1000001", "1.5", "10kbps"));
         BAD.put("cc-dctcp-step", List.of("0", "x"));
@@ -586,6 +584,12 @@ class TasConfigTest {
                 .hasMessage("unknown option \"completely-unrelated\" (see --help)");
         assertThatThrownBy(() -> TasConfig.builder().set("ready-fd", "3"))
                 .hasMessageContaining("of TAS has no meaning here");
+        // TAS's slow-path retransmission interval: refused, naming the option and what to use instead.
+        assertThatThrownBy(() -> TasConfig.builder().set("cc-rexmit-ints", "4"))
+                .isInstanceOf(TasConfigException.class)
+                .hasMessageContaining("cc-rexmit-ints").hasMessageContaining("tcp-rto-min");
+        assertThatThrownBy(() -> TasConfig.fromArgs("--cc-rexmit-ints=4"))
+                .isInstanceOf(TasConfigException.class).hasMessageContaining("cc-rexmit-ints");
         assertThatThrownBy(() -> TasConfig.defaults().get("nope")).isInstanceOf(TasConfigException.class);
         assertThatThrownBy(() -> TasConfig.option("nope")).isInstanceOf(TasConfigException.class);
         assertThatThrownBy(() -> TasConfig.builder().unset("nope")).isInstanceOf(TasConfigException.class);

@@ -122,4 +122,22 @@ class TcpKeepaliveTest {
         sc.conn.setKeepAlive(false);
         assertThat(sendTimes(t0, t0 + 60_000 * MS, new ArrayList<>(), false, sc)).isEmpty();
     }
+    @Test
+    void shouldNotTakeUnacceptableSegmentsAsProofOfLife() {
+        // RFC 1122 4.2.3.6 with RFC 9293 3.10.7.4: a segment outside the window, or whose ACK
+        // acknowledges nothing we sent, is answered and dropped; it says nothing about the peer
+        // (anyone can send one), so the idle time keeps running from t0.
+        ScriptedConnection sc = h.accept(80);
+        sc.conn.setKeepAlive(true);
+        long t0 = h.now();
+        h.step();
+        h.advanceTo(t0 + 7000 * MS);
+        sc.sendAt(sc.peerSeq + (1 << 20), sc.engineSeq, Tcp.ACK, 65535, bytes(10), null); // beyond the window
+        assertThat(h.step()).as("a duplicate ACK answers it").hasSize(1);
+        sc.sendAt(sc.peerSeq, sc.engineSeq + 5000, Tcp.ACK, 65535, new byte[0], null); // acks unsent data
+        assertThat(h.step()).hasSize(1);
+        List<Segment> segs = new ArrayList<>();
+        assertThat(sendTimes(t0, t0 + 10_000 * MS, segs, false, sc)).as("probed 10 s after t0, not after the junk")
+            .containsExactly(10_000L);
+    }
 }

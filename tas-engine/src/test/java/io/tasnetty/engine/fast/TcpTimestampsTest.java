@@ -108,4 +108,35 @@ class TcpTimestampsTest {
         h.step();
         assertThat(sc.conn.state()).isEqualTo(io.tasnetty.engine.flow.TcpState.CLOSED);
     }
+    @Test
+    void shouldApplyPawsEvenWhenTheWindowIsClosed() {
+        // RFC 7323 5.3 R1: an old duplicate is dropped at a zero window too; before, the zero-window
+        // probe exception let its ACK through (here it would acknowledge our data).
+        try (EngineHarness z = new EngineHarness(TasConfig.builder().set("cc", "const-rate")
+                .set("tcp-rxbuf-len", "2048"))) {
+            ScriptedConnection c = z.accept(80, 40000, 1000, Opts.syn(1460, -1, true, true, 500));
+            int s0 = c.peerSeq;
+            c.sendAt(s0, c.engineSeq, Tcp.ACK, 65535, bytes(1024), Opts.none().timestamps(1000, 0));
+            c.sendAt(s0 + 1024, c.engineSeq, Tcp.ACK | Tcp.PSH, 65535, bytes(1024, 1024),
+                Opts.none().timestamps(1000, 0));
+            List<Segment> acks = z.step();
+            assertThat(acks.get(acks.size() - 1).window()).as("the ring is full").isZero();
+            c.write(bytes(100));
+            Segment d = z.step().get(0);
+            assertThat(d.len()).isEqualTo(100);
+            // Seq = RCV.NXT and an ACK of our 100 bytes, but a timestamp older than TS.Recent.
+            c.sendAt(s0 + 2048, ScriptedConnection.end(d), Tcp.ACK, 65535, new byte[0],
+                Opts.none().timestamps(900, 0));
+            List<Segment> out = z.step();
+            assertThat(out).as("acknowledged, not processed").hasSize(1);
+            assertThat(out.get(0).ack()).isEqualTo(s0 + 2048);
+            assertThat(c.conn.flow().sndUna()).as("its ACK was not believed").isEqualTo(d.seq());
+            assertThat(z.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_PAWS_REJECTED)).isEqualTo(1);
+            // The same ACK with a current timestamp is a valid zero-window probe answer.
+            c.sendAt(s0 + 2048, ScriptedConnection.end(d), Tcp.ACK, 65535, new byte[0],
+                Opts.none().timestamps(1001, 0));
+            z.step();
+            assertThat(c.conn.flow().sndUna()).isEqualTo(ScriptedConnection.end(d));
+        }
+    }
 }

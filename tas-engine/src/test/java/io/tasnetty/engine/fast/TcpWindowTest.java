@@ -80,12 +80,13 @@ class TcpWindowTest {
         assertThat(ring).isEqualTo(131072);
         int shift = c.flow().rcvWscale();
         assertThat(shift).as("smallest shift that lets 65535 << shift cover the ring").isEqualTo(2);
+        int slack = 8 << shift; // held back so that rounding up never announces bytes the ring lacks
         sc.data(bytes(1000));
         Segment ack = h.step().get(0);
-        assertThat(ack.window()).isEqualTo((ring - 1000) >> shift);
+        assertThat(ack.window()).isEqualTo((ring - 1000 - slack) >> shift);
         sc.data(bytes(1000, 1000));
         ack = h.step().get(0);
-        assertThat(ack.window()).isEqualTo((ring - 2000) >> shift);
+        assertThat(ack.window()).isEqualTo((ring - 2000 - slack) >> shift);
     }
 
     @Test
@@ -206,5 +207,51 @@ class TcpWindowTest {
         // RFC 7323 2.3: a shift above 14 is used as 14.
         ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, 15, false, false, 0));
         assertThat(sc.conn.flow().sndWscale()).isEqualTo(14);
+    }
+    @Test
+    void shouldNeverMoveTheAdvertisedRightEdgeLeft() {
+        // RFC 7323 2.4: with shift 2, free space shifts down to a multiple of 4, so after a
+        // segment of 3 bytes the edge would land 1 to 3 bytes left of the one already announced.
+        ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, 0, false, false, 0));
+        int shift = sc.conn.flow().rcvWscale();
+        assertThat(shift).isEqualTo(2);
+        int s0 = sc.peerSeq;
+        long lastEdge = Long.MIN_VALUE;
+        int[] sizes = {1000, 3, 1, 1, 517, 2, 1460, 3};
+        for (int n : sizes) {
+            sc.data(bytes(n));
+            List<Segment> out = h.step();
+            Segment ack = out.get(out.size() - 1);
+            long edge = (ack.ack() - s0) + ((long) ack.window() << shift);
+            assertThat(edge).as("right edge after %d more bytes", n).isGreaterThanOrEqualTo(lastEdge);
+            lastEdge = edge;
+        }
+        // Once the application reads everything, the window is the ring's free space again.
+        sc.read(1 << 20);
+        List<Segment> out = h.step();
+        assertThat(out).hasSize(1);
+        assertThat((long) out.get(0).window() << shift).isEqualTo(131072 - (8 << shift));
+        assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.DROP_RX_RING_FULL))
+            .as("no byte the window announced was dropped").isZero();
+    }
+    @Test
+    void shouldCountOnlyAnnounceableGrowthForAWindowUpdate() {
+        // RFC 9293 3.8.6.2.2 with the unannounced slack: at shift 8 the ring's last 2 KiB are never
+        // announced, so a read of 600 bytes moves the edge 600 bytes, under one MSS: no update.
+        use(TasConfig.builder().set("tcp-rxbuf-len", "8m"));
+        ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, 0, false, false, 0));
+        assertThat(sc.conn.flow().rcvWscale()).isEqualTo(8);
+        for (int i = 0; i < 3; i++) {
+            sc.data(bytes(1460, 1460 * i));
+            assertThat(h.step()).hasSize(1);
+        }
+        sc.read(600);
+        assertThat(h.step()).as("600 bytes are not a worthwhile window update").isEmpty();
+        // The edge already announced lies up to a few hundred bytes past ring end - slack (rounded
+        // up so that it never moved left): 1,800 bytes read open more than one MSS beyond it.
+        sc.read(1200);
+        List<Segment> out = h.step();
+        assertThat(out).as("1,800 bytes are").hasSize(1);
+        assertThat(out.get(0).ack()).isEqualTo(sc.peerSeq);
     }
 }
