@@ -53,7 +53,9 @@ final class JavaInContainer {
             if (!e.isEmpty() && Files.exists(Path.of(e))) {
                 Path p = Path.of(e).toAbsolutePath();
                 entries.add(p.toString());
-                if (p.endsWith("test-classes")) {
+                // it/'s own test-classes: in a reactor build before packaging, other modules'
+                // test-classes (tas-engine's test helpers) are on the class path too.
+                if (p.endsWith("test-classes") && Files.isDirectory(p.resolveSibling("container-classpath"))) {
                     extra = p.resolveSibling("container-classpath");
                 }
             }
