@@ -52,6 +52,11 @@ public final class TasSlowPath {
         /** Allocates the rings of a flow of a listener's connection; null when out of memory. */
         TasFlow newFlow(int rxBufLen, int txBufLen);
 
+        /** A flow for a connection to {@code l}, with rings where {@code l}'s context wants them. */
+        default TasFlow newFlow(TasListener l) {
+            return newFlow(l.rxBufLen(), l.txBufLen());
+        }
+
         /** The engine no longer needs the flow's rings. */
         void engineDoneWithRings(TasFlow f);
 
@@ -436,7 +441,7 @@ public final class TasSlowPath {
         }
         TasFlow f;
         try {
-            f = engine.newFlow(l.rxBufLen(), l.txBufLen());
+            f = engine.newFlow(l);
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
@@ -560,7 +565,7 @@ public final class TasSlowPath {
         }
         TasFlow f;
         try {
-            f = engine.newFlow(l.rxBufLen(), l.txBufLen());
+            f = engine.newFlow(l);
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
