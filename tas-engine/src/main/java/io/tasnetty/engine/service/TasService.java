@@ -157,16 +157,19 @@ public final class TasService implements AutoCloseable {
                 }
                 return;
             }
-            try {
-                handshake(ch);
-            } catch (IOException | RuntimeException e) {
-                log("attach failed: " + e);
+            // One thread per handshake: a client that connects and says nothing holds up nobody else.
+            Thread.ofVirtual().name("tas-svc-attach").start(() -> {
                 try {
-                    ch.close();
-                } catch (IOException ignored) {
-                    // dropping it
+                    handshake(ch);
+                } catch (IOException | RuntimeException e) {
+                    log("attach failed: " + e);
+                    try {
+                        ch.close();
+                    } catch (IOException ignored) {
+                        // dropping it
+                    }
                 }
-            }
+            });
         }
     }
 
@@ -218,8 +221,13 @@ public final class TasService implements AutoCloseable {
         TasServiceLayout.initHeader(region, ringsBytes);
         TasServiceSession s = new TasServiceSession(this, id, owner.getName(), pid, ch, file, arena, region, ringsBytes);
         StringBuilder ok = new StringBuilder("OK " + TasServiceLayout.VERSION + " region=" + file + " size=" + size + "\n");
+        // Only what differs from the defaults: the application's own -Dtas.* settings (transport
+        // options such as no-kernel-path) stay in force where the service has no say.
+        java.util.Set<String> defaults = new java.util.HashSet<>(TasConfig.defaults().toArgs());
         for (String a : config.toArgs()) {
-            ok.append("ARG ").append(a).append('\n');
+            if (!defaults.contains(a)) {
+                ok.append("ARG ").append(a).append('\n');
+            }
         }
         ok.append("END\n");
         sessions.add(s);

@@ -160,7 +160,9 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
             if (file == null || size <= 0) {
                 throw new TasException("the TAS service at " + control + " answered an incompatible handshake: " + ok);
             }
-            TasConfig config = TasConfig.builder().args(args.toArray(String[]::new)).build();
+            // The service's settings win; the application's -Dtas.* fill in the rest.
+            TasConfig config = TasConfig.builder().systemProperties(System.getProperties())
+                .args(args.toArray(String[]::new)).build();
             Arena arena = Arena.ofShared();
             MemorySegment region;
             try (FileChannel fc = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
@@ -591,6 +593,10 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
             }
         }
         if (acceptVia != null) {
+            if (!acceptVia.isOpen()) {
+                c.abort(); // its listener closed while the service accepted it: nobody will
+                return;
+            }
             acceptVia.enqueueEstablished(c);
         }
         if (ev != 0) {

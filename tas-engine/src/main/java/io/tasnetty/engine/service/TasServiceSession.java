@@ -82,6 +82,7 @@ final class TasServiceSession {
     private volatile boolean reclaiming;
     private boolean unrungEvents;
     private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
+    private final io.tasnetty.engine.context.TasEventHandler handler = this::onEvents;
     private Thread proxy;
 
     TasServiceSession(TasService service, int id, String user, long pid, SocketChannel channel, Path file,
@@ -127,7 +128,7 @@ final class TasServiceSession {
         LockSupport.unpark(proxy);
     }
 
-    /** Wakes the proxy (the service stops). */
+    /** The service stops: detaches the application and waits (briefly) until the proxy left the engine alone. */
     void stop() {
         appGone = true;
         LockSupport.unpark(proxy);
@@ -135,6 +136,11 @@ final class TasServiceSession {
             channel.close();
         } catch (IOException ignored) {
             // closing anyway
+        }
+        try {
+            proxy.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -144,7 +150,7 @@ final class TasServiceSession {
         try {
             while (!appGone) {
                 int work = drainCommands();
-                work += ctx.poll(this::onEvents, BATCH);
+                work += ctx.poll(handler, BATCH);
                 ringApp();
                 if (work > 0) {
                     continue;
@@ -523,17 +529,20 @@ final class TasServiceSession {
      */
     private void reclaim() {
         reclaiming = true;
-        for (Slot s : slots) {
-            if (s == null) {
-                continue;
+        if (service.isRunning()) {
+            for (Slot s : slots) {
+                if (s == null) {
+                    continue;
+                }
+                if (s.socket instanceof TasConnection c) {
+                    c.abort();
+                } else {
+                    s.socket.close();
+                }
             }
-            if (s.socket instanceof TasConnection c) {
-                c.abort();
-            } else {
-                s.socket.close();
-            }
-        }
-        ctx.close();
+            ctx.close();
+        } // else the engine stops with the service: nothing to hand back
+
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (rings.bytesInUse() > 0 && service.isRunning() && System.nanoTime() < deadline) {
             LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(5));
