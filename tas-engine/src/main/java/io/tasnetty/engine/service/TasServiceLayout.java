@@ -199,6 +199,10 @@ public final class TasServiceLayout {
 
     /** True if the caller must ring the other side's doorbell (it sleeps and nobody rang yet). */
     static boolean takeDoorbell(MemorySegment region, long flag) {
+        // Dekker pairing with the sleeper (it stores its flag, then looks at the queue): our entry
+        // was published with a release store, which a following load may overtake (StoreLoad);
+        // the full fence keeps us from reading a stale "awake" while it reads a stale queue.
+        VarHandle.fullFence();
         return (int) INT_AT.getVolatile(region, flag) == 1 && INT_AT.compareAndSet(region, flag, 1, 2);
     }
 }

@@ -54,6 +54,8 @@ final class TasServiceSession {
         final TasSocket socket;
         boolean appReleased;
         boolean engineDone;
+        /** The transmit ring's head as the application last heard it (its idea of the free space). */
+        long txHeadSent;
 
         Slot(int id, TasSocket socket) {
             this.id = id;
@@ -218,10 +220,13 @@ final class TasServiceSession {
         if (rx != null && rxHead > rx.headPlain() && rxHead <= rx.tail()) {
             rx.publishHead(rxHead);
         }
-        if (wantWritable && tx != null) {
+        // The application learns the head only from events: once its view of the ring is more
+        // than half full (or it asked), have the fast path report freed space, so it never waits
+        // on a full ring that is not full (its zero-byte write sends no command of its own).
+        if (tx != null && (wantWritable || txTail - s.txHeadSent > tx.capacity() >> 1)) {
             f.wantWritable = true;
             // Re-check after announcing interest, as TasConnection does: space may be free already.
-            if (tx.writable() > 0) {
+            if (tx.head() != s.txHeadSent) {
                 c.post(TasEvents.WRITABLE);
             }
         }
@@ -332,7 +337,7 @@ final class TasServiceSession {
         if ((ev & (TasEvents.CONNECTED | TasEvents.CONNECT_FAILED)) != 0) {
             address(s.id, c);
         }
-        flowEvent(s.id, c, ev);
+        flowEvent(s, c, ev);
         if ((ev & (TasEvents.CLOSED | TasEvents.CONNECT_FAILED)) != 0) {
             s.engineDone = true;
             maybeFree(s);
@@ -362,7 +367,7 @@ final class TasServiceSession {
             l(q, e, 1, ringOffset(f.tx));
             publishEvent(e);
             address(s.id, c);
-            flowEvent(s.id, c, 0);
+            flowEvent(s, c, 0);
         }
     }
 
@@ -386,7 +391,7 @@ final class TasServiceSession {
         publishEvent(e);
     }
 
-    private void flowEvent(int sid, TasConnection c, int ev) {
+    private void flowEvent(Slot s, TasConnection c, int ev) {
         TasFlow f = c.flow();
         // inputClosed before the tail: the fast path publishes the tail first, so a true flag
         // comes with a tail that covers every byte before the FIN.
@@ -408,7 +413,7 @@ final class TasServiceSession {
         }
         MemorySegment q = events.memory();
         q.set(JAVA_INT, e + TYPE, E_FLOW);
-        q.set(JAVA_INT, e + ID, sid);
+        q.set(JAVA_INT, e + ID, s.id);
         i(q, e, 0, ev);
         i(q, e, 1, f.publishedState());
         i(q, e, 2, f.error);
@@ -419,6 +424,9 @@ final class TasServiceSession {
         l(q, e, 1, txHead);
         l(q, e, 2, f.rcvAdvEdgePos);
         publishEvent(e);
+        if (txHead >= 0) {
+            s.txHeadSent = txHead;
+        }
     }
 
     private void reply(int req, int status, int sid, int port, TasFlow f) {
