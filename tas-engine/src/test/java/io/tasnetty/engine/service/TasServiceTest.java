@@ -202,6 +202,62 @@ class TasServiceTest {
     }
 
     @Test
+    void shouldKeepSendingThroughASmallTransmitRingWakingOnlyOnEvents() throws Exception {
+        long total = 16L << 20;
+        TasContext server = peer.newContext();
+        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7005), 16);
+        long[] got = new long[1];
+        Thread sink = Thread.ofPlatform().daemon().start(() -> {
+            ByteBuffer b = ByteBuffer.allocate(64 << 10);
+            List<TasConnection> cs = new ArrayList<>();
+            while (got[0] < total) {
+                server.poll((s, ev) -> {
+                    TasConnection a;
+                    while (s == pl && (a = server.accept(pl)) != null) {
+                        cs.add(a);
+                    }
+                }, 16);
+                for (TasConnection a : cs) {
+                    int n;
+                    while ((n = a.read(b.clear())) > 0) {
+                        got[0] += n;
+                    }
+                }
+                server.await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+        });
+        TasServiceClient app = attach();
+        TasContext ctx = app.newContext();
+        // An 8 KiB transmit ring: it is full all the time, and only events say when it is not.
+        TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", 7005), null, 0, 8192);
+        int[] seen = new int[1];
+        ByteBuffer chunk = ByteBuffer.allocate(3000);
+        long sent = 0;
+        while (sent < total) {
+            seen[0] = 0;
+            ctx.poll((s, ev) -> seen[0] |= ev, 16);
+            assertThat(c.error()).isEqualTo(TasError.NONE);
+            if (!c.isActive()) {
+                ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+                continue;
+            }
+            chunk.clear().limit((int) Math.min(chunk.capacity(), total - sent));
+            int n = c.write(chunk);
+            sent += n;
+            c.flush();
+            if (chunk.hasRemaining()) {
+                ctx.await(Long.MAX_VALUE); // no timeout: only a WRITABLE (or the test's timeout) ends it
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new AssertionError("no WRITABLE after " + sent + " bytes: the ring stays full");
+                }
+            }
+        }
+        sink.join();
+        assertThat(got[0]).isEqualTo(total);
+        c.close();
+    }
+
+    @Test
     void shouldRefuseABindOnAPortAnotherApplicationHolds() {
         TasServiceClient first = attach();
         TasServiceClient second = attach();
