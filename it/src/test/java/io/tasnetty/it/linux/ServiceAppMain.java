@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
  *       pattern}, then the server closes it. Prints {@code serving PORT} once bound.</li>
  *   <li>{@code bind PORT}: tries to bind PORT and prints {@code bound} or the exception's class
  *       and message.</li>
+ *   <li>{@code map FILE}: tries to open another application's region file for reading and writing.</li>
  * </ul>
  */
 public final class ServiceAppMain {
@@ -37,6 +38,16 @@ public final class ServiceAppMain {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args[0].equals("map")) {
+            // Isolation: another user's application tries to map a region that is not its own.
+            try (java.nio.channels.FileChannel fc = java.nio.channels.FileChannel.open(java.nio.file.Path.of(args[1]),
+                    java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+                System.out.println("mapped " + fc.size());
+            } catch (java.io.IOException e) {
+                System.out.println(e.getClass().getSimpleName() + ": " + e.getMessage());
+            }
+            return;
+        }
         TasEventLoopGroup group = new TasEventLoopGroup(1);
         int port = Integer.parseInt(args[1]);
         try {

@@ -13,8 +13,10 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -36,7 +38,7 @@ class ServiceModeLinuxTest {
     private static final long BYTES = Long.getLong("tas.it.serviceBytes", 256L << 20);
     private static final String CLIENT_PY = String.join("\n",
         "import socket, hashlib, sys",
-        "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=120)",
+        "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)",
         "h = hashlib.sha256(); n = 0; said = False",
         "try:",
         "    while True:",
@@ -97,6 +99,10 @@ class ServiceModeLinuxTest {
             Path region1 = dir.resolve("app-1.shm");
             assertThat(Files.getOwner(region1).getName()).isEqualTo("nobody");
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(region1))).isEqualTo("rw-------");
+            // An application of another user cannot map it.
+            Sh.Background intruder = startApp(logs, "intruder", "daemon", java, appCp, dir, "map", region1.toString());
+            open.add(intruder);
+            assertThat(intruder.awaitSuccess(120, TimeUnit.SECONDS)).contains("AccessDeniedException");
 
             Path py = logs.resolve("client.py");
             Files.writeString(py, CLIENT_PY);
@@ -106,12 +112,42 @@ class ServiceModeLinuxTest {
             Sh.Background victim = Sh.start(logs.resolve("client2.log"),
                 Sh.nsCommand(net.ns, "python3", "-u", py.toString(), PeerNet.ENGINE_IP, "8082"));
             open.add(victim);
-            awaitLine(victim, "progress");
+            // The service's counters every second while the transfers run (for a failure's diagnosis).
+            Path statsLog = logs.resolve("service-stats.log");
+            Thread watcher = Thread.ofPlatform().daemon().start(() -> {
+                while (bulk.process().isAlive()) {
+                    try {
+                        Files.writeString(statsLog, Instant.now() + "\n" + stats(dir) + "\n",
+                            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                        Thread.sleep(1000);
+                    } catch (IOException | InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            open.add(watcher::interrupt);
+            try {
+                awaitLine(victim, "progress");
+            } catch (AssertionError e) {
+                System.err.println("service stats:\n" + stats(dir));
+                String jstack = Path.of(java).resolveSibling("jstack").toString();
+                System.err.println("service threads:\n" + Sh.runQuietly(jstack, String.valueOf(service.pid())));
+                throw e;
+            }
             long victimPid = app2.pid();
             app2.process().destroyForcibly(); // SIGKILL: no goodbye on the control socket
             app2.process().waitFor();
 
             String bulkOut = bulk.awaitSuccess(600, TimeUnit.SECONDS);
+            if (!bulkOut.contains("done")) {
+                // Diagnostics for a stalled transfer: the service's view, and the application's threads.
+                System.err.println("service stats:\n" + stats(dir));
+                System.err.println("service threads:\n"
+                    + Sh.runQuietly(Path.of(java).resolveSibling("jstack").toString(), String.valueOf(service.pid())));
+                Sh.runQuietly("kill", "-QUIT", String.valueOf(app1.pid()));
+                Thread.sleep(1000);
+                System.err.println("app1:\n" + app1.output());
+            }
             assertThat(bulkOut).as("the other application's transfer").contains("done " + BYTES + " " + expectedSha(8081, BYTES));
             String victimOut = victim.awaitSuccess(120, TimeUnit.SECONDS);
             assertThat(victimOut).as("the killed application's client sees its connection reset").contains("error");
@@ -126,6 +162,11 @@ class ServiceModeLinuxTest {
             assertThat(stats).contains("applications 1\n");
             assertThat(Files.exists(dir.resolve("app-2.shm"))).isFalse();
             assertThat(app1.process().isAlive()).isTrue();
+
+            // The service dies: the attached application's server channel closes (SERVICE_GONE),
+            // so its main returns instead of hanging.
+            service.process().destroyForcibly();
+            assertThat(app1.await(120, TimeUnit.SECONDS)).isZero();
         } finally {
             for (AutoCloseable c : open.reversed()) {
                 c.close();
@@ -136,7 +177,13 @@ class ServiceModeLinuxTest {
     }
 
     private static Sh.Background startApp(Path logs, String name, String java, String cp, Path dir, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+        return startApp(logs, name, "nobody", java, cp, dir, args);
+    }
+
+    private static Sh.Background startApp(Path logs, String name, String user, String java, String cp, Path dir,
+                                          String... args) {
+        String group = user.equals("nobody") ? "nogroup" : user;
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=" + user, "--regid=" + group, "--clear-groups",
             java, "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-Djava.net.preferIPv4Stack=true",
             "-Dtas.service=" + dir,
             "-Dtas.no-kernel-path=true", "-cp", cp,

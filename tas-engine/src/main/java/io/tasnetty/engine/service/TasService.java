@@ -265,6 +265,14 @@ public final class TasService implements AutoCloseable {
               .append(" sockets=").append(s.socketCount()).append(" ring_bytes=").append(s.rings.bytesInUse())
               .append(s.isReclaiming() ? " reclaiming" : "").append('\n');
         }
+        for (TasServiceSession s : sessions) {
+            s.describeConnections(sb);
+        }
+        engine.counters().forEach((c, v) -> {
+            if (v != 0) {
+                sb.append("counter ").append(c.name().toLowerCase(java.util.Locale.ROOT)).append(' ').append(v).append('\n');
+            }
+        });
         return sb.toString();
     }
 

@@ -56,6 +56,8 @@ final class TasServiceSession {
         boolean engineDone;
         /** The transmit ring's head as the application last heard it (its idea of the free space). */
         long txHeadSent;
+        /** In {@link #watched}: the application's view of its transmit ring is over half full. */
+        boolean watched;
 
         Slot(int id, TasSocket socket) {
             this.id = id;
@@ -76,6 +78,9 @@ final class TasServiceSession {
     private final TasShmQueue commands;
     private final TasContext ctx;
     private Slot[] slots = new Slot[64];
+    /** Connections whose application may wait for transmit space (see {@link #reportFreedSpace}). */
+    private Slot[] watched = new Slot[64];
+    private int watchedCount;
     private int[] freeIds = new int[64];
     private int freeCount;
     private int nextId;
@@ -116,6 +121,25 @@ final class TasServiceSession {
         return reclaiming;
     }
 
+    /** One line per connection (diagnostics: ring positions as the service and the application see them). */
+    void describeConnections(StringBuilder sb) {
+        Slot[] ss = slots;
+        for (Slot s : ss) {
+            if (s != null && s.socket instanceof TasConnection c) {
+                TasFlow f = c.flow();
+                TasByteRing tx = f.tx;
+                TasByteRing rx = f.rx;
+                sb.append("conn ").append(id).append('/').append(s.id).append(" state=").append(f.publishedState())
+                  .append(" error=").append(f.error)
+                  .append(tx == null ? "" : " tx=" + tx.head() + ".." + tx.tail())
+                  .append(" tx_head_sent=").append(s.txHeadSent)
+                  .append(rx == null ? "" : " rx=" + rx.head() + ".." + rx.tail())
+                  .append(" want_writable=").append(f.wantWritable)
+                  .append(" released=").append(s.appReleased).append('\n');
+            }
+        }
+    }
+
     /** Control socket: doorbells until end of stream (the application exited or was killed). */
     private void readDoorbells() {
         ByteBuffer b = ByteBuffer.allocate(64);
@@ -153,6 +177,7 @@ final class TasServiceSession {
             while (!appGone) {
                 int work = drainCommands();
                 work += ctx.poll(handler, BATCH);
+                work += reportFreedSpace();
                 ringApp();
                 if (work > 0) {
                     continue;
@@ -229,6 +254,13 @@ final class TasServiceSession {
             if (tx.head() != s.txHeadSent) {
                 c.post(TasEvents.WRITABLE);
             }
+            if (!s.watched) {
+                s.watched = true;
+                if (watchedCount == watched.length) {
+                    watched = Arrays.copyOf(watched, watchedCount * 2);
+                }
+                watched[watchedCount++] = s;
+            }
         }
         int relay = bits & (TasFlow.CMD_TX | TasFlow.CMD_RX_CONSUMED);
         if (relay != 0) {
@@ -244,6 +276,34 @@ final class TasServiceSession {
             c.close();
             released(s);
         }
+    }
+
+    /**
+     * Each duty cycle: tells applications that wait for transmit space about space the engine
+     * freed since they last heard, whether or not a WRITABLE event said so (the fast path posts
+     * one only while the flag is up, and the flag is shared by every reason to want one).
+     */
+    private int reportFreedSpace() {
+        int work = 0;
+        for (int i = 0; i < watchedCount; ) {
+            Slot s = watched[i];
+            TasConnection c = (TasConnection) s.socket;
+            TasByteRing tx = c.flow().tx;
+            boolean done = s.appReleased || tx == null;
+            if (!done && tx.head() != s.txHeadSent) {
+                flowEvent(s, c, TasEvents.WRITABLE);
+                work++;
+                done = true;
+            }
+            if (done) {
+                s.watched = false;
+                watched[i] = watched[--watchedCount];
+                watched[watchedCount] = null;
+            } else {
+                i++;
+            }
+        }
+        return work;
     }
 
     private void options(int sid, boolean keepalive, int probes, int tos, long idle, long interval) {
