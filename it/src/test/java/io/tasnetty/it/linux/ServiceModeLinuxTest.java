@@ -38,7 +38,7 @@ class ServiceModeLinuxTest {
     private static final long BYTES = Long.getLong("tas.it.serviceBytes", 256L << 20);
     private static final String CLIENT_PY = String.join("\n",
         "import socket, hashlib, sys",
-        "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)",
+        "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=120)",
         "h = hashlib.sha256(); n = 0; said = False",
         "try:",
         "    while True:",
