@@ -263,6 +263,7 @@ public final class TasService implements AutoCloseable {
         for (TasServiceSession s : sessions) {
             sb.append("app ").append(s.id).append(" user=").append(s.user).append(" pid=").append(s.pid)
               .append(" sockets=").append(s.socketCount()).append(" ring_bytes=").append(s.rings.bytesInUse())
+              .append(" space_reports=").append(s.spaceReports())
               .append(s.isReclaiming() ? " reclaiming" : "").append('\n');
         }
         for (TasServiceSession s : sessions) {

@@ -81,6 +81,8 @@ final class TasServiceSession {
     /** Connections whose application may wait for transmit space (see {@link #reportFreedSpace}). */
     private Slot[] watched = new Slot[64];
     private int watchedCount;
+    /** Freed space reported by {@link #reportFreedSpace} rather than by a WRITABLE event (diagnostics). */
+    private volatile long spaceReports;
     private int[] freeIds = new int[64];
     private int freeCount;
     private int nextId;
@@ -115,6 +117,10 @@ final class TasServiceSession {
 
     int socketCount() {
         return socketCount;
+    }
+
+    long spaceReports() {
+        return spaceReports;
     }
 
     boolean isReclaiming() {
@@ -292,6 +298,7 @@ final class TasServiceSession {
             boolean done = s.appReleased || tx == null;
             if (!done && tx.head() != s.txHeadSent) {
                 flowEvent(s, c, TasEvents.WRITABLE);
+                spaceReports++;
                 work++;
                 done = true;
             }
