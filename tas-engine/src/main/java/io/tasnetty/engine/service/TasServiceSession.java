@@ -521,8 +521,9 @@ final class TasServiceSession {
      * session thread drains independently of anything the service does); -1 once it is gone.
      */
     private long claimEvent() {
+        long backoff = 20_000;
         while (true) {
-            long e = events.claim();
+            long e = events.claimSingle();
             if (e >= 0) {
                 return e;
             }
@@ -531,12 +532,13 @@ final class TasServiceSession {
             }
             unrungEvents = true;
             ringApp();
-            LockSupport.parkNanos(this, 20_000);
+            LockSupport.parkNanos(this, backoff);
+            backoff = Math.min(backoff * 2, 1_000_000); // an application that stopped draining costs little
         }
     }
 
     private void publishEvent(long e) {
-        events.publish(e);
+        events.publishSingle(e);
         unrungEvents = true;
     }
 

@@ -21,6 +21,8 @@ final class TasShmQueue {
     private final long mask;
     /** Consumer only: the next entry to read (mirrors the shared head). */
     private long head;
+    /** Sole producer ({@link #claimSingle}): the next slot, kept here so the other side cannot move it. */
+    private long ownTail;
 
     TasShmQueue(MemorySegment q, int capacity) {
         this.q = q;
@@ -65,10 +67,32 @@ final class TasShmQueue {
         }
     }
 
+    /**
+     * As {@link #claim} for a queue with one producer (the service's event queue): the tail lives
+     * here, not in memory the consumer could overwrite, and a slot whose sequence is not exactly
+     * what this round expects counts as full, so a consumer that scribbles on the queue can stall
+     * its own queue but never make the producer spin or write out of place.
+     */
+    long claimSingle() {
+        long t = ownTail;
+        long e = entryOffset(t & mask);
+        if ((long) LONG_AT.getAcquire(q, e + TasServiceLayout.SEQ) != t) {
+            return -1;
+        }
+        ownTail = t + 1;
+        LONG_AT.setRelease(q, TasServiceLayout.QUEUE_TAIL, t + 1); // for observers only
+        return e;
+    }
+
     /** Makes a claimed slot visible to the consumer (release: its payload before the sequence). */
     void publish(long entry) {
         long seq = (long) LONG_AT.get(q, entry + TasServiceLayout.SEQ);
         LONG_AT.setRelease(q, entry + TasServiceLayout.SEQ, seq + 1);
+    }
+
+    /** {@link #publish} for {@link #claimSingle}: the sequence from our own count, not re-read from shared memory. */
+    void publishSingle(long entry) {
+        LONG_AT.setRelease(q, entry + TasServiceLayout.SEQ, ownTail);
     }
 
     // ---- the consumer ----
