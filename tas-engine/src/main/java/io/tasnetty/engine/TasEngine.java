@@ -22,6 +22,7 @@ import io.tasnetty.engine.idle.TasSpinPolicy;
 import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.port.TasRss;
+import io.tasnetty.engine.service.TasServiceClient;
 import io.tasnetty.engine.slow.TasKernelPath;
 import io.tasnetty.engine.slow.TasSlowPath;
 import io.tasnetty.engine.stats.TasCounter;
@@ -29,6 +30,7 @@ import io.tasnetty.engine.stats.TasCounters;
 
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,8 +93,27 @@ public final class TasEngine implements AutoCloseable {
     private volatile boolean running = true;
     /** Application threads run the fast path's duty cycle for the work they hand it (not fp-no-inline). */
     private final boolean inline;
+    /** Attached to a service ({@code tas.service}): no port, no agents here; null when embedded. */
+    private final TasServiceClient attached;
+
+    /** An engine that is a handle on a running service: contexts live there, nothing runs here. */
+    private TasEngine(TasServiceClient client) {
+        this.attached = client;
+        this.config = client.config();
+        this.port = null;
+        this.clock = TasClock.SYSTEM;
+        this.threaded = true;
+        this.inline = false;
+        this.params = params(config, config.mtu(), 0, 1);
+        this.rings = null;
+        this.loopbackBufLen = config.tcpLoopbackBufLen();
+        this.fastPaths = new TasFastPath[0];
+        this.slowPath = null;
+        this.kernelPath = null;
+    }
 
     private TasEngine(TasConfig config, TasPort port, TasClock clock, boolean threaded) {
+        this.attached = null;
         this.config = config;
         this.port = port;
         this.clock = clock;
@@ -134,9 +155,30 @@ public final class TasEngine implements AutoCloseable {
         }
     }
 
-    /** Starts an engine on the port {@code config} names, with its threads running. */
+    /**
+     * Starts an engine on the port {@code config} names, with its threads running; with the
+     * {@code service} option set, attaches to the service running there instead ({@link #attach}).
+     */
     public static TasEngine start(TasConfig config) {
+        if (!config.service().isEmpty()) {
+            return attach(Path.of(config.service()));
+        }
         return builder().config(config).build();
+    }
+
+    /**
+     * Attaches to the service whose directory is {@code dir} (service mode): contexts of the
+     * returned engine live in that service, which owns the port; this process needs no privileges.
+     *
+     * @throws TasException when no service runs there or it is incompatible
+     */
+    public static TasEngine attach(Path dir) {
+        return new TasEngine(TasServiceClient.attach(dir));
+    }
+
+    /** Whether this engine is attached to a service rather than running here. */
+    public boolean isAttached() {
+        return attached != null;
     }
 
     public static Builder builder() {
@@ -195,14 +237,16 @@ public final class TasEngine implements AutoCloseable {
     }
 
     static TasEngineParams params(TasConfig c, TasPort port) {
-        int mtu = Math.min(c.mtu(), port.mtu());
+        return params(c, port.mtu(), port.macAddress(), port.queueCount());
+    }
+
+    private static TasEngineParams params(TasConfig c, int portMtu, long mac, int portQueues) {
+        int mtu = Math.min(c.mtu(), portMtu);
         int mss = c.tcpMss() > 0 ? c.tcpMss() : mtu - 40;
-        if (port.queueCount() < c.fpCoresMax()) {
-            // More cores than queues would leave cores idle: use what the port has.
-        }
-        int queues = Math.min(c.fpCoresMax(), port.queueCount());
+        // More cores than queues would leave cores idle: use what the port has.
+        int queues = Math.min(c.fpCoresMax(), portQueues);
         long us = 1000L;
-        return new TasEngineParams(c.ipAddr(), c.ipPrefixLength(), port.macAddress(), mtu, mss, queues,
+        return new TasEngineParams(c.ipAddr(), c.ipPrefixLength(), mac, mtu, mss, queues,
             c.tcpHandshakeTimeoutMicros() * us, c.tcpRtoMinMicros() * us, c.tcpRtoMaxMicros() * us,
             c.tcpHandshakeRetries(), 15,
             c.tcpTimeWaitMicros() * us, c.tcpKeepaliveIdleMicros() * us, c.tcpKeepaliveIntervalMicros() * us,
@@ -399,8 +443,23 @@ public final class TasEngine implements AutoCloseable {
         if (!running) {
             throw new TasException("engine is stopped");
         }
+        if (attached != null) {
+            return attached.newContext();
+        }
         liveContexts.incrementAndGet();
         return new TasContext(access, contextIds.incrementAndGet());
+    }
+
+    /**
+     * A context whose connections (opened or accepted) get their rings from {@code rings}: the
+     * service gives each attached application one over memory it shares with that application.
+     */
+    public TasContext newContext(TasRingAllocator rings) {
+        if (!running) {
+            throw new TasException("engine is stopped");
+        }
+        liveContexts.incrementAndGet();
+        return new TasContext(new Access(rings), contextIds.incrementAndGet(), rings);
     }
 
     public TasConfig config() {
@@ -420,7 +479,7 @@ public final class TasEngine implements AutoCloseable {
     }
 
     public boolean isRunning() {
-        return running;
+        return running && (attached == null || attached.isAlive());
     }
 
     /** The engine's IPv4 address. */
@@ -445,6 +504,9 @@ public final class TasEngine implements AutoCloseable {
 
     /** Live flows (installed or being set up), as the slow path knows them. */
     public int flowCount() {
+        if (attached != null) {
+            return 0; // the service counts them
+        }
         return slowPath.flowCount();
     }
 
@@ -453,14 +515,14 @@ public final class TasEngine implements AutoCloseable {
         return tcbs.inUse();
     }
 
-    /** Ring memory held by live connections (0 once all are reclaimed). */
+    /** Ring memory held by live connections (0 once all are reclaimed); the service's own only, when attached. */
     public long ringBytesInUse() {
-        return rings.bytesInUse();
+        return rings == null ? 0 : rings.bytesInUse();
     }
 
-    /** The ring memory limit across all connections ({@code shm-len}). */
+    /** The ring memory limit across all connections ({@code shm-len}; per application when attached). */
     public long ringBytesLimit() {
-        return rings.limitBytes();
+        return rings == null ? config.serviceAppLen() : rings.limitBytes();
     }
 
     /** Most connections the engine holds at once ({@code tcp-max-flows}). */
@@ -478,6 +540,18 @@ public final class TasEngine implements AutoCloseable {
     public boolean serves(int ip, int port) {
         if (ip == params.ip()) {
             return true;
+        }
+        if (attached != null) {
+            // The service's listeners are not known here: 127/8 stays the kernel's; the subnet and
+            // routes are the service's, as its configuration says.
+            int pl = params.prefixLength();
+            if ((ip >>> 24) == 127) {
+                return false;
+            }
+            if (pl == 0 || ((ip ^ params.ip()) >>> (32 - pl)) == 0) {
+                return true;
+            }
+            return config.ipRoutes().stream().anyMatch(r -> r.matches(ip));
         }
         if ((ip >>> 24) == 127) {
             return slowPath.listenerAt(ip, port) != null;
@@ -497,6 +571,9 @@ public final class TasEngine implements AutoCloseable {
 
     /** Listening sockets. */
     public int listenerCount() {
+        if (attached != null) {
+            return 0; // the service counts them
+        }
         return slowPath.listenerCount();
     }
 
@@ -512,6 +589,10 @@ public final class TasEngine implements AutoCloseable {
             return;
         }
         running = false;
+        if (attached != null) {
+            attached.close();
+            return;
+        }
         for (TasFastPath fp : fastPaths) {
             port.wakeup(fp.queue());
         }
@@ -538,7 +619,8 @@ public final class TasEngine implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "TasEngine[" + io.tasnetty.engine.wire.Ipv4.toString(params.ip()) + " on " + port.name() + "]";
+        return "TasEngine[" + io.tasnetty.engine.wire.Ipv4.toString(params.ip()) + " on "
+            + (attached != null ? "service " + attached.directory() : port.name()) + "]";
     }
 
     // ------------------------------------------------------------------ internals
@@ -547,25 +629,31 @@ public final class TasEngine implements AutoCloseable {
         return ip == params.ip() || (ip >>> 24) == 127;
     }
 
-    private TasFlow newFlow(int rxBufLen, int txBufLen, boolean loopback) {
+    /**
+     * A flow with rings from {@code source} (null: the engine's allocator), of the given sizes (0:
+     * the configured default, {@code tcp-loopback-buf-len} for a connection looped inside the engine).
+     */
+    private TasFlow newFlow(int rxBufLen, int txBufLen, boolean loopback, TasRingAllocator source) {
+        TasRingAllocator from = source != null ? source : rings;
         int rxLen = TasByteRing.roundUp(rxBufLen > 0 ? rxBufLen : loopback ? loopbackBufLen : params.rxBufLen());
         int txLen = TasByteRing.roundUp(txBufLen > 0 ? txBufLen : loopback ? loopbackBufLen : params.txBufLen());
-        MemorySegment rx = rings.allocate(rxLen);
-        MemorySegment tx = rx == null ? null : rings.allocate(txLen);
+        MemorySegment rx = from.allocate(rxLen);
+        MemorySegment tx = rx == null ? null : from.allocate(txLen);
         if (tx == null) {
             if (rx != null) {
-                rings.release(rx);
+                from.release(rx);
             }
-            throw new TasException(noRingMemory(rxLen + txLen), TasError.NO_RESOURCES);
+            throw new TasException(noRingMemory(from, rxLen + txLen), TasError.NO_RESOURCES);
         }
         TasFlow f = tcbs.allocate();
         f.rx = new TasByteRing(rx);
         f.tx = new TasByteRing(tx);
+        f.ringSource = source;
         f.mss(params.mss());
         return f;
     }
 
-    private String noRingMemory(int wanted) {
+    private static String noRingMemory(TasRingAllocator rings, int wanted) {
         return "no ring memory left for a connection: " + rings.bytesInUse() + " of shm-len=" + rings.limitBytes()
             + " bytes in use, this one needs " + wanted + " (raise shm-len, or lower tcp-rxbuf-len/tcp-txbuf-len)";
     }
@@ -576,11 +664,12 @@ public final class TasEngine implements AutoCloseable {
         TasByteRing tx = f.tx;
         f.rx = null;
         f.tx = null;
+        TasRingAllocator to = f.ringSource != null ? f.ringSource : rings;
         if (rx != null) {
-            rings.release(rx.memory());
+            to.release(rx.memory());
         }
         if (tx != null) {
-            rings.release(tx.memory());
+            to.release(tx.memory());
         }
     }
 
@@ -591,6 +680,17 @@ public final class TasEngine implements AutoCloseable {
 
     /** Bridges contexts to the agents: every call becomes a command on the owning agent. */
     private final class Access implements TasContext.EngineAccess {
+        /** Ring memory of connections this access opens; null = the engine's. */
+        private final TasRingAllocator source;
+
+        Access() {
+            this(null);
+        }
+
+        Access(TasRingAllocator source) {
+            this.source = source;
+        }
+
         @Override
         public void command(TasFlow flow, int commands) {
             int q = flow.queue;
@@ -614,13 +714,14 @@ public final class TasEngine implements AutoCloseable {
 
         @Override
         public TasFlow newFlow(int rxBufLen, int txBufLen) {
-            return TasEngine.this.newFlow(rxBufLen, txBufLen, false);
+            return TasEngine.this.newFlow(rxBufLen, txBufLen, false, source);
         }
 
         @Override
         public TasFlow newFlow(int rxBufLen, int txBufLen, InetSocketAddress remote) {
             return TasEngine.this.newFlow(rxBufLen, txBufLen,
-                remote.getAddress() != null && remote.getAddress().getAddress().length == 4 && isLocal(ipOf(remote)));
+                remote.getAddress() != null && remote.getAddress().getAddress().length == 4 && isLocal(ipOf(remote)),
+                source);
         }
 
         @Override
@@ -783,7 +884,12 @@ public final class TasEngine implements AutoCloseable {
 
         @Override
         public TasFlow newFlow(int rxBufLen, int txBufLen, boolean loopback) {
-            return TasEngine.this.newFlow(rxBufLen, txBufLen, loopback);
+            return TasEngine.this.newFlow(rxBufLen, txBufLen, loopback, null);
+        }
+
+        @Override
+        public TasFlow newFlow(TasListener l, boolean loopback) {
+            return TasEngine.this.newFlow(l.rxBufLen(), l.txBufLen(), loopback, l.ringAllocator());
         }
 
         @Override

@@ -22,6 +22,7 @@ final class TasErrors {
             case UNREACHABLE -> new NoRouteToHostException("No route to host");
             case NO_RESOURCES -> new ConnectException("Cannot assign requested address (" + e.message() + ")");
             case RESET -> new ConnectException("Connection reset by peer");
+            case SERVICE_GONE -> new ConnectException("Connection aborted: " + e.message());
             case ABORTED, NONE -> new ConnectException("Connection aborted");
         };
     }

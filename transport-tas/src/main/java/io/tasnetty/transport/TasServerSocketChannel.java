@@ -332,6 +332,11 @@ public final class TasServerSocketChannel extends AbstractTasChannel implements 
 
         @Override
         void onEvents(int events) {
+            if ((events & TasEvents.CLOSED) != 0) {
+                // The listener is gone under us (the service this application attached to stopped).
+                close(voidPromise());
+                return;
+            }
             if ((events & TasEvents.ACCEPTABLE) != 0 && (readPending || config.isAutoRead())) {
                 readReady();
             }

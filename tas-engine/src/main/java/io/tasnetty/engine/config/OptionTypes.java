@@ -509,6 +509,27 @@ final class OptionTypes {
         }
     }
 
+    /** "" or a directory path without whitespace. A String. */
+    static final class DirectoryType implements OptionType {
+        @Override
+        public Object parse(String text) throws BadValue {
+            if (text.chars().anyMatch(Character::isWhitespace)) {
+                throw new BadValue("is not a directory path (no spaces)");
+            }
+            return text;
+        }
+
+        @Override
+        public String format(Object value) {
+            return (String) value;
+        }
+
+        @Override
+        public String accepts() {
+            return "empty (none) or a directory path, e.g. /run/tas";
+        }
+    }
+
     /** One EAL argument: non-empty, no whitespace. A String. */
     static final class EalArgType implements OptionType {
         @Override

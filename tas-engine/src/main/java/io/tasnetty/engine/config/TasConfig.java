@@ -294,6 +294,16 @@ public final class TasConfig {
             new NumberType(Long.MIN_VALUE, Long.MAX_VALUE, false, "a whole number", "random"), "0",
             "Seed of the engine's randomness (the RFC 6528 sequence-number secret, ephemeral ports):"
             + " fix it to replay a test.");
+    static final TasOption SERVICE = opt("service", G_OTHER, "DIR", new OptionTypes.DirectoryType(), "",
+            "Service mode. For the engine's jar: run as the service that owns the port, with its control"
+            + " socket and shared memory under DIR (a tmpfs such as /run/tas; who may open DIR may attach)."
+            + " For applications (-Dtas.service=DIR): attach to that running service instead of starting"
+            + " an engine in this process. Empty (default): embedded engine.");
+    static final TasOption SERVICE_APP_LEN = opt("service-app-len", G_OTHER, "SIZE",
+            new SizeType(64L << 20, 1L << 40, "256m or 1g"), "268435456",
+            "Service mode: ring memory per attached application, a sparse file under the service"
+            + " directory that only that application and the service map; its connections' rings"
+            + " come from there, and a connection that does not fit is refused.");
     static final TasOption QUIET = flag("quiet", G_OTHER,
             "Log only warnings and errors.");
 
@@ -820,6 +830,16 @@ public final class TasConfig {
     /** kni-name: "" (default) for none. */
     public String kniName() {
         return string(KNI_NAME);
+    }
+
+    /** service: the service directory, "" (default) for an embedded engine. */
+    public String service() {
+        return string(SERVICE);
+    }
+
+    /** service-app-len: ring memory per attached application, in bytes. */
+    public long serviceAppLen() {
+        return longValue(SERVICE_APP_LEN);
     }
 
     /** seed: 0 (default) means random. */

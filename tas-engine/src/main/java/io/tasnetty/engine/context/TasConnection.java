@@ -229,6 +229,17 @@ public final class TasConnection extends TasSocket {
         engine.command(flow, cmd);
     }
 
+    /**
+     * Service mode: passes an attached application's commands (CMD_TX, CMD_RX_CONSUMED,
+     * CMD_KEEPALIVE) on to the engine, after the service copied that application's ring
+     * positions into this flow's rings.
+     */
+    public void relay(int commands) {
+        if (!closed) {
+            command(commands);
+        }
+    }
+
     /** Established and not yet closed by the application. */
     public boolean isActive() {
         int s = flow.publishedState();

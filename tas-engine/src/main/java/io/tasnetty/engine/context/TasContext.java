@@ -1,6 +1,7 @@
 package io.tasnetty.engine.context;
 
 import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TasRingAllocator;
 import org.jctools.queues.MpscGrowableArrayQueue;
 
 import java.net.InetSocketAddress;
@@ -78,6 +79,7 @@ public final class TasContext implements AutoCloseable {
 
     private final EngineAccess engine;
     private final int id;
+    private final TasRingAllocator rings;
     /**
      * Sockets with pending events. Each socket is queued at most once at a time (see
      * {@link TasSocket#post}), so the queue never holds more entries than sockets; it grows by
@@ -99,8 +101,22 @@ public final class TasContext implements AutoCloseable {
     private volatile boolean closed;
 
     public TasContext(EngineAccess engine, int id) {
+        this(engine, id, null);
+    }
+
+    /**
+     * A context whose listeners' connections get their rings from {@code rings} (service mode:
+     * the attached application's shared region); null = the engine's allocator.
+     */
+    public TasContext(EngineAccess engine, int id, TasRingAllocator rings) {
         this.engine = engine;
         this.id = id;
+        this.rings = rings;
+    }
+
+    /** Where this context's connections' rings come from; null = the engine's allocator. */
+    public TasRingAllocator ringAllocator() {
+        return rings;
     }
 
     public int id() {

@@ -8,7 +8,8 @@ public enum TasError {
     UNREACHABLE("host unreachable: ARP resolution failed or no route"),
     RESET("connection reset by peer"),
     ABORTED("connection aborted locally"),
-    NO_RESOURCES("no resources: flow table or ring memory exhausted");
+    NO_RESOURCES("no resources: flow table or ring memory exhausted"),
+    SERVICE_GONE("the TAS service this application attached to (tas.service) stopped or closed the attachment");
 
     private final String message;
 

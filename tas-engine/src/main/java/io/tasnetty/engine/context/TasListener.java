@@ -20,6 +20,8 @@ public final class TasListener extends TasSocket {
     private final int backlog;
     final int rxBufLen;
     final int txBufLen;
+    /** Ring memory of the connections it accepts (service mode); null = the engine's. */
+    private final io.tasnetty.engine.flow.TasRingAllocator rings;
     /** Half-open plus established-but-not-accepted connections. */
     final AtomicInteger queued = new AtomicInteger();
     final ConcurrentLinkedQueue<TasConnection> acceptQueue = new ConcurrentLinkedQueue<>();
@@ -29,6 +31,7 @@ public final class TasListener extends TasSocket {
 
     TasListener(TasContext owner, int ip, int port, int backlog, int rxBufLen, int txBufLen) {
         super(owner);
+        this.rings = owner == null ? null : owner.ringAllocator();
         this.ip = ip;
         this.port = port;
         this.backlog = backlog;
@@ -55,6 +58,11 @@ public final class TasListener extends TasSocket {
 
     public int txBufLen() {
         return txBufLen;
+    }
+
+    /** Where its connections' rings come from; null = the engine's allocator. */
+    public io.tasnetty.engine.flow.TasRingAllocator ringAllocator() {
+        return rings;
     }
 
     /** Slow path: reserves a backlog slot for a new SYN; false when the backlog is full. */

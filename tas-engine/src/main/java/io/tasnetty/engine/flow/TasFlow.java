@@ -269,6 +269,13 @@ public final class TasFlow {
     // ---- buffers ----
     public TasByteRing rx;
     public TasByteRing tx;
+    /**
+     * Where the rings came from when not the engine's own allocator (service mode: the attached
+     * application's shared region), so they go back there; null = the engine's.
+     */
+    public TasRingAllocator ringSource;
+    /** Attached application: the service's id for this connection (-1 until it answered). */
+    public int serviceId = -1;
 
     // ---- read by the application ----
     private volatile int publishedState;

@@ -41,6 +41,45 @@ abstract class TasPageMemory {
         return new Allocated();
     }
 
+    /**
+     * Blocks cut in order from one mapped region (service mode), never returned: the region is
+     * unmapped as a whole when its application detaches. Freed rings are recycled by the
+     * allocator's free lists, so the high-water mark bounds what a region uses.
+     */
+    static final class Region extends TasPageMemory {
+        private final MemorySegment region;
+        private long used;
+
+        Region(MemorySegment region) {
+            this.region = region;
+        }
+
+        @Override
+        synchronized MemorySegment reserve(long bytes) {
+            long at = (used + 4095) & -4096L;
+            if (at + bytes > region.byteSize()) {
+                return null;
+            }
+            used = at + bytes;
+            return region.asSlice(at, bytes);
+        }
+
+        @Override
+        void discard(MemorySegment seg) {
+            // Shared file pages stay until the region goes (MADV_REMOVE would punch them out: later).
+        }
+
+        @Override
+        void close() {
+            // The session that mapped the region unmaps it.
+        }
+
+        @Override
+        boolean lazy() {
+            return false;
+        }
+    }
+
     private static final class Allocated extends TasPageMemory {
         private final Arena arena = Arena.ofShared();
 

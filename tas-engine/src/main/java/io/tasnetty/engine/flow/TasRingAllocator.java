@@ -34,6 +34,20 @@ public final class TasRingAllocator implements AutoCloseable {
         this(limitBytes, TasPageMemory.create());
     }
 
+    /**
+     * Ring memory carved from {@code region} only (service mode: a file shared with one
+     * application), at most {@code limitBytes}. Released rings keep their pages (the region is
+     * the application's until it detaches).
+     */
+    public static TasRingAllocator inRegion(MemorySegment region, long limitBytes) {
+        return new TasRingAllocator(Math.min(limitBytes, region.byteSize()), new TasPageMemory.Region(region));
+    }
+
+    /** Byte offset of {@code ring}'s memory within {@code region} (what the other process maps). */
+    public static long offsetIn(MemorySegment region, MemorySegment ring) {
+        return ring.address() - region.address();
+    }
+
     TasRingAllocator(long limitBytes, TasPageMemory memory) {
         this.limitBytes = limitBytes;
         this.memory = memory;

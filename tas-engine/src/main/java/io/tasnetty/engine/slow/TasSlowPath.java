@@ -56,6 +56,11 @@ public final class TasSlowPath {
          */
         TasFlow newFlow(int rxBufLen, int txBufLen, boolean loopback);
 
+        /** A flow for a connection to {@code l}, with rings where {@code l}'s context wants them. */
+        default TasFlow newFlow(TasListener l, boolean loopback) {
+            return newFlow(l.rxBufLen(), l.txBufLen(), loopback);
+        }
+
         /** The engine no longer needs the flow's rings. */
         void engineDoneWithRings(TasFlow f);
 
@@ -483,7 +488,7 @@ public final class TasSlowPath {
         }
         TasFlow f;
         try {
-            f = engine.newFlow(l.rxBufLen(), l.txBufLen(), engine.isLocal(remoteIp));
+            f = engine.newFlow(l, engine.isLocal(remoteIp));
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
@@ -610,7 +615,7 @@ public final class TasSlowPath {
         }
         TasFlow f;
         try {
-            f = engine.newFlow(l.rxBufLen(), l.txBufLen(), engine.isLocal(remoteIp));
+            f = engine.newFlow(l, engine.isLocal(remoteIp));
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);

@@ -510,6 +510,8 @@ class TasConfigTest {
         BAD.put("arp-retries", List.of("-1", "101"));
         BAD.put("dpdk-extra", List.of("", "--a --b", "--vdev=x\ty"));
         BAD.put("kni-name", List.of("a/b", "with space", "sixteen-chars-xx", "a:b"));
+        BAD.put("service", List.of("/run/tas dir", "a\tb"));
+        BAD.put("service-app-len", List.of("1m", "abc", "2t"));
         BAD.put("seed", List.of("random", "1.5", "9223372036854775808"));
     }
 

@@ -1,0 +1,637 @@
+package io.tasnetty.engine.service;
+
+import io.tasnetty.engine.config.TasConfig;
+import io.tasnetty.engine.context.TasConnection;
+import io.tasnetty.engine.context.TasContext;
+import io.tasnetty.engine.context.TasError;
+import io.tasnetty.engine.context.TasEvents;
+import io.tasnetty.engine.context.TasException;
+import io.tasnetty.engine.context.TasListener;
+import io.tasnetty.engine.flow.TasByteRing;
+import io.tasnetty.engine.flow.TasFlow;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+import static io.tasnetty.engine.service.TasServiceLayout.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * An application's attachment to a running {@link TasService} ({@code -Dtas.service=DIR}): its
+ * contexts are ordinary {@link TasContext}s whose engine is this object. Connections keep a
+ * local {@link TasFlow} whose rings lie in the region the service shares with this application
+ * only, so {@link TasConnection}'s reads and writes copy straight between the application's
+ * buffers and the memory the service's fast path fills and drains: one copy each way, as
+ * embedded. What crosses between the processes besides the payload is queue entries: commands
+ * (with this side's ring positions) from any event loop, events (with the service's positions and
+ * the flow's state) to one session thread here, which applies them to the local flows and posts
+ * the events to the owning contexts, waking them as the engine would.
+ *
+ * <p>Wake-ups: each side sets a flag in the region before it blocks; the other side, after
+ * queueing, writes one doorbell byte on the control socket if the flag says so. End of stream on
+ * that socket means the service is gone: every connection then fails with
+ * {@link TasError#SERVICE_GONE}.
+ */
+public final class TasServiceClient implements TasContext.EngineAccess, AutoCloseable {
+    private static final long REPLY_TIMEOUT_SECONDS = 30;
+
+    private final Path dir;
+    private final SocketChannel channel;
+    private final TasConfig config;
+    private final Arena arena;
+    private final MemorySegment region;
+    private final MemorySegment rings;
+    private final TasShmQueue events;
+    private final TasShmQueue commands;
+    private final AtomicInteger contextIds = new AtomicInteger();
+    private final AtomicInteger requestIds = new AtomicInteger();
+    private final Map<Integer, Pending> pending = new ConcurrentHashMap<>();
+    private final Map<TasListener, Integer> listenerIds = new ConcurrentHashMap<>();
+    /** Ring sizes asked for by the TasContext.connect in progress on this thread (newFlow, then connect). */
+    private final ThreadLocal<int[]> connectSizes = ThreadLocal.withInitial(() -> new int[2]);
+    private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
+    private final Thread sessionThread;
+    private volatile boolean alive = true;
+    private volatile String goneReason;
+
+    /** Session thread only: what each service id stands for. */
+    private Object[] byId = new Object[64];
+
+    /** A connection accepted by the service, announced before its first state. */
+    private static final class Accepted {
+        final TasConnection connection;
+        final TasListener listener;
+
+        Accepted(TasConnection connection, TasListener listener) {
+            this.connection = connection;
+            this.listener = listener;
+        }
+    }
+
+    /** A request waiting for its E_REPLY. */
+    private static final class Pending {
+        final CompletableFuture<Integer> done = new CompletableFuture<>();
+        final TasConnection connection;
+        final TasContext.ListenerFactory listenerFactory;
+        final int port;
+        TasListener listener;
+
+        Pending(TasConnection connection, TasContext.ListenerFactory f, int port) {
+            this.connection = connection;
+            this.listenerFactory = f;
+            this.port = port;
+        }
+    }
+
+    private TasServiceClient(Path dir, SocketChannel channel, TasConfig config, Arena arena, MemorySegment region) {
+        this.dir = dir;
+        this.channel = channel;
+        this.config = config;
+        this.arena = arena;
+        this.region = region;
+        long ringsBytes = region.get(java.lang.foreign.ValueLayout.JAVA_LONG, RINGS_BYTES_OFFSET);
+        this.rings = region.asSlice(RINGS_OFFSET, ringsBytes);
+        this.events = new TasShmQueue(region.asSlice(EVENT_QUEUE_OFFSET, queueBytes(EVENT_ENTRIES)), EVENT_ENTRIES);
+        this.commands = new TasShmQueue(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
+        this.sessionThread = Thread.ofPlatform().daemon().name("tas-attached").unstarted(this::run);
+    }
+
+    /**
+     * Attaches to the service listening in {@code dir}.
+     *
+     * @throws TasException when no service runs there, it speaks another protocol version, or
+     *                      this user may not use it
+     */
+    public static TasServiceClient attach(Path dir) {
+        Path control = dir.resolve(TasService.CONTROL);
+        SocketChannel ch;
+        try {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.connect(UnixDomainSocketAddress.of(control));
+        } catch (IOException e) {
+            throw new TasException("no TAS service at " + control + " (tas.service=" + dir + "): " + e.getMessage()
+                + "; start one with: java --enable-native-access=ALL-UNNAMED -jar tas-engine.jar --service=" + dir);
+        }
+        try {
+            TasService.write(ch, "TAS-ATTACH " + VERSION + " pid=" + ProcessHandle.current().pid() + "\n");
+            String ok = TasService.readLine(ch);
+            if (!ok.startsWith("OK ")) {
+                throw new TasException("the TAS service at " + control + " refused to attach this application: "
+                    + (ok.startsWith("ERR ") ? ok.substring(4) : ok));
+            }
+            Path file = null;
+            long size = -1;
+            for (String w : ok.split(" ")) {
+                if (w.startsWith("region=")) {
+                    file = Path.of(w.substring(7));
+                } else if (w.startsWith("size=")) {
+                    size = Long.parseLong(w.substring(5));
+                }
+            }
+            List<String> args = new ArrayList<>();
+            for (String line = TasService.readLine(ch); !line.equals("END"); line = TasService.readLine(ch)) {
+                if (line.startsWith("ARG ")) {
+                    args.add(line.substring(4));
+                }
+            }
+            if (file == null || size <= 0) {
+                throw new TasException("the TAS service at " + control + " answered an incompatible handshake: " + ok);
+            }
+            // The service's settings win; the application's -Dtas.* fill in the rest.
+            TasConfig config = TasConfig.builder().systemProperties(System.getProperties())
+                .args(args.toArray(String[]::new)).build();
+            Arena arena = Arena.ofShared();
+            MemorySegment region;
+            try (FileChannel fc = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                region = fc.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+            } catch (AccessDeniedException e) {
+                arena.close();
+                throw new TasException("cannot map the service's region " + file + ": permission denied");
+            }
+            try {
+                checkHeader(region);
+            } catch (IllegalStateException e) {
+                arena.close();
+                throw new TasException("the TAS service at " + control + " is incompatible: " + e.getMessage());
+            }
+            TasServiceClient c = new TasServiceClient(dir, ch, config, arena, region);
+            c.sessionThread.start();
+            return c;
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new TasException("attaching to the TAS service at " + control + " failed: " + e.getMessage());
+        } catch (RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // reporting the first failure
+        }
+    }
+
+    /** The service's configuration (its address, ring sizes, limits). */
+    public TasConfig config() {
+        return config;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    public boolean isAlive() {
+        return alive;
+    }
+
+    /** A context of this application in the service (one per event loop). */
+    public TasContext newContext() {
+        if (!alive) {
+            throw new TasException(goneMessage(), TasError.SERVICE_GONE);
+        }
+        return new TasContext(this, contextIds.incrementAndGet());
+    }
+
+    private String goneMessage() {
+        return "the TAS service at " + dir + " is gone" + (goneReason == null ? "" : " (" + goneReason + ")");
+    }
+
+    // ------------------------------------------------------------------ EngineAccess (application threads)
+
+    @Override
+    public void command(TasFlow flow, int bits) {
+        int sid = flow.serviceId;
+        if (sid < 0 || !alive) {
+            return;
+        }
+        long e = claimCommand();
+        if (e < 0) {
+            return;
+        }
+        MemorySegment q = commands.memory();
+        TasByteRing tx = flow.tx;
+        TasByteRing rx = flow.rx;
+        q.set(JAVA_INT, e + TYPE, C_FLOW);
+        q.set(JAVA_INT, e + ID, sid);
+        i(q, e, 0, bits);
+        i(q, e, 1, flow.wantWritable ? 1 : 0);
+        l(q, e, 0, tx == null ? 0 : tx.tailPlain());
+        l(q, e, 1, rx == null ? 0 : rx.headPlain());
+        if ((bits & TasFlow.CMD_KEEPALIVE) != 0) {
+            // The positions and other bits go first; the options entry then applies keepalive.
+            long o = e;
+            i(q, o, 0, bits & ~TasFlow.CMD_KEEPALIVE);
+            commands.publish(o);
+            e = claimCommand();
+            if (e < 0) {
+                return;
+            }
+            q.set(JAVA_INT, e + TYPE, C_OPTIONS);
+            q.set(JAVA_INT, e + ID, sid);
+            i(q, e, 0, flow.keepalive ? 1 : 0);
+            i(q, e, 1, flow.keepaliveCount);
+            i(q, e, 2, flow.tos);
+            l(q, e, 0, flow.keepaliveIdleNanos);
+            l(q, e, 1, flow.keepaliveIntervalNanos);
+        }
+        commands.publish(e);
+        ringService();
+    }
+
+    /** A command slot; while the queue is full the service is woken and we wait (back-pressure). */
+    private long claimCommand() {
+        while (true) {
+            long e = commands.claim();
+            if (e >= 0) {
+                return e;
+            }
+            if (!alive) {
+                return -1;
+            }
+            ringService();
+            Thread.onSpinWait();
+            LockSupport.parkNanos(10_000);
+        }
+    }
+
+    private void ringService() {
+        if (takeDoorbell(region, SERVICE_SLEEPING_OFFSET)) {
+            synchronized (bell) {
+                try {
+                    channel.write(bell.clear());
+                } catch (IOException e) {
+                    // the session thread sees the end of stream and fails everything
+                }
+            }
+        }
+    }
+
+    @Override
+    public TasFlow newFlow(int rxBufLen, int txBufLen) {
+        int[] sizes = connectSizes.get();
+        sizes[0] = rxBufLen;
+        sizes[1] = txBufLen;
+        return new TasFlow(); // its rings arrive with the service's answer to the connect
+    }
+
+    @Override
+    public void connect(TasConnection c, InetSocketAddress remote, InetSocketAddress local) {
+        int rport = remote.getPort();
+        if (rport <= 0 || rport > 65535) {
+            throw new TasException("remote port out of range: " + remote);
+        }
+        int lip = local == null || local.getAddress() == null || local.getAddress().isAnyLocalAddress()
+            ? 0 : ipOf(local);
+        int lport = local == null ? 0 : local.getPort();
+        int[] sizes = connectSizes.get();
+        Pending p = new Pending(c, null, 0);
+        request(p, C_CONNECT, ipOf(remote), rport, lip, lport, sizes[0], sizes[1]);
+    }
+
+    @Override
+    public int bind(TasContext ctx, int ip, int port, int backlog, int rxBufLen, int txBufLen,
+                    TasContext.ListenerFactory f) {
+        if (port < 0 || port > 65535) {
+            throw new TasException("port out of range: " + port);
+        }
+        Pending p = new Pending(null, f, port);
+        int sid = request(p, C_LISTEN, ip, port, backlog, rxBufLen, txBufLen, 0);
+        listenerIds.put(p.listener, sid);
+        return p.listener.port();
+    }
+
+    /** Sends a request and waits for the session thread to apply its answer; returns the socket id. */
+    private int request(Pending p, int type, int a, int b, int c, int d, int e5, int f6) {
+        if (!alive) {
+            throw new TasException(goneMessage(), TasError.SERVICE_GONE);
+        }
+        int req = requestIds.incrementAndGet();
+        pending.put(req, p);
+        long e = claimCommand();
+        if (e < 0) {
+            pending.remove(req);
+            throw new TasException(goneMessage(), TasError.SERVICE_GONE);
+        }
+        MemorySegment q = commands.memory();
+        q.set(JAVA_INT, e + TYPE, type);
+        q.set(JAVA_INT, e + ID, req);
+        i(q, e, 0, a);
+        i(q, e, 1, b);
+        i(q, e, 2, c);
+        i(q, e, 3, d);
+        i(q, e, 4, e5);
+        i(q, e, 5, f6);
+        commands.publish(e);
+        ringService();
+        try {
+            return p.done.get(REPLY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException x) {
+            throw x.getCause() instanceof TasException t ? t : new TasException(String.valueOf(x.getCause()));
+        } catch (TimeoutException x) {
+            throw new TasException("the TAS service at " + dir + " did not answer within " + REPLY_TIMEOUT_SECONDS + " s");
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+            throw new TasException("interrupted while waiting for the TAS service");
+        } finally {
+            pending.remove(req);
+        }
+    }
+
+    @Override
+    public void unbind(TasListener listener) {
+        Integer sid = listenerIds.remove(listener);
+        if (sid == null || !alive) {
+            return;
+        }
+        long e = claimCommand();
+        if (e < 0) {
+            return;
+        }
+        MemorySegment q = commands.memory();
+        q.set(JAVA_INT, e + TYPE, C_UNLISTEN);
+        q.set(JAVA_INT, e + ID, sid);
+        commands.publish(e);
+        ringService();
+    }
+
+    @Override
+    public void released(TasFlow flow) {
+        // The rings are the service's to free (it got our CLOSE or ABORT just before).
+    }
+
+    @Override
+    public void discard(TasFlow flow) {
+        // A refused connect: the service kept nothing.
+    }
+
+    @Override
+    public int maxBacklog() {
+        return config.tcpListenBacklogMax();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return alive;
+    }
+
+    @Override
+    public void contextClosed(TasContext ctx) {
+        // Its sockets were closed one by one (commands); the service keeps nothing per context.
+    }
+
+    private static int ipOf(InetSocketAddress a) {
+        byte[] b = a.getAddress().getAddress();
+        if (b.length != 4) {
+            throw new TasException("only IPv4 addresses are supported: " + a);
+        }
+        return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
+    }
+
+    // ------------------------------------------------------------------ the session thread
+
+    private void run() {
+        ByteBuffer in = ByteBuffer.allocate(64);
+        try {
+            while (alive) {
+                if (drainEvents() > 0) {
+                    continue;
+                }
+                setSleeping(region, APP_SLEEPING_OFFSET, 1);
+                // Dekker pairing with the service: our volatile flag store, then the look at the queue.
+                if (events.isEmpty()) {
+                    if (channel.read(in.clear()) < 0) {
+                        goneReason = "it closed the control socket";
+                        break;
+                    }
+                }
+                setSleeping(region, APP_SLEEPING_OFFSET, 0);
+            }
+        } catch (IOException e) {
+            if (alive) {
+                goneReason = e.toString();
+            }
+        } catch (RuntimeException | Error e) {
+            goneReason = "session failed: " + e;
+        }
+        serviceGone();
+    }
+
+    private int drainEvents() {
+        MemorySegment q = events.memory();
+        int n = 0;
+        while (n < 1024) {
+            long e = events.peek();
+            if (e < 0) {
+                break;
+            }
+            int type = q.get(JAVA_INT, e + TYPE);
+            int sid = q.get(JAVA_INT, e + ID);
+            switch (type) {
+                case E_FLOW -> flowEvent(q, e, sid);
+                case E_ACCEPTED -> accepted(q, e, sid);
+                case E_ADDRESS -> address(q, e, sid);
+                case E_REPLY -> reply(q, e, sid);
+                default -> {
+                    // an entry this version does not know: skip it
+                }
+            }
+            events.advance();
+            n++;
+        }
+        return n;
+    }
+
+    private Object entry(int sid) {
+        return sid >= 0 && sid < byId.length ? byId[sid] : null;
+    }
+
+    private void register(int sid, Object o) {
+        if (sid >= byId.length) {
+            byId = Arrays.copyOf(byId, Math.max(sid + 1, byId.length * 2));
+        }
+        byId[sid] = o;
+    }
+
+    private TasByteRing ring(long offset, int bytes) {
+        if (offset < 0 || bytes <= 0 || offset + bytes > rings.byteSize() + RINGS_OFFSET) {
+            throw new IllegalStateException("the service named a ring outside the region: " + offset + "+" + bytes);
+        }
+        return new TasByteRing(region.asSlice(offset, bytes));
+    }
+
+    private void reply(MemorySegment q, long e, int req) {
+        Pending p = pending.get(req);
+        if (p == null) {
+            return; // its caller gave up waiting
+        }
+        int status = i(q, e, 0);
+        int sid = i(q, e, 1);
+        if (status != R_OK) {
+            p.done.completeExceptionally(failure(status, p));
+            return;
+        }
+        if (p.connection != null) {
+            TasFlow f = p.connection.flow();
+            f.rx = ring(l(q, e, 0), i(q, e, 3));
+            f.tx = ring(l(q, e, 1), i(q, e, 4));
+            f.serviceId = sid;
+            register(sid, p.connection);
+        } else {
+            p.listener = p.listenerFactory.create(i(q, e, 2));
+            register(sid, p.listener);
+        }
+        p.done.complete(sid);
+    }
+
+    private static TasException failure(int status, Pending p) {
+        return switch (status) {
+            // Worded as the embedded engine words them, which the transport maps to BindException.
+            case R_IN_USE -> new TasException("address already in use: port " + p.port + " is held by this or another application of the service");
+            case R_NOT_LOCAL -> new TasException("cannot bind: not an address of this engine");
+            case R_NO_RESOURCES -> new TasException("no resources in the service for this application (connections or ring memory)",
+                TasError.NO_RESOURCES);
+            default -> new TasException("the service refused the request");
+        };
+    }
+
+    private void accepted(MemorySegment q, long e, int sid) {
+        if (!(entry(i(q, e, 0)) instanceof TasListener l)) {
+            return;
+        }
+        TasFlow f = new TasFlow();
+        f.rx = ring(l(q, e, 0), i(q, e, 1));
+        f.tx = ring(l(q, e, 1), i(q, e, 2));
+        f.serviceId = sid;
+        register(sid, new Accepted(TasConnection.forPassiveOpen(this, f), l));
+    }
+
+    private void address(MemorySegment q, long e, int sid) {
+        Object o = entry(sid);
+        TasConnection c = o instanceof Accepted a ? a.connection : o instanceof TasConnection x ? x : null;
+        if (c != null) {
+            TasFlow f = c.flow();
+            f.localIp = i(q, e, 0);
+            f.localPort = i(q, e, 1);
+            f.remoteIp = i(q, e, 2);
+            f.remotePort = i(q, e, 3);
+        }
+    }
+
+    private void flowEvent(MemorySegment q, long e, int sid) {
+        Object o = entry(sid);
+        TasConnection c;
+        TasListener acceptVia = null;
+        if (o instanceof Accepted a) {
+            c = a.connection;
+            acceptVia = a.listener;
+            byId[sid] = c;
+        } else if (o instanceof TasConnection x) {
+            c = x;
+        } else {
+            return;
+        }
+        TasFlow f = c.flow();
+        int ev = i(q, e, 0);
+        int flags = i(q, e, 3);
+        int scales = i(q, e, 5);
+        long rxTail = l(q, e, 0);
+        long txHead = l(q, e, 1);
+        TasByteRing rx = f.rx;
+        TasByteRing tx = f.tx;
+        // This thread is the local rings' stand-in for the fast path: producer of rx, consumer of tx.
+        if (rx != null && rxTail > rx.tailPlain()) {
+            rx.publishTail(rxTail);
+        }
+        if (tx != null && txHead > tx.headPlain()) {
+            tx.publishHead(txHead);
+        }
+        f.rcvAdvEdgePos = l(q, e, 2);
+        f.mss(i(q, e, 4));
+        f.rcvWscale(scales & 0xFF);
+        f.sndWscale((scales >>> 8) & 0xFF);
+        f.tsOn((flags & F_TIMESTAMPS) != 0);
+        f.sackOn((flags & F_SACK) != 0);
+        f.ecnOn((flags & F_ECN) != 0);
+        f.error = i(q, e, 2);
+        if ((flags & F_INPUT_CLOSED) != 0) {
+            f.inputClosed = true; // volatile, after the tail: a reader that sees it sees every byte
+        }
+        f.state(i(q, e, 1));
+        if ((ev & TasEvents.WRITABLE) != 0) {
+            // Dekker pairing with TasConnection.wantWritable: our head store, then its flag.
+            VarHandle.fullFence();
+            if (f.wantWritable) {
+                f.wantWritable = false;
+            } else {
+                ev &= ~TasEvents.WRITABLE; // nobody waits for it; the head moved all the same
+            }
+        }
+        if (acceptVia != null) {
+            if (!acceptVia.isOpen()) {
+                c.abort(); // its listener closed while the service accepted it: nobody will
+                return;
+            }
+            acceptVia.enqueueEstablished(c);
+        }
+        if (ev != 0) {
+            c.post(ev);
+        }
+    }
+
+    /** The service is gone: every connection fails with SERVICE_GONE, every waiting request too. */
+    private void serviceGone() {
+        alive = false;
+        for (Pending p : pending.values()) {
+            p.done.completeExceptionally(new TasException(goneMessage(), TasError.SERVICE_GONE));
+        }
+        for (Object o : byId) {
+            TasConnection c = o instanceof Accepted a ? a.connection : o instanceof TasConnection x ? x : null;
+            if (c != null && c.isOpen()) {
+                c.flow().error = TasError.SERVICE_GONE.ordinal();
+                c.post(TasEvents.RESET | TasEvents.CLOSED);
+            } else if (o instanceof TasListener l) {
+                l.post(TasEvents.CLOSED);
+            }
+        }
+        closeQuietly(channel);
+    }
+
+    /**
+     * Detaches: the service resets what this application still holds. The region stays mapped
+     * until the JVM exits, since channels may still look at their rings.
+     */
+    @Override
+    public void close() {
+        if (alive) {
+            alive = false;
+            goneReason = "the application detached";
+            closeQuietly(channel);
+        }
+    }
+}

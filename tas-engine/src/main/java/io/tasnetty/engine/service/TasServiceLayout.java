@@ -1,0 +1,208 @@
+package io.tasnetty.engine.service;
+
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The shared-memory contract between the service and one attached application: every offset and
+ * size of the region file, in one place, checked by both sides at attach (magic and version).
+ * Offsets, not addresses, so each process maps the file wherever it likes.
+ *
+ * <pre>
+ * region file (one per attached application, mode 0600, owned by the application's user)
+ * +-----------------------------+ 0
+ * | header            (4 KiB)   |  magic, version, sizes, the two sleeping flags
+ * +-----------------------------+ HEADER_BYTES
+ * | event queue  (service->app) |  QUEUE_CONTROL + EVENT_ENTRIES x ENTRY_BYTES
+ * +-----------------------------+
+ * | command queue (app->service)|  QUEUE_CONTROL + COMMAND_ENTRIES x ENTRY_BYTES
+ * +-----------------------------+ ringsOffset (2 MiB aligned)
+ * | payload rings               |  each connection's rx and tx ring, carved by the service
+ * +-----------------------------+ ringsOffset + ringsBytes
+ * </pre>
+ *
+ * <p>Queue entries are {@value #ENTRY_BYTES} bytes: a sequence word ({@link TasShmQueue}) and a
+ * payload of a type, a socket id, six ints and three longs, whose meaning per type is listed at
+ * the type constants below. Ring positions travel in entries (as TAS's bumps carry them): the
+ * service's copy of a ring's head and tail is updated from commands, the application's from
+ * events, so no position word is shared and neither side trusts the other's.
+ */
+public final class TasServiceLayout {
+    /** "TASSVC01". */
+    public static final long MAGIC = 0x5441535356433031L;
+    /** Protocol version: the handshake and the region must both match. */
+    public static final int VERSION = 1;
+
+    public static final StructLayout HEADER = MemoryLayout.structLayout(
+            JAVA_LONG.withName("magic"),
+            JAVA_INT.withName("version"),
+            JAVA_INT.withName("eventEntries"),
+            JAVA_INT.withName("commandEntries"),
+            JAVA_INT.withName("pad0"),
+            JAVA_LONG.withName("ringsOffset"),
+            JAVA_LONG.withName("ringsBytes"),
+            MemoryLayout.paddingLayout(24),
+            // Each flag on its own cache line: written by one side, polled by the other.
+            JAVA_INT.withName("serviceSleeping"),
+            MemoryLayout.paddingLayout(60),
+            JAVA_INT.withName("appSleeping"),
+            MemoryLayout.paddingLayout(60));
+    public static final long HEADER_BYTES = 4096;
+    public static final long MAGIC_OFFSET = HEADER.byteOffset(groupElement("magic"));
+    public static final long VERSION_OFFSET = HEADER.byteOffset(groupElement("version"));
+    public static final long EVENT_ENTRIES_OFFSET = HEADER.byteOffset(groupElement("eventEntries"));
+    public static final long COMMAND_ENTRIES_OFFSET = HEADER.byteOffset(groupElement("commandEntries"));
+    public static final long RINGS_OFFSET_OFFSET = HEADER.byteOffset(groupElement("ringsOffset"));
+    public static final long RINGS_BYTES_OFFSET = HEADER.byteOffset(groupElement("ringsBytes"));
+    /** 0 awake, 1 about to block (ring the doorbell), 2 doorbell rung. */
+    public static final long SERVICE_SLEEPING_OFFSET = HEADER.byteOffset(groupElement("serviceSleeping"));
+    public static final long APP_SLEEPING_OFFSET = HEADER.byteOffset(groupElement("appSleeping"));
+
+    public static final StructLayout ENTRY = MemoryLayout.structLayout(
+            JAVA_LONG.withName("seq"),
+            JAVA_INT.withName("type"),
+            JAVA_INT.withName("id"),
+            MemoryLayout.sequenceLayout(6, JAVA_INT).withName("i"),
+            MemoryLayout.sequenceLayout(3, JAVA_LONG).withName("l"));
+    public static final int ENTRY_BYTES = 64;
+    public static final long SEQ = ENTRY.byteOffset(groupElement("seq"));
+    public static final long TYPE = ENTRY.byteOffset(groupElement("type"));
+    public static final long ID = ENTRY.byteOffset(groupElement("id"));
+    private static final long I0 = ENTRY.byteOffset(groupElement("i"));
+    private static final long L0 = ENTRY.byteOffset(groupElement("l"));
+
+    /** Queue control block: consumer position, producer position, each on its own cache line. */
+    public static final long QUEUE_HEAD = 0;
+    public static final long QUEUE_TAIL = 64;
+    public static final long QUEUE_CONTROL = 128;
+
+    public static final int EVENT_ENTRIES = 1 << 14;
+    public static final int COMMAND_ENTRIES = 1 << 14;
+    public static final long EVENT_QUEUE_OFFSET = HEADER_BYTES;
+    public static final long COMMAND_QUEUE_OFFSET = EVENT_QUEUE_OFFSET + queueBytes(EVENT_ENTRIES);
+    public static final long RINGS_OFFSET = align(COMMAND_QUEUE_OFFSET + queueBytes(COMMAND_ENTRIES), 2 << 20);
+
+    // ---- commands (application -> service) ----
+    /** id = connection; i0 = TasFlow.CMD_* bits; i1 = 1 if the application wants WRITABLE; l0 = tx tail; l1 = rx head. */
+    public static final int C_FLOW = 1;
+    /** id = connection; i0 = keepalive on; i1 = probes; i2 = tos; l0 = idle ns; l1 = interval ns. */
+    public static final int C_OPTIONS = 2;
+    /** id = request; i0 = ip; i1 = port; i2 = backlog; i3 = rx ring; i4 = tx ring. Answered by E_REPLY. */
+    public static final int C_LISTEN = 3;
+    /** id = request; i0 = remote ip; i1 = remote port; i2 = local ip; i3 = local port; i4 = rx ring; i5 = tx ring. */
+    public static final int C_CONNECT = 4;
+    /** id = listener. */
+    public static final int C_UNLISTEN = 5;
+
+    // ---- events (service -> application) ----
+    /**
+     * id = request; i0 = status (R_*); i1 = socket id; i2 = port; i3 = rx ring bytes; i4 = tx ring
+     * bytes; l0 = rx ring offset; l1 = tx ring offset (offsets from the start of the region).
+     */
+    public static final int E_REPLY = 1;
+    /**
+     * id = connection; i0 = TasEvents bits; i1 = state; i2 = error ordinal; i3 = F_* flags; i4 = mss;
+     * i5 = rcv wscale | snd wscale << 8; l0 = rx tail (-1: none); l1 = tx head (-1: none); l2 = advertised edge.
+     */
+    public static final int E_FLOW = 2;
+    /**
+     * id = new connection; i0 = listener id; i1 = rx ring bytes; i2 = tx ring bytes; l0 = rx ring
+     * offset; l1 = tx ring offset. Its addresses (E_ADDRESS) and state (E_FLOW) follow.
+     */
+    public static final int E_ACCEPTED = 3;
+    /** id = connection; i0 = local ip; i1 = local port; i2 = remote ip; i3 = remote port. */
+    public static final int E_ADDRESS = 4;
+
+    /** E_FLOW flags. */
+    public static final int F_INPUT_CLOSED = 1;
+    public static final int F_TIMESTAMPS = 2;
+    public static final int F_SACK = 4;
+    public static final int F_ECN = 8;
+
+    /** E_REPLY statuses. */
+    public static final int R_OK = 0;
+    public static final int R_IN_USE = 1;
+    public static final int R_NOT_LOCAL = 2;
+    public static final int R_NO_RESOURCES = 3;
+    public static final int R_REFUSED = 4;
+
+    private static final VarHandle INT_AT = JAVA_INT.varHandle();
+    private static final VarHandle LONG_AT = JAVA_LONG.varHandle();
+
+    private TasServiceLayout() {
+    }
+
+    public static long queueBytes(int entries) {
+        return QUEUE_CONTROL + (long) entries * ENTRY_BYTES;
+    }
+
+    public static long regionBytes(long ringsBytes) {
+        return RINGS_OFFSET + ringsBytes;
+    }
+
+    static long align(long v, long to) {
+        return (v + to - 1) & -to;
+    }
+
+    /** Writes a fresh header (the service, before the application is told the file's name). */
+    static void initHeader(MemorySegment region, long ringsBytes) {
+        region.set(JAVA_INT, VERSION_OFFSET, VERSION);
+        region.set(JAVA_INT, EVENT_ENTRIES_OFFSET, EVENT_ENTRIES);
+        region.set(JAVA_INT, COMMAND_ENTRIES_OFFSET, COMMAND_ENTRIES);
+        region.set(JAVA_LONG, RINGS_OFFSET_OFFSET, RINGS_OFFSET);
+        region.set(JAVA_LONG, RINGS_BYTES_OFFSET, ringsBytes);
+        TasShmQueue.init(region.asSlice(EVENT_QUEUE_OFFSET, queueBytes(EVENT_ENTRIES)), EVENT_ENTRIES);
+        TasShmQueue.init(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
+        // Release: an application that sees the magic sees everything above.
+        LONG_AT.setRelease(region, MAGIC_OFFSET, MAGIC);
+    }
+
+    /** The application: refuses a region of another version or layout. */
+    static void checkHeader(MemorySegment region) {
+        long magic = (long) LONG_AT.getAcquire(region, MAGIC_OFFSET);
+        int version = region.get(JAVA_INT, VERSION_OFFSET);
+        if (magic != MAGIC || version != VERSION || region.get(JAVA_INT, EVENT_ENTRIES_OFFSET) != EVENT_ENTRIES
+                || region.get(JAVA_INT, COMMAND_ENTRIES_OFFSET) != COMMAND_ENTRIES
+                || region.get(JAVA_LONG, RINGS_OFFSET_OFFSET) != RINGS_OFFSET) {
+            throw new IllegalStateException("the service's shared memory has another layout (magic "
+                + Long.toHexString(magic) + ", version " + version + "; this transport speaks version " + VERSION + ")");
+        }
+    }
+
+    // ---- entry fields ----
+    static int i(MemorySegment q, long entry, int n) {
+        return q.get(JAVA_INT, entry + I0 + 4L * n);
+    }
+
+    static void i(MemorySegment q, long entry, int n, int v) {
+        q.set(JAVA_INT, entry + I0 + 4L * n, v);
+    }
+
+    static long l(MemorySegment q, long entry, int n) {
+        return q.get(JAVA_LONG, entry + L0 + 8L * n);
+    }
+
+    static void l(MemorySegment q, long entry, int n, long v) {
+        q.set(JAVA_LONG, entry + L0 + 8L * n, v);
+    }
+
+    // ---- sleeping flags: 0 awake, 1 asleep (ring me), 2 rung ----
+    static void setSleeping(MemorySegment region, long flag, int v) {
+        INT_AT.setVolatile(region, flag, v);
+    }
+
+    /** True if the caller must ring the other side's doorbell (it sleeps and nobody rang yet). */
+    static boolean takeDoorbell(MemorySegment region, long flag) {
+        // Dekker pairing with the sleeper (it stores its flag, then looks at the queue): our entry
+        // was published with a release store, which a following load may overtake (StoreLoad);
+        // the full fence keeps us from reading a stale "awake" while it reads a stale queue.
+        VarHandle.fullFence();
+        return (int) INT_AT.getVolatile(region, flag) == 1 && INT_AT.compareAndSet(region, flag, 1, 2);
+    }
+}

@@ -1,0 +1,652 @@
+package io.tasnetty.engine.service;
+
+import io.tasnetty.engine.TasEngine;
+import io.tasnetty.engine.context.TasConnection;
+import io.tasnetty.engine.context.TasContext;
+import io.tasnetty.engine.context.TasError;
+import io.tasnetty.engine.context.TasEvents;
+import io.tasnetty.engine.context.TasException;
+import io.tasnetty.engine.context.TasListener;
+import io.tasnetty.engine.context.TasSocket;
+import io.tasnetty.engine.flow.TasByteRing;
+import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.flow.TasRingAllocator;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import static io.tasnetty.engine.service.TasServiceLayout.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * The service's side of one attached application: its region (queues and rings), one engine
+ * context that holds all its listeners and connections, and one thread (the proxy) that turns
+ * the application's commands into calls on that context and the context's events into entries
+ * of the application's event queue. The payload never passes through here: the fast path fills
+ * and drains the rings in the shared region directly; the proxy only relays ring positions.
+ *
+ * <p>A second thread blocks on the control socket: a byte is a doorbell (the application queued
+ * commands while the proxy slept), end of stream means the application is gone (exit, crash or
+ * kill -9), and the proxy then resets its connections, waits until the engine has given back
+ * every ring, unmaps the region and deletes its file.
+ */
+final class TasServiceSession {
+    /** Most listeners plus connections one application may hold. */
+    static final int MAX_SOCKETS = 1 << 16;
+    private static final int BATCH = 256;
+    /** The proxy sleeps at most this long without a doorbell (a lost wake-up costs no more). */
+    private static final long MAX_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    /** One socket id of the application: the id is what both processes call it. */
+    private static final class Slot {
+        final int id;
+        final TasSocket socket;
+        boolean appReleased;
+        boolean engineDone;
+        /** The transmit ring's head as the application last heard it (its idea of the free space). */
+        long txHeadSent;
+        /** In {@link #watched}: the application's view of its transmit ring is over half full. */
+        boolean watched;
+
+        Slot(int id, TasSocket socket) {
+            this.id = id;
+            this.socket = socket;
+        }
+    }
+
+    final int id;
+    final String user;
+    final long pid;
+    private final TasService service;
+    private final SocketChannel channel;
+    final Path file;
+    private final Arena arena;
+    private final MemorySegment region;
+    final TasRingAllocator rings;
+    private final TasShmQueue events;
+    private final TasShmQueue commands;
+    private final TasContext ctx;
+    private Slot[] slots = new Slot[64];
+    /** Connections whose application may wait for transmit space (see {@link #reportFreedSpace}). */
+    private Slot[] watched = new Slot[64];
+    private int watchedCount;
+    /** Freed space reported by {@link #reportFreedSpace} rather than by a WRITABLE event (diagnostics). */
+    private volatile long spaceReports;
+    private int[] freeIds = new int[64];
+    private int freeCount;
+    private int nextId;
+    private volatile int socketCount;
+    private volatile boolean appGone;
+    private volatile boolean reclaiming;
+    private boolean unrungEvents;
+    private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
+    private final io.tasnetty.engine.context.TasEventHandler handler = this::onEvents;
+    private Thread proxy;
+
+    TasServiceSession(TasService service, int id, String user, long pid, SocketChannel channel, Path file,
+                      Arena arena, MemorySegment region, long ringsBytes) {
+        this.service = service;
+        this.id = id;
+        this.user = user;
+        this.pid = pid;
+        this.channel = channel;
+        this.file = file;
+        this.arena = arena;
+        this.region = region;
+        this.rings = TasRingAllocator.inRegion(region.asSlice(RINGS_OFFSET, ringsBytes), ringsBytes);
+        this.events = new TasShmQueue(region.asSlice(EVENT_QUEUE_OFFSET, queueBytes(EVENT_ENTRIES)), EVENT_ENTRIES);
+        this.commands = new TasShmQueue(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
+        this.ctx = service.engine().newContext(rings);
+    }
+
+    void start() {
+        proxy = Thread.ofPlatform().daemon().name("tas-svc-app" + id).start(this::run);
+        Thread.ofPlatform().daemon().name("tas-svc-bell" + id).start(this::readDoorbells);
+    }
+
+    int socketCount() {
+        return socketCount;
+    }
+
+    long spaceReports() {
+        return spaceReports;
+    }
+
+    boolean isReclaiming() {
+        return reclaiming;
+    }
+
+    /** One line per connection (diagnostics: ring positions as the service and the application see them). */
+    void describeConnections(StringBuilder sb) {
+        Slot[] ss = slots;
+        for (Slot s : ss) {
+            if (s != null && s.socket instanceof TasConnection c) {
+                TasFlow f = c.flow();
+                TasByteRing tx = f.tx;
+                TasByteRing rx = f.rx;
+                sb.append("conn ").append(id).append('/').append(s.id).append(" state=").append(f.publishedState())
+                  .append(" error=").append(f.error)
+                  .append(tx == null ? "" : " tx=" + tx.head() + ".." + tx.tail())
+                  .append(" tx_head_sent=").append(s.txHeadSent)
+                  .append(rx == null ? "" : " rx=" + rx.head() + ".." + rx.tail())
+                  .append(" want_writable=").append(f.wantWritable)
+                  .append(" released=").append(s.appReleased).append('\n');
+            }
+        }
+    }
+
+    /** Control socket: doorbells until end of stream (the application exited or was killed). */
+    private void readDoorbells() {
+        ByteBuffer b = ByteBuffer.allocate(64);
+        try {
+            while (channel.read(b.clear()) >= 0) {
+                LockSupport.unpark(proxy);
+            }
+        } catch (IOException e) {
+            // reset by a dying peer: the same as end of stream
+        }
+        appGone = true;
+        LockSupport.unpark(proxy);
+    }
+
+    /** The service stops: detaches the application and waits (briefly) until the proxy left the engine alone. */
+    void stop() {
+        appGone = true;
+        LockSupport.unpark(proxy);
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        try {
+            proxy.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        Thread me = Thread.currentThread();
+        Runnable wake = () -> LockSupport.unpark(me);
+        try {
+            while (!appGone) {
+                int work = drainCommands();
+                work += ctx.poll(handler, BATCH);
+                work += reportFreedSpace();
+                ringApp();
+                if (work > 0) {
+                    continue;
+                }
+                setSleeping(region, SERVICE_SLEEPING_OFFSET, 1);
+                // Dekker pairing with the application's enqueue: our volatile store of the flag,
+                // then the look at its queue; it publishes a command, then reads the flag.
+                if (commands.isEmpty() && !appGone && ctx.enterExternalWait(wake)) {
+                    LockSupport.parkNanos(this, MAX_SLEEP_NANOS);
+                }
+                ctx.exitExternalWait();
+                setSleeping(region, SERVICE_SLEEPING_OFFSET, 0);
+            }
+        } catch (RuntimeException | Error e) {
+            service.log("application " + this + ": proxy failed, detaching it: " + e);
+        }
+        reclaim();
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    private int drainCommands() {
+        MemorySegment q = commands.memory();
+        int n = 0;
+        while (n < BATCH) {
+            long e = commands.peek();
+            if (e < 0) {
+                break;
+            }
+            int type = q.get(JAVA_INT, e + TYPE);
+            int sid = q.get(JAVA_INT, e + ID);
+            switch (type) {
+                case C_FLOW -> flowCommand(sid, i(q, e, 0), i(q, e, 1) != 0, l(q, e, 0), l(q, e, 1));
+                case C_OPTIONS -> options(sid, i(q, e, 0) != 0, i(q, e, 1), i(q, e, 2), l(q, e, 0), l(q, e, 1));
+                case C_LISTEN -> listen(sid, i(q, e, 0), i(q, e, 1), i(q, e, 2), i(q, e, 3), i(q, e, 4));
+                case C_CONNECT -> connect(sid, i(q, e, 0), i(q, e, 1), i(q, e, 2), i(q, e, 3), i(q, e, 4), i(q, e, 5));
+                case C_UNLISTEN -> unlisten(sid);
+                default -> {
+                    // an entry of a newer protocol or garbage: the application only hurts itself
+                }
+            }
+            commands.advance();
+            n++;
+        }
+        return n;
+    }
+
+    private Slot slot(int sid) {
+        return sid >= 0 && sid < slots.length ? slots[sid] : null;
+    }
+
+    private void flowCommand(int sid, int bits, boolean wantWritable, long txTail, long rxHead) {
+        Slot s = slot(sid);
+        if (s == null || s.appReleased || !(s.socket instanceof TasConnection c)) {
+            return;
+        }
+        TasFlow f = c.flow();
+        // The application's ring positions, checked: it may only hand the engine bytes inside its
+        // own ring, and only free what the engine produced.
+        TasByteRing tx = f.tx;
+        if (tx != null && txTail > tx.tailPlain() && txTail - tx.head() <= tx.capacity()) {
+            tx.publishTail(txTail);
+        }
+        TasByteRing rx = f.rx;
+        if (rx != null && rxHead > rx.headPlain() && rxHead <= rx.tail()) {
+            rx.publishHead(rxHead);
+        }
+        // The application learns the head only from events: once its view of the ring is more
+        // than half full (or it asked), have the fast path report freed space, so it never waits
+        // on a full ring that is not full (its zero-byte write sends no command of its own).
+        if (tx != null && (wantWritable || txTail - s.txHeadSent > tx.capacity() >> 1)) {
+            f.wantWritable = true;
+            // Re-check after announcing interest, as TasConnection does: space may be free already.
+            if (tx.head() != s.txHeadSent) {
+                c.post(TasEvents.WRITABLE);
+            }
+            if (!s.watched) {
+                s.watched = true;
+                if (watchedCount == watched.length) {
+                    watched = Arrays.copyOf(watched, watchedCount * 2);
+                }
+                watched[watchedCount++] = s;
+            }
+        }
+        int relay = bits & (TasFlow.CMD_TX | TasFlow.CMD_RX_CONSUMED);
+        if (relay != 0) {
+            c.relay(relay);
+        }
+        if ((bits & TasFlow.CMD_SHUTDOWN) != 0) {
+            c.shutdownOutput();
+        }
+        if ((bits & TasFlow.CMD_ABORT) != 0) {
+            c.abort();
+            released(s);
+        } else if ((bits & TasFlow.CMD_CLOSE) != 0) {
+            c.close();
+            released(s);
+        }
+    }
+
+    /**
+     * Each duty cycle: tells applications that wait for transmit space about space the engine
+     * freed since they last heard, whether or not a WRITABLE event said so (the fast path posts
+     * one only while the flag is up, and the flag is shared by every reason to want one).
+     */
+    private int reportFreedSpace() {
+        int work = 0;
+        for (int i = 0; i < watchedCount; ) {
+            Slot s = watched[i];
+            TasConnection c = (TasConnection) s.socket;
+            TasByteRing tx = c.flow().tx;
+            boolean done = s.appReleased || tx == null;
+            if (!done && tx.head() != s.txHeadSent) {
+                flowEvent(s, c, TasEvents.WRITABLE);
+                spaceReports++;
+                work++;
+                done = true;
+            }
+            if (done) {
+                s.watched = false;
+                watched[i] = watched[--watchedCount];
+                watched[watchedCount] = null;
+            } else {
+                i++;
+            }
+        }
+        return work;
+    }
+
+    private void options(int sid, boolean keepalive, int probes, int tos, long idle, long interval) {
+        Slot s = slot(sid);
+        if (s == null || s.appReleased || !(s.socket instanceof TasConnection c)) {
+            return;
+        }
+        TasFlow f = c.flow();
+        f.keepaliveIdleNanos = Math.max(0, idle);
+        f.keepaliveIntervalNanos = Math.max(0, interval);
+        f.keepaliveCount = Math.max(0, probes);
+        f.tos = tos & 0xFC;
+        f.keepalive = keepalive;
+        c.relay(TasFlow.CMD_KEEPALIVE);
+    }
+
+    private void listen(int req, int ip, int port, int backlog, int rxLen, int txLen) {
+        if (socketCount >= MAX_SOCKETS) {
+            reply(req, R_NO_RESOURCES, -1, 0, null);
+            return;
+        }
+        TasListener l;
+        try {
+            l = ctx.listen(new InetSocketAddress(inet(ip), port), backlog, rxLen, txLen);
+        } catch (TasException e) {
+            reply(req, status(e), -1, 0, null);
+            return;
+        }
+        Slot s = newSlot(l);
+        reply(req, R_OK, s.id, l.port(), null);
+    }
+
+    private void connect(int req, int rip, int rport, int lip, int lport, int rxLen, int txLen) {
+        if (socketCount >= MAX_SOCKETS) {
+            reply(req, R_NO_RESOURCES, -1, 0, null);
+            return;
+        }
+        InetSocketAddress local = lip == 0 && lport == 0 ? null : new InetSocketAddress(inet(lip), lport);
+        TasConnection c;
+        try {
+            c = ctx.connect(new InetSocketAddress(inet(rip), rport), local, rxLen, txLen);
+        } catch (TasException e) {
+            reply(req, status(e), -1, 0, null);
+            return;
+        }
+        Slot s = newSlot(c);
+        reply(req, R_OK, s.id, 0, c.flow());
+    }
+
+    private void unlisten(int sid) {
+        Slot s = slot(sid);
+        if (s != null && s.socket instanceof TasListener l) {
+            l.close();
+            s.engineDone = true;
+            released(s);
+        }
+    }
+
+    private static int status(TasException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("in use")) {
+            return R_IN_USE;
+        }
+        if (m.contains("not an address")) {
+            return R_NOT_LOCAL;
+        }
+        return e.error() == TasError.NO_RESOURCES ? R_NO_RESOURCES : R_REFUSED;
+    }
+
+    private static InetAddress inet(int ip) {
+        try {
+            return InetAddress.getByAddress(new byte[]{(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip});
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ events
+
+    private void onEvents(TasSocket socket, int ev) {
+        if (!(socket.attachment() instanceof Slot s)) {
+            return; // the application let go of it; nobody to tell
+        }
+        if (socket instanceof TasListener l) {
+            if ((ev & TasEvents.ACCEPTABLE) != 0) {
+                acceptAll(l, s);
+            }
+            return;
+        }
+        TasConnection c = (TasConnection) socket;
+        if ((ev & (TasEvents.CONNECTED | TasEvents.CONNECT_FAILED)) != 0) {
+            address(s.id, c);
+        }
+        flowEvent(s, c, ev);
+        if ((ev & (TasEvents.CLOSED | TasEvents.CONNECT_FAILED)) != 0) {
+            s.engineDone = true;
+            maybeFree(s);
+        }
+    }
+
+    private void acceptAll(TasListener l, Slot ls) {
+        TasConnection c;
+        while ((c = ctx.accept(l)) != null) {
+            if (socketCount >= MAX_SOCKETS) {
+                c.abort(); // over this application's limit: the peer sees a reset
+                continue;
+            }
+            Slot s = newSlot(c);
+            TasFlow f = c.flow();
+            long e = claimEvent();
+            if (e < 0) {
+                return;
+            }
+            MemorySegment q = events.memory();
+            q.set(JAVA_INT, e + TYPE, E_ACCEPTED);
+            q.set(JAVA_INT, e + ID, s.id);
+            i(q, e, 0, ls.id);
+            i(q, e, 1, f.rx.capacity());
+            i(q, e, 2, f.tx.capacity());
+            l(q, e, 0, ringOffset(f.rx));
+            l(q, e, 1, ringOffset(f.tx));
+            publishEvent(e);
+            address(s.id, c);
+            flowEvent(s, c, 0);
+        }
+    }
+
+    private long ringOffset(TasByteRing ring) {
+        return TasRingAllocator.offsetIn(region, ring.memory());
+    }
+
+    private void address(int sid, TasConnection c) {
+        TasFlow f = c.flow();
+        long e = claimEvent();
+        if (e < 0) {
+            return;
+        }
+        MemorySegment q = events.memory();
+        q.set(JAVA_INT, e + TYPE, E_ADDRESS);
+        q.set(JAVA_INT, e + ID, sid);
+        i(q, e, 0, f.localIp);
+        i(q, e, 1, f.localPort);
+        i(q, e, 2, f.remoteIp);
+        i(q, e, 3, f.remotePort);
+        publishEvent(e);
+    }
+
+    private void flowEvent(Slot s, TasConnection c, int ev) {
+        TasFlow f = c.flow();
+        // inputClosed before the tail: the fast path publishes the tail first, so a true flag
+        // comes with a tail that covers every byte before the FIN.
+        boolean inputClosed = f.inputClosed;
+        TasByteRing rx = f.rx;
+        TasByteRing tx = f.tx;
+        long rxTail = rx == null ? -1 : rx.tail();
+        long txHead = tx == null ? -1 : tx.head();
+        TasFlow.Negotiated n = f.negotiated();
+        int flags = (inputClosed ? F_INPUT_CLOSED : 0);
+        int sndWscale = 0;
+        if (n != null) {
+            flags |= (n.timestamps() ? F_TIMESTAMPS : 0) | (n.sack() ? F_SACK : 0) | (n.ecn() ? F_ECN : 0);
+            sndWscale = n.sndWscale();
+        }
+        long e = claimEvent();
+        if (e < 0) {
+            return;
+        }
+        MemorySegment q = events.memory();
+        q.set(JAVA_INT, e + TYPE, E_FLOW);
+        q.set(JAVA_INT, e + ID, s.id);
+        i(q, e, 0, ev);
+        i(q, e, 1, f.publishedState());
+        i(q, e, 2, f.error);
+        i(q, e, 3, flags);
+        i(q, e, 4, f.appMss());
+        i(q, e, 5, (f.appRcvWscale() & 0xFF) | (sndWscale & 0xFF) << 8);
+        l(q, e, 0, rxTail);
+        l(q, e, 1, txHead);
+        l(q, e, 2, f.rcvAdvEdgePos);
+        publishEvent(e);
+        if (txHead >= 0) {
+            s.txHeadSent = txHead;
+        }
+    }
+
+    private void reply(int req, int status, int sid, int port, TasFlow f) {
+        long e = claimEvent();
+        if (e < 0) {
+            return;
+        }
+        MemorySegment q = events.memory();
+        q.set(JAVA_INT, e + TYPE, E_REPLY);
+        q.set(JAVA_INT, e + ID, req);
+        i(q, e, 0, status);
+        i(q, e, 1, sid);
+        i(q, e, 2, port);
+        if (f != null) {
+            i(q, e, 3, f.rx.capacity());
+            i(q, e, 4, f.tx.capacity());
+            l(q, e, 0, ringOffset(f.rx));
+            l(q, e, 1, ringOffset(f.tx));
+        }
+        publishEvent(e);
+    }
+
+    /**
+     * A free event slot, waiting while the application's queue is full (back-pressure: its
+     * session thread drains independently of anything the service does); -1 once it is gone.
+     */
+    private long claimEvent() {
+        long backoff = 20_000;
+        while (true) {
+            long e = events.claimSingle();
+            if (e >= 0) {
+                return e;
+            }
+            if (appGone) {
+                return -1;
+            }
+            unrungEvents = true;
+            ringApp();
+            LockSupport.parkNanos(this, backoff);
+            backoff = Math.min(backoff * 2, 1_000_000); // an application that stopped draining costs little
+        }
+    }
+
+    private void publishEvent(long e) {
+        events.publishSingle(e);
+        unrungEvents = true;
+    }
+
+    /** After a batch: rings the application's doorbell if it sleeps and nobody rang yet. */
+    private void ringApp() {
+        if (unrungEvents) {
+            unrungEvents = false;
+            if (takeDoorbell(region, APP_SLEEPING_OFFSET)) {
+                try {
+                    channel.write(bell.clear());
+                } catch (IOException e) {
+                    appGone = true; // its end of the socket is gone: the reader sees it too
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ ids
+
+    private Slot newSlot(TasSocket socket) {
+        int sid;
+        if (freeCount > 0) {
+            sid = freeIds[--freeCount];
+        } else {
+            sid = nextId++;
+            if (sid >= slots.length) {
+                slots = Arrays.copyOf(slots, slots.length * 2);
+            }
+        }
+        Slot s = new Slot(sid, socket);
+        slots[sid] = s;
+        socket.attach(s);
+        socketCount++;
+        return s;
+    }
+
+    private void released(Slot s) {
+        s.appReleased = true;
+        maybeFree(s);
+    }
+
+    /**
+     * An id is reused only once both sides are done with it: the application sends nothing more
+     * for it after its close, and the engine posts nothing after CLOSED.
+     */
+    private void maybeFree(Slot s) {
+        if (s.appReleased && s.engineDone && slots[s.id] == s) {
+            slots[s.id] = null;
+            s.socket.attach(null);
+            if (freeCount == freeIds.length) {
+                freeIds = Arrays.copyOf(freeIds, freeIds.length * 2);
+            }
+            freeIds[freeCount++] = s.id;
+            socketCount--;
+        }
+    }
+
+    // ------------------------------------------------------------------ detach
+
+    /**
+     * The application is gone: reset what it held, wait until the engine has returned every ring
+     * to this region, then unmap the region and delete its file. The engine reclaims aborted
+     * flows in bounded time; if rings stayed out for a minute the mapping is kept (never unmap
+     * memory the fast path might still touch) and the service says so.
+     */
+    private void reclaim() {
+        reclaiming = true;
+        if (service.isRunning()) {
+            for (Slot s : slots) {
+                if (s == null) {
+                    continue;
+                }
+                if (s.socket instanceof TasConnection c) {
+                    c.abort();
+                } else {
+                    s.socket.close();
+                }
+            }
+            ctx.close();
+        } // else the engine stops with the service: nothing to hand back
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (rings.bytesInUse() > 0 && service.isRunning() && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(5));
+        }
+        long left = rings.bytesInUse();
+        Arrays.fill(slots, null);
+        socketCount = 0;
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // gone already
+        }
+        if (left == 0) {
+            arena.close();
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                service.log("application " + this + ": cannot delete " + file + ": " + e);
+            }
+        } else if (service.isRunning()) {
+            service.log("application " + this + ": " + left + " bytes of rings still held after 60 s; keeping its region");
+        }
+        service.detached(this, left == 0);
+    }
+
+    @Override
+    public String toString() {
+        return id + " (user " + user + ", pid " + pid + ")";
+    }
+}
