@@ -118,11 +118,6 @@ public final class TasFastPath {
     private final MpscArrayQueue<TasFlow> commands;
     private final MpscUnboundedArrayQueue<Runnable> control;
     private final MpscArrayQueue<PacketBuffer> loopbackIn;
-    /** Frames this agent looped to itself while driven ({@link #deliverLoopback}); a plain ring, driver only. */
-    private final PacketBuffer[] selfLoop = new PacketBuffer[SELF_LOOP];
-    private static final int SELF_LOOP = 4096;
-    private int selfHead;
-    private int selfTail;
     private final MpscArrayQueue<PacketBuffer> foreignTx;
     /** Segments of flows owned here that arrived on another core's queue (see {@link #handOver}). */
     private final MpscArrayQueue<PacketBuffer> handedIn;
@@ -348,7 +343,7 @@ public final class TasFastPath {
 
     /** No frame or command waits in a cross-thread queue (a hint for the thread that just let go). */
     private boolean queuesEmpty() {
-        return selfHead == selfTail && commands.isEmpty() && control.isEmpty() && loopbackIn.isEmpty() && foreignTx.isEmpty()
+        return commands.isEmpty() && control.isEmpty() && loopbackIn.isEmpty() && foreignTx.isEmpty()
             && handedIn.isEmpty();
     }
 
@@ -379,13 +374,6 @@ public final class TasFastPath {
      * since only this agent's thread may write ours.
      */
     public boolean deliverLoopback(PacketBuffer buf) {
-        if (driver == Thread.currentThread() && selfTail - selfHead < SELF_LOOP) {
-            // Looped to the agent the caller drives (both ends of a connection on this core, as
-            // with one fast path): no cross-thread queue, whose shared indices bounce between the
-            // cores of the loops that take turns driving. Received in the next duty cycle.
-            selfLoop[selfTail++ & (SELF_LOOP - 1)] = buf;
-            return true;
-        }
         if (!loopbackIn.offer(buf)) {
             port.free(buf);
             return false;
@@ -459,15 +447,6 @@ public final class TasFastPath {
             receive(b, now, false);
         }
         work += n;
-        // Frames looped by this agent's own drivers, in the order they were sent, before the queue
-        // (one direction of a connection always takes the same way: its sender's agent decides).
-        for (int i = 0; i < RX_BURST && selfHead != selfTail; i++) {
-            int slot = selfHead++ & (SELF_LOOP - 1);
-            PacketBuffer b = selfLoop[slot];
-            selfLoop[slot] = null;
-            receive(b, now, true);
-            work++;
-        }
         for (int i = 0; i < RX_BURST; i++) {
             PacketBuffer b = loopbackIn.relaxedPoll();
             if (b == null) {
@@ -1025,11 +1004,6 @@ public final class TasFastPath {
     public void close() {
         out.close();
         PacketBuffer b;
-        while (selfHead != selfTail) {
-            int slot = selfHead++ & (SELF_LOOP - 1);
-            port.free(selfLoop[slot]);
-            selfLoop[slot] = null;
-        }
         while ((b = loopbackIn.poll()) != null) {
             port.free(b);
         }
