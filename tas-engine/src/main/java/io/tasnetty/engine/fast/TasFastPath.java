@@ -220,26 +220,12 @@ public final class TasFastPath {
 
     /**
      * Application thread, run to completion: posts the commands, then runs the duty cycle here
-     * unless another thread drives the agent (which then takes them). A thread that gets the
-     * agent applies the flow's commands itself rather than through the command queue: two loops
-     * posting to one core's queue contend on its producer index (15% of a loopback bulk
-     * transfer's CPU samples were in that offer).
+     * unless another thread drives the agent (which then takes them).
      */
     public void commandInline(TasFlow f, int bits, long now) {
         if (f.postCommand(bits)) {
-            if (tryDrive()) {
-                try {
-                    // Not installed yet: the bits wait for the install, as a queued entry would.
-                    if (f.installed) {
-                        applyCommands(f, f.takeCommands(), now - lastNow < 0 ? lastNow : now); // (see doWork)
-                    }
-                } finally {
-                    release();
-                }
-            } else {
-                while (!commands.offer(f)) {
-                    Thread.onSpinWait(); // cannot happen: see enqueueCommand
-                }
+            while (!commands.offer(f)) {
+                Thread.onSpinWait(); // cannot happen: see enqueueCommand
             }
         }
         driveInline(now);
