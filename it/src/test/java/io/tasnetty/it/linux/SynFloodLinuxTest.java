@@ -131,8 +131,11 @@ class SynFloodLinuxTest {
         // What the flood holds: the backlog's half-open connections, besides the clients' own (at
         // most PARALLEL open, plus those closing whose reclaim is still queued). Without cookies
         // the same backlog would have shut the clients out; without a backlog, every spoofed SYN
-        // would have taken a flow and its rings.
-        long bound = BACKLOG + 5L * PARALLEL;
+        // would have taken a flow and its rings. How many closing ones wait for their reclaim
+        // depends on how busy the machine is under the flood: 6.6 x PARALLEL seen once in CI (388
+        // flows), so the bound allows 10 x; what it must catch is growth with the flood (2.5
+        // million SYNs), not a few dozen flows more.
+        long bound = BACKLOG + 10L * PARALLEL;
         assertThat(maxFlows.get()).as("flows at most (the flood reached the engine with %d SYNs)", floodSent)
                 .isLessThanOrEqualTo((int) bound);
         assertThat(maxRings.get()).isLessThanOrEqualTo(bound * ringsPerConnection);
