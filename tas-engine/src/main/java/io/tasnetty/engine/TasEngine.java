@@ -310,14 +310,7 @@ public final class TasEngine implements AutoCloseable {
         fp.bindAgentThread();
         while (running) {
             long now = clock.nanoTime();
-            int work = 0;
-            if (fp.tryDrive()) {
-                try {
-                    work = fp.doWork(now);
-                } finally {
-                    fp.release();
-                }
-            }
+            int work = fp.driveOnce(now);
             if (work > 0) {
                 if (idleSince >= 0) {
                     spin.workArrived(now - idleSince, wokenUp);
@@ -370,14 +363,7 @@ public final class TasEngine implements AutoCloseable {
         fp.bindAgentThread();
         while (running) {
             long now = clock.nanoTime();
-            int work = 0;
-            if (fp.tryDrive()) {
-                try {
-                    work = fp.doWork(now);
-                } finally {
-                    fp.release();
-                }
-            }
+            int work = fp.driveOnce(now);
             if (work > 0 || fp.drivenSince(lastWork)) {
                 lastWork = now;
                 continue;

@@ -249,6 +249,18 @@ public final class TasFastPath {
         return false;
     }
 
+    /** One duty cycle if no other thread drives the agent; returns its work (0 also when another drives). */
+    public int driveOnce(long now) {
+        if (!tryDrive()) {
+            return 0;
+        }
+        try {
+            return doWork(now);
+        } finally {
+            release();
+        }
+    }
+
     /** Lets go of the agent. */
     public void release() {
         driver = null;
