@@ -52,6 +52,11 @@ public final class TasSamplesMain implements Callable<Integer> {
     @Option(names = "--requests", defaultValue = "2000", description = "timed requests per sample, after as many untimed (default: ${DEFAULT-VALUE})")
     int requests;
 
+    @Option(names = "--warmup", defaultValue = "20", description = "after as many untimed requests as timed ones, more"
+        + " until their rate settles (the JIT has compiled the path), for at most this many seconds; 0: no more"
+        + " (default: ${DEFAULT-VALUE})")
+    double warmupSeconds;
+
     @Option(names = "--serve", description = "keep serving after the in-process requests, until stopped")
     boolean serve;
 
@@ -78,7 +83,9 @@ public final class TasSamplesMain implements Callable<Integer> {
             return 0;
         }
         TasConfig cfg;
+        long warmupNanos;
         try {
+            warmupNanos = Warmup.nanos(warmupSeconds);
             applyEngineArgs(engineArgs);
             cfg = TasSetup.defaultEngineConfig();
         } catch (IllegalArgumentException e) {
@@ -119,7 +126,8 @@ public final class TasSamplesMain implements Callable<Integer> {
                 out.printf("HTTP server listening at %s (%s)%n", httpServer.localAddress(),
                     httpServer.channel().getClass().getSimpleName());
                 int port = ((InetSocketAddress) httpServer.localAddress()).getPort();
-                ok &= HttpSample.runClient(transport, clients, new InetSocketAddress("127.0.0.1", port), requests, out);
+                ok &= HttpSample.runClient(transport, clients, new InetSocketAddress("127.0.0.1", port), requests,
+                    warmupNanos, out);
                 out.printf("HTTP server: %d connection(s) accepted, %d request(s) served%n",
                     httpServer.connectionsAccepted(), httpServer.requestsServed());
             }
@@ -130,7 +138,7 @@ public final class TasSamplesMain implements Callable<Integer> {
                 out.printf("gRPC server listening at %s%n", grpcServer.localAddress());
                 try (GreeterClient c = GreeterClient.connect(transport,
                     new InetSocketAddress("127.0.0.1", grpcServer.port()))) {
-                    ok &= GreeterSample.runClient(transport, c, "TAS", requests, out);
+                    ok &= GreeterSample.runClient(transport, c, "TAS", requests, warmupNanos, out);
                 }
                 out.printf("gRPC server: %d call(s) served%n", grpcServer.calls());
             }

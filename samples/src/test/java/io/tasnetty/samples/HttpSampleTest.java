@@ -68,7 +68,7 @@ class HttpSampleTest {
     @EnumSource(value = Transport.class, names = {"TAS", "NIO"})
     void sampleRunsServerAndClientInOneProcess(Transport t) throws Exception {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        boolean ok = io.tasnetty.samples.http.HttpSample.runBoth(t, "127.0.0.1", 0, "127.0.0.1", 50, 1,
+        boolean ok = io.tasnetty.samples.http.HttpSample.runBoth(t, "127.0.0.1", 0, "127.0.0.1", 50, 0, 1,
             new PrintStream(buf, true, StandardCharsets.UTF_8));
         String out = buf.toString(StandardCharsets.UTF_8);
         assertThat(ok).as(out).isTrue();

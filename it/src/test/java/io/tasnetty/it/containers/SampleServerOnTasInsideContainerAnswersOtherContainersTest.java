@@ -36,7 +36,7 @@ class SampleServerOnTasInsideContainerAnswersOtherContainersTest {
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void curlInAnotherContainerGetsExactAnswersFromTheServiceContainer() throws Exception {
         String javaCmd = JavaInContainer.shellJava("io.tasnetty.samples.TasSamplesMain", "--sample", "http",
-                "--requests", "20", "--serve");
+                "--requests", "20", "--warmup", "0", "--serve");
         String script = """
                 set -e
                 CIDR=$(ip -o -4 addr show dev eth0 | awk '{print $4}')

@@ -1,6 +1,7 @@
 package io.tasnetty.samples.grpc;
 
 import io.tasnetty.samples.TasSetup;
+import io.tasnetty.samples.Warmup;
 import io.tasnetty.samples.Transport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,6 +43,11 @@ public final class GreeterSample implements Callable<Integer> {
     @Option(names = "--calls", defaultValue = "2000", description = "timed unary calls, after as many untimed (default: ${DEFAULT-VALUE})")
     int calls;
 
+    @Option(names = "--warmup", defaultValue = "20", description = "after as many untimed calls as timed ones, more"
+        + " until their rate settles (the JIT has compiled the path), for at most this many seconds; 0: no more"
+        + " (default: ${DEFAULT-VALUE})")
+    double warmupSeconds;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new GreeterSample()).execute(args));
     }
@@ -55,7 +61,7 @@ public final class GreeterSample implements Callable<Integer> {
         }
         switch (mode) {
             case "both" -> {
-                return runBoth(transport, bind, port, connect, name, calls, out) ? 0 : 1;
+                return runBoth(transport, bind, port, connect, name, calls, Warmup.nanos(warmupSeconds), out) ? 0 : 1;
             }
             case "server" -> {
                 try (GreeterServer s = GreeterServer.start(transport, new InetSocketAddress(bind, port), 1)) {
@@ -67,7 +73,7 @@ public final class GreeterSample implements Callable<Integer> {
             }
             case "client" -> {
                 try (GreeterClient c = GreeterClient.connect(transport, new InetSocketAddress(connect, port))) {
-                    return runClient(transport, c, name, calls, out) ? 0 : 1;
+                    return runClient(transport, c, name, calls, Warmup.nanos(warmupSeconds), out) ? 0 : 1;
                 }
             }
             default -> throw new CommandLine.ParameterException(new CommandLine(this),
@@ -77,19 +83,20 @@ public final class GreeterSample implements Callable<Integer> {
 
     /** Server and client of {@code transport} in this process; returns whether every answer was right. */
     public static boolean runBoth(Transport transport, String bind, int port, String connect, String name, int calls,
-        PrintStream out) throws Exception {
+        long warmupNanos, PrintStream out) throws Exception {
         try (GreeterServer s = GreeterServer.start(transport, new InetSocketAddress(bind, port), 1)) {
             out.printf("gRPC greeter on %s listening at %s%n", transport, s.localAddress());
             boolean ok;
             try (GreeterClient c = GreeterClient.connect(transport, new InetSocketAddress(connect, s.port()))) {
-                ok = runClient(transport, c, name, calls, out);
+                ok = runClient(transport, c, name, calls, warmupNanos, out);
             }
             out.printf("Server side: %d call(s) served%n", s.calls());
             return ok;
         }
     }
 
-    public static boolean runClient(Transport transport, GreeterClient c, String name, int calls, PrintStream out) {
+    public static boolean runClient(Transport transport, GreeterClient c, String name, int calls, long warmupNanos,
+        PrintStream out) {
         long t0 = System.nanoTime();
         String hello = c.sayHello(name);
         out.printf("  SayHello(\"%s\")        -> \"%s\" (%.1f ms, first call: connection + HTTP/2 setup)%n", name, hello,
@@ -99,9 +106,10 @@ public final class GreeterSample implements Callable<Integer> {
         out.printf("  SayHelloStream(\"%s\", 3) -> %s%n", name, stream);
         ok &= stream.size() == 3;
         if (calls > 0) {
-            // As many untimed calls first, on every transport alike: the timed ones then measure the
-            // transport, not how far the JIT got (a cold run mostly times the interpreter).
-            for (int i = 0; i < calls; i++) {
+            // Untimed calls first, on every transport alike, until the JIT has compiled the call
+            // path: the timed ones then measure the transport, not how far the JIT got (see Warmup).
+            Warmup w = new Warmup(calls, warmupNanos);
+            for (int i = 0; w.more(); i++) {
                 ok &= c.sayHello(name + i).startsWith("Hello, " + name + i);
             }
             long[] t = new long[calls];
@@ -114,7 +122,8 @@ public final class GreeterSample implements Callable<Integer> {
             }
             double secs = (System.nanoTime() - start) / 1e9;
             Arrays.sort(t);
-            out.printf("%,d timed unary calls on one HTTP/2 connection (%s, after as many untimed): %.0f calls/s,"
+            out.printf("warm-up: %s%n", w.describe("calls"));
+            out.printf("%,d timed unary calls on one HTTP/2 connection (%s, after the warm-up): %.0f calls/s,"
                 + " p50 %.1f us, p99 %.1f us%n", calls, transport, calls / secs, t[calls / 2] / 1e3,
                 t[(int) (calls * 0.99)] / 1e3);
         }

@@ -2,6 +2,7 @@ package io.tasnetty.samples.http;
 
 import io.netty.channel.EventLoopGroup;
 import io.tasnetty.samples.TasSetup;
+import io.tasnetty.samples.Warmup;
 import io.tasnetty.samples.Transport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -49,6 +50,11 @@ public final class HttpSample implements Callable<Integer> {
     @Option(names = "--requests", defaultValue = "2000", description = "timed GET / requests, after as many untimed (default: ${DEFAULT-VALUE})")
     int requests;
 
+    @Option(names = "--warmup", defaultValue = "20", description = "after as many untimed requests as timed ones, more"
+        + " until their rate settles (the JIT has compiled the path), for at most this many seconds; 0: no more"
+        + " (default: ${DEFAULT-VALUE})")
+    double warmupSeconds;
+
     @Option(names = "--threads", defaultValue = "1", description = "worker event loops (default: ${DEFAULT-VALUE})")
     int threads;
 
@@ -65,7 +71,7 @@ public final class HttpSample implements Callable<Integer> {
         }
         switch (mode) {
             case "both" -> {
-                return runBoth(transport, bind, port, connect, requests, threads, out) ? 0 : 1;
+                return runBoth(transport, bind, port, connect, requests, Warmup.nanos(warmupSeconds), threads, out) ? 0 : 1;
             }
             case "server" -> {
                 EventLoopGroup boss = transport.newGroup(1, "http-boss");
@@ -84,7 +90,8 @@ public final class HttpSample implements Callable<Integer> {
             case "client" -> {
                 EventLoopGroup group = transport.newGroup(1, "http-client");
                 try {
-                    return runClient(transport, group, new InetSocketAddress(connect, port), requests, out) ? 0 : 1;
+                    return runClient(transport, group, new InetSocketAddress(connect, port), requests,
+                        Warmup.nanos(warmupSeconds), out) ? 0 : 1;
                 } finally {
                     group.shutdownGracefully().syncUninterruptibly();
                 }
@@ -99,7 +106,7 @@ public final class HttpSample implements Callable<Integer> {
      * and prints the exchange. Returns whether every answer was the expected one.
      */
     public static boolean runBoth(Transport transport, String bind, int port, String connect, int requests,
-        int threads, PrintStream out) throws Exception {
+        long warmupNanos, int threads, PrintStream out) throws Exception {
         EventLoopGroup boss = transport.newGroup(1, "http-boss");
         EventLoopGroup workers = transport.newGroup(threads, "http-worker");
         EventLoopGroup clients = transport.newGroup(1, "http-client");
@@ -108,7 +115,8 @@ public final class HttpSample implements Callable<Integer> {
             int realPort = ((InetSocketAddress) server.localAddress()).getPort();
             out.printf("HTTP server on %s listening at %s (channel %s)%n", transport, server.localAddress(),
                 server.channel().getClass().getSimpleName());
-            boolean ok = runClient(transport, clients, new InetSocketAddress(connect, realPort), requests, out);
+            boolean ok = runClient(transport, clients, new InetSocketAddress(connect, realPort), requests,
+                warmupNanos, out);
             out.printf("Server side: %d connection(s) accepted, %d request(s) served%n", server.connectionsAccepted(),
                 server.requestsServed());
             return ok;
@@ -119,9 +127,12 @@ public final class HttpSample implements Callable<Integer> {
         }
     }
 
-    /** The client part: a few requests shown in full, then {@code requests} timed GETs. */
+    /**
+     * The client part: a few requests shown in full, then untimed GETs (at least {@code requests},
+     * and for at least {@code warmupNanos}), then {@code requests} timed ones.
+     */
     public static boolean runClient(Transport transport, EventLoopGroup group, InetSocketAddress remote, int requests,
-        PrintStream out) throws Exception {
+        long warmupNanos, PrintStream out) throws Exception {
         boolean ok = true;
         try (HttpSampleClient c = HttpSampleClient.connect(transport, group, remote)) {
             out.printf("HTTP client on %s connected %s -> %s (channel %s)%n", transport, c.channel().localAddress(),
@@ -132,9 +143,12 @@ public final class HttpSample implements Callable<Integer> {
             ok &= show(out, "POST /echo " + json, c.post("/echo", "application/json", json), 200, json);
             ok &= show(out, "GET /nope", c.get("/nope"), 404, null);
             if (requests > 0) {
-                // As many untimed requests first, on every transport alike: the timed ones then
-                // measure the transport, not how far the JIT got.
-                for (int i = 0; i < requests; i++) {
+                // Untimed requests first, on every transport alike, until the JIT has compiled the
+                // request path: the timed ones then measure the transport, not how far the JIT got.
+                // A user-space stack has far more Java to compile than the kernel's (Linux's TCP
+                // is compiled already), so a fixed count would time TAS's warm-up (see Warmup).
+                Warmup w = new Warmup(requests, warmupNanos);
+                while (w.more()) {
                     if (c.get("/").status() != 200) {
                         ok = false;
                     }
@@ -150,7 +164,8 @@ public final class HttpSample implements Callable<Integer> {
                 }
                 double secs = (System.nanoTime() - t0) / 1e9;
                 Arrays.sort(t);
-                out.printf("%,d timed GET / on one keep-alive connection (after as many untimed): %.0f requests/s,"
+                out.printf("warm-up: %s%n", w.describe("GETs"));
+                out.printf("%,d timed GET / on one keep-alive connection (after the warm-up): %.0f requests/s,"
                     + " p50 %.1f us, p99 %.1f us%n",
                     requests, requests / secs, t[requests / 2] / 1e3, t[(int) (requests * 0.99)] / 1e3);
             }
