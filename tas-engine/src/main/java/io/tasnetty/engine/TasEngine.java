@@ -332,9 +332,8 @@ public final class TasEngine implements AutoCloseable {
                     Thread.onSpinWait();
                 } else {
                     Thread.yield();
-                    if (clock.nanoTime() - now > YIELD_CONTENDED_NANOS) {
-                        spin.contended(); // another thread ran meanwhile: it needs this core
-                    }
+                    // Late: another thread ran meanwhile (it may need this core; see TasSpinPolicy).
+                    spin.yielded(clock.nanoTime() - now > YIELD_CONTENDED_NANOS);
                 }
                 continue;
             }

@@ -56,7 +56,7 @@ public final class TasIoHandler implements IoHandler {
     /** A probe after every this many wake-ups (see TasSpinPolicy). */
     static final int PROBE_EVERY = Integer.getInteger("tas.debug.spin-probe", 16);
     /** A yield that takes this long let another thread run: the CPU is contended. */
-    private static final long YIELD_CONTENDED_NANOS = 20_000;
+    private static final long YIELD_CONTENDED_NANOS = Long.getLong("tas.debug.yield-contended-ns", 20_000);
     /** Busy-wait this long into an idle period, then yield. */
     private static final long PURE_SPIN_NANOS = 5_000;
     /** While engine events keep the loop busy, the kernel's selector is polled once in this many runs. */
@@ -167,9 +167,8 @@ public final class TasIoHandler implements IoHandler {
                         Thread.onSpinWait();
                     } else {
                         Thread.yield();
-                        if (System.nanoTime() - now > YIELD_CONTENDED_NANOS) {
-                            spin.contended(); // another thread ran meanwhile: it needs this core
-                        }
+                        // Late: another thread ran meanwhile (it may need this core; see TasSpinPolicy).
+                        spin.yielded(System.nanoTime() - now > YIELD_CONTENDED_NANOS);
                     }
                 }
             } else {

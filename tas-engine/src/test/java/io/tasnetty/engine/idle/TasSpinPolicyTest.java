@@ -107,6 +107,46 @@ class TasSpinPolicyTest {
     }
 
     @Test
+    void oneLateYieldAmongPromptOnesKeepsPolling() {
+        // Two loops feeding each other on two cores: now and then a yield comes back late (a
+        // fast-path thread woken for a moment, the JIT, a timer tick). Blocking for each made the
+        // loops block and wake each other thousands of times a second.
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 0);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(4_000, false);
+        }
+        for (int i = 0; i < 1_000; i++) {
+            p.yielded(i % 4 == 0); // a quarter of them late
+            assertThat(p.spinBudget()).as("yield " + i).isPositive();
+            p.workArrived(4_000, false);
+        }
+    }
+
+    @Test
+    void mostYieldsLateTurnPollingOffForAWhile() {
+        // A thread with work shares this core: nearly every yield lets it run.
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 0);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(4_000, false);
+        }
+        int yields = 0;
+        while (p.spinBudget() > 0) {
+            p.yielded(true);
+            p.workArrived(4_000, false);
+            yields++;
+            assertThat(yields).as("late yields before polling stops").isLessThan(20);
+        }
+        for (int i = 1; i < TasSpinPolicy.CONTENDED_PERIODS; i++) {
+            p.workArrived(4_000, false);
+            assertThat(p.spinBudget()).isZero();
+        }
+        p.workArrived(4_000, false);
+        assertThat(p.spinBudget()).as("polling again after the contended periods").isPositive();
+        p.yielded(true);
+        assertThat(p.spinBudget()).as("one late yield after the pause: measured afresh").isPositive();
+    }
+
+    @Test
     void zeroMaximumNeverPolls() {
         TasSpinPolicy p = new TasSpinPolicy(0, WORTH, 1);
         for (int i = 0; i < 100; i++) {
