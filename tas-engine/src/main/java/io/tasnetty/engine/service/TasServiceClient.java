@@ -210,6 +210,38 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         return alive;
     }
 
+    /** This application's counter as the service last copied it into the region header. */
+    public long appCounter(TasServiceAppCounter c) {
+        return TasServiceLayout.appCounter(region, c);
+    }
+
+    /** Waits (briefly) until the session thread has failed every socket of a dead session. */
+    void awaitGone() {
+        try {
+            sessionThread.join(TimeUnit.SECONDS.toMillis(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A dead session whose sockets the application closed all: unmaps its region (the service
+     * deleted the file or a new one will; the memory goes with the last mapping). Kept mapped
+     * while a channel could still look at a ring.
+     */
+    void unmapIfUnused() {
+        if (alive || sessionThread.isAlive()) {
+            return;
+        }
+        for (Object o : byId) {
+            TasConnection c = o instanceof Accepted a ? a.connection : o instanceof TasConnection x ? x : null;
+            if (c != null && c.isOpen()) {
+                return;
+            }
+        }
+        arena.close();
+    }
+
     /** A context of this application in the service (one per event loop). */
     public TasContext newContext() {
         if (!alive) {
@@ -493,7 +525,7 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         int status = i(q, e, 0);
         int sid = i(q, e, 1);
         if (status != R_OK) {
-            p.done.completeExceptionally(failure(status, p));
+            p.done.completeExceptionally(failure(status, i(q, e, 2), p));
             return;
         }
         if (p.connection != null) {
@@ -509,12 +541,17 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         p.done.complete(sid);
     }
 
-    private static TasException failure(int status, Pending p) {
+    private static TasException failure(int status, int i2, Pending p) {
         return switch (status) {
             // Worded as the embedded engine words them, which the transport maps to BindException.
             case R_IN_USE -> new TasException("address already in use: port " + p.port + " is held by this or another application of the service");
             case R_NOT_LOCAL -> new TasException("cannot bind: not an address of this engine");
-            case R_NO_RESOURCES -> new TasException("no resources in the service for this application (connections or ring memory)",
+            case R_LIMIT_SOCKETS -> new TasException("this application holds as many listeners and connections as the service"
+                + " allows it (service-app-max-conns=" + i2 + "): close some, or have the service raise it",
+                TasError.NO_RESOURCES);
+            case R_LIMIT_RINGS -> new TasException("no ring memory left for this application in the service"
+                + " (service-app-len): close connections, or have the service raise it", TasError.NO_RESOURCES);
+            case R_NO_RESOURCES -> new TasException("no resources in the service for this connection (flow table or ring memory)",
                 TasError.NO_RESOURCES);
             default -> new TasException("the service refused the request");
         };
