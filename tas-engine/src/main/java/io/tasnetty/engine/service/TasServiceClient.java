@@ -605,7 +605,8 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         if (rx != null && rxTail > rx.tailPlain()) {
             rx.publishTail(rxTail);
         }
-        if (tx != null && txHead > tx.headPlain()) {
+        boolean spaceFreed = tx != null && txHead > tx.headPlain();
+        if (spaceFreed) {
             tx.publishHead(txHead);
         }
         f.rcvAdvEdgePos = l(q, e, 2);
@@ -620,11 +621,15 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
             f.inputClosed = true; // volatile, after the tail: a reader that sees it sees every byte
         }
         f.state(i(q, e, 1));
-        if ((ev & TasEvents.WRITABLE) != 0) {
-            // Dekker pairing with TasConnection.wantWritable: our head store, then its flag.
+        if (spaceFreed || (ev & TasEvents.WRITABLE) != 0) {
+            // Dekker pairing with TasConnection.wantWritable: our head store, then its flag. Any
+            // head advance counts, whichever event brought it (an echo's READABLE often does): a
+            // writer that waits would otherwise hear of the space only from a later WRITABLE, and
+            // the service believes it told it already, so none may come.
             VarHandle.fullFence();
             if (f.wantWritable) {
                 f.wantWritable = false;
+                ev |= TasEvents.WRITABLE;
             } else {
                 ev &= ~TasEvents.WRITABLE; // nobody waits for it; the head moved all the same
             }

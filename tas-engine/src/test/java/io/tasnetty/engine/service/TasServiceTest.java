@@ -270,6 +270,85 @@ class TasServiceTest {
         c.close();
     }
 
+    /**
+     * A writer that retries only on WRITABLE (as Netty's channels do) while the peer echoes, so
+     * freed transmit space often arrives at the application with a receive event rather than its
+     * own: every head advance it learns of must wake it if it waits, or it stalls for good once
+     * the echo, its only other source of events, dries up.
+     */
+    @Test
+    void shouldWakeAWriterWaitingForSpaceWhateverEventBringsTheFreedSpace() throws Exception {
+        TasContext server = peer.newContext();
+        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7006), 16);
+        try (EchoLoop echo = new EchoLoop(server, pl)) {
+            TasServiceClient app = attach();
+            TasContext ctx = app.newContext();
+            long total = 24L << 20;
+            for (int round = 0; round < 3; round++) {
+                TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", 7006), null, 8192, 8192);
+                SplittableRandom out = new SplittableRandom(round);
+                SplittableRandom in = new SplittableRandom(round);
+                ByteBuffer chunk = ByteBuffer.allocate(3000);
+                chunk.limit(0);
+                ByteBuffer r = ByteBuffer.allocate(16 << 10);
+                long sent = 0;
+                long received = 0;
+                boolean waiting = false;
+                int[] seen = new int[1];
+                while (received < total) {
+                    seen[0] = 0;
+                    ctx.poll((s, ev) -> seen[0] |= ev, 16);
+                    assertThat(c.error()).isEqualTo(TasError.NONE);
+                    if (!c.isActive()) {
+                        ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+                        continue;
+                    }
+                    int n;
+                    while ((n = c.read(r.clear())) > 0) {
+                        for (int i = 0; i < n; i++) {
+                            if (r.get(i) != (byte) in.nextInt()) {
+                                throw new AssertionError("byte " + (received + i) + " differs");
+                            }
+                        }
+                        received += n;
+                    }
+                    if (!waiting || (seen[0] & TasEvents.WRITABLE) != 0) {
+                        waiting = false;
+                        while (sent < total) {
+                            if (!chunk.hasRemaining()) {
+                                int len = (int) Math.min(chunk.capacity(), total - sent);
+                                chunk.clear().limit(len);
+                                for (int i = 0; i < len; i++) {
+                                    chunk.put(i, (byte) out.nextInt());
+                                }
+                            }
+                            int w = c.write(chunk);
+                            sent += w;
+                            if (chunk.hasRemaining()) {
+                                waiting = true; // the ring is full: only a WRITABLE says when to go on
+                                break;
+                            }
+                        }
+                        c.flush();
+                    }
+                    if (received < total && seen[0] == 0) {
+                        ctx.await(TimeUnit.SECONDS.toNanos(20));
+                        if (ctx.hasEvents()) {
+                            continue;
+                        }
+                        // Nothing for 20 s: the writer waits for space nobody tells it about.
+                        if (waiting && c.writableBytes() > 0) {
+                            throw new AssertionError("round " + round + ": a WRITABLE was lost after " + sent
+                                + " bytes: the ring has " + c.writableBytes() + " bytes free and no event came");
+                        }
+                    }
+                }
+                assertThat(received).isEqualTo(total);
+                c.close();
+            }
+        }
+    }
+
     @Test
     void shouldRefuseABindOnAPortAnotherApplicationHolds() {
         TasServiceClient first = attach();
