@@ -296,6 +296,26 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         ringService();
     }
 
+    /**
+     * Queues one command of the raw protocol, as a misbehaving application could write into its
+     * own command queue: isolation tests name sockets this application does not hold with it.
+     */
+    void rawCommand(int type, int id, int i0, long l0, long l1) {
+        long e = claimCommand();
+        if (e < 0) {
+            return;
+        }
+        MemorySegment q = commands.memory();
+        q.set(JAVA_INT, e + TYPE, type);
+        q.set(JAVA_INT, e + ID, id);
+        i(q, e, 0, i0);
+        i(q, e, 1, 0);
+        l(q, e, 0, l0);
+        l(q, e, 1, l1);
+        commands.publish(e);
+        ringService();
+    }
+
     /** A command slot; while the queue is full the service is woken and we wait (back-pressure). */
     private long claimCommand() {
         while (true) {

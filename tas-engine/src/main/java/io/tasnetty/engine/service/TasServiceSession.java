@@ -411,10 +411,12 @@ final class TasServiceSession {
 
     private void unlisten(int sid) {
         Slot s = slot(sid);
-        if (s != null && s.socket instanceof TasListener l) {
+        if (s != null && !s.appReleased && s.socket instanceof TasListener l) {
             l.close();
             s.engineDone = true;
             released(s);
+        } else {
+            refusedForeign++;
         }
     }
 
