@@ -45,7 +45,9 @@ import jdk.net.UnixDomainPrincipal;
  * <p>Control protocol (lines of text, then single bytes): the application sends
  * {@code TAS-ATTACH <version> pid=<pid>}, the service answers {@code OK <version> region=<file>
  * size=<bytes>}, one {@code ARG --name=value} line per engine option and {@code END}, or
- * {@code ERR <why>} and closes. {@code TAS-STATS} gets the counters as {@code name value} lines.
+ * {@code ERR <why>} and closes. {@code TAS-STATS} gets the counters as {@code name value} lines
+ * ({@link #stats(UserPrincipal)}; {@link TasStat} prints them as a table). Limits per application:
+ * {@code service-app-max-conns} sockets and {@code service-app-len} of ring memory.
  */
 public final class TasService implements AutoCloseable {
     public static final String CONTROL = "control";
