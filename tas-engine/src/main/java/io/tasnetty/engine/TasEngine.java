@@ -22,7 +22,8 @@ import io.tasnetty.engine.idle.TasSpinPolicy;
 import io.tasnetty.engine.port.PacketBuffer;
 import io.tasnetty.engine.port.TasPort;
 import io.tasnetty.engine.port.TasRss;
-import io.tasnetty.engine.service.TasServiceClient;
+import io.tasnetty.engine.service.TasServiceAppCounter;
+import io.tasnetty.engine.service.TasServiceAttachment;
 import io.tasnetty.engine.slow.TasKernelPath;
 import io.tasnetty.engine.slow.TasSlowPath;
 import io.tasnetty.engine.stats.TasCounter;
@@ -94,10 +95,10 @@ public final class TasEngine implements AutoCloseable {
     /** Application threads run the fast path's duty cycle for the work they hand it (not fp-no-inline). */
     private final boolean inline;
     /** Attached to a service ({@code tas.service}): no port, no agents here; null when embedded. */
-    private final TasServiceClient attached;
+    private final TasServiceAttachment attached;
 
     /** An engine that is a handle on a running service: contexts live there, nothing runs here. */
-    private TasEngine(TasServiceClient client) {
+    private TasEngine(TasServiceAttachment client) {
         this.attached = client;
         this.config = client.config();
         this.port = null;
@@ -169,16 +170,33 @@ public final class TasEngine implements AutoCloseable {
     /**
      * Attaches to the service whose directory is {@code dir} (service mode): contexts of the
      * returned engine live in that service, which owns the port; this process needs no privileges.
+     * If the service stops and comes back, the next listen or connect attaches anew (see
+     * {@link TasServiceAttachment}): the engine and its contexts stay usable.
      *
      * @throws TasException when no service runs there or it is incompatible
      */
     public static TasEngine attach(Path dir) {
-        return new TasEngine(TasServiceClient.attach(dir));
+        return new TasEngine(TasServiceAttachment.attach(dir));
     }
 
     /** Whether this engine is attached to a service rather than running here. */
     public boolean isAttached() {
         return attached != null;
+    }
+
+    /** Attached: whether the service is there now (false between its death and the next reattach). */
+    public boolean isServiceAlive() {
+        return attached != null && attached.isServiceAlive();
+    }
+
+    /** Attached: sessions with the service so far (1, plus one per reattach after a restart); 0 embedded. */
+    public long serviceAttaches() {
+        return attached == null ? 0 : attached.attaches();
+    }
+
+    /** Attached: this application's counter in the service, over all its sessions; 0 embedded. */
+    public long serviceCounter(TasServiceAppCounter c) {
+        return attached == null ? 0 : attached.counter(c);
     }
 
     public static Builder builder() {
@@ -464,7 +482,7 @@ public final class TasEngine implements AutoCloseable {
     }
 
     public boolean isRunning() {
-        return running && (attached == null || attached.isAlive());
+        return running && (attached == null || attached.isRunning());
     }
 
     /** The engine's IPv4 address. */

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.tasnetty.engine.TasEngine;
+import io.tasnetty.engine.service.TasServiceAppCounter;
 import io.tasnetty.engine.stats.TasCounter;
 import io.tasnetty.engine.stats.TasCounters;
 
@@ -29,6 +30,14 @@ import java.util.function.ToDoubleFunction;
  * full), {@code tas.loop.blocks} (times the loop blocked for lack of work),
  * {@code tas.loop.connections} (connections opened or accepted, tag {@code path} = {@code engine}
  * or {@code kernel}: which path each took) and {@code tas.loop.pending.tasks} (its task-queue depth).
+ *
+ * <p>Attached to a service ({@code tas.service}), this application's figures in the service, one
+ * meter per {@link TasServiceAppCounter} ({@code tas.service.<name>}, e.g.
+ * {@code tas.service.sockets}, {@code tas.service.ring.bytes}, {@code tas.service.refused.socket.limit}),
+ * read from the region the service shares with this application and summed over reattaches, plus
+ * {@code tas.service.attaches} (sessions so far) and {@code tas.service.alive} (1 while the service
+ * is there). The engine meters above then stay empty: the service's engine counters are read
+ * with {@code TasStat} on the service's host.
  *
  * <p>Every meter reads the engine's single-writer counters or the loops' figures when the registry
  * asks; nothing is counted twice and the data path pays nothing for it.
@@ -76,6 +85,20 @@ public final class TasMeterBinder implements MeterBinder {
             TasEngine::flowLimit, tags);
         gauge(registry, "tas.listeners", "listening ports", engine, TasEngine::listenerCount, tags);
         gauge(registry, "tas.contexts", "engine contexts (one per event loop)", engine, TasEngine::contextCount, tags);
+        if (engine.isAttached()) {
+            for (TasServiceAppCounter c : TasServiceAppCounter.values()) {
+                String name = "tas.service." + c.metricName();
+                if (c.monotonic()) {
+                    counter(registry, name, c.description(), engine, e -> e.serviceCounter(c), tags);
+                } else {
+                    gauge(registry, name, c.description(), engine, e -> e.serviceCounter(c), tags);
+                }
+            }
+            counter(registry, "tas.service.attaches", "sessions with the service (one more per reattach after a restart)",
+                engine, TasEngine::serviceAttaches, tags);
+            gauge(registry, "tas.service.alive", "1 while the service this application attached to is there", engine,
+                e -> e.isServiceAlive() ? 1 : 0, tags);
+        }
         for (int i = 0; i < loops.size(); i++) {
             TasIoHandler h = loops.get(i);
             TasLoopStats s = h.stats();

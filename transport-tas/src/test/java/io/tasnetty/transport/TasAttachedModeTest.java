@@ -1,5 +1,6 @@
 package io.tasnetty.transport;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -7,6 +8,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.tasnetty.engine.TasEngine;
 import io.tasnetty.engine.config.TasConfig;
@@ -30,6 +32,109 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** The transport on an engine attached to a service (service mode), against a peer engine on the same wire. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class TasAttachedModeTest {
+    private static Path serviceDir(String name) throws java.io.IOException {
+        Path shm = Path.of("/dev/shm");
+        return Files.createTempDirectory(Files.isDirectory(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir")), name);
+    }
+
+    private static TasService startService(Path dir) {
+        return TasService.start(TasConfig.builder().args("--ip-addr=10.0.78.1/24", "--port=wire",
+            "--service=" + dir, "--service-app-len=64m", "--quiet").build());
+    }
+
+    /** An echo server on {@code group} at 10.0.78.1:{@code port}. */
+    private static ChannelFuture echoServer(TasEventLoopGroup group, int port) {
+        return new ServerBootstrap().group(group).channel(TasServerSocketChannel.class)
+            .childHandler(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ctx.writeAndFlush(msg);
+                }
+            }).bind(new InetSocketAddress("10.0.78.1", port));
+    }
+
+    /** Sends {@code size} seeded bytes from {@code group} to the echo server and checks what comes back. */
+    private static void echo(TasEventLoopGroup group, int port, int size, long seed) throws Exception {
+        byte[] data = new byte[size];
+        new Random(seed).nextBytes(data);
+        ByteBuf received = Unpooled.buffer(size);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Channel client = new Bootstrap().group(group).channel(TasSocketChannel.class)
+            .handler(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ByteBuf b = (ByteBuf) msg;
+                    received.writeBytes(b);
+                    b.release();
+                    if (received.readableBytes() == size) {
+                        done.complete(null);
+                    }
+                }
+            }).connect(new InetSocketAddress("10.0.78.1", port)).sync().channel();
+        client.writeAndFlush(Unpooled.wrappedBuffer(data));
+        done.get(60, TimeUnit.SECONDS);
+        assertThat(received.array()).isEqualTo(data);
+        client.close().sync();
+    }
+
+    private static double meter(SimpleMeterRegistry r, String name) {
+        var m = r.get(name).meter();
+        return m.measure().iterator().next().getValue();
+    }
+
+    @Test
+    void shouldServeAgainOnTheSameGroupOnceARestartedServiceIsBackAndShowItsFiguresInMicrometer() throws Exception {
+        Path dir = serviceDir("tas-reattach");
+        TasService service = startService(dir);
+        TasEngine peer = TasTestEngine.start(TasConfig.builder().set("ip-addr", "10.0.78.2/24").set("port", "wire"));
+        TasEngine attached = TasEngine.attach(dir);
+        TasEventLoopGroup serverGroup = new TasEventLoopGroup(2, attached);
+        TasEventLoopGroup clientGroup = new TasEventLoopGroup(1, peer);
+        try {
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            new TasMeterBinder(serverGroup).bindTo(registry);
+            Channel server = echoServer(serverGroup, 9100).sync().channel();
+            echo(clientGroup, 9100, 256 << 10, 1);
+            // This application's figures in the service, read from its region.
+            assertThat(TasTestEngine.eventually(10_000, () -> meter(registry, "tas.service.connections") == 1)).isTrue();
+            assertThat(meter(registry, "tas.service.sockets")).isGreaterThanOrEqualTo(1);
+            assertThat(meter(registry, "tas.service.sockets.limit")).isEqualTo(65536);
+            assertThat(meter(registry, "tas.service.ring.bytes.limit")).isEqualTo(64 << 20);
+            assertThat(meter(registry, "tas.service.commands")).isPositive();
+            assertThat(meter(registry, "tas.service.events")).isPositive();
+            assertThat(meter(registry, "tas.service.alive")).isEqualTo(1);
+            assertThat(meter(registry, "tas.service.attaches")).isEqualTo(1);
+
+            service.close();
+            server.closeFuture().await(30, TimeUnit.SECONDS);
+            assertThat(server.isOpen()).isFalse();
+            assertThat(TasTestEngine.eventually(10_000, () -> meter(registry, "tas.service.alive") == 0)).isTrue();
+            // While it is away: a bind fails at once and says why.
+            ChannelFuture down = echoServer(serverGroup, 9100).await();
+            assertThat(down.isSuccess()).isFalse();
+            assertThat(down.cause()).hasMessageContaining("has not come back");
+
+            service = startService(dir);
+            // The same group, its loops and their contexts: the next bind attaches anew.
+            server = echoServer(serverGroup, 9100).sync().channel();
+            echo(clientGroup, 9100, 256 << 10, 2);
+            assertThat(meter(registry, "tas.service.alive")).isEqualTo(1);
+            assertThat(meter(registry, "tas.service.attaches")).isEqualTo(2);
+            assertThat(TasTestEngine.eventually(10_000, () -> meter(registry, "tas.service.connections") == 2))
+                .as("counted over both sessions").isTrue();
+            server.close().sync();
+        } finally {
+            serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+            clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+            attached.close();
+            service.close();
+            peer.close();
+            try (Stream<Path> s = Files.walk(dir)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
     @Test
     void shouldEchoThroughANettyServerAttachedToAServiceAndCloseItsChannelsWhenTheServiceStops() throws Exception {
         Path shm = Path.of("/dev/shm");

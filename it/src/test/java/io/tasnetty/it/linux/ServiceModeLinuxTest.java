@@ -27,24 +27,37 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Service mode end to end (issue 13): one engine process owns a TAP port whose other end is in a
- * namespace this test creates; two application JVMs, run as {@code nobody}, attach to it with
- * {@code -Dtas.service=DIR} and serve Linux clients in that namespace. One application streams
- * {@value #BYTES} bytes, checked byte for byte, while the other is {@code kill -9}ed mid-transfer:
- * the service resets the dead application's connection, reclaims its flows, rings and region,
- * and the other transfer goes on. A third application's bind of a port the first holds fails
- * with BindException.
+ * namespace this test creates; application JVMs, run as {@code nobody}, attach to it with
+ * {@code -Dtas.service=DIR} and serve Linux clients in that namespace. Two applications each
+ * stream {@value #BYTES} bytes to a Linux client, checked byte for byte, and serve HTTP to curl in
+ * the namespace and to a third attached JVM (a Netty HTTP client, connecting through the
+ * service's engine to both) while the other's transfer runs. A fourth, mid-transfer, is
+ * {@code kill -9}ed: the service resets its connection, reclaims its flows, rings and region, and
+ * the others go on. Isolation: a bind of a port the first holds fails with BindException,
+ * another user cannot map a region file, and an application that writes aborts and unlistens for
+ * socket ids it does not hold into its queue is refused each time (counted) without any other
+ * application's connection noticing.
  */
 class ServiceModeLinuxTest {
     private static final long BYTES = Long.getLong("tas.it.serviceBytes", 256L << 20);
+    private static final int HTTP_ROUNDS = 20;
+    /**
+     * Seconds each Linux client sleeps per MiB it reads, so that 256 MiB take half a minute and
+     * the HTTP traffic runs while both transfers do (how fast they go is not what is tested).
+     */
+    private static final String PACE = "0.1";
     private static final String CLIENT_PY = String.join("\n",
-        "import socket, hashlib, sys",
+        "import socket, hashlib, sys, time",
         "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=120)",
-        "h = hashlib.sha256(); n = 0; said = False",
+        "pace = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0",
+        "h = hashlib.sha256(); n = 0; said = False; mib = 0",
         "try:",
         "    while True:",
         "        b = s.recv(1 << 20)",
         "        if not b: break",
         "        h.update(b); n += len(b)",
+        "        if pace and n >> 20 > mib:",
+        "            mib = n >> 20; time.sleep(pace)",
         "        if not said and n >= 4 << 20:",
         "            print('progress', flush=True); said = True",
         "    print('done', n, h.hexdigest(), flush=True)",
@@ -83,13 +96,16 @@ class ServiceModeLinuxTest {
             net = net.adopt(tap);
 
             String appCp = readableClassPath(rootCp, cp);
-            // One after the other, so that they are the service's applications 1 and 2.
-            Sh.Background app1 = startApp(logs, "app1", java, appCp, dir, "serve", "8081", String.valueOf(BYTES));
+            // One after the other, so that they are the service's applications 1, 2 and 3.
+            Sh.Background app1 = startApp(logs, "app1", java, appCp, dir, "serve", "8081", String.valueOf(BYTES), "8091", "app1");
             open.add(app1);
             awaitLine(app1, "serving 8081");
-            Sh.Background app2 = startApp(logs, "app2", java, appCp, dir, "serve", "8082", String.valueOf(1L << 40));
+            Sh.Background app2 = startApp(logs, "app2", java, appCp, dir, "serve", "8082", String.valueOf(BYTES), "8092", "app2");
             open.add(app2);
             awaitLine(app2, "serving 8082");
+            Sh.Background doomed = startApp(logs, "doomed", java, appCp, dir, "serve", "8083", String.valueOf(1L << 40));
+            open.add(doomed);
+            awaitLine(doomed, "serving 8083");
 
             // Isolation: a third application cannot take a port the first one holds.
             Sh.Background app3 = startApp(logs, "app3", java, appCp, dir, "bind", "8081");
@@ -107,10 +123,13 @@ class ServiceModeLinuxTest {
             Path py = logs.resolve("client.py");
             Files.writeString(py, CLIENT_PY);
             Sh.Background bulk = Sh.start(logs.resolve("client1.log"),
-                Sh.nsCommand(net.ns, "python3", "-u", py.toString(), PeerNet.ENGINE_IP, "8081"));
+                Sh.nsCommand(net.ns, "python3", "-u", py.toString(), PeerNet.ENGINE_IP, "8081", PACE));
             open.add(bulk);
-            Sh.Background victim = Sh.start(logs.resolve("client2.log"),
-                Sh.nsCommand(net.ns, "python3", "-u", py.toString(), PeerNet.ENGINE_IP, "8082"));
+            Sh.Background bulk2 = Sh.start(logs.resolve("client2.log"),
+                Sh.nsCommand(net.ns, "python3", "-u", py.toString(), PeerNet.ENGINE_IP, "8082", PACE));
+            open.add(bulk2);
+            Sh.Background victim = Sh.start(logs.resolve("client3.log"),
+                Sh.nsCommand(net.ns, "python3", "-u", py.toString(), PeerNet.ENGINE_IP, "8083", PACE));
             open.add(victim);
             // The service's counters every second while the transfers run (for a failure's diagnosis).
             Path statsLog = logs.resolve("service-stats.log");
@@ -134,9 +153,31 @@ class ServiceModeLinuxTest {
                 System.err.println("service threads:\n" + Sh.runQuietly(jstack, String.valueOf(service.pid())));
                 throw e;
             }
-            long victimPid = app2.pid();
-            app2.process().destroyForcibly(); // SIGKILL: no goodbye on the control socket
-            app2.process().waitFor();
+            // While both transfers run: each application serves HTTP to Linux (curl in the
+            // namespace) and to a third attached JVM, whose connections to both go through the
+            // service's engine; and an application tries to reset and unbind what it does not hold.
+            awaitLine(bulk, "progress");
+            awaitLine(bulk2, "progress");
+            Sh.Background curl = Sh.start(logs.resolve("curl.log"), Sh.nsCommand(net.ns, "sh", "-c",
+                "for i in $(seq 1 " + HTTP_ROUNDS + "); do for p in 8091 8092; do curl -sS --max-time 60 http://"
+                    + PeerNet.ENGINE_IP + ":$p/linux-$i; done; done"));
+            open.add(curl);
+            Sh.Background client = startApp(logs, "client", java, appCp, dir, "client", PeerNet.ENGINE_IP, "8091", "8092",
+                String.valueOf(HTTP_ROUNDS));
+            open.add(client);
+            Sh.Background resetter = startApp(logs, "resetter", java, appCp, dir, "reset-others", dir.toString(), "64");
+            open.add(resetter);
+            String curlOut = curl.awaitSuccess(300, TimeUnit.SECONDS);
+            for (int i = 1; i <= HTTP_ROUNDS; i++) {
+                assertThat(curlOut).contains("hello from app1 /linux-" + i + "\n").contains("hello from app2 /linux-" + i + "\n");
+            }
+            assertThat(client.awaitSuccess(300, TimeUnit.SECONDS)).contains("client ok " + (2 * HTTP_ROUNDS))
+                .contains("hello from app1 /jvm3-0").contains("hello from app2 /jvm3-0");
+            assertThat(resetter.awaitSuccess(120, TimeUnit.SECONDS)).contains("refused 128 of 128");
+
+            long victimPid = doomed.pid();
+            doomed.process().destroyForcibly(); // SIGKILL: no goodbye on the control socket
+            doomed.process().waitFor();
 
             String bulkOut = bulk.awaitSuccess(600, TimeUnit.SECONDS);
             if (!bulkOut.contains("done")) {
@@ -148,25 +189,34 @@ class ServiceModeLinuxTest {
                 Thread.sleep(1000);
                 System.err.println("app1:\n" + app1.output());
             }
-            assertThat(bulkOut).as("the other application's transfer").contains("done " + BYTES + " " + expectedSha(8081, BYTES));
+            assertThat(bulkOut).as("the first application's transfer").contains("done " + BYTES + " " + expectedSha(8081, BYTES));
+            assertThat(bulk2.awaitSuccess(600, TimeUnit.SECONDS)).as("the second application's transfer")
+                .contains("done " + BYTES + " " + expectedSha(8082, BYTES));
             String victimOut = victim.awaitSuccess(120, TimeUnit.SECONDS);
             assertThat(victimOut).as("the killed application's client sees its connection reset").contains("error");
 
-            // Reclaimed: the killed application's entry, rings and region file are gone (app3
-            // detached normally before); the first one is still attached.
+            // Reclaimed: the killed application's entry, rings and region file are gone (the
+            // others detached normally before); the two servers are still attached.
             String stats = stats(dir);
-            while (stats.contains("pid=" + victimPid) || !stats.contains("applications_reclaimed_total 2")) {
+            while (stats.contains("pid=" + victimPid) || !stats.contains("applications 2\n")) {
                 Thread.sleep(20);
                 stats = stats(dir);
             }
-            assertThat(stats).contains("applications 1\n");
-            assertThat(Files.exists(dir.resolve("app-2.shm"))).isFalse();
+            assertThat(stats).contains("pid=" + app1.pid()).contains("pid=" + app2.pid());
+            // The refused attempts were counted for the one that made them, none for the servers.
+            assertThat(stats).containsPattern("pid=" + app1.pid() + " .* refused_foreign=0 ")
+                .containsPattern("pid=" + app2.pid() + " .* refused_foreign=0 ");
+            assertThat(Files.exists(dir.resolve("app-3.shm"))).isFalse();
             assertThat(app1.process().isAlive()).isTrue();
+            // The stats tool reads the same from outside.
+            String table = Sh.run(java, "-cp", rootCp, "io.tasnetty.engine.service.TasStat", dir.toString());
+            assertThat(table).contains("engine: 2 applications").containsPattern("(?m)^\\s+1 nobody\\s+" + app1.pid() + " ");
 
-            // The service dies: the attached application's server channel closes (SERVICE_GONE),
-            // so its main returns instead of hanging.
+            // The service dies: the attached applications' server channels close (SERVICE_GONE),
+            // so their mains return instead of hanging.
             service.process().destroyForcibly();
             assertThat(app1.await(120, TimeUnit.SECONDS)).isZero();
+            assertThat(app2.await(120, TimeUnit.SECONDS)).isZero();
         } finally {
             for (AutoCloseable c : open.reversed()) {
                 c.close();

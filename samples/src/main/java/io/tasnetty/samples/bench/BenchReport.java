@@ -521,6 +521,35 @@ final class BenchReport {
                 .append(atMost(tas.cpuSecondsPerMillionRequests() / ep.cpuSecondsPerMillionRequests(), "epoll's"))
                 .append('\n');
         }
+        // Service mode (issue 13): attached costs at most 20% more CPU per unit of work than embedded.
+        List<Scenario> all = new ArrayList<>();
+        for (String m : List.of("rpc", "bulk", "open", "blocking")) {
+            all.addAll(scenarios(m));
+        }
+        for (Scenario s : all) {
+            BenchResult emb = result(s, "tas");
+            BenchResult att = result(s, BenchRunner.ATTACHED);
+            if (emb == null || att == null) {
+                continue;
+            }
+            any = true;
+            double ratio = switch (s.mode()) {
+                case "bulk" -> att.cpuSecondsPerGib() / emb.cpuSecondsPerGib();
+                case "open" -> att.cores() / emb.cores();
+                default -> att.cpuSecondsPerMillionRequests() / emb.cpuSecondsPerMillionRequests();
+            };
+            String what = switch (s.mode()) {
+                case "bulk" -> "CPU per GiB";
+                case "open" -> "cores used at the same rate";
+                default -> "CPU per request";
+            };
+            sb.append(String.format(Locale.ROOT, "- %s, attached (%s) vs embedded: %s %.2f× (target ≤ 1.2×: %s); "
+                    + "%s %.0f vs %.0f%s; p99 %.0f vs %.0f µs%n", s.label(), BenchRunner.ATTACHED, what, ratio,
+                ratio <= 1.2 ? "met" : String.format(Locale.ROOT, "missed, %.0f%% more", (ratio - 1) * 100),
+                s.mode().equals("bulk") ? "Gbit/s" : "req/s", s.mode().equals("bulk") ? att.gbitPerSecond()
+                    : att.requestsPerSecond(), s.mode().equals("bulk") ? emb.gbitPerSecond() : emb.requestsPerSecond(),
+                "", att.p99() / 1e3, emb.p99() / 1e3));
+        }
         if (!any) {
             sb.append("- (needs both TAS and epoll results)\n");
         }

@@ -137,6 +137,11 @@ public final class BenchRunner implements Callable<Integer> {
     @Option(names = "--memif", description = "also try TAS<->TAS across two processes over DPDK net_memif (root + DPDK)")
     boolean memif;
 
+    @Option(names = "--attached", description = "also run TAS attached to a TAS service (service mode, row "
+        + ATTACHED + "): a service process owns the engine (in-JVM wire port), the worker attaches with -Dtas.service "
+        + "and its server and client talk over the engine's own address; CPU is the sum of both processes")
+    boolean attached;
+
     @Option(names = "--report-from", description = "render the report again from a results file this runner wrote "
         + "(NAME.results.txt), running nothing")
     Path reportFrom;
@@ -237,6 +242,14 @@ public final class BenchRunner implements Callable<Integer> {
                 + "it needs root and DPDK)");
         }
 
+        if (attached) {
+            ts.add(ts.contains("tas") ? ts.indexOf("tas") + 1 : 0, ATTACHED);
+            notes.add(ATTACHED + ": TAS in service mode: a service process (TasService, in-JVM wire port, default "
+                + "options) owns the engine; the worker JVM attaches with -Dtas.service=DIR, its echo server binds "
+                + ATTACHED_IP + " (the engine's own address, looped inside the service's engine) and its client "
+                + "connects there; CPU is the worker's plus the whole service process's (its engine and proxy "
+                + "threads counted as engine)");
+        }
         ZonedDateTime date = ZonedDateTime.now();
         int rounds = Math.max(1, repeat);
         total = ts.size() * (closed.size() + openPoints + blockingPoints) * rounds;
@@ -285,6 +298,10 @@ public final class BenchRunner implements Callable<Integer> {
         return runs.stream().anyMatch(r -> r.result() != null) ? 0 : 1;
     }
 
+    private BenchReport.Run runAny(BenchReport.Scenario s, String t) {
+        return t.equals(MEMIF) ? runMemif(s) : t.equals(ATTACHED) ? runAttached(s) : runOne(s, t);
+    }
+
     /** Runs one cell (a scenario on a transport) once, again if the machine was busy elsewhere, and prints it. */
     private void runCell(BenchReport.Scenario s, String t, int rep, java.util.Map<String, List<BenchReport.Run>> cells) {
         done++;
@@ -292,12 +309,12 @@ public final class BenchRunner implements Callable<Integer> {
             repeat > 1 ? " (round " + rep + " of " + repeat + ")" : "");
         System.out.flush();
         List<BenchReport.Run> attempts = cells.computeIfAbsent(s + "|" + t, k -> new ArrayList<>());
-        BenchReport.Run run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
+        BenchReport.Run run = runAny(s, t);
         for (int again = 0; again < rerunDisturbed && run.result() != null && run.result().disturbed(); again++) {
             System.out.printf(Locale.ROOT, "      the machine was busy elsewhere (%.2f cores besides this "
                 + "run): running it again%n", run.result().otherLoadCores());
             attempts.add(run);
-            run = t.equals(MEMIF) ? runMemif(s) : runOne(s, t);
+            run = runAny(s, t);
         }
         attempts.add(run);
         double elapsed = (System.nanoTime() - t0) / 1e9;
@@ -538,6 +555,149 @@ public final class BenchRunner implements Callable<Integer> {
         }
         return new BenchReport.Run(s, transport, null, (done ? "exit code " + p.exitValue() : "no result within "
             + limit + " s (killed)") + (tail.isEmpty() ? "" : ": " + tail));
+    }
+
+    // ---- TAS attached to a TAS service (service mode), two processes ---------------------------------
+
+    static final String ATTACHED = "tas-svc";
+    private static final String ATTACHED_IP = "10.78.0.1";
+
+    private List<String> javaCommand() {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Xms" + heap);
+        cmd.add("-Xmx" + heap);
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("tas.")).sorted()
+            .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
+        cmd.addAll(jvmArgs);
+        return cmd;
+    }
+
+    /** CPU time of process {@code pid} so far, in nanoseconds: its threads' on-CPU time (schedstat). */
+    static long processCpuNanos(long pid) {
+        long sum = 0;
+        try (java.util.stream.Stream<Path> tasks = java.nio.file.Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String st = java.nio.file.Files.readString(t.resolve("schedstat")).trim();
+                    sum += Long.parseLong(st.substring(0, st.indexOf(' ')));
+                } catch (IOException | RuntimeException gone) {
+                    // a thread that ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return sum;
+    }
+
+    private BenchReport.Run runAttached(BenchReport.Scenario s) {
+        Path dir;
+        try {
+            Path shm = Path.of("/dev/shm");
+            dir = java.nio.file.Files.createTempDirectory(java.nio.file.Files.isDirectory(shm) ? shm
+                : Path.of(System.getProperty("java.io.tmpdir")), "tasbench-svc");
+        } catch (IOException e) {
+            return new BenchReport.Run(s, ATTACHED, null, "cannot create the service directory: " + e);
+        }
+        List<String> svcCmd = javaCommand();
+        svcCmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.tasnetty.engine.service.TasService",
+            "--service=" + dir, "--port=wire", "--ip-addr=" + ATTACHED_IP + "/24"));
+        List<String> wkCmd = new ArrayList<>(workerCommand(s, "tas", List.of("-Dtas.service=" + dir)));
+        wkCmd.addAll(List.of("--host=" + ATTACHED_IP, "--phases"));
+        Process svc = null;
+        Process wk = null;
+        Deque<String> errs = new ArrayDeque<>();
+        try {
+            svc = new ProcessBuilder(svcCmd).redirectErrorStream(true).start();
+            svc.getOutputStream().close();
+            BufferedReader fromService = new BufferedReader(new InputStreamReader(svc.getInputStream(),
+                StandardCharsets.UTF_8));
+            java.util.concurrent.BlockingQueue<String> svcLines = new java.util.concurrent.LinkedBlockingQueue<>();
+            Thread.ofPlatform().daemon().name("svc-out").start(() -> {
+                try {
+                    for (String l; (l = fromService.readLine()) != null; ) {
+                        svcLines.add(l);
+                    }
+                } catch (IOException ignored) {
+                    // gone
+                }
+                svcLines.add("EOF");
+            });
+            String ready;
+            do {
+                ready = svcLines.poll(60, TimeUnit.SECONDS);
+            } while (ready != null && !ready.contains("listening on") && !ready.equals("EOF"));
+            if (ready == null || !ready.contains("listening on")) {
+                return new BenchReport.Run(s, ATTACHED, null, "the service did not start: "
+                    + (ready == null ? "no answer in 60 s" : String.join(" / ", svcLines)));
+            }
+            long svcPid = svc.pid();
+            wk = new ProcessBuilder(wkCmd).start();
+            wk.getOutputStream().close();
+            pump(wk.getErrorStream(), "", errs);
+            Process worker = wk;
+            long limit = (long) (warmupOf(s) + durationOf(s)) + 90;
+            Thread.ofPlatform().daemon().name("svc-watchdog").start(() -> {
+                try {
+                    if (!worker.waitFor(limit, TimeUnit.SECONDS)) {
+                        worker.destroyForcibly(); // its stdout ends, and the read below with it
+                    }
+                } catch (InterruptedException ignored) {
+                    // the runner is going away
+                }
+            });
+            BufferedReader fromWorker = new BufferedReader(new InputStreamReader(wk.getInputStream(),
+                StandardCharsets.UTF_8));
+            BenchResult w = null;
+            long svc0 = -1;
+            long svc1 = -1;
+            for (String l; (l = fromWorker.readLine()) != null; ) {
+                if (l.equals("PHASE MEASURE")) {
+                    svc0 = processCpuNanos(svcPid);
+                } else if (l.equals("PHASE STOP")) {
+                    svc1 = processCpuNanos(svcPid);
+                } else if (l.startsWith("RESULT ")) {
+                    w = BenchResult.parse(l);
+                }
+            }
+            wk.waitFor(limit, TimeUnit.SECONDS);
+            if (w == null || svc0 < 0 || svc1 < 0) {
+                return new BenchReport.Run(s, ATTACHED, null, (w == null ? "no result" : "no service CPU") + ": "
+                    + tail(errs));
+            }
+            long sv = svc1 - svc0;
+            return new BenchReport.Run(s, ATTACHED, new BenchResult(ATTACHED, w.mode(), w.size(), w.connections(),
+                w.depth(), w.seconds(), w.requests(), w.bytes(), w.p50(), w.p99(), w.p999(), w.max(), w.mean(),
+                w.cpuProcess() + sv, w.cpuServer(), w.cpuClient(), w.cpuEngine() + sv, w.cpuOtherJava(), w.gcCount(),
+                String.format(Locale.ROOT, "service process %.2f cores", sv / 1e9 / w.seconds()) + "; " + w.note(),
+                w.machineCores(), w.offered(), w.cpuApp(), w.senderLagP99()), null);
+        } catch (IOException | RuntimeException e) {
+            return new BenchReport.Run(s, ATTACHED, null, e + ": " + tail(errs));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new BenchReport.Run(s, ATTACHED, null, "interrupted");
+        } finally {
+            for (Process p : new Process[] {wk, svc}) {
+                if (p != null && p.isAlive()) {
+                    p.destroy(); // SIGTERM: the service's shutdown hook removes its socket
+                    try {
+                        if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                        }
+                    } catch (InterruptedException e) {
+                        p.destroyForcibly();
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException ignored) {
+                // best effort
+            }
+        }
     }
 
     // ---- TAS<->TAS over DPDK net_memif, two processes ------------------------------------------------

@@ -157,6 +157,10 @@ public final class RpcBench implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "7007", description = "server port for --role=server|client (default: ${DEFAULT-VALUE})")
     int port;
 
+    @Option(names = "--phases", description = "--role=both: print PHASE MEASURE and PHASE STOP on stdout as the measured "
+        + "interval starts and ends (so a runner can measure another process, e.g. a TAS service, over the same interval)")
+    boolean phases;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new RpcBench()).execute(args));
     }
@@ -167,7 +171,10 @@ public final class RpcBench implements Callable<Integer> {
             Math.round(duration * 1000), serverThreads, clientThreads, host, !quiet, rate);
         BenchResult r;
         switch (role) {
-            case "both" -> r = run(c, System.err);
+            case "both" -> r = run(c, System.err, !phases ? null : phase -> {
+                System.out.println("PHASE " + phase);
+                System.out.flush();
+            });
             case "server" -> {
                 serve(c, new InetSocketAddress(host, port));
                 return 0;
@@ -231,6 +238,8 @@ public final class RpcBench implements Callable<Integer> {
     /** Shared by every handler of a run. */
     static final class State {
         volatile int phase = WARMUP;
+        /** The server runs in this JVM (bulk counts what it received; else what the client sent). */
+        boolean serverHere;
         final AtomicLong serverBytes = new AtomicLong();
         final AtomicLong clientBytes = new AtomicLong();
         final Map<EventLoop, LoopStats> loops = new ConcurrentHashMap<>();
@@ -251,10 +260,16 @@ public final class RpcBench implements Callable<Integer> {
 
     /** Runs one benchmark (server and client in this JVM) and returns what it measured; progress goes to {@code log}. */
     public static BenchResult run(Config c, PrintStream log) throws Exception {
+        return run(c, log, null);
+    }
+
+    /** As {@link #run(Config, PrintStream)}, telling {@code phases} (if not null) when the measured interval starts and ends. */
+    static BenchResult run(Config c, PrintStream log, java.util.function.Consumer<String> phases) throws Exception {
         c.transport().ensureAvailable();
         State st = new State();
+        st.serverHere = true;
         try (ServerSide server = ServerSide.start(c, st, new InetSocketAddress(c.host(), 0))) {
-            return runClient(c, st, new InetSocketAddress(c.host(), server.port()), log, null,
+            return runClient(c, st, new InetSocketAddress(c.host(), server.port()), log, phases,
                 "server and client in one JVM, " + c.host());
         }
     }
@@ -327,7 +342,7 @@ public final class RpcBench implements Callable<Integer> {
         EventLoopGroup clientLoops = c.transport().newGroup(c.clientThreads(), CpuSampler.CLIENT_PREFIX);
         List<Channel> clients = new ArrayList<>();
         AppThreads app = new AppThreads();
-        AtomicLong counted = phases == null ? st.serverBytes : st.clientBytes;
+        AtomicLong counted = st.serverHere ? st.serverBytes : st.clientBytes;
         try {
             Bootstrap b = new Bootstrap()
                 .group(clientLoops)

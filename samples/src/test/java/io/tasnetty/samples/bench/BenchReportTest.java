@@ -71,6 +71,26 @@ class BenchReportTest {
     }
 
     @Test
+    void attachedModeIsHeldToAtMostOneFifthMoreCpuPerRequestThanEmbedded(@TempDir Path dir) throws Exception {
+        BenchReport.Scenario one = new BenchReport.Scenario("rpc", 64, 1, 1);
+        BenchReport.Scenario many = new BenchReport.Scenario("rpc", 64, 64, 1);
+        List<BenchReport.Run> runs = List.of(
+            new BenchReport.Run(one, "tas", rpc("tas", 1, 200_000, 40_000, 2_000_000_000L), null),
+            new BenchReport.Run(one, BenchRunner.ATTACHED, rpc(BenchRunner.ATTACHED, 1, 100_000, 80_000, 2_000_000_000L), null),
+            new BenchReport.Run(many, "tas", rpc("tas", 64, 400_000, 400_000, 3_000_000_000L), null),
+            new BenchReport.Run(many, BenchRunner.ATTACHED, rpc(BenchRunner.ATTACHED, 64, 400_000, 500_000, 3_300_000_000L),
+                null));
+        BenchReport r = new BenchReport(List.of("tas", BenchRunner.ATTACHED), runs, "cmd", "method", List.of(),
+            ZonedDateTime.now());
+        r.write(dir, "a");
+        assertThat(r.targets())
+            .contains("64 B RPC, 1 conn, attached (tas-svc) vs embedded: CPU per request 2.00× (target ≤ 1.2×: missed, "
+                + "100% more); req/s 50000 vs 100000; p99 80 vs 40 µs")
+            .contains("64 B RPC, 64 conn, attached (tas-svc) vs embedded: CPU per request 1.10× (target ≤ 1.2×: met)");
+        assertThat(Files.readString(dir.resolve("a.md"))).contains("| **tas-svc** |");
+    }
+
+    @Test
     void resultLinesFromBeforeTheLoadScenariosStillParse() {
         BenchResult old = BenchResult.parse("RESULT transport=epoll mode=rpc size=64 connections=8 depth=1 "
             + "seconds=5.0 requests=700000 bytes=44800000 p50=53000 p99=110000 p999=156000 max=900000 mean=54000.0 "

@@ -303,7 +303,13 @@ public final class TasConfig {
             new SizeType(64L << 20, 1L << 40, "256m or 1g"), "268435456",
             "Service mode: ring memory per attached application, a sparse file under the service"
             + " directory that only that application and the service map; its connections' rings"
-            + " come from there, and a connection that does not fit is refused.");
+            + " come from there, and a connection that does not fit is refused (counted per application).");
+    static final TasOption SERVICE_APP_MAX_CONNS = opt("service-app-max-conns", G_OTHER, "N",
+            new NumberType(1, 4_194_304, true, "a whole number", null), "65536",
+            "Service mode: most connections and listeners one attached application may hold at once;"
+            + " a listen or connect past it fails with a no-resources error, an accepted connection"
+            + " past it is reset, and either is counted for that application (tcp-max-flows still"
+            + " bounds the engine as a whole).");
     static final TasOption QUIET = flag("quiet", G_OTHER,
             "Log only warnings and errors.");
 
@@ -842,6 +848,11 @@ public final class TasConfig {
         return longValue(SERVICE_APP_LEN);
     }
 
+    /** service-app-max-conns: connections plus listeners per attached application; default 65536. */
+    public int serviceAppMaxConns() {
+        return intValue(SERVICE_APP_MAX_CONNS);
+    }
+
     /** seed: 0 (default) means random. */
     public long seed() {
         return longValue(SEED);
@@ -1373,6 +1384,15 @@ public final class TasConfig {
             if (c.ccDctcpMinMbps() > c.ccDctcpInitMbps()) {
                 throw CC_DCTCP_MIN.conflict(c.ccDctcpMinMbps() + " is more than cc-dctcp-init "
                         + c.ccDctcpInitMbps());
+            }
+            if (!c.service().isEmpty()) {
+                long oneConnection = (long) io.tasnetty.engine.flow.TasByteRing.roundUp(c.tcpRxbufLen())
+                        + io.tasnetty.engine.flow.TasByteRing.roundUp(c.tcpTxbufLen());
+                if (oneConnection > c.serviceAppLen()) {
+                    throw SERVICE_APP_LEN.conflict(c.serviceAppLen() + " bytes hold not even one connection's rings"
+                            + " (tcp-rxbuf-len + tcp-txbuf-len, rounded up to powers of two: " + oneConnection
+                            + "); raise it or lower the ring sizes");
+                }
             }
             // cc-const-rate without cc=const-rate, dpdk-extra or kni-name without port=dpdk: accepted
             // (no effect), so one set of -Dtas.* flags can serve several runs.

@@ -26,6 +26,15 @@ public final class TasContext implements AutoCloseable {
 
     /** What a context needs from its engine (implemented by the engine; not for applications). */
     public interface EngineAccess {
+        /**
+         * The access a new socket keeps for its lifetime: this one, or (service mode) the session
+         * live now, so that a socket from before a restart of the service never reaches a later
+         * session. Called once per connect, never on the data path.
+         */
+        default EngineAccess forNewSocket() {
+            return this;
+        }
+
         /** Posts application commands to the flow's fast path. */
         void command(TasFlow flow, int commands);
 
@@ -161,13 +170,14 @@ public final class TasContext implements AutoCloseable {
         if (remote.isUnresolved() || remote.getAddress().getAddress().length != 4) {
             throw new TasException("only IPv4 addresses are supported: " + remote);
         }
-        TasFlow flow = engine.newFlow(rxBufLen, txBufLen, remote);
-        TasConnection c = new TasConnection(this, engine, flow);
+        EngineAccess e = engine.forNewSocket();
+        TasFlow flow = e.newFlow(rxBufLen, txBufLen, remote);
+        TasConnection c = new TasConnection(this, e, flow);
         try {
-            engine.connect(c, remote, local);
-        } catch (RuntimeException e) {
-            engine.discard(flow); // refused before the engine saw it: nothing else will free it
-            throw e;
+            e.connect(c, remote, local);
+        } catch (RuntimeException x) {
+            e.discard(flow); // refused before the engine saw it: nothing else will free it
+            throw x;
         }
         sockets.add(c);
         return c;

@@ -42,16 +42,35 @@ abstract class TasPageMemory {
     }
 
     /**
-     * Blocks cut in order from one mapped region (service mode), never returned: the region is
-     * unmapped as a whole when its application detaches. Freed rings are recycled by the
-     * allocator's free lists, so the high-water mark bounds what a region uses.
+     * Blocks cut in order from one mapped region (service mode): the region is unmapped as a
+     * whole when its application detaches, and freed rings are recycled by the allocator's free
+     * lists, so the high-water mark bounds its address space. A discarded block's pages are
+     * punched out of the shared file ({@code madvise(MADV_REMOVE)}: tmpfs and file systems that
+     * can punch holes), so what a region holds in memory follows the rings in use.
      */
     static final class Region extends TasPageMemory {
+        private static final int MADV_REMOVE = 9;
+        private static final MethodHandle MADVISE = madviseOrNull();
         private final MemorySegment region;
         private long used;
+        /** Cleared when the file system cannot punch holes: then pages stay until detach. */
+        private volatile boolean punching = MADVISE != null;
 
         Region(MemorySegment region) {
             this.region = region;
+        }
+
+        private static MethodHandle madviseOrNull() {
+            if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
+                return null;
+            }
+            try {
+                Linker l = Linker.nativeLinker();
+                return l.downcallHandle(l.defaultLookup().find("madvise").orElseThrow(),
+                        FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+            } catch (RuntimeException | LinkageError e) {
+                return null;
+            }
         }
 
         @Override
@@ -66,7 +85,17 @@ abstract class TasPageMemory {
 
         @Override
         void discard(MemorySegment seg) {
-            // Shared file pages stay until the region goes (MADV_REMOVE would punch them out: later).
+            if (!punching) {
+                return;
+            }
+            try {
+                int rc = (int) MADVISE.invokeExact(seg.address(), seg.byteSize(), MADV_REMOVE);
+                if (rc != 0) {
+                    punching = false; // EOPNOTSUPP: this file system keeps them; reuse still bounds them
+                }
+            } catch (Throwable t) {
+                punching = false;
+            }
         }
 
         @Override
@@ -76,7 +105,7 @@ abstract class TasPageMemory {
 
         @Override
         boolean lazy() {
-            return false;
+            return punching;
         }
     }
 

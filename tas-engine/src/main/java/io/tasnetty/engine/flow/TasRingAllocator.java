@@ -26,6 +26,8 @@ public final class TasRingAllocator implements AutoCloseable {
     private final ConcurrentLinkedQueue<MemorySegment>[] free = new ConcurrentLinkedQueue[CLASSES];
     private final AtomicLong reserved = new AtomicLong();
     private final AtomicLong inUse = new AtomicLong();
+    /** Allocations refused for the limit (a connection's rings, not per packet: counted where it fails). */
+    private final AtomicLong failures = new AtomicLong();
     private MemorySegment chunk;
     private long chunkUsed;
 
@@ -36,8 +38,9 @@ public final class TasRingAllocator implements AutoCloseable {
 
     /**
      * Ring memory carved from {@code region} only (service mode: a file shared with one
-     * application), at most {@code limitBytes}. Released rings keep their pages (the region is
-     * the application's until it detaches).
+     * application), at most {@code limitBytes}. A released ring's pages past its first are
+     * punched out of the file ({@code MADV_REMOVE}) and its block is reused by the next ring of
+     * its size, so the region's resident size follows the rings in use.
      */
     public static TasRingAllocator inRegion(MemorySegment region, long limitBytes) {
         return new TasRingAllocator(Math.min(limitBytes, region.byteSize()), new TasPageMemory.Region(region));
@@ -66,6 +69,7 @@ public final class TasRingAllocator implements AutoCloseable {
         if (seg == null) {
             seg = carve(size);
             if (seg == null) {
+                failures.incrementAndGet();
                 return null;
             }
         }
@@ -113,6 +117,11 @@ public final class TasRingAllocator implements AutoCloseable {
     /** Bytes handed out and not yet released (0 after every connection is gone). */
     public long bytesInUse() {
         return inUse.get();
+    }
+
+    /** Allocations refused because the limit (or the region) was exhausted. */
+    public long failures() {
+        return failures.get();
     }
 
     /** Bytes of ring address space reserved (grows to the high-water mark, then is reused). */

@@ -45,7 +45,9 @@ import jdk.net.UnixDomainPrincipal;
  * <p>Control protocol (lines of text, then single bytes): the application sends
  * {@code TAS-ATTACH <version> pid=<pid>}, the service answers {@code OK <version> region=<file>
  * size=<bytes>}, one {@code ARG --name=value} line per engine option and {@code END}, or
- * {@code ERR <why>} and closes. {@code TAS-STATS} gets the counters as {@code name value} lines.
+ * {@code ERR <why>} and closes. {@code TAS-STATS} gets the counters as {@code name value} lines
+ * ({@link #stats(UserPrincipal)}; {@link TasStat} prints them as a table). Limits per application:
+ * {@code service-app-max-conns} sockets and {@code service-app-len} of ring memory.
  */
 public final class TasService implements AutoCloseable {
     public static final String CONTROL = "control";
@@ -59,6 +61,7 @@ public final class TasService implements AutoCloseable {
     private final AtomicLong attachedTotal = new AtomicLong();
     private final AtomicLong reclaimedTotal = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final long startedNanos = System.nanoTime();
     private volatile boolean running = true;
 
     private TasService(TasConfig config, Path dir, TasEngine engine, ServerSocketChannel server) {
@@ -96,6 +99,16 @@ public final class TasService implements AutoCloseable {
                     Files.delete(control);
                 }
             }
+            // Region files of a service that died: their applications saw it go (and unmap them
+            // once they have closed their channels); nobody attaches to them again.
+            try (java.util.stream.Stream<Path> old = Files.list(dir)) {
+                for (Path p : (Iterable<Path>) old::iterator) {
+                    String n = p.getFileName().toString();
+                    if (n.startsWith("app-") && n.endsWith(".shm")) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
             server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(control));
             // Reachable by whoever may enter DIR: the directory's permissions are the policy.
@@ -130,6 +143,11 @@ public final class TasService implements AutoCloseable {
 
     public TasEngine engine() {
         return engine;
+    }
+
+    /** The service's configuration (its limits per application among them). */
+    public TasConfig config() {
+        return config;
     }
 
     public Path controlSocket() {
@@ -177,7 +195,7 @@ public final class TasService implements AutoCloseable {
         UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
         String hello = readLine(ch);
         if (hello.equals("TAS-STATS")) {
-            write(ch, stats());
+            write(ch, stats(peer.user()));
             ch.close();
             return;
         }
@@ -246,13 +264,29 @@ public final class TasService implements AutoCloseable {
         log("application " + s + " detached" + (reclaimed ? ": connections reset, rings and region reclaimed" : ""));
     }
 
-    /** The counters as {@code name value} lines (engine-wide, then one line per application). */
+    /** The counters as {@code name value} lines, every application's included (see {@link #stats(UserPrincipal)}). */
     public String stats() {
+        return stats(null);
+    }
+
+    /**
+     * The counters as {@code name value} lines: engine-wide figures, one {@code app} line per
+     * application ({@code name=value} for each {@link TasServiceAppCounter}), one {@code conn}
+     * line per connection, and the engine's non-zero counters ({@code counter name value}).
+     * A {@code viewer} other than root or the service's own user sees the {@code app} and
+     * {@code conn} lines of its own applications only: one application cannot see another's
+     * connections. Null: everything (the service itself).
+     */
+    public String stats(UserPrincipal viewer) {
+        boolean all = viewer == null || viewer.getName().equals("root")
+            || viewer.getName().equals(System.getProperty("user.name"));
         StringBuilder sb = new StringBuilder();
         long appRings = 0;
         for (TasServiceSession s : sessions) {
             appRings += s.rings.bytesInUse();
         }
+        sb.append("version ").append(TasServiceLayout.VERSION).append('\n');
+        sb.append("uptime_ms ").append((System.nanoTime() - startedNanos) / 1_000_000).append('\n');
         sb.append("applications ").append(sessions.size()).append('\n');
         sb.append("applications_attached_total ").append(attachedTotal.get()).append('\n');
         sb.append("applications_reclaimed_total ").append(reclaimedTotal.get()).append('\n');
@@ -261,13 +295,19 @@ public final class TasService implements AutoCloseable {
         sb.append("listeners ").append(engine.listenerCount()).append('\n');
         sb.append("app_ring_bytes ").append(appRings).append('\n');
         for (TasServiceSession s : sessions) {
-            sb.append("app ").append(s.id).append(" user=").append(s.user).append(" pid=").append(s.pid)
-              .append(" sockets=").append(s.socketCount()).append(" ring_bytes=").append(s.rings.bytesInUse())
-              .append(" space_reports=").append(s.spaceReports())
-              .append(s.isReclaiming() ? " reclaiming" : "").append('\n');
+            if (!all && !s.user.equals(viewer.getName())) {
+                continue;
+            }
+            sb.append("app ").append(s.id).append(" user=").append(s.user).append(" pid=").append(s.pid);
+            for (TasServiceAppCounter c : TasServiceAppCounter.values()) {
+                sb.append(' ').append(c.statName()).append('=').append(s.counter(c));
+            }
+            sb.append(s.isReclaiming() ? " reclaiming" : "").append('\n');
         }
         for (TasServiceSession s : sessions) {
-            s.describeConnections(sb);
+            if (all || s.user.equals(viewer.getName())) {
+                s.describeConnections(sb);
+            }
         }
         engine.counters().forEach((c, v) -> {
             if (v != 0) {

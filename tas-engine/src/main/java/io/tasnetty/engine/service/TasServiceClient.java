@@ -210,6 +210,38 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         return alive;
     }
 
+    /** This application's counter as the service last copied it into the region header. */
+    public long appCounter(TasServiceAppCounter c) {
+        return TasServiceLayout.appCounter(region, c);
+    }
+
+    /** Waits (briefly) until the session thread has failed every socket of a dead session. */
+    void awaitGone() {
+        try {
+            sessionThread.join(TimeUnit.SECONDS.toMillis(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A dead session whose sockets the application closed all: unmaps its region (the service
+     * deleted the file or a new one will; the memory goes with the last mapping). Kept mapped
+     * while a channel could still look at a ring.
+     */
+    void unmapIfUnused() {
+        if (alive || sessionThread.isAlive()) {
+            return;
+        }
+        for (Object o : byId) {
+            TasConnection c = o instanceof Accepted a ? a.connection : o instanceof TasConnection x ? x : null;
+            if (c != null && c.isOpen()) {
+                return;
+            }
+        }
+        arena.close();
+    }
+
     /** A context of this application in the service (one per event loop). */
     public TasContext newContext() {
         if (!alive) {
@@ -260,6 +292,26 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
             l(q, e, 0, flow.keepaliveIdleNanos);
             l(q, e, 1, flow.keepaliveIntervalNanos);
         }
+        commands.publish(e);
+        ringService();
+    }
+
+    /**
+     * Queues one command of the raw protocol, as a misbehaving application could write into its
+     * own command queue: isolation tests name sockets this application does not hold with it.
+     */
+    void rawCommand(int type, int id, int i0, long l0, long l1) {
+        long e = claimCommand();
+        if (e < 0) {
+            return;
+        }
+        MemorySegment q = commands.memory();
+        q.set(JAVA_INT, e + TYPE, type);
+        q.set(JAVA_INT, e + ID, id);
+        i(q, e, 0, i0);
+        i(q, e, 1, 0);
+        l(q, e, 0, l0);
+        l(q, e, 1, l1);
         commands.publish(e);
         ringService();
     }
@@ -493,7 +545,7 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         int status = i(q, e, 0);
         int sid = i(q, e, 1);
         if (status != R_OK) {
-            p.done.completeExceptionally(failure(status, p));
+            p.done.completeExceptionally(failure(status, i(q, e, 2), p));
             return;
         }
         if (p.connection != null) {
@@ -509,12 +561,17 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         p.done.complete(sid);
     }
 
-    private static TasException failure(int status, Pending p) {
+    private static TasException failure(int status, int i2, Pending p) {
         return switch (status) {
             // Worded as the embedded engine words them, which the transport maps to BindException.
             case R_IN_USE -> new TasException("address already in use: port " + p.port + " is held by this or another application of the service");
             case R_NOT_LOCAL -> new TasException("cannot bind: not an address of this engine");
-            case R_NO_RESOURCES -> new TasException("no resources in the service for this application (connections or ring memory)",
+            case R_LIMIT_SOCKETS -> new TasException("this application holds as many listeners and connections as the service"
+                + " allows it (service-app-max-conns=" + i2 + "): close some, or have the service raise it",
+                TasError.NO_RESOURCES);
+            case R_LIMIT_RINGS -> new TasException("no ring memory left for this application in the service"
+                + " (service-app-len): close connections, or have the service raise it", TasError.NO_RESOURCES);
+            case R_NO_RESOURCES -> new TasException("no resources in the service for this connection (flow table or ring memory)",
                 TasError.NO_RESOURCES);
             default -> new TasException("the service refused the request");
         };
@@ -568,7 +625,8 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         if (rx != null && rxTail > rx.tailPlain()) {
             rx.publishTail(rxTail);
         }
-        if (tx != null && txHead > tx.headPlain()) {
+        boolean spaceFreed = tx != null && txHead > tx.headPlain();
+        if (spaceFreed) {
             tx.publishHead(txHead);
         }
         f.rcvAdvEdgePos = l(q, e, 2);
@@ -583,11 +641,15 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
             f.inputClosed = true; // volatile, after the tail: a reader that sees it sees every byte
         }
         f.state(i(q, e, 1));
-        if ((ev & TasEvents.WRITABLE) != 0) {
-            // Dekker pairing with TasConnection.wantWritable: our head store, then its flag.
+        if (spaceFreed || (ev & TasEvents.WRITABLE) != 0) {
+            // Dekker pairing with TasConnection.wantWritable: our head store, then its flag. Any
+            // head advance counts, whichever event brought it (an echo's READABLE often does): a
+            // writer that waits would otherwise hear of the space only from a later WRITABLE, and
+            // the service believes it told it already, so none may come.
             VarHandle.fullFence();
             if (f.wantWritable) {
                 f.wantWritable = false;
+                ev |= TasEvents.WRITABLE;
             } else {
                 ev &= ~TasEvents.WRITABLE; // nobody waits for it; the head moved all the same
             }

@@ -36,8 +36,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class TasServiceLayout {
     /** "TASSVC01". */
     public static final long MAGIC = 0x5441535356433031L;
-    /** Protocol version: the handshake and the region must both match. */
-    public static final int VERSION = 1;
+    /** Protocol version: the handshake and the region must both match (2: per-application counters in the header). */
+    public static final int VERSION = 2;
 
     public static final StructLayout HEADER = MemoryLayout.structLayout(
             JAVA_LONG.withName("magic"),
@@ -63,6 +63,11 @@ public final class TasServiceLayout {
     /** 0 awake, 1 about to block (ring the doorbell), 2 doorbell rung. */
     public static final long SERVICE_SLEEPING_OFFSET = HEADER.byteOffset(groupElement("serviceSleeping"));
     public static final long APP_SLEEPING_OFFSET = HEADER.byteOffset(groupElement("appSleeping"));
+    /**
+     * The application's counters ({@link TasServiceAppCounter}, one long each in declaration
+     * order), written by the service only, read by the application's metrics: a copy, never trusted.
+     */
+    public static final long APP_COUNTERS_OFFSET = 256;
 
     public static final StructLayout ENTRY = MemoryLayout.structLayout(
             JAVA_LONG.withName("seq"),
@@ -131,6 +136,18 @@ public final class TasServiceLayout {
     public static final int R_NOT_LOCAL = 2;
     public static final int R_NO_RESOURCES = 3;
     public static final int R_REFUSED = 4;
+    /** The application holds service-app-max-conns sockets already (i2 = that limit). */
+    public static final int R_LIMIT_SOCKETS = 5;
+    /** The application's region has no ring memory left for the connection (service-app-len). */
+    public static final int R_LIMIT_RINGS = 6;
+
+    static {
+        // The counters must fit the header after the flags (asserted here, as TAS asserts its header's sizes).
+        if (APP_COUNTERS_OFFSET < HEADER.byteSize()
+                || APP_COUNTERS_OFFSET + 8L * TasServiceAppCounter.values().length > HEADER_BYTES) {
+            throw new AssertionError("the per-application counters do not fit the region header");
+        }
+    }
 
     private static final VarHandle INT_AT = JAVA_INT.varHandle();
     private static final VarHandle LONG_AT = JAVA_LONG.varHandle();
@@ -190,6 +207,15 @@ public final class TasServiceLayout {
 
     static void l(MemorySegment q, long entry, int n, long v) {
         q.set(JAVA_LONG, entry + L0 + 8L * n, v);
+    }
+
+    // ---- per-application counters ----
+    static void appCounter(MemorySegment region, TasServiceAppCounter c, long v) {
+        LONG_AT.setOpaque(region, APP_COUNTERS_OFFSET + 8L * c.ordinal(), v);
+    }
+
+    static long appCounter(MemorySegment region, TasServiceAppCounter c) {
+        return (long) LONG_AT.getOpaque(region, APP_COUNTERS_OFFSET + 8L * c.ordinal());
     }
 
     // ---- sleeping flags: 0 awake, 1 asleep (ring me), 2 rung ----

@@ -42,8 +42,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * every ring, unmaps the region and deletes its file.
  */
 final class TasServiceSession {
-    /** Most listeners plus connections one application may hold. */
-    static final int MAX_SOCKETS = 1 << 16;
     private static final int BATCH = 256;
     /** The proxy sleeps at most this long without a doorbell (a lost wake-up costs no more). */
     private static final long MAX_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -81,8 +79,18 @@ final class TasServiceSession {
     /** Connections whose application may wait for transmit space (see {@link #reportFreedSpace}). */
     private Slot[] watched = new Slot[64];
     private int watchedCount;
+    /** Most listeners plus connections this application may hold (service-app-max-conns). */
+    private final int maxSockets;
+    // Per-application counters (TasServiceAppCounter): written by the proxy only, read by TAS-STATS
+    // as they are, and copied into the region header each cycle for the application's metrics.
     /** Freed space reported by {@link #reportFreedSpace} rather than by a WRITABLE event (diagnostics). */
-    private volatile long spaceReports;
+    private long spaceReports;
+    private long commandsTaken;
+    private long eventsQueued;
+    private long connectionsMade;
+    private long refusedSocketLimit;
+    private long refusedForeign;
+    private long eventQueueFull;
     private int[] freeIds = new int[64];
     private int freeCount;
     private int nextId;
@@ -108,6 +116,8 @@ final class TasServiceSession {
         this.events = new TasShmQueue(region.asSlice(EVENT_QUEUE_OFFSET, queueBytes(EVENT_ENTRIES)), EVENT_ENTRIES);
         this.commands = new TasShmQueue(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
         this.ctx = service.engine().newContext(rings);
+        this.maxSockets = service.config().serviceAppMaxConns();
+        publishCounters();
     }
 
     void start() {
@@ -122,6 +132,34 @@ final class TasServiceSession {
     long spaceReports() {
         return spaceReports;
     }
+
+    /** One of this application's counters, the service's own copy (any thread; racy but never torn on 64-bit). */
+    long counter(TasServiceAppCounter c) {
+        return switch (c) {
+            case SOCKETS -> socketCount;
+            case SOCKETS_LIMIT -> maxSockets;
+            case RING_BYTES -> rings.bytesInUse();
+            case RING_BYTES_RESERVED -> rings.bytesReserved();
+            case RING_BYTES_LIMIT -> rings.limitBytes();
+            case CONNECTIONS -> connectionsMade;
+            case COMMANDS -> commandsTaken;
+            case EVENTS -> eventsQueued;
+            case REFUSED_SOCKET_LIMIT -> refusedSocketLimit;
+            case REFUSED_RING_MEMORY -> rings.failures();
+            case REFUSED_FOREIGN -> refusedForeign;
+            case SPACE_REPORTS -> spaceReports;
+            case EVENT_QUEUE_FULL -> eventQueueFull;
+        };
+    }
+
+    /** Copies the counters into the region header, where the application's metrics read them. */
+    private void publishCounters() {
+        for (TasServiceAppCounter c : COUNTERS) {
+            appCounter(region, c, counter(c));
+        }
+    }
+
+    private static final TasServiceAppCounter[] COUNTERS = TasServiceAppCounter.values();
 
     boolean isReclaiming() {
         return reclaiming;
@@ -185,6 +223,7 @@ final class TasServiceSession {
                 work += ctx.poll(handler, BATCH);
                 work += reportFreedSpace();
                 ringApp();
+                publishCounters();
                 if (work > 0) {
                     continue;
                 }
@@ -228,6 +267,7 @@ final class TasServiceSession {
             commands.advance();
             n++;
         }
+        commandsTaken += n;
         return n;
     }
 
@@ -238,6 +278,9 @@ final class TasServiceSession {
     private void flowCommand(int sid, int bits, boolean wantWritable, long txTail, long rxHead) {
         Slot s = slot(sid);
         if (s == null || s.appReleased || !(s.socket instanceof TasConnection c)) {
+            // Not a connection of this application (ids name only its own sockets: another
+            // application's cannot even be named): dropped and counted.
+            refusedForeign++;
             return;
         }
         TasFlow f = c.flow();
@@ -316,6 +359,7 @@ final class TasServiceSession {
     private void options(int sid, boolean keepalive, int probes, int tos, long idle, long interval) {
         Slot s = slot(sid);
         if (s == null || s.appReleased || !(s.socket instanceof TasConnection c)) {
+            refusedForeign++;
             return;
         }
         TasFlow f = c.flow();
@@ -328,8 +372,9 @@ final class TasServiceSession {
     }
 
     private void listen(int req, int ip, int port, int backlog, int rxLen, int txLen) {
-        if (socketCount >= MAX_SOCKETS) {
-            reply(req, R_NO_RESOURCES, -1, 0, null);
+        if (socketCount >= maxSockets) {
+            refusedSocketLimit++;
+            reply(req, R_LIMIT_SOCKETS, -1, maxSockets, null);
             return;
         }
         TasListener l;
@@ -344,28 +389,34 @@ final class TasServiceSession {
     }
 
     private void connect(int req, int rip, int rport, int lip, int lport, int rxLen, int txLen) {
-        if (socketCount >= MAX_SOCKETS) {
-            reply(req, R_NO_RESOURCES, -1, 0, null);
+        if (socketCount >= maxSockets) {
+            refusedSocketLimit++;
+            reply(req, R_LIMIT_SOCKETS, -1, maxSockets, null);
             return;
         }
         InetSocketAddress local = lip == 0 && lport == 0 ? null : new InetSocketAddress(inet(lip), lport);
         TasConnection c;
+        long ringFailures = rings.failures();
         try {
             c = ctx.connect(new InetSocketAddress(inet(rip), rport), local, rxLen, txLen);
         } catch (TasException e) {
-            reply(req, status(e), -1, 0, null);
+            // The rings come from this application's region: out of it is its own limit.
+            reply(req, rings.failures() != ringFailures ? R_LIMIT_RINGS : status(e), -1, 0, null);
             return;
         }
+        connectionsMade++;
         Slot s = newSlot(c);
         reply(req, R_OK, s.id, 0, c.flow());
     }
 
     private void unlisten(int sid) {
         Slot s = slot(sid);
-        if (s != null && s.socket instanceof TasListener l) {
+        if (s != null && !s.appReleased && s.socket instanceof TasListener l) {
             l.close();
             s.engineDone = true;
             released(s);
+        } else {
+            refusedForeign++;
         }
     }
 
@@ -414,10 +465,12 @@ final class TasServiceSession {
     private void acceptAll(TasListener l, Slot ls) {
         TasConnection c;
         while ((c = ctx.accept(l)) != null) {
-            if (socketCount >= MAX_SOCKETS) {
+            if (socketCount >= maxSockets) {
                 c.abort(); // over this application's limit: the peer sees a reset
+                refusedSocketLimit++;
                 continue;
             }
+            connectionsMade++;
             Slot s = newSlot(c);
             TasFlow f = c.flow();
             long e = claimEvent();
@@ -531,6 +584,7 @@ final class TasServiceSession {
                 return -1;
             }
             unrungEvents = true;
+            eventQueueFull++;
             ringApp();
             LockSupport.parkNanos(this, backoff);
             backoff = Math.min(backoff * 2, 1_000_000); // an application that stopped draining costs little
@@ -539,6 +593,7 @@ final class TasServiceSession {
 
     private void publishEvent(long e) {
         events.publishSingle(e);
+        eventsQueued++;
         unrungEvents = true;
     }
 

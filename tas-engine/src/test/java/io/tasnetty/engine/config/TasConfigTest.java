@@ -512,6 +512,7 @@ class TasConfigTest {
         BAD.put("kni-name", List.of("a/b", "with space", "sixteen-chars-xx", "a:b"));
         BAD.put("service", List.of("/run/tas dir", "a\tb"));
         BAD.put("service-app-len", List.of("1m", "abc", "2t"));
+        BAD.put("service-app-max-conns", List.of("0", "-1", "4194305", "many"));
         BAD.put("seed", List.of("random", "1.5", "9223372036854775808"));
     }
 
@@ -641,6 +642,20 @@ class TasConfigTest {
                 .hasMessageStartingWith("option cc-dctcp-min: 11 is more than cc-dctcp-init 10");
         assertThat(TasConfig.builder().tcpRtoMinMicros(1_000_000).tcpRtoMaxMicros(1_000_000).build().tcpRtoMinMicros())
                 .isEqualTo(1_000_000);
+    }
+
+    @Test
+    void aServicesApplicationRegionMustHoldOneConnectionsRings() {
+        assertThatThrownBy(() -> TasConfig.builder().args("--service=/run/tas", "--service-app-len=64m",
+                "--tcp-rxbuf-len=64m", "--tcp-txbuf-len=1m").build())
+                .isInstanceOf(TasConfigException.class)
+                .hasMessageStartingWith("option service-app-len: 67108864 bytes hold not even one connection's rings")
+                .hasMessageContaining("68157440");
+        // Only a service (or an application attached to one) has such a region.
+        assertThat(TasConfig.builder().args("--tcp-rxbuf-len=1g", "--tcp-txbuf-len=1g").build().tcpRxbufLen())
+                .isEqualTo(1 << 30);
+        assertThat(TasConfig.builder().args("--service-app-max-conns=100").build().serviceAppMaxConns()).isEqualTo(100);
+        assertThat(TasConfig.defaults().serviceAppMaxConns()).isEqualTo(65536);
     }
 
     @Test

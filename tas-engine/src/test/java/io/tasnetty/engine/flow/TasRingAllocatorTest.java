@@ -65,6 +65,49 @@ class TasRingAllocatorTest {
     }
 
     /**
+     * Service mode: rings carved from an application's shared region file give their pages back
+     * to the file system when released (the file's allocated blocks fall), and the block is
+     * reused by the next ring of its size (the region does not grow).
+     */
+    @Test
+    void aRegionsReleasedRingsArePunchedOutOfItsFileAndReused() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        TasTestEnvironment.require(Files.isDirectory(shm), "/dev/shm (tmpfs) for a shared region file");
+        Path file = Files.createTempFile(shm, "tas-region", ".shm");
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+             java.nio.channels.FileChannel fc = java.nio.channels.FileChannel.open(file,
+                 java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            long size = 64L << 20; // one chunk, as the service sizes regions
+            fc.write(java.nio.ByteBuffer.wrap(new byte[1]), size - 1);
+            MemorySegment region = fc.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, size, arena);
+            TasRingAllocator a = TasRingAllocator.inRegion(region, size);
+            assertThat(a.commitsOnTouch()).as("tmpfs can punch holes").isTrue();
+            long empty = allocatedBytes(file);
+            MemorySegment ring = a.allocate(4 << 20);
+            ring.fill((byte) 3);
+            assertThat(allocatedBytes(file) - empty).isGreaterThanOrEqualTo(4L << 20);
+            a.release(ring);
+            assertThat(allocatedBytes(file) - empty).as("all but the first page punched out").isLessThanOrEqualTo(64 << 10);
+            MemorySegment again = a.allocate(4 << 20);
+            assertThat(again.address()).as("the block is reused").isEqualTo(ring.address());
+            assertThat(again.get(ValueLayout.JAVA_BYTE, 8192)).isZero();
+            assertThat(a.bytesReserved()).isEqualTo(4L << 20);
+            // Past the limit: refused, and counted.
+            assertThat(a.allocate(64 << 20)).isNull();
+            assertThat(a.failures()).isEqualTo(1);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** Bytes the file system holds for {@code file} (st_blocks x 512), as {@code stat} reports them. */
+    private static long allocatedBytes(Path file) throws IOException {
+        Process p = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).redirectErrorStream(true).start();
+        String[] w = new String(p.getInputStream().readAllBytes()).trim().split(" ");
+        return Long.parseLong(w[0]) * Long.parseLong(w[1]);
+    }
+
+    /**
      * What makes thousands of idle connections affordable: 2,000 connections' worth of 128 KiB rx
      * and tx rings, each with one page of data, take a few pages each of resident memory, not the
      * 512 MiB the rings span.

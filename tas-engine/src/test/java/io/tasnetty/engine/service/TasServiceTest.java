@@ -48,11 +48,24 @@ class TasServiceTest {
         wire = new TasWire();
         Path shm = Path.of("/dev/shm");
         dir = Files.createTempDirectory(Files.isDirectory(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir")), "tas-svc-test");
-        TasConfig svc = TasConfig.builder().args("--ip-addr=10.0.0.1/24", "--service=" + dir, "--service-app-len=64m",
-            "--quiet").build();
-        service = TasService.start(svc, wire.attach("svc", 0x02_00_0A_00_00_01L, 1, 1500, 8192));
+        service = startService();
         peer = TasEngine.builder().config(TasConfig.builder().args("--ip-addr=10.0.0.2/24", "--quiet").build())
             .port(wire.attach("peer", 0x02_00_0A_00_00_02L, 1, 1500, 8192)).build();
+    }
+
+    /** A service in {@link #dir} on the wire, with {@code extra} options. */
+    private TasService startService(String... extra) {
+        List<String> args = new ArrayList<>(List.of("--ip-addr=10.0.0.1/24", "--service=" + dir, "--service-app-len=64m",
+            "--quiet"));
+        args.addAll(List.of(extra));
+        TasConfig svc = TasConfig.builder().args(args.toArray(String[]::new)).build();
+        return TasService.start(svc, wire.attach("svc", 0x02_00_0A_00_00_01L, 1, 1500, 8192));
+    }
+
+    /** Stops the service and starts another in the same directory with {@code extra} options. */
+    private void restartService(String... extra) {
+        service.close();
+        service = startService(extra);
     }
 
     @AfterEach
@@ -257,6 +270,113 @@ class TasServiceTest {
         c.close();
     }
 
+    /**
+     * A writer that retries only on WRITABLE (as Netty's channels do) while the peer echoes, so
+     * freed transmit space often arrives at the application with a receive event rather than its
+     * own: every head advance it learns of must wake it if it waits, or it stalls for good once
+     * the echo, its only other source of events, dries up.
+     */
+    @Test
+    void shouldWakeAWriterWaitingForSpaceWhateverEventBringsTheFreedSpace() throws Exception {
+        TasContext server = peer.newContext();
+        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7006), 16);
+        try (EchoLoop echo = new EchoLoop(server, pl)) {
+            TasServiceClient app = attach();
+            TasContext ctx = app.newContext();
+            long total = 24L << 20;
+            for (int round = 0; round < 3; round++) {
+                TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", 7006), null, 8192, 8192);
+                SplittableRandom out = new SplittableRandom(round);
+                SplittableRandom in = new SplittableRandom(round);
+                ByteBuffer chunk = ByteBuffer.allocate(3000);
+                chunk.limit(0);
+                ByteBuffer r = ByteBuffer.allocate(16 << 10);
+                long sent = 0;
+                long received = 0;
+                boolean waiting = false;
+                int[] seen = new int[1];
+                while (received < total) {
+                    seen[0] = 0;
+                    ctx.poll((s, ev) -> seen[0] |= ev, 16);
+                    assertThat(c.error()).isEqualTo(TasError.NONE);
+                    if (!c.isActive()) {
+                        ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+                        continue;
+                    }
+                    int n;
+                    while ((n = c.read(r.clear())) > 0) {
+                        for (int i = 0; i < n; i++) {
+                            if (r.get(i) != (byte) in.nextInt()) {
+                                throw new AssertionError("byte " + (received + i) + " differs");
+                            }
+                        }
+                        received += n;
+                    }
+                    if (!waiting || (seen[0] & TasEvents.WRITABLE) != 0) {
+                        waiting = false;
+                        while (sent < total) {
+                            if (!chunk.hasRemaining()) {
+                                int len = (int) Math.min(chunk.capacity(), total - sent);
+                                chunk.clear().limit(len);
+                                for (int i = 0; i < len; i++) {
+                                    chunk.put(i, (byte) out.nextInt());
+                                }
+                            }
+                            int w = c.write(chunk);
+                            sent += w;
+                            if (chunk.hasRemaining()) {
+                                waiting = true; // the ring is full: only a WRITABLE says when to go on
+                                break;
+                            }
+                        }
+                        c.flush();
+                    }
+                    if (received < total && seen[0] == 0) {
+                        // Wait for an event; 20 s of silence (await may return early: count it all)
+                        // while space is free means the writer waits for a WRITABLE nobody sends.
+                        long quietSince = System.nanoTime();
+                        while (!ctx.hasEvents() && System.nanoTime() - quietSince < TimeUnit.SECONDS.toNanos(20)) {
+                            ctx.await(TimeUnit.SECONDS.toNanos(1));
+                        }
+                        if (!ctx.hasEvents() && waiting && c.writableBytes() > 0) {
+                            throw new AssertionError("round " + round + ": a WRITABLE was lost after " + sent
+                                + " bytes: the ring has " + c.writableBytes() + " bytes free and no event came for 20 s");
+                        }
+                    }
+                }
+                assertThat(received).isEqualTo(total);
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void shouldRefuseAndCountAnApplicationsAttemptToResetOrUnbindSocketsItDoesNotHold() throws Exception {
+        TasServiceClient app = attach();
+        TasContext ctx = app.newContext();
+        TasListener l = ctx.listen(new InetSocketAddress("0.0.0.0", 7060), 16);
+        try (EchoLoop loop = new EchoLoop(ctx, l)) {
+            TasContext pctx = peer.newContext();
+            TasConnection c = pctx.connect(new InetSocketAddress("10.0.0.1", 7060));
+            while (loop.accepted.isEmpty()) {
+                pctx.poll((s, ev) -> { }, 16);
+                pctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            // Socket ids 0 and 1 are the victim's listener and connection in its own session.
+            try (TasServiceIntruder intruder = TasServiceIntruder.attach(dir)) {
+                int sent = intruder.tryToResetAndUnbindOthers(64);
+                assertThat(intruder.awaitRefused(sent, 30_000)).isEqualTo(sent);
+            }
+            assertThat(appLine(service, "app 1 ")).contains(" sockets=2 ").contains(" refused_foreign=0 ");
+            assertThat(c.error()).isEqualTo(TasError.NONE);
+            assertThat(loop.accepted.getFirst().error()).isEqualTo(TasError.NONE);
+            c.close();
+            pctx.close();
+            // The listener still takes connections and echoes.
+            assertThat(echoThroughPeer(7060, 1 << 20, 3)).isEqualTo(1 << 20);
+        }
+    }
+
     @Test
     void shouldRefuseABindOnAPortAnotherApplicationHolds() {
         TasServiceClient first = attach();
@@ -353,6 +473,211 @@ class TasServiceTest {
             assertThatThrownBy(() -> ctx.connect(new InetSocketAddress("10.0.0.2", 7004)))
                 .isInstanceOf(TasException.class);
         }
+    }
+
+    /** Connects through {@code ctx} and waits until established (or fails the test with the error). */
+    private static TasConnection connectAndWait(TasContext ctx, int port, int rxLen, int txLen) {
+        TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", port), null, rxLen, txLen);
+        while (!c.isActive()) {
+            assertThat(c.error()).isEqualTo(TasError.NONE);
+            ctx.poll((s, ev) -> { }, 16);
+            ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+        }
+        return c;
+    }
+
+    /** Sends a message over {@code c} and reads it back from an echo server. */
+    private static void roundTrip(TasContext ctx, TasConnection c, String text) {
+        byte[] msg = text.getBytes();
+        assertThat(c.write(ByteBuffer.wrap(msg))).isEqualTo(msg.length);
+        c.flush();
+        ByteBuffer got = ByteBuffer.allocate(msg.length);
+        while (got.hasRemaining()) {
+            ctx.poll((s, ev) -> { }, 16);
+            assertThat(c.error()).isEqualTo(TasError.NONE);
+            assertThat(c.read(got)).isNotNegative();
+            ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+        }
+        assertThat(new String(got.array())).isEqualTo(text);
+    }
+
+    @Test
+    void shouldReattachOnTheNextConnectOnceARestartedServiceIsBack() throws Exception {
+        TasContext server = peer.newContext();
+        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7010), 16);
+        try (EchoLoop echo = new EchoLoop(server, pl)) {
+            TasEngine app = TasEngine.attach(dir);
+            toClose.add(app);
+            TasContext ctx = app.newContext();
+            TasConnection before = connectAndWait(ctx, 7010, 0, 0);
+            roundTrip(ctx, before, "before the restart");
+            assertThat(app.serviceAttaches()).isEqualTo(1);
+
+            service.close();
+            int[] seen = new int[1];
+            while ((seen[0] & TasEvents.CLOSED) == 0) {
+                ctx.poll((s, ev) -> seen[0] |= ev, 16);
+                ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            assertThat(before.error()).isEqualTo(TasError.SERVICE_GONE);
+            // While no service runs, a connect fails at once with the reason, and the context stays usable.
+            assertThatThrownBy(() -> ctx.connect(new InetSocketAddress("10.0.0.2", 7010)))
+                .isInstanceOf(TasException.class).hasMessageContaining("is gone and has not come back")
+                .hasMessageContaining("no TAS service at");
+            assertThat(app.isServiceAlive()).isFalse();
+            assertThat(app.isRunning()).as("still usable: it reattaches on the next connect").isTrue();
+
+            service = startService();
+            TasConnection after = connectAndWait(ctx, 7010, 0, 0);
+            roundTrip(ctx, after, "after the restart, on the same context");
+            assertThat(app.serviceAttaches()).isEqualTo(2);
+            assertThat(app.isServiceAlive()).isTrue();
+            // A command of the old connection cannot reach the new session (it kept its own).
+            before.abort();
+            roundTrip(ctx, after, "still there");
+            // The new session holds the new connection only.
+            assertThat(stat(service, "applications")).isEqualTo("1");
+            TasListener l = ctx.listen(new InetSocketAddress("0.0.0.0", 7011), 4);
+            assertThat(l.port()).isEqualTo(7011);
+            after.close();
+            l.close();
+        }
+    }
+
+    @Test
+    void shouldRefuseAndCountSocketsPastTheApplicationsLimitForThatApplicationOnly() throws Exception {
+        restartService("--service-app-max-conns=2");
+        TasContext server = peer.newContext();
+        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7020), 16);
+        try (EchoLoop echo = new EchoLoop(server, pl)) {
+            TasServiceClient app = attach();
+            TasContext ctx = app.newContext();
+            TasListener own = ctx.listen(new InetSocketAddress("0.0.0.0", 7021), 16);
+            TasConnection c = connectAndWait(ctx, 7020, 0, 0);
+            assertThatThrownBy(() -> ctx.connect(new InetSocketAddress("10.0.0.2", 7020)))
+                .isInstanceOf(TasException.class).hasMessageContaining("service-app-max-conns=2")
+                .extracting(x -> ((TasException) x).error()).isEqualTo(TasError.NO_RESOURCES);
+            assertThatThrownBy(() -> ctx.listen(new InetSocketAddress("0.0.0.0", 7022), 16))
+                .isInstanceOf(TasException.class).hasMessageContaining("service-app-max-conns=2");
+            // A connection accepted for it past the limit: reset, and counted for it.
+            TasContext pctx = peer.newContext();
+            TasConnection in = pctx.connect(new InetSocketAddress("10.0.0.1", 7021));
+            while (in.error() == TasError.NONE) {
+                pctx.poll((s, ev) -> { }, 16);
+                pctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            assertThat(in.error()).isEqualTo(TasError.RESET);
+            in.close();
+            // Another application is not held to the first one's count.
+            TasServiceClient other = attach();
+            TasContext octx = other.newContext();
+            TasConnection oc = connectAndWait(octx, 7020, 0, 0);
+            roundTrip(octx, oc, "the other application is unaffected");
+            oc.close();
+
+            String line = appLine(service, "user=");
+            assertThat(line).contains(" refused_socket_limit=3 ").contains(" sockets=2 ").contains(" sockets_limit=2 ");
+            // The application sees its own figures in its region (copied there each cycle).
+            while (app.appCounter(TasServiceAppCounter.REFUSED_SOCKET_LIMIT) != 3) {
+                Thread.sleep(5);
+            }
+            assertThat(app.appCounter(TasServiceAppCounter.SOCKETS_LIMIT)).isEqualTo(2);
+            // Freeing one makes room again.
+            c.close();
+            own.close();
+            TasConnection again = null;
+            for (int i = 0; again == null; i++) {
+                try {
+                    again = connectAndWait(ctx, 7020, 0, 0);
+                } catch (TasException e) {
+                    assertThat(i).as("room again once the engine let go of the closed ones").isLessThan(2000);
+                    Thread.sleep(5);
+                }
+            }
+            roundTrip(ctx, again, "room again");
+            again.close();
+            pctx.close();
+        }
+    }
+
+    @Test
+    void shouldRefuseAndCountAConnectionWhoseRingsDoNotFitTheApplicationsRegion() throws Exception {
+        TasContext server = peer.newContext();
+        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7030), 16);
+        try (EchoLoop echo = new EchoLoop(server, pl)) {
+            TasServiceClient app = attach();
+            TasContext ctx = app.newContext();
+            // service-app-len=64m: one connection with 32 MiB rings takes all of it.
+            TasConnection big = connectAndWait(ctx, 7030, 32 << 20, 32 << 20);
+            assertThatThrownBy(() -> ctx.connect(new InetSocketAddress("10.0.0.2", 7030), null, 32 << 20, 32 << 20))
+                .isInstanceOf(TasException.class).hasMessageContaining("no ring memory left for this application")
+                .hasMessageContaining("service-app-len");
+            assertThat(appLine(service, "user=")).contains(" refused_ring_memory=1 ");
+            roundTrip(ctx, big, "the first one works");
+            big.close();
+            // Its rings come back and are reused by the next connection of that size.
+            TasConnection next = null;
+            for (int i = 0; next == null; i++) {
+                try {
+                    next = connectAndWait(ctx, 7030, 32 << 20, 32 << 20);
+                } catch (TasException e) {
+                    assertThat(i).as("the rings of the closed connection come back").isLessThan(2000);
+                    Thread.sleep(5);
+                }
+            }
+            roundTrip(ctx, next, "reused");
+            assertThat(appLine(service, "user=")).contains(" ring_bytes_reserved=67108864 ");
+            next.close();
+        }
+    }
+
+    @Test
+    void shouldShowAnotherUsersApplicationsToNobodyButRootAndTheService() throws Exception {
+        TasServiceClient app = attach();
+        TasContext ctx = app.newContext();
+        ctx.listen(new InetSocketAddress("0.0.0.0", 7040), 16);
+        java.nio.file.attribute.UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
+        String me = System.getProperty("user.name");
+        assertThat(service.stats(users.lookupPrincipalByName(me))).contains("app 1 user=" + me);
+        String stranger = me.equals("nobody") ? "daemon" : "nobody";
+        String seen = service.stats(users.lookupPrincipalByName(stranger));
+        assertThat(seen).contains("applications 1\n").doesNotContain("app 1 ").doesNotContain("conn ");
+    }
+
+    @Test
+    void shouldPrintTheServicesCountersAsATableWithRates() throws Exception {
+        TasContext server = peer.newContext();
+        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7050), 16);
+        try (EchoLoop echo = new EchoLoop(server, pl)) {
+            TasServiceClient app = attach();
+            TasContext ctx = app.newContext();
+            TasConnection c = connectAndWait(ctx, 7050, 0, 0);
+            roundTrip(ctx, c, "counted");
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            int status = TasStat.run(dir, 0.05, 2, false, new java.io.PrintStream(out, true));
+            String table = out.toString();
+            assertThat(status).isZero();
+            assertThat(table).contains("TAS service at " + dir).contains("engine: 1 applications (1 attached, 0 reclaimed)")
+                .contains("SOCKETS/LIMIT").contains("1/65536").contains("PER SECOND").contains("tcp_");
+            // The row of the application: its id, user and pid.
+            assertThat(table).containsPattern("(?m)^\\s+1 \\S+\\s+" + ProcessHandle.current().pid() + " ");
+            c.close();
+        }
+        // No service: a clear message and status 1.
+        Path none = Files.createTempDirectory(dir, "none");
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        assertThat(TasStat.run(none, 0, 1, false, new java.io.PrintStream(out, true))).isEqualTo(1);
+        assertThat(out.toString()).contains("no TAS service answers at " + none.resolve("control"));
+    }
+
+    /** The service's {@code app} line that contains {@code part}. */
+    private static String appLine(TasService s, String part) {
+        for (String line : s.stats().split("\n")) {
+            if (line.startsWith("app ") && line.contains(part)) {
+                return line + " ";
+            }
+        }
+        throw new AssertionError("no app line with " + part + " in " + s.stats());
     }
 
     @Test
