@@ -639,6 +639,49 @@ public final class TasEngine implements AutoCloseable {
         return f;
     }
 
+    /**
+     * A passive open from the network: a record and no rings yet (their sizes are planned, as
+     * {@link #newFlow} would choose them); {@link #grantRings} gives it rings when its handshake
+     * completes. A SYN therefore costs the record only, so half-open connections (a SYN flood
+     * among them) cannot take the ring memory established ones need.
+     */
+    private TasFlow newHalfOpenFlow(TasListener l) {
+        TasFlow f = tcbs.allocate();
+        f.rxPlanned = TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
+        f.txPlanned = TasByteRing.roundUp(l.txBufLen() > 0 ? l.txBufLen() : params.txBufLen());
+        f.ringSource = l.ringAllocator();
+        f.mss(params.mss());
+        return f;
+    }
+
+    /** Slow path: allocates the planned rings of half-open {@code f} into its granted fields; false when out of memory. */
+    private boolean grantRings(TasFlow f) {
+        TasRingAllocator from = f.ringSource != null ? f.ringSource : rings;
+        MemorySegment rx = from.allocate(f.rxPlanned);
+        MemorySegment tx = rx == null ? null : from.allocate(f.txPlanned);
+        if (tx == null) {
+            if (rx != null) {
+                from.release(rx);
+            }
+            return false;
+        }
+        f.grantedTx = new TasByteRing(tx);
+        f.grantedRx = new TasByteRing(rx); // volatile, last: publishes both (see TasFlow.grantedRx)
+        return true;
+    }
+
+    /** Slow path, reclaiming {@code f}: granted rings its core never adopted go back. */
+    private void releaseUnadoptedGrant(TasFlow f) {
+        if (f.grantedRx == null || f.grantAdopted) {
+            return;
+        }
+        TasRingAllocator to = f.ringSource != null ? f.ringSource : rings;
+        to.release(f.grantedRx.memory());
+        to.release(f.grantedTx.memory());
+        f.grantedRx = null;
+        f.grantedTx = null;
+    }
+
     private static String noRingMemory(TasRingAllocator rings, int wanted) {
         return "no ring memory left for a connection: " + rings.bytesInUse() + " of shm-len=" + rings.limitBytes()
             + " bytes in use, this one needs " + wanted + " (raise shm-len, or lower tcp-rxbuf-len/tcp-txbuf-len)";
@@ -876,6 +919,21 @@ public final class TasEngine implements AutoCloseable {
         @Override
         public TasFlow newFlow(TasListener l, boolean loopback) {
             return TasEngine.this.newFlow(l.rxBufLen(), l.txBufLen(), loopback, l.ringAllocator());
+        }
+
+        @Override
+        public TasFlow newHalfOpenFlow(TasListener l) {
+            return TasEngine.this.newHalfOpenFlow(l);
+        }
+
+        @Override
+        public boolean grantRings(TasFlow f) {
+            return TasEngine.this.grantRings(f);
+        }
+
+        @Override
+        public void releaseUnadoptedGrant(TasFlow f) {
+            TasEngine.this.releaseUnadoptedGrant(f);
         }
 
         @Override

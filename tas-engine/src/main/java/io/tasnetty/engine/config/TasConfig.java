@@ -207,8 +207,9 @@ public final class TasConfig {
     // not rx + tx: the default covers tcp-max-flows connections at the default ring sizes.
     static final TasOption SHM_LEN = opt("shm-len", G_TCP, "SIZE",
             new SizeType(1 << 20, 1L << 40, "1g, 64g or 1048576k"), "17179869184",
-            "Most ring memory (address space) all connections may hold; a connection the engine has"
-            + " no ring memory for is refused (a RST to its SYN, counter conn_buffer_exhausted).");
+            "Most ring memory (address space) all connections may hold. A connection from the network"
+            + " gets its rings when its handshake completes; one the engine has no ring memory for then"
+            + " is refused (a RST, counter conn_buffer_exhausted).");
     static final TasOption TCP_BACKLOG_MAX = opt("tcp-backlog-max", G_TCP, "N",
             new NumberType(1, 1 << 20, true, "a whole number", null), "4096",
             "Upper bound of a listener's accept backlog (a larger SO_BACKLOG is cut to it).");

@@ -675,6 +675,9 @@ public final class TasFastPath {
             b.flags |= PacketBuffer.RX_REOPENS_TIME_WAIT;
             b.minIss = in.reopenMinIss();
             toSlowPath(b); // the SYN that ended TIME_WAIT now opens a connection, as for a listener
+        } else if (in.needsRings()) {
+            b.flags |= PacketBuffer.RX_NEEDS_RINGS;
+            toSlowPath(b); // the final ACK of a passive open: its rings come from the slow path
         } else {
             counters.increment(TasCounter.RX_FLOW_SEGMENTS);
             port.free(b);
@@ -894,7 +897,7 @@ public final class TasFastPath {
         f.peerWscale(peer.windowScale);
         if (params.windowScale() && peer.windowScale >= 0) {
             f.sndWscale(peer.windowScale);
-            f.rcvWscale(params.ourWindowScale(f.rx.capacity()));
+            f.rcvWscale(params.ourWindowScale(f.rxCapacity()));
         } else {
             f.sndWscale(0);
             f.rcvWscale(0);

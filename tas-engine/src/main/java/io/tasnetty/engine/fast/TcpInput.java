@@ -58,6 +58,8 @@ final class TcpInput {
     private boolean segCe;
     /** Set by {@link #arrive}: the segment (a SYN) opens a new connection on a tuple that was in TIME_WAIT. */
     private boolean segReopens;
+    /** The segment would establish a half-open connection that has no rings yet (see {@link #needsRings}). */
+    private boolean segNeedsRings;
     /** With {@link #segReopens}: past the old connection's sequence space, as Linux's TIME_WAIT reuse. */
     private int reopenMinIss;
     private MemorySegment segMem;
@@ -98,6 +100,7 @@ final class TcpInput {
         segPayloadOff = tcpOff + thl;
         segCe = Ipv4.ecn(s, ipOff) == Ipv4.ECN_CE;
         segReopens = false;
+        segNeedsRings = false;
         segment(f, now);
         segMem = null;
         segSource = null;
@@ -109,6 +112,15 @@ final class TcpInput {
      */
     boolean reopens() {
         return segReopens;
+    }
+
+    /**
+     * True when the segment {@link #arrive} just handled is the ACK that completes a passive
+     * open whose rings have not been granted: nothing of it was processed, and the caller passes
+     * it to the slow path, which allocates the rings (or refuses the connection) and hands it back.
+     */
+    boolean needsRings() {
+        return segNeedsRings;
     }
 
     /** With {@link #reopens()}: the least ISS the new connection may use. */
@@ -177,7 +189,9 @@ final class TcpInput {
     static int receiveWindow(TasFlow f) {
         TasByteRing rx = f.rx;
         if (rx == null || f.state() == TcpState.TIME_WAIT) {
-            return 0; // TIME_WAIT: the rings may be reclaimed by now and nothing more is received
+            // A half-open connection announces the ring it will get at ESTABLISHED. TIME_WAIT:
+            // the rings may be reclaimed by now and nothing more is received.
+            return rx == null && f.state() == TcpState.SYN_RCVD ? f.rxPlanned : 0;
         }
         return (int) (rx.head() + rx.capacity() - rx.tailPlain());
     }
@@ -263,6 +277,10 @@ final class TcpInput {
         // Step 5: ACK.
         if (state == TcpState.SYN_RCVD) {
             if (gt(segAck, f.sndUna()) && le(segAck, f.sndMax())) {
+                if (f.rx == null && !adoptGrantedRings(f)) {
+                    segNeedsRings = true; // nothing changed yet: the segment comes back with the rings
+                    return;
+                }
                 establishPassive(f, now);
             } else {
                 out.sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, segAck, 0, false, f.loopback);
@@ -306,6 +324,21 @@ final class TcpInput {
         if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
             consumeFin(f, now);
         }
+    }
+
+    /**
+     * A passive open got no rings with its SYN; the slow path grants them when the final ACK
+     * comes (and hands that ACK back here). Returns false while there is no grant yet.
+     */
+    private static boolean adoptGrantedRings(TasFlow f) {
+        TasByteRing rx = f.grantedRx;
+        if (rx == null) {
+            return false;
+        }
+        f.rx = rx;
+        f.tx = f.grantedTx;
+        f.grantAdopted = true;
+        return true;
     }
 
     private static boolean inWindow(int seq, int lo, int wnd) {

@@ -274,6 +274,27 @@ public final class TasFlow {
      * application's shared region), so they go back there; null = the engine's.
      */
     public TasRingAllocator ringSource;
+    /**
+     * A passive open holds no rings until it is ESTABLISHED (a half-open connection, perhaps one
+     * of a SYN flood, costs only its record): these are the sizes it will get, which its SYN-ACK
+     * announces (window, window scale). 0 once the flow has rings, or for an active open.
+     */
+    public int rxPlanned;
+    public int txPlanned;
+    /**
+     * Rings the slow path granted a half-open connection when its final ACK came (written by the
+     * slow path before it hands that ACK back to the flow's core, whose queue orders the two);
+     * the core adopts them as {@link #rx}/{@link #tx} when the ACK establishes the connection.
+     * The core may meet a retransmitted ACK from the wire first: {@code grantedTx} is written
+     * before the volatile {@code grantedRx}, so a core that sees one sees both.
+     */
+    public volatile TasByteRing grantedRx;
+    public TasByteRing grantedTx;
+    /**
+     * The core adopted {@link #grantedRx}/{@link #grantedTx} (written by the fast path before it
+     * removes the flow, read by the slow path's reclaim: granted rings never adopted go back then).
+     */
+    public boolean grantAdopted;
     /** Attached application: the service's id for this connection (-1 until it answered). */
     public int serviceId = -1;
 
@@ -454,6 +475,12 @@ public final class TasFlow {
     /** The record's slot in its slab, -1 when it has none (standalone or reclaimed). */
     public int slot() {
         return slot;
+    }
+
+    /** The receive ring's size: the ring's, or the one planned for a half-open connection (0: none). */
+    public int rxCapacity() {
+        TasByteRing r = rx;
+        return r != null ? r.capacity() : rxPlanned;
     }
 
     /** Engine: done with the rings; true if the caller must now free them. */

@@ -61,6 +61,18 @@ public final class TasSlowPath {
             return newFlow(l.rxBufLen(), l.txBufLen(), loopback);
         }
 
+        /**
+         * A flow for a passive open from the network: its record only, the rings' sizes planned
+         * (they come at ESTABLISHED, from {@link #grantRings}).
+         */
+        TasFlow newHalfOpenFlow(TasListener l);
+
+        /** Allocates half-open {@code f}'s planned rings into its granted fields; false when out of ring memory. */
+        boolean grantRings(TasFlow f);
+
+        /** Reclaiming {@code f}: gives back granted rings its core never adopted. */
+        void releaseUnadoptedGrant(TasFlow f);
+
         /** The engine no longer needs the flow's rings. */
         void engineDoneWithRings(TasFlow f);
 
@@ -226,6 +238,10 @@ public final class TasSlowPath {
             PacketBuffer b = exceptions.relaxedPoll();
             if (b == null) {
                 break;
+            }
+            if ((b.flags & PacketBuffer.RX_NEEDS_RINGS) != 0 && grantRings(b, now)) {
+                work++;
+                continue;
             }
             if (steer(b)) {
                 work++;
@@ -486,9 +502,13 @@ public final class TasSlowPath {
                 "the flow table is full (tcp-max-flows=" + params.maxFlows() + ")");
             return;
         }
+        // A connection from the network gets its rings when the handshake completes (see
+        // grantRings), so a SYN costs its record only. One the engine loops to itself gets them
+        // now: its peer is a local application, and looped segments point into rings.
+        boolean local = engine.isLocal(remoteIp);
         TasFlow f;
         try {
-            f = engine.newFlow(l, engine.isLocal(remoteIp));
+            f = local ? engine.newFlow(l, true) : engine.newHalfOpenFlow(l);
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
@@ -521,6 +541,43 @@ public final class TasSlowPath {
     }
 
     /**
+     * The ACK that completes a passive open whose connection has no rings yet (its core passed it
+     * on, unprocessed): allocate them now, at ESTABLISHED, and hand the ACK back to the core,
+     * which adopts them and establishes the connection. Without ring memory the connection is
+     * refused visibly, never left to hang: counted in conn_buffer_exhausted, and its core resets
+     * it (a RST to the peer, whose final ACK we cannot take, as Linux's tcp_abort_on_overflow).
+     * Returns false when the flow is gone meanwhile: the segment is then handled as any stray.
+     */
+    private boolean grantRings(PacketBuffer b, long now) {
+        b.flags &= ~PacketBuffer.RX_NEEDS_RINGS;
+        MemorySegment s = b.segment;
+        long ipOff = b.offset + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
+        TasFlow f = allFlows.get(Ipv4.dst(s, ipOff), Tcp.dstPort(s, tcpOff), Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff));
+        if (f == null || f.dead || f.queue < 0) {
+            return false;
+        }
+        TasFastPath fp = engine.fastPath(f.queue);
+        // A retransmitted final ACK may come while the first one's grant is on its way: one grant.
+        if (f.grantedRx == null && !engine.grantRings(f)) {
+            counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
+            port.free(b);
+            warnRefusal(f.localIp, f.localPort, now, "no ring memory left for an established connection, which"
+                + " needs " + (f.rxPlanned + f.txPlanned) + " bytes (raise shm-len, or lower tcp-rxbuf-len/tcp-txbuf-len)");
+            fp.command(f, TasFlow.CMD_ABORT); // RST to the peer, backlog slot freed
+            return true;
+        }
+        if (fp.handOver(b)) {
+            counters.increment(TasCounter.RX_RINGS_GRANTED);
+        } else {
+            // The peer retransmits (or our SYN-ACK does, and its ACK comes again): the grant stays.
+            counters.increment(TasCounter.DROP_STEERED_QUEUE_FULL);
+            port.free(b);
+        }
+        return true;
+    }
+
+    /**
      * Refuses a connection the engine has no resources for (its SYN, or the final ACK of a cookie
      * handshake): a RST (RFC 9293 3.10.7.1's form for what it answers), and a warning at most
      * every 10 s.
@@ -528,6 +585,11 @@ public final class TasSlowPath {
     private void refuse(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int rstSeq,
                         int rstAck, boolean withAck, long now, String why) {
         rst(localIp, localPort, remoteIp, remotePort, remoteMac, rstSeq, rstAck, withAck);
+        warnRefusal(localIp, localPort, now, why);
+    }
+
+    /** The refusal warning, at most every 10 s (the counters say how many). */
+    private void warnRefusal(int localIp, int localPort, long now, String why) {
         if (lastRefusalWarning == 0 || now - lastRefusalWarning >= REFUSAL_WARNING_INTERVAL_NANOS) {
             lastRefusalWarning = now;
             LOG.log(System.Logger.Level.WARNING, "refusing connections to {0}:{1}: {2} (counted in"
@@ -1125,6 +1187,7 @@ public final class TasSlowPath {
         if (!f.ringsPinned) {
             engine.engineDoneWithRings(f); // else the fast path releases them once its looped segments are through
         }
+        engine.releaseUnadoptedGrant(f);
         engine.flowReclaimed(f);
         counters.increment(TasCounter.CONN_CLOSED);
     }

@@ -12,15 +12,17 @@ public enum TasCounter {
     TX_PORT_FULL("transmit bursts the port did not fully take (retried later)"),
     TX_NO_BUFFER("transmits delayed because no packet buffer was free"),
     // Where each received packet went. With the DROP_* counters of the receive path they add up:
-    // fast paths' RX_PACKETS + the slow path's RX_STEERED = their header DROP_*s +
+    // fast paths' RX_PACKETS + the slow path's RX_STEERED + RX_RINGS_GRANTED = their header DROP_*s +
     // DROP_EXCEPTION_QUEUE_FULL + DROP_STEERED_NO_FLOW + RX_FLOW_SEGMENTS + RX_EXCEPTIONS;
-    // slow path: RX_EXCEPTIONS = RX_ARP + DROP_MALFORMED_ARP + its TCP outcomes (RX_STEERED and
-    // DROP_STEERED_QUEUE_FULL among them).
+    // slow path: RX_EXCEPTIONS = RX_ARP + DROP_MALFORMED_ARP + its TCP outcomes (RX_STEERED,
+    // RX_RINGS_GRANTED and DROP_STEERED_QUEUE_FULL among them).
     RX_FLOW_SEGMENTS("segments handed to a connection's TCP state machine (what it drops is counted too)"),
     RX_EXCEPTIONS("packets handed to the slow path (ARP, SYNs, segments for no installed connection)"),
     RX_ARP("well-formed ARP packets processed by the slow path"),
     RX_STEERED("segments that arrived on another queue than their connection's (or just before its install"
         + " reached its core), handed over to the connection's core by the slow path"),
+    RX_RINGS_GRANTED("final ACKs of passive opens handed back to their connection's core with the rings the"
+        + " slow path granted at ESTABLISHED (half-open connections hold none)"),
 
     DROP_MALFORMED_ETH("dropped: frame shorter than an Ethernet header"),
     DROP_UNKNOWN_ETHERTYPE("dropped: not IPv4 or ARP"),
