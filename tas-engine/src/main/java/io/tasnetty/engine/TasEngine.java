@@ -251,7 +251,7 @@ public final class TasEngine implements AutoCloseable {
             c.tcpHandshakeRetries(), 15,
             c.tcpTimeWaitMicros() * us, c.tcpKeepaliveIdleMicros() * us, c.tcpKeepaliveIntervalMicros() * us,
             c.tcpKeepaliveProbes(), c.tcpTimestamps(), c.tcpWindowScale(), c.tcpSack(), c.tcpEcn(),
-            c.tcpRxbufLen(), c.tcpTxbufLen(), c.tcpMaxFlows(), c.tcpListenBacklogMax(),
+            c.tcpRxbufLen(), c.tcpTxbufLen(), c.tcpRxbufMax(), c.tcpMaxFlows(), c.tcpListenBacklogMax(),
             c.fpPollIntervalTasMicros() * us, c.fpNoInts(), c.fpNoXsumOffload(),
             c.arpTimeoutMicros() * us, c.arpTimeoutMaxMicros() * us, c.arpRetries(), c.seed());
     }
@@ -635,8 +635,19 @@ public final class TasEngine implements AutoCloseable {
         f.rx = new TasByteRing(rx);
         f.tx = new TasByteRing(tx);
         f.ringSource = source;
+        f.rxMax = rxBufLen > 0 || loopback || source != null ? 0 : rxRingMax(rxLen);
         f.mss(params.mss());
         return f;
+    }
+
+    /**
+     * What autotuning may grow a receive ring that starts at {@code initial} to (tcp-rxbuf-max),
+     * 0 when it keeps its size. Only for the engine's own rings: an attached application maps
+     * its rings at addresses it was told once.
+     */
+    private int rxRingMax(int initial) {
+        int max = TasByteRing.roundUp(params.rxBufMax());
+        return max > initial ? max : 0;
     }
 
     /**
@@ -650,6 +661,7 @@ public final class TasEngine implements AutoCloseable {
         f.rxPlanned = TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
         f.txPlanned = TasByteRing.roundUp(l.txBufLen() > 0 ? l.txBufLen() : params.txBufLen());
         f.ringSource = l.ringAllocator();
+        f.rxMax = l.rxBufLen() > 0 || f.ringSource != null ? 0 : rxRingMax(f.rxPlanned);
         f.mss(params.mss());
         return f;
     }
@@ -919,6 +931,26 @@ public final class TasEngine implements AutoCloseable {
         @Override
         public TasFlow newFlow(TasListener l, boolean loopback) {
             return TasEngine.this.newFlow(l.rxBufLen(), l.txBufLen(), loopback, l.ringAllocator());
+        }
+
+        @Override
+        public void wantLargerRxRing(TasFlow f, int size) {
+            slowPath.growRxRing(f, size);
+        }
+
+        @Override
+        public void ringMemoryLeft(TasFlow f, MemorySegment old) {
+            slowPath.control(() -> (f.ringSource != null ? f.ringSource : rings).release(old));
+        }
+
+        @Override
+        public MemorySegment allocateRing(TasFlow f, int size) {
+            return (f.ringSource != null ? f.ringSource : rings).allocate(size);
+        }
+
+        @Override
+        public void releaseRing(TasFlow f, MemorySegment seg) {
+            (f.ringSource != null ? f.ringSource : rings).release(seg);
         }
 
         @Override

@@ -72,6 +72,17 @@ public final class TasFastPath {
         /** True for the engine's own address and 127.0.0.0/8. */
         boolean isLocal(int ip);
 
+        /**
+         * Receive-buffer autotuning: {@code f}'s receive ring should be {@code size} bytes; the
+         * memory comes later in {@link TasFlow#rxGrowBlock} (or never, when none is left).
+         */
+        default void wantLargerRxRing(TasFlow f, int size) {
+        }
+
+        /** A ring moved to larger memory: {@code old} goes back to where it came from, off the data path. */
+        default void ringMemoryLeft(TasFlow f, java.lang.foreign.MemorySegment old) {
+        }
+
         /** The engine no longer needs the flow's rings (they are freed once the application is done too). */
         void engineDoneWithRings(TasFlow f);
 
@@ -889,6 +900,14 @@ public final class TasFastPath {
         applyCommands(f, f.takeCommands(), now);
     }
 
+    void wantLargerRxRing(TasFlow f, int size) {
+        engine.wantLargerRxRing(f, size);
+    }
+
+    void ringMemoryLeft(TasFlow f, MemorySegment old) {
+        engine.ringMemoryLeft(f, old);
+    }
+
     /** Slow path → fast path: applies the SYN options the slow path parsed for a passive open. */
     public static void negotiatePassive(TasFlow f, TcpOptions peer, boolean ecn, TasEngineParams params) {
         int peerMss = peer.mss > 0 ? peer.mss : 536;
@@ -897,7 +916,7 @@ public final class TasFastPath {
         f.peerWscale(peer.windowScale);
         if (params.windowScale() && peer.windowScale >= 0) {
             f.sndWscale(peer.windowScale);
-            f.rcvWscale(params.ourWindowScale(f.rxCapacity()));
+            f.rcvWscale(params.ourWindowScale(f.rxCapacityMax())); // autotuning may grow the ring
         } else {
             f.sndWscale(0);
             f.rcvWscale(0);

@@ -327,6 +327,59 @@ final class TcpInput {
     }
 
     /**
+     * Receive-buffer autotuning, after Linux's tcp_rcv_space_adjust (DRS): once per smoothed RTT,
+     * if the peer delivered half the ring or more in that time, our window is probably what
+     * limits it (a window-limited sender delivers one window per RTT), so ask the slow path for a
+     * ring twice as large, up to tcp-rxbuf-max. A peer held back by the path or by its own
+     * application delivers less, and an idle connection nothing: their rings stay small.
+     */
+    private void rcvSpace(TasFlow f, TasByteRing rx, long now) {
+        long srtt = f.srttNanos();
+        if (srtt <= 0) {
+            return; // no RTT yet (the handshake's SYN-ACK was retransmitted): measure from the next
+        }
+        long start = f.rcvSpaceStartNanos;
+        int rcvNxt = f.rcvNxt();
+        long elapsed = now - start;
+        if (start == 0 || elapsed > 8 * srtt) {
+            f.rcvSpaceStartNanos = now; // first data, or after a pause: a new measurement
+            f.rcvSpaceSeq = rcvNxt;
+            return;
+        }
+        if (elapsed < srtt) {
+            return;
+        }
+        double perRtt = (double) ((rcvNxt - f.rcvSpaceSeq) & 0xFFFF_FFFFL) * srtt / elapsed;
+        f.rcvSpaceStartNanos = now;
+        f.rcvSpaceSeq = rcvNxt;
+        if (perRtt * 2 >= rx.capacity()) {
+            f.rxGrowAsked = true;
+            fp.wantLargerRxRing(f, Math.min(rx.capacity() << 1, f.rxMax));
+        }
+    }
+
+    /**
+     * Moves the receive ring to the larger memory the slow path allocated for it, once the
+     * application has read everything and no out-of-order data waits in it (TasByteRing.grow):
+     * nothing is copied, nobody waits. The old memory goes back through the slow path.
+     */
+    private void growRx(TasFlow f, TasByteRing rx) {
+        java.lang.foreign.MemorySegment bigger = f.rxGrowBlock;
+        if (bigger == null || f.oooCount() > 0) {
+            return;
+        }
+        java.lang.foreign.MemorySegment old = rx.grow(bigger);
+        if (old == null) {
+            return; // unread bytes: at a later segment
+        }
+        f.rxGrowBlock = null;
+        f.rxGrowAsked = false;
+        f.rcvSpaceStartNanos = 0;
+        counters.increment(TasCounter.TCP_RX_RING_GROWN);
+        fp.ringMemoryLeft(f, old);
+    }
+
+    /**
      * A passive open got no rings with its SYN; the slow path grants them when the final ACK
      * comes (and hands that ACK back here). Returns false while there is no grant yet.
      */
@@ -642,6 +695,9 @@ final class TcpInput {
             off += skip;
             len -= skip;
         }
+        if (f.rxGrowAsked) {
+            growRx(f, rx);
+        }
         long tail = rx.tailPlain();
         int rel = seq - rcvNxt;
         // Trim to the ring's free space (the window's true right edge).
@@ -705,6 +761,9 @@ final class TcpInput {
         if (rel == 0) {
             int advance = len;
             f.rcvNxt(rcvNxt + len);
+            if (f.rxMax > rx.capacity() && !f.rxGrowAsked) {
+                rcvSpace(f, rx, now);
+            }
             boolean hadHoles = f.oooCount() > 0;
             if (hadHoles) {
                 advance += mergeOoo(f);

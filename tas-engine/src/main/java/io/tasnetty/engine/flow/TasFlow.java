@@ -295,6 +295,21 @@ public final class TasFlow {
      * removes the flow, read by the slow path's reclaim: granted rings never adopted go back then).
      */
     public boolean grantAdopted;
+    /**
+     * Receive-buffer autotuning: the largest the receive ring may grow to (0: it keeps its size;
+     * loopback, service mode, or the application's SO_RCVBUF). The window scale is chosen for it.
+     */
+    public int rxMax;
+    /** Fast path: a larger receive ring was asked of the slow path and has not been moved to yet. */
+    public boolean rxGrowAsked;
+    /**
+     * The larger receive ring's memory the slow path allocated (volatile: written by the slow
+     * path, taken by the core, which moves the ring there once it is empty and clears this).
+     */
+    public volatile MemorySegment rxGrowBlock;
+    /** Fast path: start of the current autotuning measurement (0: none), and RCV.NXT then. */
+    public long rcvSpaceStartNanos;
+    public int rcvSpaceSeq;
     /** Attached application: the service's id for this connection (-1 until it answered). */
     public int serviceId = -1;
 
@@ -475,6 +490,11 @@ public final class TasFlow {
     /** The record's slot in its slab, -1 when it has none (standalone or reclaimed). */
     public int slot() {
         return slot;
+    }
+
+    /** The largest the receive ring may get (what the window scale must cover). */
+    public int rxCapacityMax() {
+        return Math.max(rxCapacity(), rxMax);
     }
 
     /** The receive ring's size: the ring's, or the one planned for a half-open connection (0: none). */

@@ -73,6 +73,12 @@ public final class TasSlowPath {
         /** Reclaiming {@code f}: gives back granted rings its core never adopted. */
         void releaseUnadoptedGrant(TasFlow f);
 
+        /** Ring memory of {@code size} bytes (a power of two) from where {@code f}'s rings come; null when none is left. */
+        MemorySegment allocateRing(TasFlow f, int size);
+
+        /** Gives back ring memory {@link #allocateRing} gave for {@code f}. */
+        void releaseRing(TasFlow f, MemorySegment seg);
+
         /** The engine no longer needs the flow's rings. */
         void engineDoneWithRings(TasFlow f);
 
@@ -597,9 +603,14 @@ public final class TasSlowPath {
         }
     }
 
-    /** The receive ring a connection of {@code l} gets (as {@code Engine.newFlow} sizes it). */
+    /**
+     * The largest receive ring a connection of {@code l} may get (as {@code Engine.newFlow} sizes
+     * it, autotuning included): what a cookie SYN-ACK's window scale must cover.
+     */
     private int rxCapacity(TasListener l) {
-        return io.tasnetty.engine.flow.TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
+        int initial = io.tasnetty.engine.flow.TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
+        boolean tuned = l.rxBufLen() <= 0 && l.ringAllocator() == null;
+        return tuned ? Math.max(initial, io.tasnetty.engine.flow.TasByteRing.roundUp(params.rxBufMax())) : initial;
     }
 
     /**
@@ -636,8 +647,9 @@ public final class TasSlowPath {
         Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + hdr, 0, Ipv4.ECN_NOT_ECT, Ipv4.DEFAULT_TTL,
             Ipv4.PROTO_TCP, localIp, remoteIp);
         // RFC 7323 2.2: the window of a SYN-ACK is never scaled.
+        int rxInitial = io.tasnetty.engine.flow.TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
         Tcp.writeHeader(s, tcpOff, localPort, remotePort, iss, seq + 1, hdr, Tcp.SYN | Tcp.ACK | (ecn ? Tcp.ECE : 0),
-            Math.min(65535, rxCap));
+            Math.min(65535, Math.min(rxInitial, rxCap)));
         Ipv4.headerChecksum(s, ipOff, Ipv4.computeHeaderChecksum(s, ipOff, Ipv4.MIN_HEADER_LENGTH));
         Tcp.checksum(s, tcpOff, Tcp.checksum(s, tcpOff, hdr, localIp, remoteIp));
         b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + hdr;
@@ -714,6 +726,11 @@ public final class TasSlowPath {
             syn.tsVal = opts.tsVal; // TS.Recent: this ACK's (RFC 7323 4.3)
         }
         TasFastPath.negotiatePassive(f, syn, ecn, params);
+        if (params.windowScale() && syn.windowScale >= 0) {
+            // The scale our cookie SYN-ACK announced, whatever ring this connection got (a looped
+            // one gets tcp-loopback-buf-len): announcing less than the ring holds is safe.
+            f.rcvWscale(params.ourWindowScale(rxCapacity(l)));
+        }
         TasConnection.forPassiveOpen(engine.access(), f);
         counters.increment(TasCounter.SYN_COOKIES_VALIDATED);
         install(f);
@@ -788,7 +805,7 @@ public final class TasSlowPath {
         f.sndNxt(f.iss());
         f.sndMax(f.iss());
         f.recover(f.iss()); // RFC 6582 3.2 step 1
-        f.rcvWscale(params.ourWindowScale(f.rx.capacity()));
+        f.rcvWscale(params.ourWindowScale(f.rxCapacityMax())); // autotuning may grow the ring
         f.mss(params.mssFor(loop));
         f.state(TcpState.SYN_SENT);
         counters.increment(TasCounter.CONN_ACTIVE_OPENS);
@@ -1188,8 +1205,33 @@ public final class TasSlowPath {
             engine.engineDoneWithRings(f); // else the fast path releases them once its looped segments are through
         }
         engine.releaseUnadoptedGrant(f);
+        MemorySegment grow = f.rxGrowBlock;
+        if (grow != null) {
+            f.rxGrowBlock = null;
+            engine.releaseRing(f, grow); // a larger receive ring its core never moved to
+        }
         engine.flowReclaimed(f);
         counters.increment(TasCounter.CONN_CLOSED);
+    }
+
+    /**
+     * Fast path → slow path (queued): receive-buffer autotuning wants {@code f}'s receive ring to
+     * be {@code size} bytes. The memory is allocated here, off the data path; the core moves the
+     * ring once it is empty. Out of ring memory, the connection keeps its ring (counted): growth
+     * is an optimisation, never a reason to refuse or reset.
+     */
+    public void growRxRing(TasFlow f, int size) {
+        control(() -> {
+            if (f.dead || f.rxGrowBlock != null) {
+                return; // (reclaim follows and finds nothing to give back)
+            }
+            MemorySegment m = engine.allocateRing(f, size);
+            if (m == null) {
+                counters.increment(TasCounter.TCP_RX_RING_GROWTH_REFUSED);
+                return;
+            }
+            f.rxGrowBlock = m;
+        });
     }
 
     /** Fast path → slow path (queued): the rings of a flow whose looped segments are through. */

@@ -43,6 +43,8 @@ public enum TasCounter {
     DROP_NO_FLOW("dropped: segment for no connection (answered with RST where RFC 9293 says so)"),
     DROP_OUT_OF_WINDOW("dropped: segment outside the receive window (answered with ACK)"),
     DROP_BAD_ACK("dropped: ACK for data never sent, or older than SND.UNA - MAX.SND.WND (RFC 5961 5.2)"),
+    TCP_RX_RING_GROWN("receive rings moved to twice their size by autotuning (tcp-rxbuf-max)"),
+    TCP_RX_RING_GROWTH_REFUSED("receive-ring growth refused: no ring memory left (shm-len); the ring keeps its size"),
     DROP_RX_RING_FULL("payload bytes dropped: receive ring full (peer ignored our window)"),
     DROP_OOO_NO_SLOT("dropped: out-of-order segment with no free interval slot"),
     DROP_EXCEPTION_QUEUE_FULL("dropped: slow-path exception queue full"),
