@@ -934,6 +934,11 @@ public final class TasEngine implements AutoCloseable {
         }
 
         @Override
+        public boolean cookiesOut(long now) {
+            return slowPath.cookiesOut(now);
+        }
+
+        @Override
         public void wantLargerRxRing(TasFlow f, int size) {
             slowPath.growRxRing(f, size);
         }

@@ -79,6 +79,11 @@ public final class TasFastPath {
         default void wantLargerRxRing(TasFlow f, int size) {
         }
 
+        /** Any thread: whether SYN cookies sent lately may still come back (see TasSynCookies.mayValidate). */
+        default boolean cookiesOut(long now) {
+            return false;
+        }
+
         /** A ring moved to larger memory: {@code old} goes back to where it came from, off the data path. */
         default void ringMemoryLeft(TasFlow f, java.lang.foreign.MemorySegment old) {
         }
@@ -686,6 +691,9 @@ public final class TasFastPath {
             b.flags |= PacketBuffer.RX_REOPENS_TIME_WAIT;
             b.minIss = in.reopenMinIss();
             toSlowPath(b); // the SYN that ended TIME_WAIT now opens a connection, as for a listener
+        } else if (in.cookieCheck()) {
+            b.flags |= PacketBuffer.RX_COOKIE_CHECK;
+            toSlowPath(b); // a half-open connection's peer may have taken a SYN cookie instead
         } else if (in.needsRings()) {
             b.flags |= PacketBuffer.RX_NEEDS_RINGS;
             toSlowPath(b); // the final ACK of a passive open: its rings come from the slow path
@@ -898,6 +906,10 @@ public final class TasFastPath {
         }
         // Commands the application posted before the flow had a home (e.g. close while connecting).
         applyCommands(f, f.takeCommands(), now);
+    }
+
+    boolean cookiesOut(long now) {
+        return engine.cookiesOut(now);
     }
 
     void wantLargerRxRing(TasFlow f, int size) {

@@ -60,6 +60,10 @@ final class TcpInput {
     private boolean segReopens;
     /** The segment would establish a half-open connection that has no rings yet (see {@link #needsRings}). */
     private boolean segNeedsRings;
+    /** The segment goes to the slow path for a SYN cookie check (see {@link #cookieCheck}). */
+    private boolean segCookieCheck;
+    /** The options a SYN cookie restores (what negotiatePassive reads). */
+    private final TcpOptions cookieOpts = new TcpOptions();
     /** With {@link #segReopens}: past the old connection's sequence space, as Linux's TIME_WAIT reuse. */
     private int reopenMinIss;
     private MemorySegment segMem;
@@ -101,6 +105,7 @@ final class TcpInput {
         segCe = Ipv4.ecn(s, ipOff) == Ipv4.ECN_CE;
         segReopens = false;
         segNeedsRings = false;
+        segCookieCheck = false;
         segment(f, now);
         segMem = null;
         segSource = null;
@@ -121,6 +126,15 @@ final class TcpInput {
      */
     boolean needsRings() {
         return segNeedsRings;
+    }
+
+    /**
+     * True when the segment {@link #arrive} just handled is an ACK its half-open connection cannot
+     * take while SYN cookies are out: unprocessed, the caller passes it to the slow path, which
+     * checks whether it carries a cookie for the same SYN (see {@link #rebaseToCookie}).
+     */
+    boolean cookieCheck() {
+        return segCookieCheck;
     }
 
     /** With {@link #reopens()}: the least ISS the new connection may use. */
@@ -276,6 +290,15 @@ final class TcpInput {
         }
         // Step 5: ACK.
         if (state == TcpState.SYN_RCVD) {
+            if (!(gt(segAck, f.sndUna()) && le(segAck, f.sndMax())) && f.listener != null && !f.loopback) {
+                TasFlow.CookieRebase r = f.cookieRebase;
+                if (r != null && segAck == r.iss() + 1) {
+                    rebaseToCookie(f, r);
+                } else if (fp.cookiesOut(now)) {
+                    segCookieCheck = true; // nothing changed: the slow path checks, then hands it back or resets
+                    return;
+                }
+            }
             if (gt(segAck, f.sndUna()) && le(segAck, f.sndMax())) {
                 if (f.rx == null && !adoptGrantedRings(f)) {
                     segNeedsRings = true; // nothing changed yet: the segment comes back with the rings
@@ -324,6 +347,38 @@ final class TcpInput {
         if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
             consumeFin(f, now);
         }
+    }
+
+    /**
+     * The peer of half-open {@code f} completed its handshake with a SYN cookie: a SYN of it met a
+     * full backlog and was answered with a cookie, and its retransmission, meeting a backlog with
+     * room, made this connection with another ISS. The peer is ESTABLISHED on the cookie's ISS, so
+     * a RST here would reset a good connection; Linux instead builds the connection from the cookie
+     * (tcp_check_req refuses the ACK, then the listener's cookie check takes it). So do we: this
+     * flow moves onto the cookie's ISS and the options its SYN-ACK agreed, and the ACK establishes it.
+     */
+    private void rebaseToCookie(TasFlow f, TasFlow.CookieRebase r) {
+        int iss = r.iss();
+        f.iss(iss);
+        f.sndUna(iss);
+        f.sndNxt(iss + 1);
+        f.sndMax(iss + 1);
+        f.recover(iss); // RFC 6582 3.2 step 1
+        TcpOptions syn = cookieOpts;
+        syn.clear();
+        syn.mss = r.mss();
+        if (r.ts()) {
+            syn.windowScale = r.peerWscale();
+            syn.sackPermitted = r.sack();
+            syn.hasTimestamp = true;
+            syn.tsVal = opts.tsVal; // TS.Recent: this ACK's (RFC 7323 4.3)
+        }
+        TasFastPath.negotiatePassive(f, syn, r.ecn(), params);
+        if (params.windowScale() && syn.windowScale >= 0) {
+            f.rcvWscale(r.rcvWscale()); // what the cookie SYN-ACK announced
+        }
+        f.rttTiming(false); // this flow did not time the cookie's SYN-ACK
+        f.cookieRebase = null;
     }
 
     /**

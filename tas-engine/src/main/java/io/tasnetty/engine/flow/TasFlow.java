@@ -296,6 +296,12 @@ public final class TasFlow {
      */
     public boolean grantAdopted;
     /**
+     * A half-open connection whose peer took a SYN cookie instead of our SYN-ACK: the cookie's
+     * ISS and the options its SYN-ACK agreed (see {@link CookieRebase}), validated by the slow
+     * path (volatile: it writes, the core reads when the ACK comes back).
+     */
+    public volatile CookieRebase cookieRebase;
+    /**
      * Receive-buffer autotuning: the largest the receive ring may grow to (0: it keeps its size;
      * loopback, service mode, or the application's SO_RCVBUF). The window scale is chosen for it.
      */
@@ -490,6 +496,15 @@ public final class TasFlow {
     /** The record's slot in its slab, -1 when it has none (standalone or reclaimed). */
     public int slot() {
         return slot;
+    }
+
+    /**
+     * What a valid SYN cookie says about a connection: our ISS (the cookie), the peer's MSS, and,
+     * when the SYN-ACK carried timestamps, the peer's window scale (-1 none), SACK and ECN; and the
+     * window scale our cookie SYN-ACK announced.
+     */
+    public record CookieRebase(int iss, int mss, int peerWscale, boolean sack, boolean ts, boolean ecn,
+                               int rcvWscale) {
     }
 
     /** The largest the receive ring may get (what the window scale must cover). */

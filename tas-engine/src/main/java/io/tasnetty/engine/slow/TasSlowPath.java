@@ -245,6 +245,10 @@ public final class TasSlowPath {
             if (b == null) {
                 break;
             }
+            if ((b.flags & PacketBuffer.RX_COOKIE_CHECK) != 0 && cookieForHalfOpen(b, now)) {
+                work++;
+                continue;
+            }
             if ((b.flags & PacketBuffer.RX_NEEDS_RINGS) != 0 && grantRings(b, now)) {
                 work++;
                 continue;
@@ -544,6 +548,65 @@ public final class TasSlowPath {
         TasConnection.forPassiveOpen(engine.access(), f);
         counters.increment(TasCounter.CONN_PASSIVE_OPENS);
         install(f);
+    }
+
+    /** Any thread: whether SYN cookies sent lately may still come back. */
+    public boolean cookiesOut(long now) {
+        return cookies.mayValidate(now);
+    }
+
+    /**
+     * An ACK a half-open connection refused (another ISS) while cookies are out. If it brings a
+     * valid cookie for that connection's SYN (its ISN), the peer took our cookie SYN-ACK rather
+     * than the connection's own (a retransmitted SYN made the connection after the cookie went
+     * out): the core moves the connection onto the cookie (TasFlow.cookieRebase) and the ACK
+     * goes back to it. Otherwise RST, as the core would have sent (RFC 9293 3.10.7.4,
+     * SYN-RECEIVED: an unacceptable ACK gets {@code <SEQ=SEG.ACK><CTL=RST>}). Returns false when
+     * the connection is gone or no longer half-open: the segment is then handled as any other.
+     */
+    private boolean cookieForHalfOpen(PacketBuffer b, long now) {
+        b.flags &= ~PacketBuffer.RX_COOKIE_CHECK;
+        MemorySegment s = b.segment;
+        long ipOff = b.offset + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
+        int localIp = Ipv4.dst(s, ipOff);
+        int localPort = Tcp.dstPort(s, tcpOff);
+        int remoteIp = Ipv4.src(s, ipOff);
+        int remotePort = Tcp.srcPort(s, tcpOff);
+        TasFlow f = allFlows.get(localIp, localPort, remoteIp, remotePort);
+        TasListener l = f == null ? null : (TasListener) f.listener;
+        if (f == null || f.dead || f.queue < 0 || l == null) {
+            return false;
+        }
+        int thl = Tcp.headerLength(s, tcpOff);
+        if (!opts.parse(s, tcpOff + Tcp.MIN_HEADER_LENGTH, thl - Tcp.MIN_HEADER_LENGTH)) {
+            counters.increment(TasCounter.DROP_MALFORMED_TCP);
+            port.free(b);
+            return true;
+        }
+        int seq = Tcp.seq(s, tcpOff);
+        int ack = Tcp.ack(s, tcpOff);
+        boolean ts = params.timestamps() && opts.hasTimestamp;
+        int tsBits = ts ? opts.tsEcr & TasSynCookies.TS_OPTION_BITS : -1;
+        int mssClass = seq - 1 != f.irs() ? -1
+            : cookies.check(localIp, localPort, remoteIp, remotePort, seq - 1, tsBits, ack - 1, now);
+        if (mssClass < 0) {
+            counters.increment(TasCounter.SYN_COOKIES_FAILED);
+            rst(localIp, localPort, remoteIp, remotePort, Ethernet.src(s, b.offset), ack, 0, false);
+            port.free(b);
+            return true;
+        }
+        f.cookieRebase = new TasFlow.CookieRebase(ack - 1, TasSynCookies.MSS_CLASSES[mssClass],
+            ts ? TasSynCookies.wscaleOf(tsBits) : -1, ts && TasSynCookies.sackOf(tsBits), ts,
+            ts && TasSynCookies.ecnOf(tsBits), params.ourWindowScale(rxCapacity(l)));
+        counters.increment(TasCounter.SYN_COOKIES_VALIDATED);
+        if (engine.fastPath(f.queue).handOver(b)) {
+            counters.increment(TasCounter.RX_STEERED);
+        } else {
+            counters.increment(TasCounter.DROP_STEERED_QUEUE_FULL); // the peer retransmits; the rebase waits
+            port.free(b);
+        }
+        return true;
     }
 
     /**
