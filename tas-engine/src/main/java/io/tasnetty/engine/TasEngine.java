@@ -269,7 +269,7 @@ public final class TasEngine implements AutoCloseable {
             c.tcpHandshakeRetries(), 15,
             c.tcpTimeWaitMicros() * us, c.tcpKeepaliveIdleMicros() * us, c.tcpKeepaliveIntervalMicros() * us,
             c.tcpKeepaliveProbes(), c.tcpTimestamps(), c.tcpWindowScale(), c.tcpSack(), c.tcpEcn(),
-            c.tcpRxbufLen(), c.tcpTxbufLen(), c.tcpMaxFlows(), c.tcpListenBacklogMax(),
+            c.tcpRxbufLen(), c.tcpTxbufLen(), c.tcpRxbufMax(), c.tcpMaxFlows(), c.tcpListenBacklogMax(),
             c.fpPollIntervalTasMicros() * us, c.fpNoInts(), c.fpNoXsumOffload(),
             c.arpTimeoutMicros() * us, c.arpTimeoutMaxMicros() * us, c.arpRetries(), c.seed());
     }
@@ -652,8 +652,63 @@ public final class TasEngine implements AutoCloseable {
         f.rx = new TasByteRing(rx);
         f.tx = new TasByteRing(tx);
         f.ringSource = source;
+        f.rxMax = rxBufLen > 0 || loopback || source != null ? 0 : rxRingMax(rxLen);
         f.mss(params.mss());
         return f;
+    }
+
+    /**
+     * What autotuning may grow a receive ring that starts at {@code initial} to (tcp-rxbuf-max),
+     * 0 when it keeps its size. Only for the engine's own rings: an attached application maps
+     * its rings at addresses it was told once.
+     */
+    private int rxRingMax(int initial) {
+        int max = TasByteRing.roundUp(params.rxBufMax());
+        return max > initial ? max : 0;
+    }
+
+    /**
+     * A passive open from the network: a record and no rings yet (their sizes are planned, as
+     * {@link #newFlow} would choose them); {@link #grantRings} gives it rings when its handshake
+     * completes. A SYN therefore costs the record only, so half-open connections (a SYN flood
+     * among them) cannot take the ring memory established ones need.
+     */
+    private TasFlow newHalfOpenFlow(TasListener l) {
+        TasFlow f = tcbs.allocate();
+        f.rxPlanned = TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
+        f.txPlanned = TasByteRing.roundUp(l.txBufLen() > 0 ? l.txBufLen() : params.txBufLen());
+        f.ringSource = l.ringAllocator();
+        f.rxMax = l.rxBufLen() > 0 || f.ringSource != null ? 0 : rxRingMax(f.rxPlanned);
+        f.mss(params.mss());
+        return f;
+    }
+
+    /** Slow path: allocates the planned rings of half-open {@code f} into its granted fields; false when out of memory. */
+    private boolean grantRings(TasFlow f) {
+        TasRingAllocator from = f.ringSource != null ? f.ringSource : rings;
+        MemorySegment rx = from.allocate(f.rxPlanned);
+        MemorySegment tx = rx == null ? null : from.allocate(f.txPlanned);
+        if (tx == null) {
+            if (rx != null) {
+                from.release(rx);
+            }
+            return false;
+        }
+        f.grantedTx = new TasByteRing(tx);
+        f.grantedRx = new TasByteRing(rx); // volatile, last: publishes both (see TasFlow.grantedRx)
+        return true;
+    }
+
+    /** Slow path, reclaiming {@code f}: granted rings its core never adopted go back. */
+    private void releaseUnadoptedGrant(TasFlow f) {
+        if (f.grantedRx == null || f.grantAdopted) {
+            return;
+        }
+        TasRingAllocator to = f.ringSource != null ? f.ringSource : rings;
+        to.release(f.grantedRx.memory());
+        to.release(f.grantedTx.memory());
+        f.grantedRx = null;
+        f.grantedTx = null;
     }
 
     private static String noRingMemory(TasRingAllocator rings, int wanted) {
@@ -893,6 +948,46 @@ public final class TasEngine implements AutoCloseable {
         @Override
         public TasFlow newFlow(TasListener l, boolean loopback) {
             return TasEngine.this.newFlow(l.rxBufLen(), l.txBufLen(), loopback, l.ringAllocator());
+        }
+
+        @Override
+        public boolean cookiesOut(long now) {
+            return slowPath.cookiesOut(now);
+        }
+
+        @Override
+        public void wantLargerRxRing(TasFlow f, int size) {
+            slowPath.growRxRing(f, size);
+        }
+
+        @Override
+        public void ringMemoryLeft(TasFlow f, MemorySegment old) {
+            slowPath.control(() -> (f.ringSource != null ? f.ringSource : rings).release(old));
+        }
+
+        @Override
+        public MemorySegment allocateRing(TasFlow f, int size) {
+            return (f.ringSource != null ? f.ringSource : rings).allocate(size);
+        }
+
+        @Override
+        public void releaseRing(TasFlow f, MemorySegment seg) {
+            (f.ringSource != null ? f.ringSource : rings).release(seg);
+        }
+
+        @Override
+        public TasFlow newHalfOpenFlow(TasListener l) {
+            return TasEngine.this.newHalfOpenFlow(l);
+        }
+
+        @Override
+        public boolean grantRings(TasFlow f) {
+            return TasEngine.this.grantRings(f);
+        }
+
+        @Override
+        public void releaseUnadoptedGrant(TasFlow f) {
+            TasEngine.this.releaseUnadoptedGrant(f);
         }
 
         @Override

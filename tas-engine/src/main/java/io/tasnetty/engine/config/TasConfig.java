@@ -139,6 +139,16 @@ public final class TasConfig {
             new SizeType(2048, 1 << 30, "131072, 128k or 1m"), "131072",
             "Transmit buffer per connection (the engine may round it up). It bounds the unacknowledged"
             + " plus unsent bytes of a connection; a channel stops being writable when it is full.");
+    // Linux's tcp_rmem[2]: what receive-buffer autotuning may grow a ring to (tcp_rcv_space_adjust).
+    // Address space is reserved only as a ring grows, and pages are committed only as data touches
+    // them, so an idle connection stays at tcp-rxbuf-len (or less: the pages it used).
+    static final TasOption TCP_RXBUF_MAX = opt("tcp-rxbuf-max", G_TCP, "SIZE",
+            new SizeType(2048, 1 << 30, "4194304, 4m or 16m"), "4194304",
+            "Largest receive buffer autotuning grows a connection's to: a connection from the network"
+            + " starts at tcp-rxbuf-len, and its ring doubles while the peer delivers half of it or"
+            + " more per round trip (the window, not the path, is what limits it), up to this size."
+            + " At or below tcp-rxbuf-len, rings keep their size. Not for connections whose"
+            + " application set SO_RCVBUF, nor for those the engine loops to itself.");
     // A connection between two contexts of this engine never crosses a link, so its buffers bound
     // no bandwidth-delay product, but they do bound how much moves per hand-off between the
     // two application threads: 128 KiB buffers and 64 KiB writes send one round of events,
@@ -207,8 +217,9 @@ public final class TasConfig {
     // not rx + tx: the default covers tcp-max-flows connections at the default ring sizes.
     static final TasOption SHM_LEN = opt("shm-len", G_TCP, "SIZE",
             new SizeType(1 << 20, 1L << 40, "1g, 64g or 1048576k"), "17179869184",
-            "Most ring memory (address space) all connections may hold; a connection the engine has"
-            + " no ring memory for is refused (a RST to its SYN, counter conn_buffer_exhausted).");
+            "Most ring memory (address space) all connections may hold. A connection from the network"
+            + " gets its rings when its handshake completes; one the engine has no ring memory for then"
+            + " is refused (a RST, counter conn_buffer_exhausted).");
     static final TasOption TCP_BACKLOG_MAX = opt("tcp-backlog-max", G_TCP, "N",
             new NumberType(1, 1 << 20, true, "a whole number", null), "4096",
             "Upper bound of a listener's accept backlog (a larger SO_BACKLOG is cut to it).");
@@ -643,6 +654,11 @@ public final class TasConfig {
     /** tcp-rxbuf-len in bytes, 2048..1 GiB (not rounded); default 131072. */
     public int tcpRxbufLen() {
         return intValue(TCP_RXBUF_LEN);
+    }
+
+    /** tcp-rxbuf-max in bytes, 2048..1 GiB (not rounded); default 4194304. */
+    public int tcpRxbufMax() {
+        return intValue(TCP_RXBUF_MAX);
     }
 
     /** tcp-txbuf-len in bytes, 2048..1 GiB (not rounded); default 131072. */

@@ -72,6 +72,22 @@ public final class TasFastPath {
         /** True for the engine's own address and 127.0.0.0/8. */
         boolean isLocal(int ip);
 
+        /**
+         * Receive-buffer autotuning: {@code f}'s receive ring should be {@code size} bytes; the
+         * memory comes later in {@link TasFlow#rxGrowBlock} (or never, when none is left).
+         */
+        default void wantLargerRxRing(TasFlow f, int size) {
+        }
+
+        /** Any thread: whether SYN cookies sent lately may still come back (see TasSynCookies.mayValidate). */
+        default boolean cookiesOut(long now) {
+            return false;
+        }
+
+        /** A ring moved to larger memory: {@code old} goes back to where it came from, off the data path. */
+        default void ringMemoryLeft(TasFlow f, java.lang.foreign.MemorySegment old) {
+        }
+
         /** The engine no longer needs the flow's rings (they are freed once the application is done too). */
         void engineDoneWithRings(TasFlow f);
 
@@ -675,6 +691,12 @@ public final class TasFastPath {
             b.flags |= PacketBuffer.RX_REOPENS_TIME_WAIT;
             b.minIss = in.reopenMinIss();
             toSlowPath(b); // the SYN that ended TIME_WAIT now opens a connection, as for a listener
+        } else if (in.cookieCheck()) {
+            b.flags |= PacketBuffer.RX_COOKIE_CHECK;
+            toSlowPath(b); // a half-open connection's peer may have taken a SYN cookie instead
+        } else if (in.needsRings()) {
+            b.flags |= PacketBuffer.RX_NEEDS_RINGS;
+            toSlowPath(b); // the final ACK of a passive open: its rings come from the slow path
         } else {
             counters.increment(TasCounter.RX_FLOW_SEGMENTS);
             port.free(b);
@@ -886,6 +908,18 @@ public final class TasFastPath {
         applyCommands(f, f.takeCommands(), now);
     }
 
+    boolean cookiesOut(long now) {
+        return engine.cookiesOut(now);
+    }
+
+    void wantLargerRxRing(TasFlow f, int size) {
+        engine.wantLargerRxRing(f, size);
+    }
+
+    void ringMemoryLeft(TasFlow f, MemorySegment old) {
+        engine.ringMemoryLeft(f, old);
+    }
+
     /** Slow path → fast path: applies the SYN options the slow path parsed for a passive open. */
     public static void negotiatePassive(TasFlow f, TcpOptions peer, boolean ecn, TasEngineParams params) {
         int peerMss = peer.mss > 0 ? peer.mss : 536;
@@ -894,7 +928,7 @@ public final class TasFastPath {
         f.peerWscale(peer.windowScale);
         if (params.windowScale() && peer.windowScale >= 0) {
             f.sndWscale(peer.windowScale);
-            f.rcvWscale(params.ourWindowScale(f.rx.capacity()));
+            f.rcvWscale(params.ourWindowScale(f.rxCapacityMax())); // autotuning may grow the ring
         } else {
             f.sndWscale(0);
             f.rcvWscale(0);

@@ -58,6 +58,12 @@ final class TcpInput {
     private boolean segCe;
     /** Set by {@link #arrive}: the segment (a SYN) opens a new connection on a tuple that was in TIME_WAIT. */
     private boolean segReopens;
+    /** The segment would establish a half-open connection that has no rings yet (see {@link #needsRings}). */
+    private boolean segNeedsRings;
+    /** The segment goes to the slow path for a SYN cookie check (see {@link #cookieCheck}). */
+    private boolean segCookieCheck;
+    /** The options a SYN cookie restores (what negotiatePassive reads). */
+    private final TcpOptions cookieOpts = new TcpOptions();
     /** With {@link #segReopens}: past the old connection's sequence space, as Linux's TIME_WAIT reuse. */
     private int reopenMinIss;
     private MemorySegment segMem;
@@ -98,6 +104,8 @@ final class TcpInput {
         segPayloadOff = tcpOff + thl;
         segCe = Ipv4.ecn(s, ipOff) == Ipv4.ECN_CE;
         segReopens = false;
+        segNeedsRings = false;
+        segCookieCheck = false;
         segment(f, now);
         segMem = null;
         segSource = null;
@@ -109,6 +117,24 @@ final class TcpInput {
      */
     boolean reopens() {
         return segReopens;
+    }
+
+    /**
+     * True when the segment {@link #arrive} just handled is the ACK that completes a passive
+     * open whose rings have not been granted: nothing of it was processed, and the caller passes
+     * it to the slow path, which allocates the rings (or refuses the connection) and hands it back.
+     */
+    boolean needsRings() {
+        return segNeedsRings;
+    }
+
+    /**
+     * True when the segment {@link #arrive} just handled is an ACK its half-open connection cannot
+     * take while SYN cookies are out: unprocessed, the caller passes it to the slow path, which
+     * checks whether it carries a cookie for the same SYN (see {@link #rebaseToCookie}).
+     */
+    boolean cookieCheck() {
+        return segCookieCheck;
     }
 
     /** With {@link #reopens()}: the least ISS the new connection may use. */
@@ -177,7 +203,9 @@ final class TcpInput {
     static int receiveWindow(TasFlow f) {
         TasByteRing rx = f.rx;
         if (rx == null || f.state() == TcpState.TIME_WAIT) {
-            return 0; // TIME_WAIT: the rings may be reclaimed by now and nothing more is received
+            // A half-open connection announces the ring it will get at ESTABLISHED. TIME_WAIT:
+            // the rings may be reclaimed by now and nothing more is received.
+            return rx == null && f.state() == TcpState.SYN_RCVD ? f.rxPlanned : 0;
         }
         return (int) (rx.head() + rx.capacity() - rx.tailPlain());
     }
@@ -262,7 +290,20 @@ final class TcpInput {
         }
         // Step 5: ACK.
         if (state == TcpState.SYN_RCVD) {
+            if (!(gt(segAck, f.sndUna()) && le(segAck, f.sndMax())) && f.listener != null && !f.loopback) {
+                TasFlow.CookieRebase r = f.cookieRebase;
+                if (r != null && segAck == r.iss() + 1) {
+                    rebaseToCookie(f, r);
+                } else if (fp.cookiesOut(now)) {
+                    segCookieCheck = true; // nothing changed: the slow path checks, then hands it back or resets
+                    return;
+                }
+            }
             if (gt(segAck, f.sndUna()) && le(segAck, f.sndMax())) {
+                if (f.rx == null && !adoptGrantedRings(f)) {
+                    segNeedsRings = true; // nothing changed yet: the segment comes back with the rings
+                    return;
+                }
                 establishPassive(f, now);
             } else {
                 out.sendRst(f.localIp, f.localPort, f.remoteIp, f.remotePort, f.remoteMac, segAck, 0, false, f.loopback);
@@ -306,6 +347,106 @@ final class TcpInput {
         if (f.finReceived() && !f.inputClosed && f.rcvNxt() == f.finSeq()) {
             consumeFin(f, now);
         }
+    }
+
+    /**
+     * The peer of half-open {@code f} completed its handshake with a SYN cookie: a SYN of it met a
+     * full backlog and was answered with a cookie, and its retransmission, meeting a backlog with
+     * room, made this connection with another ISS. The peer is ESTABLISHED on the cookie's ISS, so
+     * a RST here would reset a good connection; Linux instead builds the connection from the cookie
+     * (tcp_check_req refuses the ACK, then the listener's cookie check takes it). So do we: this
+     * flow moves onto the cookie's ISS and the options its SYN-ACK agreed, and the ACK establishes it.
+     */
+    private void rebaseToCookie(TasFlow f, TasFlow.CookieRebase r) {
+        int iss = r.iss();
+        f.iss(iss);
+        f.sndUna(iss);
+        f.sndNxt(iss + 1);
+        f.sndMax(iss + 1);
+        f.recover(iss); // RFC 6582 3.2 step 1
+        TcpOptions syn = cookieOpts;
+        syn.clear();
+        syn.mss = r.mss();
+        if (r.ts()) {
+            syn.windowScale = r.peerWscale();
+            syn.sackPermitted = r.sack();
+            syn.hasTimestamp = true;
+            syn.tsVal = opts.tsVal; // TS.Recent: this ACK's (RFC 7323 4.3)
+        }
+        TasFastPath.negotiatePassive(f, syn, r.ecn(), params);
+        if (params.windowScale() && syn.windowScale >= 0) {
+            f.rcvWscale(r.rcvWscale()); // what the cookie SYN-ACK announced
+        }
+        f.rttTiming(false); // this flow did not time the cookie's SYN-ACK
+        f.cookieRebase = null;
+    }
+
+    /**
+     * Receive-buffer autotuning, after Linux's tcp_rcv_space_adjust (DRS): once per smoothed RTT,
+     * if the peer delivered half the ring or more in that time, our window is probably what
+     * limits it (a window-limited sender delivers one window per RTT), so ask the slow path for a
+     * ring twice as large, up to tcp-rxbuf-max. A peer held back by the path or by its own
+     * application delivers less, and an idle connection nothing: their rings stay small.
+     */
+    private void rcvSpace(TasFlow f, TasByteRing rx, long now) {
+        long srtt = f.srttNanos();
+        if (srtt <= 0) {
+            return; // no RTT yet (the handshake's SYN-ACK was retransmitted): measure from the next
+        }
+        long start = f.rcvSpaceStartNanos;
+        int rcvNxt = f.rcvNxt();
+        long elapsed = now - start;
+        if (start == 0 || elapsed > 8 * srtt) {
+            f.rcvSpaceStartNanos = now; // first data, or after a pause: a new measurement
+            f.rcvSpaceSeq = rcvNxt;
+            return;
+        }
+        if (elapsed < srtt) {
+            return;
+        }
+        double perRtt = (double) ((rcvNxt - f.rcvSpaceSeq) & 0xFFFF_FFFFL) * srtt / elapsed;
+        f.rcvSpaceStartNanos = now;
+        f.rcvSpaceSeq = rcvNxt;
+        if (perRtt * 2 >= rx.capacity()) {
+            f.rxGrowAsked = true;
+            fp.wantLargerRxRing(f, Math.min(rx.capacity() << 1, f.rxMax));
+        }
+    }
+
+    /**
+     * Moves the receive ring to the larger memory the slow path allocated for it, once the
+     * application has read everything and no out-of-order data waits in it (TasByteRing.grow):
+     * nothing is copied, nobody waits. The old memory goes back through the slow path.
+     */
+    private void growRx(TasFlow f, TasByteRing rx) {
+        java.lang.foreign.MemorySegment bigger = f.rxGrowBlock;
+        if (bigger == null || f.oooCount() > 0) {
+            return;
+        }
+        java.lang.foreign.MemorySegment old = rx.grow(bigger);
+        if (old == null) {
+            return; // unread bytes: at a later segment
+        }
+        f.rxGrowBlock = null;
+        f.rxGrowAsked = false;
+        f.rcvSpaceStartNanos = 0;
+        counters.increment(TasCounter.TCP_RX_RING_GROWN);
+        fp.ringMemoryLeft(f, old);
+    }
+
+    /**
+     * A passive open got no rings with its SYN; the slow path grants them when the final ACK
+     * comes (and hands that ACK back here). Returns false while there is no grant yet.
+     */
+    private static boolean adoptGrantedRings(TasFlow f) {
+        TasByteRing rx = f.grantedRx;
+        if (rx == null) {
+            return false;
+        }
+        f.rx = rx;
+        f.tx = f.grantedTx;
+        f.grantAdopted = true;
+        return true;
     }
 
     private static boolean inWindow(int seq, int lo, int wnd) {
@@ -609,6 +750,9 @@ final class TcpInput {
             off += skip;
             len -= skip;
         }
+        if (f.rxGrowAsked) {
+            growRx(f, rx);
+        }
         long tail = rx.tailPlain();
         int rel = seq - rcvNxt;
         // Trim to the ring's free space (the window's true right edge).
@@ -672,6 +816,9 @@ final class TcpInput {
         if (rel == 0) {
             int advance = len;
             f.rcvNxt(rcvNxt + len);
+            if (f.rxMax > rx.capacity() && !f.rxGrowAsked) {
+                rcvSpace(f, rx, now);
+            }
             boolean hadHoles = f.oooCount() > 0;
             if (hadHoles) {
                 advance += mergeOoo(f);

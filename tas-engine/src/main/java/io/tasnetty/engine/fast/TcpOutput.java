@@ -648,7 +648,8 @@ final class TcpOutput {
         int hdr = Tcp.MIN_HEADER_LENGTH + optLen;
         int window = Math.min(65535, TcpInput.receiveWindow(f)); // RFC 7323 2.2: windows in SYNs are never scaled
         Tcp.writeHeader(s, tcpOff, f.localPort, f.remotePort, seq, synAck ? f.rcvNxt() : 0, hdr, flags, window);
-        f.rcvAdvEdgePos = f.rx.tailPlain() + window;
+        TasByteRing rx = f.rx;
+        f.rcvAdvEdgePos = (rx == null ? 0 : rx.tailPlain()) + window; // (a half-open flow's ring starts at 0)
         f.lastAckSent = f.rcvNxt();
         finishFrame(f, b, hdr, 0, Ipv4.ECN_NOT_ECT);
         return true;

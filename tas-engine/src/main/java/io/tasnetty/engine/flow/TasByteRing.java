@@ -31,9 +31,11 @@ public final class TasByteRing {
         }
     }
 
-    private final MemorySegment data;
-    private final int capacity;
-    private final int mask;
+    // Not final: the producer may move an empty ring to larger memory (see grow). The consumer
+    // reads them only after an acquire load of the tail that covers bytes written after the move.
+    private MemorySegment data;
+    private int capacity;
+    private int mask;
     // Padding keeps the producer's and consumer's positions off one cache line.
     @SuppressWarnings("unused")
     private long p01, p02, p03, p04, p05, p06, p07;
@@ -51,6 +53,29 @@ public final class TasByteRing {
         this.data = data;
         this.capacity = (int) size;
         this.mask = capacity - 1;
+    }
+
+    /**
+     * Producer only: moves the ring to {@code bigger} (a power of two larger than the capacity)
+     * if it is empty, and returns the memory it leaves, or null (not empty: try later). Positions
+     * go on as they were; byte p now lives at {@code p & newMask}. Safe without a lock: the
+     * consumer has finished with every byte (the head it published says so, and its reads came
+     * before that release store), and it reads nothing new until the tail moves, which the
+     * producer publishes (release) after these stores.
+     */
+    public MemorySegment grow(MemorySegment bigger) {
+        long size = bigger.byteSize();
+        if (size <= capacity || Long.bitCount(size) != 1 || size > (1L << 30)) {
+            throw new IllegalArgumentException("a ring grows to a larger power of two up to 1 GiB, not " + size);
+        }
+        if (head() != tailPlain()) {
+            return null;
+        }
+        MemorySegment old = data;
+        data = bigger;
+        capacity = (int) size;
+        mask = capacity - 1;
+        return old;
     }
 
     /** Rounds a requested size up to the power of two a ring uses. */

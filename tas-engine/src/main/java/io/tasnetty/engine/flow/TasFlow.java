@@ -274,6 +274,48 @@ public final class TasFlow {
      * application's shared region), so they go back there; null = the engine's.
      */
     public TasRingAllocator ringSource;
+    /**
+     * A passive open holds no rings until it is ESTABLISHED (a half-open connection, perhaps one
+     * of a SYN flood, costs only its record): these are the sizes it will get, which its SYN-ACK
+     * announces (window, window scale). 0 once the flow has rings, or for an active open.
+     */
+    public int rxPlanned;
+    public int txPlanned;
+    /**
+     * Rings the slow path granted a half-open connection when its final ACK came (written by the
+     * slow path before it hands that ACK back to the flow's core, whose queue orders the two);
+     * the core adopts them as {@link #rx}/{@link #tx} when the ACK establishes the connection.
+     * The core may meet a retransmitted ACK from the wire first: {@code grantedTx} is written
+     * before the volatile {@code grantedRx}, so a core that sees one sees both.
+     */
+    public volatile TasByteRing grantedRx;
+    public TasByteRing grantedTx;
+    /**
+     * The core adopted {@link #grantedRx}/{@link #grantedTx} (written by the fast path before it
+     * removes the flow, read by the slow path's reclaim: granted rings never adopted go back then).
+     */
+    public boolean grantAdopted;
+    /**
+     * A half-open connection whose peer took a SYN cookie instead of our SYN-ACK: the cookie's
+     * ISS and the options its SYN-ACK agreed (see {@link CookieRebase}), validated by the slow
+     * path (volatile: it writes, the core reads when the ACK comes back).
+     */
+    public volatile CookieRebase cookieRebase;
+    /**
+     * Receive-buffer autotuning: the largest the receive ring may grow to (0: it keeps its size;
+     * loopback, service mode, or the application's SO_RCVBUF). The window scale is chosen for it.
+     */
+    public int rxMax;
+    /** Fast path: a larger receive ring was asked of the slow path and has not been moved to yet. */
+    public boolean rxGrowAsked;
+    /**
+     * The larger receive ring's memory the slow path allocated (volatile: written by the slow
+     * path, taken by the core, which moves the ring there once it is empty and clears this).
+     */
+    public volatile MemorySegment rxGrowBlock;
+    /** Fast path: start of the current autotuning measurement (0: none), and RCV.NXT then. */
+    public long rcvSpaceStartNanos;
+    public int rcvSpaceSeq;
     /** Attached application: the service's id for this connection (-1 until it answered). */
     public int serviceId = -1;
 
@@ -454,6 +496,26 @@ public final class TasFlow {
     /** The record's slot in its slab, -1 when it has none (standalone or reclaimed). */
     public int slot() {
         return slot;
+    }
+
+    /**
+     * What a valid SYN cookie says about a connection: our ISS (the cookie), the peer's MSS, and,
+     * when the SYN-ACK carried timestamps, the peer's window scale (-1 none), SACK and ECN; and the
+     * window scale our cookie SYN-ACK announced.
+     */
+    public record CookieRebase(int iss, int mss, int peerWscale, boolean sack, boolean ts, boolean ecn,
+                               int rcvWscale) {
+    }
+
+    /** The largest the receive ring may get (what the window scale must cover). */
+    public int rxCapacityMax() {
+        return Math.max(rxCapacity(), rxMax);
+    }
+
+    /** The receive ring's size: the ring's, or the one planned for a half-open connection (0: none). */
+    public int rxCapacity() {
+        TasByteRing r = rx;
+        return r != null ? r.capacity() : rxPlanned;
     }
 
     /** Engine: done with the rings; true if the caller must now free them. */

@@ -25,6 +25,16 @@ public final class PacketBuffer {
      * connection's ISS must lie at or beyond {@link #minIss}.
      */
     public static final int RX_REOPENS_TIME_WAIT = 1 << 4;
+    /**
+     * Engine-internal, fast path to slow path: the ACK that completes a passive open whose
+     * connection has no rings yet; the slow path grants them and hands the ACK back.
+     */
+    public static final int RX_NEEDS_RINGS = 1 << 5;
+    /**
+     * Engine-internal, fast path to slow path: an ACK a half-open connection cannot take (another
+     * ISS) while SYN cookies are out: it may complete a cookie handshake for the same SYN.
+     */
+    public static final int RX_COOKIE_CHECK = 1 << 6;
 
     /** The region this buffer lives in (fixed for the life of the buffer). */
     public MemorySegment segment;

@@ -61,6 +61,24 @@ public final class TasSlowPath {
             return newFlow(l.rxBufLen(), l.txBufLen(), loopback);
         }
 
+        /**
+         * A flow for a passive open from the network: its record only, the rings' sizes planned
+         * (they come at ESTABLISHED, from {@link #grantRings}).
+         */
+        TasFlow newHalfOpenFlow(TasListener l);
+
+        /** Allocates half-open {@code f}'s planned rings into its granted fields; false when out of ring memory. */
+        boolean grantRings(TasFlow f);
+
+        /** Reclaiming {@code f}: gives back granted rings its core never adopted. */
+        void releaseUnadoptedGrant(TasFlow f);
+
+        /** Ring memory of {@code size} bytes (a power of two) from where {@code f}'s rings come; null when none is left. */
+        MemorySegment allocateRing(TasFlow f, int size);
+
+        /** Gives back ring memory {@link #allocateRing} gave for {@code f}. */
+        void releaseRing(TasFlow f, MemorySegment seg);
+
         /** The engine no longer needs the flow's rings. */
         void engineDoneWithRings(TasFlow f);
 
@@ -226,6 +244,14 @@ public final class TasSlowPath {
             PacketBuffer b = exceptions.relaxedPoll();
             if (b == null) {
                 break;
+            }
+            if ((b.flags & PacketBuffer.RX_COOKIE_CHECK) != 0 && cookieForHalfOpen(b, now)) {
+                work++;
+                continue;
+            }
+            if ((b.flags & PacketBuffer.RX_NEEDS_RINGS) != 0 && grantRings(b, now)) {
+                work++;
+                continue;
             }
             if (steer(b)) {
                 work++;
@@ -486,9 +512,13 @@ public final class TasSlowPath {
                 "the flow table is full (tcp-max-flows=" + params.maxFlows() + ")");
             return;
         }
+        // A connection from the network gets its rings when the handshake completes (see
+        // grantRings), so a SYN costs its record only. One the engine loops to itself gets them
+        // now: its peer is a local application, and looped segments point into rings.
+        boolean local = engine.isLocal(remoteIp);
         TasFlow f;
         try {
-            f = engine.newFlow(l, engine.isLocal(remoteIp));
+            f = local ? engine.newFlow(l, true) : engine.newHalfOpenFlow(l);
         } catch (RuntimeException e) {
             l.unreserve();
             counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
@@ -520,6 +550,102 @@ public final class TasSlowPath {
         install(f);
     }
 
+    /** Any thread: whether SYN cookies sent lately may still come back. */
+    public boolean cookiesOut(long now) {
+        return cookies.mayValidate(now);
+    }
+
+    /**
+     * An ACK a half-open connection refused (another ISS) while cookies are out. If it brings a
+     * valid cookie for that connection's SYN (its ISN), the peer took our cookie SYN-ACK rather
+     * than the connection's own (a retransmitted SYN made the connection after the cookie went
+     * out): the core moves the connection onto the cookie (TasFlow.cookieRebase) and the ACK
+     * goes back to it. Otherwise RST, as the core would have sent (RFC 9293 3.10.7.4,
+     * SYN-RECEIVED: an unacceptable ACK gets {@code <SEQ=SEG.ACK><CTL=RST>}). Returns false when
+     * the connection is gone or no longer half-open: the segment is then handled as any other.
+     */
+    private boolean cookieForHalfOpen(PacketBuffer b, long now) {
+        b.flags &= ~PacketBuffer.RX_COOKIE_CHECK;
+        MemorySegment s = b.segment;
+        long ipOff = b.offset + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
+        int localIp = Ipv4.dst(s, ipOff);
+        int localPort = Tcp.dstPort(s, tcpOff);
+        int remoteIp = Ipv4.src(s, ipOff);
+        int remotePort = Tcp.srcPort(s, tcpOff);
+        TasFlow f = allFlows.get(localIp, localPort, remoteIp, remotePort);
+        TasListener l = f == null ? null : (TasListener) f.listener;
+        if (f == null || f.dead || f.queue < 0 || l == null) {
+            return false;
+        }
+        int thl = Tcp.headerLength(s, tcpOff);
+        if (!opts.parse(s, tcpOff + Tcp.MIN_HEADER_LENGTH, thl - Tcp.MIN_HEADER_LENGTH)) {
+            counters.increment(TasCounter.DROP_MALFORMED_TCP);
+            port.free(b);
+            return true;
+        }
+        int seq = Tcp.seq(s, tcpOff);
+        int ack = Tcp.ack(s, tcpOff);
+        boolean ts = params.timestamps() && opts.hasTimestamp;
+        int tsBits = ts ? opts.tsEcr & TasSynCookies.TS_OPTION_BITS : -1;
+        int mssClass = seq - 1 != f.irs() ? -1
+            : cookies.check(localIp, localPort, remoteIp, remotePort, seq - 1, tsBits, ack - 1, now);
+        if (mssClass < 0) {
+            counters.increment(TasCounter.SYN_COOKIES_FAILED);
+            rst(localIp, localPort, remoteIp, remotePort, Ethernet.src(s, b.offset), ack, 0, false);
+            port.free(b);
+            return true;
+        }
+        f.cookieRebase = new TasFlow.CookieRebase(ack - 1, TasSynCookies.MSS_CLASSES[mssClass],
+            ts ? TasSynCookies.wscaleOf(tsBits) : -1, ts && TasSynCookies.sackOf(tsBits), ts,
+            ts && TasSynCookies.ecnOf(tsBits), params.ourWindowScale(rxCapacity(l)));
+        counters.increment(TasCounter.SYN_COOKIES_VALIDATED);
+        if (engine.fastPath(f.queue).handOver(b)) {
+            counters.increment(TasCounter.RX_STEERED);
+        } else {
+            counters.increment(TasCounter.DROP_STEERED_QUEUE_FULL); // the peer retransmits; the rebase waits
+            port.free(b);
+        }
+        return true;
+    }
+
+    /**
+     * The ACK that completes a passive open whose connection has no rings yet (its core passed it
+     * on, unprocessed): allocate them now, at ESTABLISHED, and hand the ACK back to the core,
+     * which adopts them and establishes the connection. Without ring memory the connection is
+     * refused visibly, never left to hang: counted in conn_buffer_exhausted, and its core resets
+     * it (a RST to the peer, whose final ACK we cannot take, as Linux's tcp_abort_on_overflow).
+     * Returns false when the flow is gone meanwhile: the segment is then handled as any stray.
+     */
+    private boolean grantRings(PacketBuffer b, long now) {
+        b.flags &= ~PacketBuffer.RX_NEEDS_RINGS;
+        MemorySegment s = b.segment;
+        long ipOff = b.offset + Ethernet.HEADER_LENGTH;
+        long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
+        TasFlow f = allFlows.get(Ipv4.dst(s, ipOff), Tcp.dstPort(s, tcpOff), Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff));
+        if (f == null || f.dead || f.queue < 0) {
+            return false;
+        }
+        TasFastPath fp = engine.fastPath(f.queue);
+        // A retransmitted final ACK may come while the first one's grant is on its way: one grant.
+        if (f.grantedRx == null && !engine.grantRings(f)) {
+            counters.increment(TasCounter.CONN_BUFFER_EXHAUSTED);
+            port.free(b);
+            warnRefusal(f.localIp, f.localPort, now, "no ring memory left for an established connection, which"
+                + " needs " + (f.rxPlanned + f.txPlanned) + " bytes (raise shm-len, or lower tcp-rxbuf-len/tcp-txbuf-len)");
+            fp.command(f, TasFlow.CMD_ABORT); // RST to the peer, backlog slot freed
+            return true;
+        }
+        if (fp.handOver(b)) {
+            counters.increment(TasCounter.RX_RINGS_GRANTED);
+        } else {
+            // The peer retransmits (or our SYN-ACK does, and its ACK comes again): the grant stays.
+            counters.increment(TasCounter.DROP_STEERED_QUEUE_FULL);
+            port.free(b);
+        }
+        return true;
+    }
+
     /**
      * Refuses a connection the engine has no resources for (its SYN, or the final ACK of a cookie
      * handshake): a RST (RFC 9293 3.10.7.1's form for what it answers), and a warning at most
@@ -528,6 +654,11 @@ public final class TasSlowPath {
     private void refuse(int localIp, int localPort, int remoteIp, int remotePort, long remoteMac, int rstSeq,
                         int rstAck, boolean withAck, long now, String why) {
         rst(localIp, localPort, remoteIp, remotePort, remoteMac, rstSeq, rstAck, withAck);
+        warnRefusal(localIp, localPort, now, why);
+    }
+
+    /** The refusal warning, at most every 10 s (the counters say how many). */
+    private void warnRefusal(int localIp, int localPort, long now, String why) {
         if (lastRefusalWarning == 0 || now - lastRefusalWarning >= REFUSAL_WARNING_INTERVAL_NANOS) {
             lastRefusalWarning = now;
             LOG.log(System.Logger.Level.WARNING, "refusing connections to {0}:{1}: {2} (counted in"
@@ -535,9 +666,14 @@ public final class TasSlowPath {
         }
     }
 
-    /** The receive ring a connection of {@code l} gets (as {@code Engine.newFlow} sizes it). */
+    /**
+     * The largest receive ring a connection of {@code l} may get (as {@code Engine.newFlow} sizes
+     * it, autotuning included): what a cookie SYN-ACK's window scale must cover.
+     */
     private int rxCapacity(TasListener l) {
-        return io.tasnetty.engine.flow.TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
+        int initial = io.tasnetty.engine.flow.TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
+        boolean tuned = l.rxBufLen() <= 0 && l.ringAllocator() == null;
+        return tuned ? Math.max(initial, io.tasnetty.engine.flow.TasByteRing.roundUp(params.rxBufMax())) : initial;
     }
 
     /**
@@ -574,8 +710,9 @@ public final class TasSlowPath {
         Ipv4.writeHeader(s, ipOff, Ipv4.MIN_HEADER_LENGTH + hdr, 0, Ipv4.ECN_NOT_ECT, Ipv4.DEFAULT_TTL,
             Ipv4.PROTO_TCP, localIp, remoteIp);
         // RFC 7323 2.2: the window of a SYN-ACK is never scaled.
+        int rxInitial = io.tasnetty.engine.flow.TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
         Tcp.writeHeader(s, tcpOff, localPort, remotePort, iss, seq + 1, hdr, Tcp.SYN | Tcp.ACK | (ecn ? Tcp.ECE : 0),
-            Math.min(65535, rxCap));
+            Math.min(65535, Math.min(rxInitial, rxCap)));
         Ipv4.headerChecksum(s, ipOff, Ipv4.computeHeaderChecksum(s, ipOff, Ipv4.MIN_HEADER_LENGTH));
         Tcp.checksum(s, tcpOff, Tcp.checksum(s, tcpOff, hdr, localIp, remoteIp));
         b.length = Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH + hdr;
@@ -652,6 +789,11 @@ public final class TasSlowPath {
             syn.tsVal = opts.tsVal; // TS.Recent: this ACK's (RFC 7323 4.3)
         }
         TasFastPath.negotiatePassive(f, syn, ecn, params);
+        if (params.windowScale() && syn.windowScale >= 0) {
+            // The scale our cookie SYN-ACK announced, whatever ring this connection got (a looped
+            // one gets tcp-loopback-buf-len): announcing less than the ring holds is safe.
+            f.rcvWscale(params.ourWindowScale(rxCapacity(l)));
+        }
         TasConnection.forPassiveOpen(engine.access(), f);
         counters.increment(TasCounter.SYN_COOKIES_VALIDATED);
         install(f);
@@ -726,7 +868,7 @@ public final class TasSlowPath {
         f.sndNxt(f.iss());
         f.sndMax(f.iss());
         f.recover(f.iss()); // RFC 6582 3.2 step 1
-        f.rcvWscale(params.ourWindowScale(f.rx.capacity()));
+        f.rcvWscale(params.ourWindowScale(f.rxCapacityMax())); // autotuning may grow the ring
         f.mss(params.mssFor(loop));
         f.state(TcpState.SYN_SENT);
         counters.increment(TasCounter.CONN_ACTIVE_OPENS);
@@ -1125,8 +1267,34 @@ public final class TasSlowPath {
         if (!f.ringsPinned) {
             engine.engineDoneWithRings(f); // else the fast path releases them once its looped segments are through
         }
+        engine.releaseUnadoptedGrant(f);
+        MemorySegment grow = f.rxGrowBlock;
+        if (grow != null) {
+            f.rxGrowBlock = null;
+            engine.releaseRing(f, grow); // a larger receive ring its core never moved to
+        }
         engine.flowReclaimed(f);
         counters.increment(TasCounter.CONN_CLOSED);
+    }
+
+    /**
+     * Fast path → slow path (queued): receive-buffer autotuning wants {@code f}'s receive ring to
+     * be {@code size} bytes. The memory is allocated here, off the data path; the core moves the
+     * ring once it is empty. Out of ring memory, the connection keeps its ring (counted): growth
+     * is an optimisation, never a reason to refuse or reset.
+     */
+    public void growRxRing(TasFlow f, int size) {
+        control(() -> {
+            if (f.dead || f.rxGrowBlock != null) {
+                return; // (reclaim follows and finds nothing to give back)
+            }
+            MemorySegment m = engine.allocateRing(f, size);
+            if (m == null) {
+                counters.increment(TasCounter.TCP_RX_RING_GROWTH_REFUSED);
+                return;
+            }
+            f.rxGrowBlock = m;
+        });
     }
 
     /** Fast path → slow path (queued): the rings of a flow whose looped segments are through. */

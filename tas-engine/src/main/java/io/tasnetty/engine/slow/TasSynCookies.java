@@ -47,9 +47,12 @@ final class TasSynCookies {
     private static final int TS_USED = 1 << 6;
 
     private final TasSipHash mac;
-    /** When the last cookie was sent (valid while {@link #sentAny}). */
-    private long lastSentNanos;
-    private boolean sentAny;
+    /**
+     * When the last cookie was sent (valid while {@link #sentAny}). Volatile: fast-path cores ask
+     * {@link #mayValidate} before they pass the slow path an ACK a half-open connection refuses.
+     */
+    private volatile long lastSentNanos;
+    private volatile boolean sentAny;
 
     /** The key is derived from the engine's secret (seed or SecureRandom), apart from the ISN key. */
     TasSynCookies(long k0, long k1) {

@@ -12,15 +12,17 @@ public enum TasCounter {
     TX_PORT_FULL("transmit bursts the port did not fully take (retried later)"),
     TX_NO_BUFFER("transmits delayed because no packet buffer was free"),
     // Where each received packet went. With the DROP_* counters of the receive path they add up:
-    // fast paths' RX_PACKETS + the slow path's RX_STEERED = their header DROP_*s +
+    // fast paths' RX_PACKETS + the slow path's RX_STEERED + RX_RINGS_GRANTED = their header DROP_*s +
     // DROP_EXCEPTION_QUEUE_FULL + DROP_STEERED_NO_FLOW + RX_FLOW_SEGMENTS + RX_EXCEPTIONS;
-    // slow path: RX_EXCEPTIONS = RX_ARP + DROP_MALFORMED_ARP + its TCP outcomes (RX_STEERED and
-    // DROP_STEERED_QUEUE_FULL among them).
+    // slow path: RX_EXCEPTIONS = RX_ARP + DROP_MALFORMED_ARP + its TCP outcomes (RX_STEERED,
+    // RX_RINGS_GRANTED and DROP_STEERED_QUEUE_FULL among them).
     RX_FLOW_SEGMENTS("segments handed to a connection's TCP state machine (what it drops is counted too)"),
     RX_EXCEPTIONS("packets handed to the slow path (ARP, SYNs, segments for no installed connection)"),
     RX_ARP("well-formed ARP packets processed by the slow path"),
     RX_STEERED("segments that arrived on another queue than their connection's (or just before its install"
         + " reached its core), handed over to the connection's core by the slow path"),
+    RX_RINGS_GRANTED("final ACKs of passive opens handed back to their connection's core with the rings the"
+        + " slow path granted at ESTABLISHED (half-open connections hold none)"),
 
     DROP_MALFORMED_ETH("dropped: frame shorter than an Ethernet header"),
     DROP_UNKNOWN_ETHERTYPE("dropped: not IPv4 or ARP"),
@@ -41,6 +43,8 @@ public enum TasCounter {
     DROP_NO_FLOW("dropped: segment for no connection (answered with RST where RFC 9293 says so)"),
     DROP_OUT_OF_WINDOW("dropped: segment outside the receive window (answered with ACK)"),
     DROP_BAD_ACK("dropped: ACK for data never sent, or older than SND.UNA - MAX.SND.WND (RFC 5961 5.2)"),
+    TCP_RX_RING_GROWN("receive rings moved to twice their size by autotuning (tcp-rxbuf-max)"),
+    TCP_RX_RING_GROWTH_REFUSED("receive-ring growth refused: no ring memory left (shm-len); the ring keeps its size"),
     DROP_RX_RING_FULL("payload bytes dropped: receive ring full (peer ignored our window)"),
     DROP_OOO_NO_SLOT("dropped: out-of-order segment with no free interval slot"),
     DROP_EXCEPTION_QUEUE_FULL("dropped: slow-path exception queue full"),

@@ -63,7 +63,8 @@ class TasHostileInputTest {
         TasCounter.RX_ARP, TasCounter.DROP_MALFORMED_ARP, TasCounter.DROP_NO_FLOW, TasCounter.DROP_FLOW_NOT_READY,
         TasCounter.CONN_NO_LISTENER, TasCounter.DROP_MALFORMED_TCP, TasCounter.CONN_BACKLOG_FULL,
         TasCounter.CONN_FLOW_TABLE_FULL, TasCounter.CONN_BUFFER_EXHAUSTED, TasCounter.CONN_PASSIVE_OPENS,
-        TasCounter.RX_STEERED, TasCounter.DROP_STEERED_QUEUE_FULL, TasCounter.DROP_NOT_TCP,
+        TasCounter.RX_STEERED, TasCounter.RX_RINGS_GRANTED, TasCounter.DROP_STEERED_QUEUE_FULL,
+        TasCounter.DROP_NOT_TCP,
         TasCounter.DROP_ICMP_INVALID, TasCounter.ICMP_ECHO_REPLIES, TasCounter.ICMP_ECHO_UNANSWERED,
         TasCounter.SYN_COOKIES_SENT, TasCounter.SYN_COOKIES_FAILED};
 
@@ -459,7 +460,8 @@ class TasHostileInputTest {
         Counters fast = Counters.of(e, "fp");
         Counters slow = Counters.of(e, "slow");
         // Segments the slow path handed over to their flow's core are received there a second time.
-        long rx = fast.get(TasCounter.RX_PACKETS) + slow.get(TasCounter.RX_STEERED);
+        long rx = fast.get(TasCounter.RX_PACKETS) + slow.get(TasCounter.RX_STEERED)
+            + slow.get(TasCounter.RX_RINGS_GRANTED);
         long out = 0;
         for (TasCounter c : FAST_PATH_OUTCOMES) {
             out += fast.get(c);

@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * neither is scaled unless both SYNs carried the option.
  */
 class TcpWindowTest {
-    private EngineHarness h = new EngineHarness(TasConfig.builder().set("cc", "const-rate"));
+    // Fixed rings (tcp-rxbuf-max at its least: no autotuning), so the scale is the ring's own.
+    private EngineHarness h = new EngineHarness(TasConfig.builder().set("cc", "const-rate").set("tcp-rxbuf-max", "2048"));
 
     @AfterEach
     void close() {
@@ -31,7 +32,7 @@ class TcpWindowTest {
 
     private void use(TasConfig.Builder b) {
         h.close();
-        h = new EngineHarness(b.set("cc", "const-rate"));
+        h = new EngineHarness(b.set("cc", "const-rate").set("tcp-rxbuf-max", "2048"));
     }
 
     @Test

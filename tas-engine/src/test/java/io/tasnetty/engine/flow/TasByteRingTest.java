@@ -50,4 +50,44 @@ class TasByteRingTest {
         assertThat(TasByteRing.roundUp(1000)).isEqualTo(1024);
         assertThat(TasByteRing.roundUp(1024)).isEqualTo(1024);
     }
+    @Test
+    void shouldGrowOnlyWhenEmptyAndKeepPositionsAndBytesAcrossTheMove() {
+        try (Arena arena = Arena.ofConfined()) {
+            TasByteRing ring = new TasByteRing(arena.allocate(1024));
+            // Positions well past the first wrap, so the byte at p moves from p & 1023 to p & 4095.
+            byte[] first = new byte[900];
+            for (int i = 0; i < first.length; i++) {
+                first[i] = (byte) i;
+            }
+            for (int round = 0; round < 3; round++) {
+                long tail = ring.tailPlain();
+                ring.copyIn(tail, ByteBuffer.wrap(first), first.length);
+                ring.publishTail(tail + first.length);
+                assertThat(ring.grow(arena.allocate(4096))).as("unread bytes: no move").isNull();
+                ByteBuffer dst = ByteBuffer.allocate(first.length);
+                ring.copyOut(ring.headPlain(), dst, first.length);
+                ring.publishHead(ring.headPlain() + first.length);
+                assertThat(dst.array()).isEqualTo(first);
+            }
+            long pos = ring.tailPlain();
+            var bigger = arena.allocate(4096);
+            var old = ring.grow(bigger);
+            assertThat(old).isNotNull();
+            assertThat(old.byteSize()).isEqualTo(1024);
+            assertThat(ring.capacity()).isEqualTo(4096);
+            assertThat(ring.memory()).isSameAs(bigger);
+            assertThat(ring.tailPlain()).isEqualTo(pos);
+            assertThat(ring.writable()).isEqualTo(4096);
+            byte[] big = new byte[4000];
+            for (int i = 0; i < big.length; i++) {
+                big[i] = (byte) (i * 7);
+            }
+            ring.copyIn(pos, ByteBuffer.wrap(big), big.length);
+            ring.publishTail(pos + big.length);
+            ByteBuffer dst = ByteBuffer.allocate(big.length);
+            ring.copyOut(ring.headPlain(), dst, big.length);
+            assertThat(dst.array()).isEqualTo(big);
+            assertThatThrownBy(() -> ring.grow(arena.allocate(2048))).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
 }

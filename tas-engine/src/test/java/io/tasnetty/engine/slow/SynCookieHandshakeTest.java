@@ -104,6 +104,67 @@ class SynCookieHandshakeTest {
         }
     }
 
+    /**
+     * The race TasManyConnectionsTest hit under load (issue 11): a SYN meets a full backlog and
+     * gets a cookie; the client's retransmitted SYN meets a backlog with room and makes a
+     * half-open connection with our own ISS; the client took the cookie SYN-ACK and ACKs the
+     * cookie. Linux establishes that connection from the cookie; a RST would reset a client that
+     * is ESTABLISHED.
+     */
+    @Test
+    void shouldEstablishOnTheCookieWhenTheRetransmittedSynMadeAHalfOpenConnectionMeanwhile() {
+        try (EngineHarness h = new EngineHarness()) {
+            TasListener l = fullListener(h);
+            Segment cookie = synAckFor(h, 40000, 1000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0));
+            assertThat(h.engine.counter(TasCounter.SYN_COOKIES_SENT)).isEqualTo(1);
+            // The half-open connection that filled the backlog is reset by its client: room again.
+            h.peer.send(39999, ENGINE_IP, PORT, 5001, 0, Tcp.RST, 0, new byte[0], Opts.none());
+            h.step();
+            Segment own = synAckFor(h, 40000, 1000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0));
+            assertThat(own.seq()).as("a half-open connection with its own ISS").isNotEqualTo(cookie.seq());
+            assertThat(h.engine.counter(TasCounter.SYN_COOKIES_SENT)).isEqualTo(1);
+
+            ScriptedConnection sc = new ScriptedConnection(h, null, 40000, PORT, 1000, cookie.seq());
+            sc.data(bytes(100)); // the ACK of the cookie SYN-ACK, with a request
+            List<Segment> out = h.step();
+            assertThat(out).noneMatch(s -> s.has(Tcp.RST));
+            assertThat(out).as("acknowledged on the cookie's sequence space")
+                .anyMatch(s -> s.has(Tcp.ACK) && s.ack() == 1001 + 100 && s.seq() == cookie.seq() + 1);
+            assertThat(h.engine.counter(TasCounter.SYN_COOKIES_VALIDATED)).isEqualTo(1);
+            assertThat(h.engine.counter(TasCounter.CONN_ESTABLISHED)).isEqualTo(1);
+            TasConnection c = h.ctx.accept(l);
+            assertThat(c).isNotNull();
+            assertThat(c.state()).isEqualTo(TcpState.ESTABLISHED);
+            assertThat(c.flow().sndWscale()).as("the cookie agreed no scaling (no timestamps)").isZero();
+            ScriptedConnection conn = new ScriptedConnection(h, c, 40000, PORT, 1000, cookie.seq());
+            conn.peerSeq = sc.peerSeq;
+            assertThat(conn.read(1000)).isEqualTo(bytes(100));
+            assertThat(conn.write(bytes(2000, 3))).isEqualTo(2000);
+            List<Segment> data = ScriptedConnection.dataOf(h.step());
+            assertThat(data).isNotEmpty();
+            assertThat(data.get(0).seq()).isEqualTo(cookie.seq() + 1);
+            conn.ack(cookie.seq() + 1 + 2000);
+            assertThat(h.step()).noneMatch(s -> s.has(Tcp.RST));
+            assertThat(h.advanceMillis(5000)).as("our own SYN-ACK is not retransmitted")
+                .noneMatch(s -> s.has(Tcp.SYN) || s.has(Tcp.RST));
+        }
+    }
+
+    @Test
+    void shouldStillResetAHalfOpenConnectionsUnacceptableAckThatIsNoCookie() {
+        try (EngineHarness h = new EngineHarness()) {
+            fullListener(h);
+            synAckFor(h, 40000, 1000, Tcp.SYN, Opts.syn(1460, -1, false, false, 0)); // cookies are out
+            // The half-open connection from 39999 (ISN 5000) gets an ACK of something we never sent.
+            h.peer.send(39999, ENGINE_IP, PORT, 5001, 12345, Tcp.ACK, 65535, new byte[0], Opts.none());
+            List<Segment> out = h.step();
+            assertThat(out).extracting(Segment::flags).containsExactly(Tcp.RST);
+            assertThat(out.get(0).seq()).as("RFC 9293 3.10.7.4: SEQ = SEG.ACK").isEqualTo(12345);
+            assertThat(h.engine.counter(TasCounter.SYN_COOKIES_FAILED)).isEqualTo(1);
+            assertThat(h.engine.counter(TasCounter.SYN_COOKIES_VALIDATED)).isZero();
+        }
+    }
+
     @Test
     void shouldRefuseAWrongCookieWithARstAndCountIt() {
         try (EngineHarness h = new EngineHarness()) {
