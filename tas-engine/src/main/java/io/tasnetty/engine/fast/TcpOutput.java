@@ -389,8 +389,8 @@ final class TcpOutput {
     /**
      * In-order data on a network connection (RFC 1122 4.2.3.2, RFC 9293 3.8.6.3): acknowledged at
      * once during the quick-ack phase (the first segments of a connection, or after an RTO of
-     * silence, as Linux: slow start needs every ACK then), at once when two full-sized segments
-     * are unacknowledged, and otherwise within {@link #DELAYED_ACK_WAN_NANOS} unless a segment
+     * silence, as Linux: slow start needs every ACK then), at once when more than one full-sized
+     * segment is unacknowledged, and otherwise within {@link #DELAYED_ACK_WAN_NANOS} unless a segment
      * we send first carries it. (Segments of one receive burst still share one ACK.)
      */
     /** TCP_QUICKACK: the quick-ack phase again, and a delayed ACK goes now (Linux's tcp_enter_quickack_mode). */
@@ -414,7 +414,12 @@ final class TcpOutput {
             scheduleAck(f);
             return;
         }
-        if (f.rcvNxt() - f.lastAckSent >= 2 * f.mss()) {
+        // More than one full-sized segment unacknowledged: ACK now. That is "every second
+        // full-sized segment" for a stream of them, and, as Linux's __tcp_ack_snd_check (more
+        // than rcv_mss), also a full segment followed by a short one: a sender's tail loss probe
+        // waits only 2 SRTT when two segments are out (RFC 8985 7.2), so a delayed ACK there
+        // would cost a spurious retransmission.
+        if (f.rcvNxt() - f.lastAckSent > f.mss()) {
             scheduleAck(f);
             return;
         }
@@ -574,8 +579,11 @@ final class TcpOutput {
      * is out. Requires SACK: the probe's ACK is what reveals the loss.
      */
     void armProbe(TasFlow f, long now) {
+        // Nor after a retransmission timeout until an ACK makes progress (backoff 0 again): that
+        // is loss recovery too (RFC 8985 7.2; Linux probes only in CA_Open), and a probe there
+        // would push the backed-off RTO (and a TCP_USER_TIMEOUT verdict) out by a PTO each time.
         if (f.loopback || f.tlpOut || f.inRecovery() || !f.sackOn() || f.srttNanos() == 0
-            || f.sndUna() == f.sndMax()) {
+            || f.sndUna() == f.sndMax() || f.backoff() > 0) {
             f.ptoDeadline = 0;
             return;
         }
@@ -619,7 +627,7 @@ final class TcpOutput {
         } else if (f.finSent()) {
             emit(f, Tcp.ACK | Tcp.FIN, f.finSentSeq(), 0, 0, now);
         }
-        f.rtoDeadline(now + f.rtoNanos());
+        f.rtoDeadline(TcpTimers.clampToUserTimeout(f, now, now + f.rtoNanos()));
         TcpTimers.arm(wheel, f);
     }
 

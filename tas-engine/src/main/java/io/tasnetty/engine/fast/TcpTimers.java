@@ -278,12 +278,16 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         f.sndNxt(f.sndUna());
         f.paceTokens(Math.max(f.paceTokens(), f.mss()));
         out.sendData(f, now, 1);
-        long deadline = now + f.rtoNanos();
-        if (ut > 0) {
-            // As Linux's tcp_clamp_rto_to_user_timeout: the verdict comes on time, not one backed-off RTO later.
-            deadline = Math.min(deadline, Math.max(now + 1, f.unackedSinceNanos + ut));
-        }
-        f.rtoDeadline(deadline);
+        f.rtoDeadline(clampToUserTimeout(f, now, now + f.rtoNanos()));
         out.markTx(f);
+    }
+
+    /**
+     * An RTO deadline no later than the TCP_USER_TIMEOUT verdict, as Linux's
+     * tcp_clamp_rto_to_user_timeout: the verdict comes on time, not one backed-off RTO later.
+     */
+    static long clampToUserTimeout(TasFlow f, long now, long deadline) {
+        long ut = f.userTimeoutNanos;
+        return ut > 0 ? Math.min(deadline, Math.max(now + 1, f.unackedSinceNanos + ut)) : deadline;
     }
 }
