@@ -235,8 +235,15 @@ final class TcpInput {
             }
             // A zero-window probe (seq == rcvNxt) still carries a valid ACK: process it below.
             if (!(wnd == 0 && segSeq == f.rcvNxt())) {
-                counters.increment(segLen > 0 && lt(segSeq, f.rcvNxt())
-                    ? TasCounter.TCP_DUPLICATE_SEGMENTS : TasCounter.DROP_OUT_OF_WINDOW);
+                boolean duplicate = segLen > 0 && lt(segSeq, f.rcvNxt());
+                counters.increment(duplicate ? TasCounter.TCP_DUPLICATE_SEGMENTS : TasCounter.DROP_OUT_OF_WINDOW);
+                if (duplicate && f.sackOn() && len > 0) {
+                    // RFC 2883 4.1: tell the sender this arrived twice (its retransmission was
+                    // needless, and it may undo the window cut); clipped at RCV.NXT as Linux does.
+                    f.dsackPending = true;
+                    f.dsackLeft = segSeq;
+                    f.dsackRight = gt(segSeq + len, f.rcvNxt()) ? f.rcvNxt() : segSeq + len;
+                }
                 out.scheduleAck(f);
                 return;
             }
@@ -440,6 +447,7 @@ final class TcpInput {
                 counters.increment(TasCounter.TCP_FAST_RETRANSMITS);
                 f.inRecovery(true);
                 f.recover(f.sndMax());
+                TcpSack.beginUndoEpisode(f, false);
                 cc.onFastRetransmit(f, now);
                 congestionWindowReduced(f);
                 out.retransmitFirst(f, now);
@@ -541,6 +549,7 @@ final class TcpInput {
                 counters.increment(TasCounter.TCP_SACK_RECOVERIES);
                 f.inRecovery(true);
                 f.recover(f.sndMax());
+                TcpSack.beginUndoEpisode(f, false);
                 cc.onFastRetransmit(f, now);
                 congestionWindowReduced(f);
                 f.tlpOut = false;

@@ -47,8 +47,8 @@ final class TcpOutput {
     private final PacketBuffer[] oneBuf = new PacketBuffer[1];
     private int txCount;
     /** SACK blocks of the segment being built (copied from the flow's out-of-order intervals). */
-    private final int[] sackLeft = new int[TasFlow.OOO_MAX];
-    private final int[] sackRight = new int[TasFlow.OOO_MAX];
+    private final int[] sackLeft = new int[TasFlow.OOO_MAX + 1];
+    private final int[] sackRight = new int[TasFlow.OOO_MAX + 1];
 
     /** Flows with something to send, in FIFO order (intrusive list through {@code txNext}). */
     private TasFlow txHead;
@@ -250,6 +250,7 @@ final class TcpOutput {
                 int sndMax = f.sndMax();
                 if (sndNxt != sndMax) {
                     counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+                    TcpSack.retransmitted(f);
                 } else if (!f.rttTiming()) {
                     f.rttTiming(true);
                     f.rttSeq(sndNxt);
@@ -511,6 +512,7 @@ final class TcpOutput {
         int unacked = (int) (tx.tail() - tx.headPlain());
         int len = Math.min(maxPayload(f), Math.min(unacked, f.sndMax() - seq));
         counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+        TcpSack.retransmitted(f);
         f.rttTiming(false);
         if (len > 0) {
             emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
@@ -560,6 +562,7 @@ final class TcpOutput {
                 f.firstRxtNanos = now;
             }
             counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+            TcpSack.retransmitted(f);
             counters.increment(TasCounter.TCP_SACK_RETRANSMITS);
             seq += len;
             f.highRxt = seq;
@@ -622,6 +625,7 @@ final class TcpOutput {
             int seq = dataEnd - len;
             if (emit(f, Tcp.ACK, seq, tx.headPlain() + (seq - f.sndUna()), len, now)) {
                 counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+                TcpSack.retransmitted(f);
                 f.rttTiming(false);
             }
         } else if (f.finSent()) {
@@ -677,12 +681,24 @@ final class TcpOutput {
         int fl = f.flags(); // the record is off-heap: read each field once per segment
         boolean ts = (fl & TasFlow.F_TS_ON) != 0;
         int sackBlocks = (fl & TasFlow.F_SACK_ON) != 0 ? f.oooCount() : 0;
-        int optLen = 0;
-        if (ts || sackBlocks > 0) {
-            for (int i = 0; i < sackBlocks; i++) {
-                sackLeft[i] = f.oooStart(i);
-                sackRight[i] = f.oooEnd(i);
+        // A D-SACK goes first (RFC 2883 4.1), on a pure ACK only: a data segment's payload was
+        // sized without its 8 bytes (maxPayload). Reported once, as Linux does.
+        int first = 0;
+        if (f.dsackPending) {
+            f.dsackPending = false;
+            if (len == 0 && (fl & TasFlow.F_SACK_ON) != 0) {
+                sackLeft[0] = f.dsackLeft;
+                sackRight[0] = f.dsackRight;
+                first = 1;
             }
+        }
+        int optLen = 0;
+        if (ts || sackBlocks > 0 || first > 0) {
+            for (int i = 0; i < sackBlocks; i++) {
+                sackLeft[first + i] = f.oooStart(i);
+                sackRight[first + i] = f.oooEnd(i);
+            }
+            sackBlocks += first;
             optLen = TcpOptions.writeAckOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, ts, tsClock(now), f.tsRecent(),
                 sackLeft, sackRight, sackBlocks);
         }

@@ -59,6 +59,7 @@ final class TcpSack {
                 // RFC 2883: a first block at or below the cumulative ACK, or inside the second
                 // block, reports a duplicate segment.
                 counters.increment(TasCounter.TCP_DSACKS_RECEIVED);
+                dsack(f, l, r);
                 continue;
             }
             lo[n] = lt(l, una) ? 0 : l - una;
@@ -75,6 +76,51 @@ final class TcpSack {
         }
         f.sackedCount = keep;
         return Math.max(0, after - before);
+    }
+
+    /**
+     * Opens an undo episode at a loss response (fast retransmit, SACK recovery, RTO), before the
+     * window is cut: remembers the window to go back to. A new recovery always starts a new
+     * episode (Linux's tcp_enter_recovery); a response that {@code continues} one (a timeout
+     * during recovery or after another timeout) keeps the first one's window (tcp_enter_loss).
+     */
+    static void beginUndoEpisode(TasFlow f, boolean continues) {
+        if (continues && f.undoRetrans >= 0) {
+            return;
+        }
+        f.undoRetrans = 0;
+        f.undoMarker = f.sndUna();
+        f.priorCwnd = f.cwnd();
+        f.priorSsthresh = f.ssthresh();
+    }
+
+    /** One more retransmission in the open undo episode, if any. */
+    static void retransmitted(TasFlow f) {
+        if (f.undoRetrans >= 0) {
+            f.undoRetrans++;
+        }
+    }
+
+    /**
+     * A D-SACK for [l, r): if it reports a segment retransmitted in the open episode, one fewer
+     * retransmission is unexplained. When none is left, every retransmission reached a peer that
+     * already had the data (reordering or a delayed ACK, not loss): the window cut is undone
+     * (RFC 3708 3; Linux's tcp_try_undo_dsack, which also keeps the larger of the two windows).
+     */
+    private void dsack(TasFlow f, int l, int r) {
+        if (f.undoRetrans <= 0 || !gt(r, f.undoMarker)) {
+            return;
+        }
+        int mss = Math.max(1, f.mss());
+        f.undoRetrans = Math.max(0, f.undoRetrans - Math.max(1, (r - l + mss - 1) / mss));
+        if (f.undoRetrans == 0) {
+            f.undoRetrans = -1;
+            f.cwnd(Math.max(f.cwnd(), f.priorCwnd));
+            if (f.priorSsthresh > f.ssthresh()) {
+                f.ssthresh(f.priorSsthresh);
+            }
+            counters.increment(TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS);
+        }
     }
 
     /** Insertion sort by start (n is at most 8), then coalesces overlapping or touching ranges. */

@@ -253,6 +253,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             fp.abortFlow(f, true, TasError.TIMED_OUT, now);
             return;
         }
+        TcpSack.beginUndoEpisode(f, f.inRecovery() || f.backoff() > 0);
         cc.onTimeout(f, now);
         TcpSack.clear(f); // RFC 2018 8: the peer may have reneged on what it SACKed
         f.highRxt = f.sndUna();

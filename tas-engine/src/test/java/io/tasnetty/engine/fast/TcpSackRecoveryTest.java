@@ -87,6 +87,53 @@ class TcpSackRecoveryTest {
         assertThat(h.engine.counter(TasCounter.TCP_RETRANSMIT_TIMEOUTS)).isZero();
     }
 
+    /** Segment 1 of 8 is delayed past 2-7, recovery re-sends it, then both copies arrive. */
+    private List<Segment> reorderedFlight(ScriptedConnection sc) {
+        sc.write(bytes(8 * MSS));
+        List<Segment> sent = h.step();
+        assertThat(sent).hasSize(8);
+        sackAck(sc, ScriptedConnection.end(sent.get(0)), sent.get(2).seq(), ScriptedConnection.end(sent.get(7)));
+        assertThat(h.step()).extracting(Segment::seq).as("the 'hole' re-sent").containsExactly(sent.get(1).seq());
+        assertThat(h.engine.counter(TasCounter.TCP_SACK_RECOVERIES)).isEqualTo(1);
+        return sent;
+    }
+
+    @Test
+    void aWindowCutForRetransmissionsThePeerReportsAsDuplicatesIsUndone() {
+        ScriptedConnection sc = withRtt(20);
+        int cwndBefore = sc.conn.flow().cwnd();
+        int ssthreshBefore = sc.conn.flow().ssthresh();
+        List<Segment> sent = reorderedFlight(sc);
+        assertThat(sc.conn.flow().cwnd()).as("cut on entering recovery").isLessThan(cwndBefore);
+        // The original arrives (everything is acknowledged), then the copy: a D-SACK for it.
+        int end = ScriptedConnection.end(sent.get(7));
+        sc.ack(end);
+        h.step();
+        sackAck(sc, end, sent.get(1).seq(), ScriptedConnection.end(sent.get(1)));
+        h.step();
+        assertThat(h.engine.counter(TasCounter.TCP_DSACKS_RECEIVED)).isEqualTo(1);
+        assertThat(h.engine.counter(TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS)).isEqualTo(1);
+        assertThat(sc.conn.flow().cwnd()).as("the window before the needless cut").isGreaterThanOrEqualTo(cwndBefore);
+        assertThat(sc.conn.flow().ssthresh()).isGreaterThanOrEqualTo(ssthreshBefore);
+    }
+
+    @Test
+    void aWindowCutForARealLossStays() {
+        ScriptedConnection sc = withRtt(20);
+        List<Segment> sent = reorderedFlight(sc);
+        int cut = sc.conn.flow().cwnd();
+        int end = ScriptedConnection.end(sent.get(7));
+        sc.ack(end); // only the copy arrived: no D-SACK for it
+        h.step();
+        // A duplicate of a segment that was never retransmitted (the network copied it) says
+        // nothing about the recovery.
+        sackAck(sc, end, sent.get(0).seq(), ScriptedConnection.end(sent.get(0)));
+        h.step();
+        assertThat(h.engine.counter(TasCounter.TCP_DSACKS_RECEIVED)).isEqualTo(1);
+        assertThat(h.engine.counter(TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS)).isZero();
+        assertThat(sc.conn.flow().cwnd()).isLessThanOrEqualTo(Math.max(cut, sc.conn.flow().ssthresh()));
+    }
+
     @Test
     void aFirstBlockBelowTheCumulativeAckIsADuplicateReport() {
         ScriptedConnection sc = withRtt(20);
