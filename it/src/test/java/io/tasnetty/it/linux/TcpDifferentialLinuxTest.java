@@ -242,6 +242,17 @@ class TcpDifferentialLinuxTest {
         o.assertNoOtherDifferences();
     }
 
+    /** RFC 2883 4.1: a segment that arrives twice is reported to the sender in a D-SACK block. */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void duplicateSegmentIsReportedWithDsack() {
+        Obs o = run("dsack", 8);
+        o.expectBoth("acked", "True");
+        o.expectBoth("dup_answer", "A/ack=7");
+        o.expectBoth("dup_sack_blocks", "1-7");
+        o.assertNoOtherDifferences();
+    }
+
     // ------------------------------------------------------------------ running and comparing
 
     /** Plays {@code scenario} against the engine, then against Linux, from source address 20 + index. */

@@ -655,7 +655,30 @@ def scenario_icmp_frag_needed(p):
     c.reset()
 
 
+def scenario_dsack(p):
+    """RFC 2883 4.1: a segment that arrives twice is reported in a first SACK block below the ACK."""
+    c = Conn(p)
+    c.connect()
+    seq = c.snd_nxt
+    c.data(b"hello\n")  # not a command: the server only reads it
+    q = p.recv_one(1.0, lambda q: c.rel_ack(q) == sub(c.snd_nxt, c.iss))
+    obs(p, "acked", q is not None)
+    time.sleep(0.05)
+    p.send("PA", seq, c.rcv_nxt, payload=b"hello\n")  # the same segment again
+    q = p.recv_one(0.5)
+    blocks = []
+    if q is not None:
+        for o in q[TCP].options:
+            if o[0] == "SAck":
+                e = list(o[1])
+                blocks = ["%d-%d" % (sub(e[i], c.iss), sub(e[i + 1], c.iss)) for i in range(0, len(e), 2)]
+    obs(p, "dup_answer", "none" if q is None else "%s/ack=%d" % (flags_of(q), c.rel_ack(q)))
+    obs(p, "dup_sack_blocks", ",".join(blocks) or "none")
+    c.reset()
+
+
 SCENARIOS = {
+    "dsack": scenario_dsack,
     "time-wait": scenario_time_wait,
     "rfc5961": scenario_rfc5961,
     "ecn": scenario_ecn,
