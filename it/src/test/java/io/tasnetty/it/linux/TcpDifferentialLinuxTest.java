@@ -253,6 +253,34 @@ class TcpDifferentialLinuxTest {
         o.assertNoOtherDifferences();
     }
 
+    /**
+     * RFC 2883 / RFC 3708: a segment only delayed (reordered) is resent on SACK evidence, which
+     * cuts the window; the D-SACK for the needless copy undoes the cut. Read from the counters:
+     * Linux's TcpExtTCPDSACKUndo, the engine's TCP_SPURIOUS_RETRANSMIT_UNDOS.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void spuriousRetransmissionIsUndoneOnDsack() {
+        long linuxBefore = linuxCounter("TcpExtTCPDSACKUndo");
+        long engineBefore = f.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS);
+        Obs o = run("reorder", 9);
+        o.linux.put("undone", String.valueOf(linuxCounter("TcpExtTCPDSACKUndo") - linuxBefore));
+        o.engine.put("undone", String.valueOf(
+                f.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS) - engineBefore));
+        System.out.printf("  undone: engine=%s linux=%s%n", o.engine.get("undone"), o.linux.get("undone"));
+        o.expectBoth("delayed_segment_resent", "True");
+        o.expectBoth("undone", "1");
+        o.assertNoOtherDifferences();
+    }
+
+    /** A TCP MIB counter of the Linux target's namespace (nstat: absolute, zeros included, no history). */
+    private static long linuxCounter(String name) {
+        String out = Sh.inNs(targetNs, "nstat", "-asz", name);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(name + "\\s+(\\d+)").matcher(out);
+        assertThat(m.find()).as("nstat's " + name + ": " + out).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
     // ------------------------------------------------------------------ running and comparing
 
     /** Plays {@code scenario} against the engine, then against Linux, from source address 20 + index. */

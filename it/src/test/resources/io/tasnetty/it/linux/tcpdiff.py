@@ -677,7 +677,51 @@ def scenario_dsack(p):
     c.reset()
 
 
+def scenario_reorder(p):
+    """RFC 2883 / RFC 3708: a segment that was only delayed is resent on SACK evidence; the
+    D-SACK for the needless copy lets the sender undo its window cut (the test reads the
+    counters: Linux's TCPDSACKUndo, the engine's TCP_SPURIOUS_RETRANSMIT_UNDOS)."""
+    c = Conn(p)
+    c.connect()
+    L = learn_seglen(c)
+    for _ in range(3):
+        c.request(100)
+        c.receive(100)
+    n = 10
+    c.request(n * L)
+    base = c.rcv_nxt
+    got = set()
+    resent = False
+    deadline = time.time() + 3
+    while time.time() < deadline and not resent:
+        for q in p.recv(deadline - time.time(), until=lambda q: len(payload_of(q)) > 0):
+            if not payload_of(q):
+                continue
+            i = sub(q[TCP].seq, base) // L
+            if i in got:
+                resent |= i == 1
+                continue
+            got.add(i)
+            if i == 1:
+                continue  # delayed in the network: it arrives after the copy
+            c.rcv_nxt = (base + L) if 0 in got else base
+            above = sorted(j for j in got if j >= 2)
+            if above:
+                c.ack(sack_blocks=[(base + above[0] * L, base + (above[-1] + 1) * L)])
+            else:
+                c.ack()
+    obs(p, "delayed_segment_resent", resent)
+    # The delayed original arrives: everything is acknowledged. Then the copy: a D-SACK.
+    c.rcv_nxt = (base + n * L) & 0xffffffff
+    c.ack()
+    time.sleep(0.02)
+    c.ack(sack_blocks=[(base + L, base + 2 * L)])
+    time.sleep(0.2)
+    c.reset()
+
+
 SCENARIOS = {
+    "reorder": scenario_reorder,
     "dsack": scenario_dsack,
     "time-wait": scenario_time_wait,
     "rfc5961": scenario_rfc5961,

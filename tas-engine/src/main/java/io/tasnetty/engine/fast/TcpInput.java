@@ -567,10 +567,14 @@ final class TcpInput {
         }
         int delivered = newly + (partialAck ? f.mss() : 0);
         if (delivered > 0 && !partialAck && f.firstRxtNanos != 0 && f.srttNanos() > 0
-            && now - f.firstRxtNanos > f.srttNanos() + (f.srttNanos() >> 2)) {
+            && now - f.firstRxtNanos > f.srttNanos() + (f.srttNanos() >> 2)
+            && gt(f.sacked[2 * f.sackedCount - 1], f.firstRxtSndMax)) {
             // A lost retransmission (RFC 8985's idea in its simplest form): the hole at SND.UNA
-            // was re-sent more than 1.25 RTT ago, yet the peer keeps SACKing newer data and not
-            // it. Send it again now rather than wait for the RTO.
+            // was re-sent more than 1.25 RTT ago, and the peer has since SACKed data first sent
+            // after that copy, yet not the copy. Send it again now rather than wait for the RTO.
+            // Only data sent later counts (RFC 8985 6.2, by transmission order): SACKs that are
+            // merely slow to come for data sent before the copy prove nothing, and resending on
+            // them made a needless copy whenever the peer's ACKs lagged.
             counters.increment(TasCounter.TCP_LOST_RETRANSMITS);
             f.highRxt = f.sndUna();
         }

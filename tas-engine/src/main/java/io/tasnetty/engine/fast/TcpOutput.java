@@ -518,6 +518,7 @@ final class TcpOutput {
             emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
             f.highRxt = seq + len;
             f.firstRxtNanos = now;
+            f.firstRxtSndMax = f.sndMax();
         } else if (f.finSent() && seq == f.finSentSeq()) {
             emit(f, Tcp.ACK | Tcp.FIN, seq, 0, 0, now);
         }
@@ -560,6 +561,7 @@ final class TcpOutput {
             }
             if (seq == una) {
                 f.firstRxtNanos = now;
+                f.firstRxtSndMax = f.sndMax();
             }
             counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
             TcpSack.retransmitted(f);

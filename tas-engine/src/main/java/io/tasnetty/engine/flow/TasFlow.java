@@ -314,6 +314,8 @@ public final class TasFlow {
     public long lastChallengeAckNanos;
     /** When the segment at SND.UNA was last retransmitted in recovery (lost-retransmission detection). */
     public long firstRxtNanos;
+    /** SND.MAX when the segment at SND.UNA was last retransmitted: data above it was sent later. */
+    public int firstRxtSndMax;
     /** RFC 6675 HighRxt: the end of what loss recovery has retransmitted so far. */
     public int highRxt;
     /**

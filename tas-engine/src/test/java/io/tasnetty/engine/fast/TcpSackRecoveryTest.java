@@ -71,20 +71,43 @@ class TcpSackRecoveryTest {
     @Test
     void aRetransmissionLostAgainIsSentAgainWithoutWaitingForTheRto() {
         ScriptedConnection sc = withRtt(20);
-        sc.write(bytes(10 * MSS));
+        sc.write(bytes(14 * MSS));
         List<Segment> sent = h.step();
         assertThat(sent).hasSize(10);
         int ack = ScriptedConnection.end(sent.get(0));
         // Segment 1 is lost; 2-4 arrive: recovery re-sends 1.
         sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(4)));
         assertThat(h.step()).extracting(Segment::seq).contains(sent.get(1).seq());
-        // That copy is lost too. 30 ms later (1.5 RTT) the peer still SACKs newer data, not it.
-        h.clock.advanceMillis(30);
-        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(6)));
+        // 2-9 arrive: the window lets new data go, after the copy.
+        h.clock.advanceMillis(5);
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(9)));
+        List<Segment> fresh = h.step().stream().filter(s -> s.seq() - ScriptedConnection.end(sent.get(9)) >= 0
+            && s.len() > 0).toList();
+        assertThat(fresh).as("new data after the copy").isNotEmpty();
+        // That copy is lost too: 30 ms after it (1.5 RTT) the peer SACKs data sent after it, not it.
+        h.clock.advanceMillis(25);
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(fresh.get(fresh.size() - 1)));
         assertThat(h.step()).extracting(Segment::seq).as("sent a third time, before any RTO")
             .contains(sent.get(1).seq());
         assertThat(h.engine.counter(TasCounter.TCP_LOST_RETRANSMITS)).isEqualTo(1);
         assertThat(h.engine.counter(TasCounter.TCP_RETRANSMIT_TIMEOUTS)).isZero();
+    }
+
+    @Test
+    void aLateSackForDataSentBeforeTheCopyDoesNotResendIt() {
+        ScriptedConnection sc = withRtt(20);
+        sc.write(bytes(10 * MSS));
+        List<Segment> sent = h.step();
+        assertThat(sent).hasSize(10);
+        int ack = ScriptedConnection.end(sent.get(0));
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(4)));
+        assertThat(h.step()).extracting(Segment::seq).contains(sent.get(1).seq());
+        // 30 ms later the peer SACKs 5 and 6: sent before the copy, their SACKs were only slow
+        // (RFC 8985 6.2 orders by transmission); they say nothing about the copy.
+        h.clock.advanceMillis(30);
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(6)));
+        assertThat(h.step()).extracting(Segment::seq).as("no third copy").doesNotContain(sent.get(1).seq());
+        assertThat(h.engine.counter(TasCounter.TCP_LOST_RETRANSMITS)).isZero();
     }
 
     /** Segment 1 of 8 is delayed past 2-7, recovery re-sends it, then both copies arrive. */
