@@ -51,7 +51,7 @@ class TcpDifferentialLinuxTest {
     @BeforeAll
     static void setUp() throws Exception {
         ItDpdk.requireRootNetworking();
-        ItDpdk.requireTools("iptables", "ethtool");
+        ItDpdk.requireTools("iptables", "ethtool", "nstat");
         TasTestEnvironment.require(Files.isExecutable(Path.of(PYTHON))
                 && Sh.run(true, 60, PYTHON, "-c", "import scapy.all; print('scapy-ok')").contains("scapy-ok"),
                 "scapy for " + PYTHON + " (Debian's python3-scapy; .ci/run installs it)");

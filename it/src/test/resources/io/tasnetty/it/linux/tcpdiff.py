@@ -18,7 +18,6 @@ the Linux kernel), printing what each answered so the test can compare them.
 
 Every wait has a timeout; nothing loops without one.
 """
-import os
 import random
 import select
 import socket

@@ -88,8 +88,14 @@ final class TcpSack {
         if (continues && f.undoRetrans >= 0) {
             return;
         }
-        f.undoRetrans = 0;
-        f.undoMarker = f.sndUna();
+        // Retransmissions of an earlier episode (and a tail loss probe) still in flight count
+        // too, as Linux's tcp_init_undo starts from retrans_out: their D-SACKs must not pass for
+        // this episode's. Counted from HighRxt, SACKed parts included: at worst no undo.
+        int una = f.sndUna();
+        int mss = Math.max(1, f.mss());
+        int earlier = gt(f.highRxt, una) && !gt(f.highRxt, f.sndMax()) ? (f.highRxt - una + mss - 1) / mss : 0;
+        f.undoRetrans = earlier + (f.tlpOut ? 1 : 0);
+        f.undoMarker = una;
         f.priorCwnd = f.cwnd();
         f.priorSsthresh = f.ssthresh();
     }
@@ -108,7 +114,9 @@ final class TcpSack {
      * (RFC 3708 3; Linux's tcp_try_undo_dsack, which also keeps the larger of the two windows).
      */
     private void dsack(TasFlow f, int l, int r) {
-        if (f.undoRetrans <= 0 || !gt(r, f.undoMarker)) {
+        // Only a block that starts below HighRxt can be a copy loss recovery sent; one above it
+        // is a duplicate the network made (Linux checks the segment's TCPCB_RETRANS mark).
+        if (f.undoRetrans <= 0 || !gt(r, f.undoMarker) || !lt(l, f.highRxt)) {
             return;
         }
         int mss = Math.max(1, f.mss());

@@ -158,6 +158,22 @@ class TcpSackRecoveryTest {
     }
 
     @Test
+    void aDsackForASegmentThatWasNeverResentDoesNotUndo() {
+        ScriptedConnection sc = withRtt(20);
+        List<Segment> sent = reorderedFlight(sc); // 1 re-sent
+        int cut = sc.conn.flow().cwnd();
+        // Everything arrives, and the network duplicated segment 3, which was never re-sent:
+        // that D-SACK says nothing about the copy of 1 (Linux requires the D-SACKed segment to
+        // have been retransmitted).
+        int end = ScriptedConnection.end(sent.get(7));
+        sackAck(sc, end, sent.get(3).seq(), ScriptedConnection.end(sent.get(3)));
+        h.step();
+        assertThat(h.engine.counter(TasCounter.TCP_DSACKS_RECEIVED)).isEqualTo(1);
+        assertThat(h.engine.counter(TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS)).isZero();
+        assertThat(sc.conn.flow().cwnd()).isLessThanOrEqualTo(Math.max(cut, sc.conn.flow().ssthresh()));
+    }
+
+    @Test
     void aFirstBlockBelowTheCumulativeAckIsADuplicateReport() {
         ScriptedConnection sc = withRtt(20);
         sc.write(bytes(2 * MSS));
