@@ -250,7 +250,7 @@ final class TcpOutput {
                 int sndMax = f.sndMax();
                 if (sndNxt != sndMax) {
                     counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
-                    TcpSack.retransmitted(f);
+                    TcpSack.retransmitted(f, sndNxt);
                 } else if (!f.rttTiming()) {
                     f.rttTiming(true);
                     f.rttSeq(sndNxt);
@@ -512,7 +512,7 @@ final class TcpOutput {
         int unacked = (int) (tx.tail() - tx.headPlain());
         int len = Math.min(maxPayload(f), Math.min(unacked, f.sndMax() - seq));
         counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
-        TcpSack.retransmitted(f);
+        TcpSack.retransmitted(f, seq);
         f.rttTiming(false);
         if (len > 0) {
             emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
@@ -564,7 +564,7 @@ final class TcpOutput {
                 f.firstRxtSndMax = f.sndMax();
             }
             counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
-            TcpSack.retransmitted(f);
+            TcpSack.retransmitted(f, seq);
             counters.increment(TasCounter.TCP_SACK_RETRANSMITS);
             seq += len;
             f.highRxt = seq;
@@ -627,7 +627,7 @@ final class TcpOutput {
             int seq = dataEnd - len;
             if (emit(f, Tcp.ACK, seq, tx.headPlain() + (seq - f.sndUna()), len, now)) {
                 counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
-                TcpSack.retransmitted(f);
+                TcpSack.retransmitted(f, seq);
                 f.rttTiming(false);
             }
         } else if (f.finSent()) {

@@ -95,15 +95,23 @@ final class TcpSack {
         int mss = Math.max(1, f.mss());
         int earlier = gt(f.highRxt, una) && !gt(f.highRxt, f.sndMax()) ? (f.highRxt - una + mss - 1) / mss : 0;
         f.undoRetrans = earlier + (f.tlpOut ? 1 : 0);
+        f.undoUnmatchable = f.undoRetrans > 0;
+        f.undoSeqCount = 0;
         f.undoMarker = una;
         f.priorCwnd = f.cwnd();
         f.priorSsthresh = f.ssthresh();
     }
 
-    /** One more retransmission in the open undo episode, if any. */
-    static void retransmitted(TasFlow f) {
-        if (f.undoRetrans >= 0) {
-            f.undoRetrans++;
+    /** One more retransmission, of the segment at {@code seq}, in the open undo episode, if any. */
+    static void retransmitted(TasFlow f, int seq) {
+        if (f.undoRetrans < 0) {
+            return;
+        }
+        f.undoRetrans++;
+        if (f.undoSeqCount < f.undoSeqs.length) {
+            f.undoSeqs[f.undoSeqCount++] = seq;
+        } else {
+            f.undoUnmatchable = true;
         }
     }
 
@@ -114,14 +122,23 @@ final class TcpSack {
      * (RFC 3708 3; Linux's tcp_try_undo_dsack, which also keeps the larger of the two windows).
      */
     private void dsack(TasFlow f, int l, int r) {
-        // Only a block that starts below HighRxt can be a copy loss recovery sent; one above it
-        // is a duplicate the network made (Linux checks the segment's TCPCB_RETRANS mark).
-        if (f.undoRetrans <= 0 || !gt(r, f.undoMarker) || !lt(l, f.highRxt)) {
+        // Only a block that begins where one of the episode's copies began reports that copy;
+        // anything else is a duplicate the network made, or a copy of another episode. One copy
+        // per block, whatever its length (a receiver may coalesce duplicates): at worst an undo
+        // is missed, never one paid for by a copy that was needed.
+        if (f.undoRetrans <= 0 || !gt(r, f.undoMarker)) {
             return;
         }
-        int mss = Math.max(1, f.mss());
-        f.undoRetrans = Math.max(0, f.undoRetrans - Math.max(1, (r - l + mss - 1) / mss));
-        if (f.undoRetrans == 0) {
+        int i = 0;
+        while (i < f.undoSeqCount && f.undoSeqs[i] != l) {
+            i++;
+        }
+        if (i == f.undoSeqCount) {
+            return;
+        }
+        f.undoSeqs[i] = f.undoSeqs[--f.undoSeqCount];
+        f.undoRetrans--;
+        if (f.undoRetrans == 0 && !f.undoUnmatchable) {
             f.undoRetrans = -1;
             f.cwnd(Math.max(f.cwnd(), f.priorCwnd));
             if (f.priorSsthresh > f.ssthresh()) {

@@ -326,6 +326,14 @@ public final class TasFlow {
      */
     public int undoRetrans = -1;
     /**
+     * Where the episode's first retransmissions began: a D-SACK counts only if it reports one of
+     * them (Linux matches the segment's TCPCB_RETRANS mark); past these, or with copies of an
+     * earlier episode still out, no undo (undoUnmatchable).
+     */
+    public final int[] undoSeqs = new int[4];
+    public int undoSeqCount;
+    public boolean undoUnmatchable;
+    /**
      * A duplicate segment to report in the first SACK block of our next pure ACK (RFC 2883 4.1,
      * D-SACK; Linux's tcp_dsack_set), fast path only: [dsackLeft, dsackRight), if dsackPending.
      */
