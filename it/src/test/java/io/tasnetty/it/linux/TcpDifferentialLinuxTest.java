@@ -187,9 +187,9 @@ class TcpDifferentialLinuxTest {
 
     /**
      * RFC 9293 3.8.6.1: the sender keeps to a zero window, probes it, and resumes when it opens.
-     * Accepted difference: Linux probes with an old sequence number and no data
-     * (tcp_xmit_probe_skb); RFC 9293 3.8.6.1 asks for one octet of new data, which the engine
-     * sends. Both elicit the ACK that carries the window.
+     * Both probe as Linux's tcp_xmit_probe_skb does, with an old sequence number and no data (the
+     * script would also accept RFC 9293's one octet of new data); both elicit the ACK that
+     * carries the window.
      */
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
