@@ -22,10 +22,15 @@ final class EngineFixture implements AutoCloseable {
     final Files256 scratch = new Files256();
 
     EngineFixture(LinuxLink link, TasConfig config) {
+        this(link, config, p -> p);
+    }
+
+    /** As above, the engine on {@code wrap} applied to the link's port (e.g. a pcap recorder). */
+    EngineFixture(LinuxLink link, TasConfig config, java.util.function.UnaryOperator<io.tasnetty.engine.port.TasPort> wrap) {
         this.link = link;
         TasEngine e = null;
         try {
-            e = TasEngine.builder().config(config).port(link.takePort()).build();
+            e = TasEngine.builder().config(config).port(wrap.apply(link.takePort())).build();
             this.engine = e;
             this.loop = new ContextLoop(e, "tas-it-app");
         } catch (RuntimeException | Error ex) {

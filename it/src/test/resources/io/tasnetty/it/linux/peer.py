@@ -19,6 +19,9 @@
                                          spoofed SYNs from SRCNET.16-254 (random ports, ISNs) at RATE
                                          per second for SECONDS through raw AF_PACKET on IF, frames
                                          built beforehand; print the rate reached
+  peer.py bulk-then-dribble HOST PORT BULK N GAP_MS
+                                         connect, send BULK bytes at once, then N segments of 100
+                                         bytes GAP_MS apart (TCP_NODELAY), close; read to EOF
   peer.py scale-client HOST PORT N SRC1,SRC2,... RELEASE
                                          N concurrent connections spread over the source addresses,
                                          each sends 16 bytes and reads them echoed; holds all open
@@ -488,6 +491,26 @@ def scale_client(host, port, n, sources, release):
     print("scale-client closed=%d" % len(socks), flush=True)
 
 
+def bulk_then_dribble(host, port, bulk, n, gap_ms):
+    s = socket.create_connection((host, port), timeout=TIMEOUT)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    chunk = bytes(range(256)) * 256
+    sent = 0
+    while sent < bulk:
+        k = min(len(chunk), bulk - sent)
+        s.sendall(chunk[:k])
+        sent += k
+    time.sleep(0.5)  # the bulk is acknowledged before the dribble starts
+    for i in range(n):
+        s.sendall(b"d" * 100)
+        time.sleep(gap_ms / 1000.0)
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(65536):
+        pass
+    s.close()
+    print("bulk-then-dribble sent=%d" % (bulk + 100 * n), flush=True)
+
+
 def main(a):
     mode = a[0]
     if mode == "conn-client":
@@ -516,6 +539,8 @@ def main(a):
         conn_tally(a[1], int(a[2]), int(a[3]), int(a[4]))
     elif mode == "syn-flood":
         syn_flood(a[1], a[2], a[3], a[4], int(a[5]), int(a[6]), float(a[7]))
+    elif mode == "bulk-then-dribble":
+        bulk_then_dribble(a[1], int(a[2]), int(a[3]), int(a[4]), int(a[5]))
     elif mode == "scale-client":
         scale_client(a[1], int(a[2]), int(a[3]), a[4], a[5])
     else:

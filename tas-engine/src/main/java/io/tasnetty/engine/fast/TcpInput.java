@@ -263,8 +263,15 @@ final class TcpInput {
             }
             // A zero-window probe (seq == rcvNxt) still carries a valid ACK: process it below.
             if (!(wnd == 0 && segSeq == f.rcvNxt())) {
-                counters.increment(segLen > 0 && lt(segSeq, f.rcvNxt())
-                    ? TasCounter.TCP_DUPLICATE_SEGMENTS : TasCounter.DROP_OUT_OF_WINDOW);
+                boolean duplicate = segLen > 0 && lt(segSeq, f.rcvNxt());
+                counters.increment(duplicate ? TasCounter.TCP_DUPLICATE_SEGMENTS : TasCounter.DROP_OUT_OF_WINDOW);
+                if (duplicate && f.sackOn() && len > 0) {
+                    // RFC 2883 4.1: tell the sender this arrived twice (its retransmission was
+                    // needless, and it may undo the window cut); clipped at RCV.NXT as Linux does.
+                    f.dsackPending = true;
+                    f.dsackLeft = segSeq;
+                    f.dsackRight = gt(segSeq + len, f.rcvNxt()) ? f.rcvNxt() : segSeq + len;
+                }
                 out.scheduleAck(f);
                 return;
             }
@@ -581,6 +588,7 @@ final class TcpInput {
                 counters.increment(TasCounter.TCP_FAST_RETRANSMITS);
                 f.inRecovery(true);
                 f.recover(f.sndMax());
+                TcpSack.beginUndoEpisode(f, false);
                 cc.onFastRetransmit(f, now);
                 congestionWindowReduced(f);
                 out.retransmitFirst(f, now);
@@ -682,6 +690,7 @@ final class TcpInput {
                 counters.increment(TasCounter.TCP_SACK_RECOVERIES);
                 f.inRecovery(true);
                 f.recover(f.sndMax());
+                TcpSack.beginUndoEpisode(f, false);
                 cc.onFastRetransmit(f, now);
                 congestionWindowReduced(f);
                 f.tlpOut = false;
@@ -699,10 +708,14 @@ final class TcpInput {
         }
         int delivered = newly + (partialAck ? f.mss() : 0);
         if (delivered > 0 && !partialAck && f.firstRxtNanos != 0 && f.srttNanos() > 0
-            && now - f.firstRxtNanos > f.srttNanos() + (f.srttNanos() >> 2)) {
+            && now - f.firstRxtNanos > f.srttNanos() + (f.srttNanos() >> 2)
+            && gt(f.sacked[2 * f.sackedCount - 1], f.firstRxtSndMax)) {
             // A lost retransmission (RFC 8985's idea in its simplest form): the hole at SND.UNA
-            // was re-sent more than 1.25 RTT ago, yet the peer keeps SACKing newer data and not
-            // it. Send it again now rather than wait for the RTO.
+            // was re-sent more than 1.25 RTT ago, and the peer has since SACKed data first sent
+            // after that copy, yet not the copy. Send it again now rather than wait for the RTO.
+            // Only data sent later counts (RFC 8985 6.2, by transmission order): SACKs that are
+            // merely slow to come for data sent before the copy prove nothing, and resending on
+            // them made a needless copy whenever the peer's ACKs lagged.
             counters.increment(TasCounter.TCP_LOST_RETRANSMITS);
             f.highRxt = f.sndUna();
         }

@@ -47,8 +47,8 @@ final class TcpOutput {
     private final PacketBuffer[] oneBuf = new PacketBuffer[1];
     private int txCount;
     /** SACK blocks of the segment being built (copied from the flow's out-of-order intervals). */
-    private final int[] sackLeft = new int[TasFlow.OOO_MAX];
-    private final int[] sackRight = new int[TasFlow.OOO_MAX];
+    private final int[] sackLeft = new int[TasFlow.OOO_MAX + 1];
+    private final int[] sackRight = new int[TasFlow.OOO_MAX + 1];
 
     /** Flows with something to send, in FIFO order (intrusive list through {@code txNext}). */
     private TasFlow txHead;
@@ -250,6 +250,7 @@ final class TcpOutput {
                 int sndMax = f.sndMax();
                 if (sndNxt != sndMax) {
                     counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+                    TcpSack.retransmitted(f, sndNxt);
                 } else if (!f.rttTiming()) {
                     f.rttTiming(true);
                     f.rttSeq(sndNxt);
@@ -389,8 +390,8 @@ final class TcpOutput {
     /**
      * In-order data on a network connection (RFC 1122 4.2.3.2, RFC 9293 3.8.6.3): acknowledged at
      * once during the quick-ack phase (the first segments of a connection, or after an RTO of
-     * silence, as Linux: slow start needs every ACK then), at once when two full-sized segments
-     * are unacknowledged, and otherwise within {@link #DELAYED_ACK_WAN_NANOS} unless a segment
+     * silence, as Linux: slow start needs every ACK then), at once when more than one full-sized
+     * segment is unacknowledged, and otherwise within {@link #DELAYED_ACK_WAN_NANOS} unless a segment
      * we send first carries it. (Segments of one receive burst still share one ACK.)
      */
     /** TCP_QUICKACK: the quick-ack phase again, and a delayed ACK goes now (Linux's tcp_enter_quickack_mode). */
@@ -414,7 +415,12 @@ final class TcpOutput {
             scheduleAck(f);
             return;
         }
-        if (f.rcvNxt() - f.lastAckSent >= 2 * f.mss()) {
+        // More than one full-sized segment unacknowledged: ACK now. That is "every second
+        // full-sized segment" for a stream of them, and, as Linux's __tcp_ack_snd_check (more
+        // than rcv_mss), also a full segment followed by a short one: a sender's tail loss probe
+        // waits only 2 SRTT when two segments are out (RFC 8985 7.2), so a delayed ACK there
+        // would cost a spurious retransmission.
+        if (f.rcvNxt() - f.lastAckSent > f.mss()) {
             scheduleAck(f);
             return;
         }
@@ -506,11 +512,13 @@ final class TcpOutput {
         int unacked = (int) (tx.tail() - tx.headPlain());
         int len = Math.min(maxPayload(f), Math.min(unacked, f.sndMax() - seq));
         counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+        TcpSack.retransmitted(f, seq);
         f.rttTiming(false);
         if (len > 0) {
             emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
             f.highRxt = seq + len;
             f.firstRxtNanos = now;
+            f.firstRxtSndMax = f.sndMax();
         } else if (f.finSent() && seq == f.finSentSeq()) {
             emit(f, Tcp.ACK | Tcp.FIN, seq, 0, 0, now);
         }
@@ -553,8 +561,10 @@ final class TcpOutput {
             }
             if (seq == una) {
                 f.firstRxtNanos = now;
+                f.firstRxtSndMax = f.sndMax();
             }
             counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+            TcpSack.retransmitted(f, seq);
             counters.increment(TasCounter.TCP_SACK_RETRANSMITS);
             seq += len;
             f.highRxt = seq;
@@ -574,8 +584,11 @@ final class TcpOutput {
      * is out. Requires SACK: the probe's ACK is what reveals the loss.
      */
     void armProbe(TasFlow f, long now) {
+        // Nor after a retransmission timeout until an ACK makes progress (backoff 0 again): that
+        // is loss recovery too (RFC 8985 7.2; Linux probes only in CA_Open), and a probe there
+        // would push the backed-off RTO (and a TCP_USER_TIMEOUT verdict) out by a PTO each time.
         if (f.loopback || f.tlpOut || f.inRecovery() || !f.sackOn() || f.srttNanos() == 0
-            || f.sndUna() == f.sndMax()) {
+            || f.sndUna() == f.sndMax() || f.backoff() > 0) {
             f.ptoDeadline = 0;
             return;
         }
@@ -614,12 +627,13 @@ final class TcpOutput {
             int seq = dataEnd - len;
             if (emit(f, Tcp.ACK, seq, tx.headPlain() + (seq - f.sndUna()), len, now)) {
                 counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
+                TcpSack.retransmitted(f, seq);
                 f.rttTiming(false);
             }
         } else if (f.finSent()) {
             emit(f, Tcp.ACK | Tcp.FIN, f.finSentSeq(), 0, 0, now);
         }
-        f.rtoDeadline(now + f.rtoNanos());
+        f.rtoDeadline(TcpTimers.clampToUserTimeout(f, now, now + f.rtoNanos()));
         TcpTimers.arm(wheel, f);
     }
 
@@ -670,12 +684,24 @@ final class TcpOutput {
         int fl = f.flags(); // the record is off-heap: read each field once per segment
         boolean ts = (fl & TasFlow.F_TS_ON) != 0;
         int sackBlocks = (fl & TasFlow.F_SACK_ON) != 0 ? f.oooCount() : 0;
-        int optLen = 0;
-        if (ts || sackBlocks > 0) {
-            for (int i = 0; i < sackBlocks; i++) {
-                sackLeft[i] = f.oooStart(i);
-                sackRight[i] = f.oooEnd(i);
+        // A D-SACK goes first (RFC 2883 4.1), on a pure ACK only: a data segment's payload was
+        // sized without its 8 bytes (maxPayload). Reported once, as Linux does.
+        int first = 0;
+        if (f.dsackPending) {
+            f.dsackPending = false;
+            if (len == 0 && (fl & TasFlow.F_SACK_ON) != 0) {
+                sackLeft[0] = f.dsackLeft;
+                sackRight[0] = f.dsackRight;
+                first = 1;
             }
+        }
+        int optLen = 0;
+        if (ts || sackBlocks > 0 || first > 0) {
+            for (int i = 0; i < sackBlocks; i++) {
+                sackLeft[first + i] = f.oooStart(i);
+                sackRight[first + i] = f.oooEnd(i);
+            }
+            sackBlocks += first;
             optLen = TcpOptions.writeAckOptions(s, tcpOff + Tcp.MIN_HEADER_LENGTH, ts, tsClock(now), f.tsRecent(),
                 sackLeft, sackRight, sackBlocks);
         }

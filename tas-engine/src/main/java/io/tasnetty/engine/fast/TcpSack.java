@@ -59,6 +59,7 @@ final class TcpSack {
                 // RFC 2883: a first block at or below the cumulative ACK, or inside the second
                 // block, reports a duplicate segment.
                 counters.increment(TasCounter.TCP_DSACKS_RECEIVED);
+                dsack(f, l, r);
                 continue;
             }
             lo[n] = lt(l, una) ? 0 : l - una;
@@ -75,6 +76,76 @@ final class TcpSack {
         }
         f.sackedCount = keep;
         return Math.max(0, after - before);
+    }
+
+    /**
+     * Opens an undo episode at a loss response (fast retransmit, SACK recovery, RTO), before the
+     * window is cut: remembers the window to go back to. A new recovery always starts a new
+     * episode (Linux's tcp_enter_recovery); a response that {@code continues} one (a timeout
+     * during recovery or after another timeout) keeps the first one's window (tcp_enter_loss).
+     */
+    static void beginUndoEpisode(TasFlow f, boolean continues) {
+        if (continues && f.undoRetrans >= 0) {
+            return;
+        }
+        // Retransmissions of an earlier episode (and a tail loss probe) still in flight count
+        // too, as Linux's tcp_init_undo starts from retrans_out: their D-SACKs must not pass for
+        // this episode's. Counted from HighRxt, SACKed parts included: at worst no undo.
+        int una = f.sndUna();
+        int mss = Math.max(1, f.mss());
+        int earlier = gt(f.highRxt, una) && !gt(f.highRxt, f.sndMax()) ? (f.highRxt - una + mss - 1) / mss : 0;
+        f.undoRetrans = earlier + (f.tlpOut ? 1 : 0);
+        f.undoUnmatchable = f.undoRetrans > 0;
+        f.undoSeqCount = 0;
+        f.undoMarker = una;
+        f.priorCwnd = f.cwnd();
+        f.priorSsthresh = f.ssthresh();
+    }
+
+    /** One more retransmission, of the segment at {@code seq}, in the open undo episode, if any. */
+    static void retransmitted(TasFlow f, int seq) {
+        if (f.undoRetrans < 0) {
+            return;
+        }
+        f.undoRetrans++;
+        if (f.undoSeqCount < f.undoSeqs.length) {
+            f.undoSeqs[f.undoSeqCount++] = seq;
+        } else {
+            f.undoUnmatchable = true;
+        }
+    }
+
+    /**
+     * A D-SACK for [l, r): if it reports a segment retransmitted in the open episode, one fewer
+     * retransmission is unexplained. When none is left, every retransmission reached a peer that
+     * already had the data (reordering or a delayed ACK, not loss): the window cut is undone
+     * (RFC 3708 3; Linux's tcp_try_undo_dsack, which also keeps the larger of the two windows).
+     */
+    private void dsack(TasFlow f, int l, int r) {
+        // Only a block that begins where one of the episode's copies began reports that copy;
+        // anything else is a duplicate the network made, or a copy of another episode. One copy
+        // per block, whatever its length (a receiver may coalesce duplicates): at worst an undo
+        // is missed, never one paid for by a copy that was needed.
+        if (f.undoRetrans <= 0 || !gt(r, f.undoMarker)) {
+            return;
+        }
+        int i = 0;
+        while (i < f.undoSeqCount && f.undoSeqs[i] != l) {
+            i++;
+        }
+        if (i == f.undoSeqCount) {
+            return;
+        }
+        f.undoSeqs[i] = f.undoSeqs[--f.undoSeqCount];
+        f.undoRetrans--;
+        if (f.undoRetrans == 0 && !f.undoUnmatchable) {
+            f.undoRetrans = -1;
+            f.cwnd(Math.max(f.cwnd(), f.priorCwnd));
+            if (f.priorSsthresh > f.ssthresh()) {
+                f.ssthresh(f.priorSsthresh);
+            }
+            counters.increment(TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS);
+        }
     }
 
     /** Insertion sort by start (n is at most 8), then coalesces overlapping or touching ranges. */

@@ -253,6 +253,7 @@ final class TcpTimers implements TasTimerWheel.Expiry {
             fp.abortFlow(f, true, TasError.TIMED_OUT, now);
             return;
         }
+        TcpSack.beginUndoEpisode(f, f.inRecovery() || f.backoff() > 0);
         cc.onTimeout(f, now);
         TcpSack.clear(f); // RFC 2018 8: the peer may have reneged on what it SACKed
         f.highRxt = f.sndUna();
@@ -278,12 +279,16 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         f.sndNxt(f.sndUna());
         f.paceTokens(Math.max(f.paceTokens(), f.mss()));
         out.sendData(f, now, 1);
-        long deadline = now + f.rtoNanos();
-        if (ut > 0) {
-            // As Linux's tcp_clamp_rto_to_user_timeout: the verdict comes on time, not one backed-off RTO later.
-            deadline = Math.min(deadline, Math.max(now + 1, f.unackedSinceNanos + ut));
-        }
-        f.rtoDeadline(deadline);
+        f.rtoDeadline(clampToUserTimeout(f, now, now + f.rtoNanos()));
         out.markTx(f);
+    }
+
+    /**
+     * An RTO deadline no later than the TCP_USER_TIMEOUT verdict, as Linux's
+     * tcp_clamp_rto_to_user_timeout: the verdict comes on time, not one backed-off RTO later.
+     */
+    static long clampToUserTimeout(TasFlow f, long now, long deadline) {
+        long ut = f.userTimeoutNanos;
+        return ut > 0 ? Math.min(deadline, Math.max(now + 1, f.unackedSinceNanos + ut)) : deadline;
     }
 }

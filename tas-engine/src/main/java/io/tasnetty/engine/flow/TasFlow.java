@@ -356,8 +356,35 @@ public final class TasFlow {
     public long lastChallengeAckNanos;
     /** When the segment at SND.UNA was last retransmitted in recovery (lost-retransmission detection). */
     public long firstRxtNanos;
+    /** SND.MAX when the segment at SND.UNA was last retransmitted: data above it was sent later. */
+    public int firstRxtSndMax;
     /** RFC 6675 HighRxt: the end of what loss recovery has retransmitted so far. */
     public int highRxt;
+    /**
+     * Undoing a loss response that proved spurious (RFC 2883 4, RFC 3708; Linux's undo_marker and
+     * undo_retrans), fast path only: the window before the episode's first reduction, SND.UNA
+     * then, and how many of the episode's retransmissions the peer has not yet reported as
+     * duplicates (D-SACK); -1 when no episode is open. At 0 every retransmission was needless.
+     */
+    public int undoRetrans = -1;
+    /**
+     * Where the episode's first retransmissions began: a D-SACK counts only if it reports one of
+     * them (Linux matches the segment's TCPCB_RETRANS mark); past these, or with copies of an
+     * earlier episode still out, no undo (undoUnmatchable).
+     */
+    public final int[] undoSeqs = new int[4];
+    public int undoSeqCount;
+    public boolean undoUnmatchable;
+    /**
+     * A duplicate segment to report in the first SACK block of our next pure ACK (RFC 2883 4.1,
+     * D-SACK; Linux's tcp_dsack_set), fast path only: [dsackLeft, dsackRight), if dsackPending.
+     */
+    public boolean dsackPending;
+    public int dsackLeft;
+    public int dsackRight;
+    public int undoMarker;
+    public int priorCwnd;
+    public int priorSsthresh;
     /** RFC 8985 7: when the tail loss probe fires (0: not armed), and the SND.MAX it probed (tlpOut). */
     public long ptoDeadline;
     public boolean tlpOut;

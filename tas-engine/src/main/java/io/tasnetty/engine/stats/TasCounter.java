@@ -99,6 +99,7 @@ public enum TasCounter {
     TCP_SACK_RETRANSMITS("holes between SACKed ranges retransmitted during recovery (RFC 6675)"),
     TCP_LOST_RETRANSMITS("retransmissions found lost in recovery (newer data SACKed 1.25 RTT later) and sent again"),
     TCP_DSACKS_RECEIVED("D-SACKs received: a segment reached the peer twice, so a retransmission was spurious (RFC 2883)"),
+    TCP_SPURIOUS_RETRANSMIT_UNDOS("window cuts undone: every retransmission of a loss episode was reported as a duplicate (RFC 2883 D-SACK, RFC 3708)"),
     TCP_TAIL_LOSS_PROBES("tail loss probes sent (RFC 8985 7): a lost tail recovered in about two RTTs, not an RTO"),
     TCP_DUPLICATE_ACKS("duplicate ACKs received"),
     TCP_ZERO_WINDOW_PROBES("zero-window probes sent"),

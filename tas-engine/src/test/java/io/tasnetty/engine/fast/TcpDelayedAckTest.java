@@ -74,6 +74,18 @@ class TcpDelayedAckTest {
     }
 
     @Test
+    void shouldAcknowledgeAtOnceAFullSegmentFollowedByAShortOne() {
+        // As Linux (more than rcv_mss unacknowledged): a sender with two segments out probes the
+        // tail after 2 SRTT (RFC 8985 7.2), long before a 40 ms delayed ACK.
+        leaveQuickAck();
+        assertThat(data(MSS)).as("one full-sized segment").isEmpty();
+        List<Segment> out = data(100);
+        assertThat(out).as("a full-sized and a short segment").hasSize(1);
+        assertThat(out.get(0).ack()).isEqualTo(sc.peerSeq);
+        assertThat(h.engine.counter(TasCounter.TCP_DELAYED_ACKS)).isZero();
+    }
+
+    @Test
     void shouldAcknowledgeAtOnceASegmentThatFillsAHole() {
         leaveQuickAck();
         int hole = sc.peerSeq;

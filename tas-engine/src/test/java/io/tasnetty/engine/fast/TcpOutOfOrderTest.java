@@ -40,6 +40,26 @@ class TcpOutOfOrderTest {
     }
 
     @Test
+    void shouldReportADuplicateSegmentOnceInAFirstDsackBlock() {
+        ScriptedConnection sc = h.accept(80);
+        int s0 = sc.peerSeq;
+        sc.dataAt(s0, bytes(100, 0));
+        h.step();
+        sc.dataAt(s0 + 300, bytes(100, 300));
+        h.step();
+        sc.dataAt(s0, bytes(100, 0)); // arrives again: the sender's retransmission was needless
+        List<Segment> out = h.step();
+        assertThat(out).hasSize(1);
+        assertThat(out.get(0).ack()).isEqualTo(s0 + 100);
+        assertThat(sack(out.get(0), s0)).as("RFC 2883 4.1: the duplicate first, then what is kept")
+            .containsExactly(0, 100, 300, 400);
+        assertThat(h.engine.counter(TasCounter.TCP_DUPLICATE_SEGMENTS)).isEqualTo(1);
+        sc.dataAt(s0 + 500, bytes(100, 500));
+        out = h.step();
+        assertThat(sack(out.get(0), s0)).as("reported once").containsExactly(500, 600, 300, 400);
+    }
+
+    @Test
     void shouldKeepOutOfOrderSegmentsReportThemInSackBlocksAndDeliverInOrderOnceFilled() {
         ScriptedConnection sc = h.accept(80);
         int s0 = sc.peerSeq;

@@ -71,20 +71,106 @@ class TcpSackRecoveryTest {
     @Test
     void aRetransmissionLostAgainIsSentAgainWithoutWaitingForTheRto() {
         ScriptedConnection sc = withRtt(20);
-        sc.write(bytes(10 * MSS));
+        sc.write(bytes(14 * MSS));
         List<Segment> sent = h.step();
         assertThat(sent).hasSize(10);
         int ack = ScriptedConnection.end(sent.get(0));
         // Segment 1 is lost; 2-4 arrive: recovery re-sends 1.
         sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(4)));
         assertThat(h.step()).extracting(Segment::seq).contains(sent.get(1).seq());
-        // That copy is lost too. 30 ms later (1.5 RTT) the peer still SACKs newer data, not it.
-        h.clock.advanceMillis(30);
-        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(6)));
+        // 2-9 arrive: the window lets new data go, after the copy.
+        h.clock.advanceMillis(5);
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(9)));
+        List<Segment> fresh = h.step().stream().filter(s -> s.seq() - ScriptedConnection.end(sent.get(9)) >= 0
+            && s.len() > 0).toList();
+        assertThat(fresh).as("new data after the copy").isNotEmpty();
+        // That copy is lost too: 30 ms after it (1.5 RTT) the peer SACKs data sent after it, not it.
+        h.clock.advanceMillis(25);
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(fresh.get(fresh.size() - 1)));
         assertThat(h.step()).extracting(Segment::seq).as("sent a third time, before any RTO")
             .contains(sent.get(1).seq());
         assertThat(h.engine.counter(TasCounter.TCP_LOST_RETRANSMITS)).isEqualTo(1);
         assertThat(h.engine.counter(TasCounter.TCP_RETRANSMIT_TIMEOUTS)).isZero();
+    }
+
+    @Test
+    void aLateSackForDataSentBeforeTheCopyDoesNotResendIt() {
+        ScriptedConnection sc = withRtt(20);
+        sc.write(bytes(10 * MSS));
+        List<Segment> sent = h.step();
+        assertThat(sent).hasSize(10);
+        int ack = ScriptedConnection.end(sent.get(0));
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(4)));
+        assertThat(h.step()).extracting(Segment::seq).contains(sent.get(1).seq());
+        // 30 ms later the peer SACKs 5 and 6: sent before the copy, their SACKs were only slow
+        // (RFC 8985 6.2 orders by transmission); they say nothing about the copy.
+        h.clock.advanceMillis(30);
+        sackAck(sc, ack, sent.get(2).seq(), ScriptedConnection.end(sent.get(6)));
+        assertThat(h.step()).extracting(Segment::seq).as("no third copy").doesNotContain(sent.get(1).seq());
+        assertThat(h.engine.counter(TasCounter.TCP_LOST_RETRANSMITS)).isZero();
+    }
+
+    /** Segment 1 of 8 is delayed past 2-7, recovery re-sends it, then both copies arrive. */
+    private List<Segment> reorderedFlight(ScriptedConnection sc) {
+        sc.write(bytes(8 * MSS));
+        List<Segment> sent = h.step();
+        assertThat(sent).hasSize(8);
+        sackAck(sc, ScriptedConnection.end(sent.get(0)), sent.get(2).seq(), ScriptedConnection.end(sent.get(7)));
+        assertThat(h.step()).extracting(Segment::seq).as("the 'hole' re-sent").containsExactly(sent.get(1).seq());
+        assertThat(h.engine.counter(TasCounter.TCP_SACK_RECOVERIES)).isEqualTo(1);
+        return sent;
+    }
+
+    @Test
+    void aWindowCutForRetransmissionsThePeerReportsAsDuplicatesIsUndone() {
+        ScriptedConnection sc = withRtt(20);
+        int cwndBefore = sc.conn.flow().cwnd();
+        int ssthreshBefore = sc.conn.flow().ssthresh();
+        List<Segment> sent = reorderedFlight(sc);
+        assertThat(sc.conn.flow().cwnd()).as("cut on entering recovery").isLessThan(cwndBefore);
+        // The original arrives (everything is acknowledged), then the copy: a D-SACK for it.
+        int end = ScriptedConnection.end(sent.get(7));
+        sc.ack(end);
+        h.step();
+        sackAck(sc, end, sent.get(1).seq(), ScriptedConnection.end(sent.get(1)));
+        h.step();
+        assertThat(h.engine.counter(TasCounter.TCP_DSACKS_RECEIVED)).isEqualTo(1);
+        assertThat(h.engine.counter(TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS)).isEqualTo(1);
+        assertThat(sc.conn.flow().cwnd()).as("the window before the needless cut").isGreaterThanOrEqualTo(cwndBefore);
+        assertThat(sc.conn.flow().ssthresh()).isGreaterThanOrEqualTo(ssthreshBefore);
+    }
+
+    @Test
+    void aWindowCutForARealLossStays() {
+        ScriptedConnection sc = withRtt(20);
+        List<Segment> sent = reorderedFlight(sc);
+        int cut = sc.conn.flow().cwnd();
+        int end = ScriptedConnection.end(sent.get(7));
+        sc.ack(end); // only the copy arrived: no D-SACK for it
+        h.step();
+        // A duplicate of a segment that was never retransmitted (the network copied it) says
+        // nothing about the recovery.
+        sackAck(sc, end, sent.get(0).seq(), ScriptedConnection.end(sent.get(0)));
+        h.step();
+        assertThat(h.engine.counter(TasCounter.TCP_DSACKS_RECEIVED)).isEqualTo(1);
+        assertThat(h.engine.counter(TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS)).isZero();
+        assertThat(sc.conn.flow().cwnd()).isLessThanOrEqualTo(Math.max(cut, sc.conn.flow().ssthresh()));
+    }
+
+    @Test
+    void aDsackForASegmentThatWasNeverResentDoesNotUndo() {
+        ScriptedConnection sc = withRtt(20);
+        List<Segment> sent = reorderedFlight(sc); // 1 re-sent
+        int cut = sc.conn.flow().cwnd();
+        // Everything arrives, and the network duplicated segment 3, which was never re-sent:
+        // that D-SACK says nothing about the copy of 1 (Linux requires the D-SACKed segment to
+        // have been retransmitted).
+        int end = ScriptedConnection.end(sent.get(7));
+        sackAck(sc, end, sent.get(3).seq(), ScriptedConnection.end(sent.get(3)));
+        h.step();
+        assertThat(h.engine.counter(TasCounter.TCP_DSACKS_RECEIVED)).isEqualTo(1);
+        assertThat(h.engine.counter(TasCounter.TCP_SPURIOUS_RETRANSMIT_UNDOS)).isZero();
+        assertThat(sc.conn.flow().cwnd()).isLessThanOrEqualTo(Math.max(cut, sc.conn.flow().ssthresh()));
     }
 
     @Test

@@ -71,6 +71,28 @@ class TcpUserTimeoutTest {
     }
 
     @Test
+    void shouldGiveTheVerdictOnTimeAfterATailLossProbe() {
+        ScriptedConnection sc = h.accept(80);
+        h.step();
+        sc.write(bytes(100));
+        List<Segment> first = h.step();
+        h.advanceMillis(5);
+        sc.ack(ScriptedConnection.end(first.get(0))); // an RTT sample: tail loss probes from now on
+        h.step();
+        sc.conn.setUserTimeout(2000 * MS);
+        long t0 = h.now();
+        sc.write(bytes(2 * 1460));
+        assertThat(h.step()).hasSize(2);
+        List<Segment> segs = new ArrayList<>();
+        List<Long> times = run(t0, t0 + 4000 * MS, segs, null);
+        // One probe, then RTOs; none after an RTO (loss recovery), whose deadline it would push
+        // out: the verdict comes at the user timeout, not at a later backed-off timer.
+        assertThat(h.engine.counter(TasCounter.TCP_TAIL_LOSS_PROBES)).isEqualTo(1);
+        assertThat(times.get(times.size() - 1)).as("the verdict (sends at %s ms)", times).isEqualTo(2000L);
+        assertTimedOut(sc, segs.get(segs.size() - 1));
+    }
+
+    @Test
     void shouldKeepRetransmittingWithoutAUserTimeout() {
         ScriptedConnection sc = h.accept(80);
         h.step();
