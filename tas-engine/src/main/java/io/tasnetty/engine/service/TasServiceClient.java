@@ -9,6 +9,7 @@ import io.tasnetty.engine.context.TasException;
 import io.tasnetty.engine.context.TasListener;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.idle.TasSpinPolicy;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -467,22 +468,57 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
 
     // ------------------------------------------------------------------ the session thread
 
+    /**
+     * The session thread: drains events; when there are none, polls on while
+     * {@link TasSpinPolicy} finds it pays (events coming in short gaps), so that the service
+     * writes no doorbell and this thread takes no wake-up per event at high rates; then blocks
+     * on the control socket until the service's doorbell.
+     */
     private void run() {
         ByteBuffer in = ByteBuffer.allocate(64);
+        TasSpinPolicy spin = new TasSpinPolicy(TimeUnit.MICROSECONDS.toNanos(config.fpPollIntervalAppMicros()),
+            TasServiceSession.SPIN_WORTH_NANOS, TasServiceSession.PROBE_EVERY);
+        long idleSince = 0;
+        long spinBudget = 0;
+        boolean wokenUp = false;
         try {
             while (alive) {
                 if (drainEvents() > 0) {
+                    if (idleSince != 0) {
+                        spin.workArrived(endIdle(region, APP_SLEEPING_OFFSET, idleSince), wokenUp);
+                        idleSince = 0;
+                        wokenUp = false;
+                    }
                     continue;
                 }
-                setSleeping(region, APP_SLEEPING_OFFSET, 1);
+                long now = System.nanoTime();
+                if (idleSince == 0) {
+                    idleSince = now;
+                    beginIdle(region, APP_SLEEPING_OFFSET);
+                    spinBudget = spin.spinBudget();
+                }
+                long idle = now - idleSince;
+                if (idle < spinBudget) {
+                    if (idle < TasServiceSession.PURE_SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        // Yield rather than spin: the event loops we feed may need this core.
+                        Thread.yield();
+                        spin.yielded(System.nanoTime() - now > TasServiceSession.YIELD_CONTENDED_NANOS);
+                    }
+                    continue;
+                }
+                setSleeping(region, APP_SLEEPING_OFFSET, SLEEPING);
                 // Dekker pairing with the service: our volatile flag store, then the look at the queue.
                 if (events.isEmpty()) {
                     if (channel.read(in.clear()) < 0) {
                         goneReason = "it closed the control socket";
                         break;
                     }
+                    wokenUp = true;
                 }
-                setSleeping(region, APP_SLEEPING_OFFSET, 0);
+                // Still idle until an event shows: the service goes on stamping, but need ring no more.
+                setSleeping(region, APP_SLEEPING_OFFSET, POLLING);
             }
         } catch (IOException e) {
             if (alive) {

@@ -11,6 +11,7 @@ import io.tasnetty.engine.context.TasSocket;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TasRingAllocator;
+import io.tasnetty.engine.idle.TasSpinPolicy;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -45,6 +46,14 @@ final class TasServiceSession {
     private static final int BATCH = 256;
     /** The proxy sleeps at most this long without a doorbell (a lost wake-up costs no more). */
     private static final long MAX_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** Polling pays while commands or events come this soon on average (see TasSpinPolicy). */
+    static final long SPIN_WORTH_NANOS = Long.getLong("tas.debug.svc-spin-worth-ns", 20_000);
+    /** A probe after every this many wake-ups (see TasSpinPolicy). */
+    static final int PROBE_EVERY = Integer.getInteger("tas.debug.svc-spin-probe", 16);
+    /** A yield that takes this long let another thread run: the CPU is contended. */
+    static final long YIELD_CONTENDED_NANOS = 20_000;
+    /** Idle this long, spin on the queues; after it, yield between looks. */
+    static final long PURE_SPIN_NANOS = 5_000;
 
     /** One socket id of the application: the id is what both processes call it. */
     private static final class Slot {
@@ -214,27 +223,71 @@ final class TasServiceSession {
         }
     }
 
+    /**
+     * The proxy's duty cycle: commands, engine events, freed space; when there are none, poll on
+     * while {@link TasSpinPolicy} finds it pays (commands and events coming in short gaps, at high
+     * request rates), so that neither side pays a doorbell, a block and a wake-up per request;
+     * then block until a doorbell or an engine event. The flag in the region tells the application
+     * which: {@code POLLING} needs no doorbell, {@code SLEEPING} does.
+     */
     private void run() {
         Thread me = Thread.currentThread();
         Runnable wake = () -> LockSupport.unpark(me);
+        TasSpinPolicy spin = new TasSpinPolicy(TimeUnit.MICROSECONDS.toNanos(service.config().fpPollIntervalTasMicros()),
+            SPIN_WORTH_NANOS, PROBE_EVERY);
+        long idleSince = 0;
+        long spinBudget = 0;
+        boolean wokenUp = false;
         try {
             while (!appGone) {
                 int work = drainCommands();
                 work += ctx.poll(handler, BATCH);
                 work += reportFreedSpace();
                 ringApp();
-                publishCounters();
                 if (work > 0) {
+                    publishCounters();
+                    if (idleSince != 0) {
+                        // The gap to whichever came first: a command (the application stamped it)
+                        // or an engine event (the context did).
+                        long viaApp = TasServiceLayout.endIdle(region, SERVICE_SLEEPING_OFFSET, idleSince);
+                        long viaEngine = ctx.endIdle();
+                        long gap = viaApp < 0 ? viaEngine : viaEngine < 0 ? viaApp : Math.min(viaApp, viaEngine);
+                        spin.workArrived(gap, wokenUp);
+                        idleSince = 0;
+                        wokenUp = false;
+                    }
                     continue;
                 }
-                setSleeping(region, SERVICE_SLEEPING_OFFSET, 1);
+                long now = System.nanoTime();
+                if (idleSince == 0) {
+                    idleSince = now;
+                    ctx.beginIdle(now);
+                    TasServiceLayout.beginIdle(region, SERVICE_SLEEPING_OFFSET);
+                    spinBudget = spin.spinBudget();
+                }
+                long idle = now - idleSince;
+                if (idle < spinBudget) {
+                    if (idle < PURE_SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        // Yield rather than spin: on a machine without a spare core the event
+                        // loops this proxy serves need it. Late: another thread ran meanwhile.
+                        Thread.yield();
+                        spin.yielded(System.nanoTime() - now > YIELD_CONTENDED_NANOS);
+                    }
+                    continue;
+                }
+                publishCounters();
+                setSleeping(region, SERVICE_SLEEPING_OFFSET, SLEEPING);
                 // Dekker pairing with the application's enqueue: our volatile store of the flag,
                 // then the look at its queue; it publishes a command, then reads the flag.
                 if (commands.isEmpty() && !appGone && ctx.enterExternalWait(wake)) {
                     LockSupport.parkNanos(this, MAX_SLEEP_NANOS);
+                    wokenUp = true;
                 }
                 ctx.exitExternalWait();
-                setSleeping(region, SERVICE_SLEEPING_OFFSET, 0);
+                // Still idle until work shows: producers go on stamping, but need ring no more.
+                setSleeping(region, SERVICE_SLEEPING_OFFSET, POLLING);
             }
         } catch (RuntimeException | Error e) {
             service.log("application " + this + ": proxy failed, detaching it: " + e);
