@@ -20,6 +20,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,15 +39,16 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * of the application's event queue. The payload never passes through here: the fast path fills
  * and drains the rings in the shared region directly; the proxy only relays ring positions.
  *
- * <p>A second thread blocks on the control socket: a byte is a doorbell (the application queued
- * commands while the proxy slept), end of stream means the application is gone (exit, crash or
- * kill -9), and the proxy then resets its connections, waits until the engine has given back
- * every ring, unmaps the region and deletes its file.
+ * <p>The proxy blocks on the control socket itself (a selector, which engine events wake): a byte
+ * is a doorbell (the application queued commands while the proxy slept), end of stream means the
+ * application is gone (exit, crash or kill -9), and the proxy then resets its connections, waits
+ * until the engine has given back every ring, unmaps the region and deletes its file. (A
+ * separate thread reading doorbells and unparking the proxy cost a second wake-up per doorbell.)
  */
 final class TasServiceSession {
     private static final int BATCH = 256;
     /** The proxy sleeps at most this long without a doorbell (a lost wake-up costs no more). */
-    private static final long MAX_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long MAX_SLEEP_MILLIS = 100;
     /** Polling pays while commands or events come this soon on average (see TasSpinPolicy). */
     static final long SPIN_WORTH_NANOS = Long.getLong("tas.debug.svc-spin-worth-ns", 20_000);
     /** A probe after every this many wake-ups (see TasSpinPolicy). */
@@ -108,6 +111,8 @@ final class TasServiceSession {
     private volatile boolean reclaiming;
     private boolean unrungEvents;
     private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
+    private final ByteBuffer bellIn = ByteBuffer.allocateDirect(64);
+    private volatile Selector selector;
     private final io.tasnetty.engine.context.TasEventHandler handler = this::onEvents;
     private Thread proxy;
 
@@ -131,7 +136,6 @@ final class TasServiceSession {
 
     void start() {
         proxy = Thread.ofPlatform().daemon().name("tas-svc-app" + id).start(this::run);
-        Thread.ofPlatform().daemon().name("tas-svc-bell" + id).start(this::readDoorbells);
     }
 
     int socketCount() {
@@ -193,24 +197,34 @@ final class TasServiceSession {
         }
     }
 
-    /** Control socket: doorbells until end of stream (the application exited or was killed). */
+    /**
+     * Reads the doorbells the control socket holds (non-blocking); end of stream or an error
+     * means the application is gone (exit, crash or kill -9).
+     */
     private void readDoorbells() {
-        ByteBuffer b = ByteBuffer.allocate(64);
         try {
-            while (channel.read(b.clear()) >= 0) {
-                LockSupport.unpark(proxy);
+            while (true) {
+                int n = channel.read(bellIn.clear());
+                if (n < 0) {
+                    appGone = true;
+                    return;
+                }
+                if (n < bellIn.capacity()) {
+                    return;
+                }
             }
         } catch (IOException e) {
-            // reset by a dying peer: the same as end of stream
+            appGone = true; // reset by a dying peer: the same as end of stream
         }
-        appGone = true;
-        LockSupport.unpark(proxy);
     }
 
     /** The service stops: detaches the application and waits (briefly) until the proxy left the engine alone. */
     void stop() {
         appGone = true;
-        LockSupport.unpark(proxy);
+        Selector sel = selector;
+        if (sel != null) {
+            sel.wakeup();
+        }
         try {
             channel.close();
         } catch (IOException ignored) {
@@ -231,8 +245,19 @@ final class TasServiceSession {
      * which: {@code POLLING} needs no doorbell, {@code SLEEPING} does.
      */
     private void run() {
-        Thread me = Thread.currentThread();
-        Runnable wake = () -> LockSupport.unpark(me);
+        Selector sel;
+        try {
+            sel = Selector.open();
+            channel.configureBlocking(false);
+            channel.register(sel, SelectionKey.OP_READ);
+        } catch (IOException e) {
+            service.log("application " + this + ": cannot watch its control socket, detaching it: " + e);
+            reclaim();
+            return;
+        }
+        selector = sel;
+        Runnable wake = sel::wakeup;
+        int busyRuns = 0;
         TasSpinPolicy spin = new TasSpinPolicy(TimeUnit.MICROSECONDS.toNanos(service.config().fpPollIntervalTasMicros()),
             SPIN_WORTH_NANOS, PROBE_EVERY);
         long idleSince = 0;
@@ -246,6 +271,11 @@ final class TasServiceSession {
                 ringApp();
                 if (work > 0) {
                     publishCounters();
+                    if ((++busyRuns & 1023) == 0 && sel.selectNow() > 0) {
+                        // Busy for long: an application gone meanwhile must still be noticed.
+                        sel.selectedKeys().clear();
+                        readDoorbells();
+                    }
                     if (idleSince != 0) {
                         // The gap to whichever came first: a command (the application stamped it)
                         // or an engine event (the context did).
@@ -282,15 +312,24 @@ final class TasServiceSession {
                 // Dekker pairing with the application's enqueue: our volatile store of the flag,
                 // then the look at its queue; it publishes a command, then reads the flag.
                 if (commands.isEmpty() && !appGone && ctx.enterExternalWait(wake)) {
-                    LockSupport.parkNanos(this, MAX_SLEEP_NANOS);
+                    sel.select(MAX_SLEEP_MILLIS);
                     wokenUp = true;
+                } else {
+                    sel.selectNow(); // clears a wake-up that came meanwhile, and looks for a doorbell
                 }
                 ctx.exitExternalWait();
+                sel.selectedKeys().clear();
+                readDoorbells();
                 // Still idle until work shows: producers go on stamping, but need ring no more.
                 setSleeping(region, SERVICE_SLEEPING_OFFSET, POLLING);
             }
-        } catch (RuntimeException | Error e) {
+        } catch (IOException | RuntimeException | Error e) {
             service.log("application " + this + ": proxy failed, detaching it: " + e);
+        }
+        try {
+            sel.close();
+        } catch (IOException ignored) {
+            // detaching anyway
         }
         reclaim();
     }
@@ -633,6 +672,7 @@ final class TasServiceSession {
             if (e >= 0) {
                 return e;
             }
+            readDoorbells(); // a full queue of an application that is gone: notice it here
             if (appGone) {
                 return -1;
             }
