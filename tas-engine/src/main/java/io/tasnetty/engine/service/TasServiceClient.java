@@ -51,8 +51,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * the flow's state) to one session thread here, which applies them to the local flows and posts
  * the events to the owning contexts, waking them as the engine would.
  *
- * <p>Wake-ups: each side sets a flag in the region before it blocks; the other side, after
- * queueing, writes one doorbell byte on the control socket if the flag says so. End of stream on
+ * <p>Wake-ups: each side polls its queue for a while when it runs out of work (as long as its
+ * {@link TasSpinPolicy} finds that pays), then sets a flag in the region and blocks; the other
+ * side, after queueing, writes one doorbell byte on the control socket if the flag says it
+ * sleeps (none while it polls). End of stream on
  * that socket means the service is gone: every connection then fails with
  * {@link TasError#SERVICE_GONE}.
  */
