@@ -9,6 +9,7 @@ import io.tasnetty.engine.context.TasException;
 import io.tasnetty.engine.context.TasListener;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
+import io.tasnetty.engine.idle.TasSpinPolicy;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -50,8 +51,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * the flow's state) to one session thread here, which applies them to the local flows and posts
  * the events to the owning contexts, waking them as the engine would.
  *
- * <p>Wake-ups: each side sets a flag in the region before it blocks; the other side, after
- * queueing, writes one doorbell byte on the control socket if the flag says so. End of stream on
+ * <p>Wake-ups: each side polls its queue for a while when it runs out of work (as long as its
+ * {@link TasSpinPolicy} finds that pays), then sets a flag in the region and blocks; the other
+ * side, after queueing, writes one doorbell byte on the control socket if the flag says it
+ * sleeps (none while it polls). End of stream on
  * that socket means the service is gone: every connection then fails with
  * {@link TasError#SERVICE_GONE}.
  */
@@ -467,22 +470,57 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
 
     // ------------------------------------------------------------------ the session thread
 
+    /**
+     * The session thread: drains events; when there are none, polls on while
+     * {@link TasSpinPolicy} finds it pays (events coming in short gaps), so that the service
+     * writes no doorbell and this thread takes no wake-up per event at high rates; then blocks
+     * on the control socket until the service's doorbell.
+     */
     private void run() {
         ByteBuffer in = ByteBuffer.allocate(64);
+        TasSpinPolicy spin = new TasSpinPolicy(TimeUnit.MICROSECONDS.toNanos(config.fpPollIntervalAppMicros()),
+            TasServiceSession.SPIN_WORTH_NANOS, TasServiceSession.PROBE_EVERY);
+        long idleSince = 0;
+        long spinBudget = 0;
+        boolean wokenUp = false;
         try {
             while (alive) {
                 if (drainEvents() > 0) {
+                    if (idleSince != 0) {
+                        spin.workArrived(endIdle(region, APP_SLEEPING_OFFSET, idleSince), wokenUp);
+                        idleSince = 0;
+                        wokenUp = false;
+                    }
                     continue;
                 }
-                setSleeping(region, APP_SLEEPING_OFFSET, 1);
+                long now = System.nanoTime();
+                if (idleSince == 0) {
+                    idleSince = now;
+                    beginIdle(region, APP_SLEEPING_OFFSET);
+                    spinBudget = spin.spinBudget();
+                }
+                long idle = now - idleSince;
+                if (idle < spinBudget) {
+                    if (idle < TasServiceSession.PURE_SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        // Yield rather than spin: the event loops we feed may need this core.
+                        Thread.yield();
+                        spin.yielded(System.nanoTime() - now > TasServiceSession.YIELD_CONTENDED_NANOS);
+                    }
+                    continue;
+                }
+                setSleeping(region, APP_SLEEPING_OFFSET, SLEEPING);
                 // Dekker pairing with the service: our volatile flag store, then the look at the queue.
                 if (events.isEmpty()) {
                     if (channel.read(in.clear()) < 0) {
                         goneReason = "it closed the control socket";
                         break;
                     }
+                    wokenUp = true;
                 }
-                setSleeping(region, APP_SLEEPING_OFFSET, 0);
+                // Still idle until an event shows: the service goes on stamping, but need ring no more.
+                setSleeping(region, APP_SLEEPING_OFFSET, POLLING);
             }
         } catch (IOException e) {
             if (alive) {

@@ -36,8 +36,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class TasServiceLayout {
     /** "TASSVC01". */
     public static final long MAGIC = 0x5441535356433031L;
-    /** Protocol version: the handshake and the region must both match (2: per-application counters in the header). */
-    public static final int VERSION = 2;
+    /**
+     * Protocol version: the handshake and the region must both match (2: per-application counters
+     * in the header; 3: the polling state of the sleeping flags and the arrival stamps).
+     */
+    public static final int VERSION = 3;
 
     public static final StructLayout HEADER = MemoryLayout.structLayout(
             JAVA_LONG.withName("magic"),
@@ -48,11 +51,16 @@ public final class TasServiceLayout {
             JAVA_LONG.withName("ringsOffset"),
             JAVA_LONG.withName("ringsBytes"),
             MemoryLayout.paddingLayout(24),
-            // Each flag on its own cache line: written by one side, polled by the other.
+            // Each flag on its own cache line, with the arrival stamp the producer writes after
+            // reading it (one line moves, not two): written by one side, polled by the other.
             JAVA_INT.withName("serviceSleeping"),
-            MemoryLayout.paddingLayout(60),
+            JAVA_INT.withName("pad1"),
+            JAVA_LONG.withName("serviceArrival"),
+            MemoryLayout.paddingLayout(48),
             JAVA_INT.withName("appSleeping"),
-            MemoryLayout.paddingLayout(60));
+            JAVA_INT.withName("pad2"),
+            JAVA_LONG.withName("appArrival"),
+            MemoryLayout.paddingLayout(48));
     public static final long HEADER_BYTES = 4096;
     public static final long MAGIC_OFFSET = HEADER.byteOffset(groupElement("magic"));
     public static final long VERSION_OFFSET = HEADER.byteOffset(groupElement("version"));
@@ -60,9 +68,22 @@ public final class TasServiceLayout {
     public static final long COMMAND_ENTRIES_OFFSET = HEADER.byteOffset(groupElement("commandEntries"));
     public static final long RINGS_OFFSET_OFFSET = HEADER.byteOffset(groupElement("ringsOffset"));
     public static final long RINGS_BYTES_OFFSET = HEADER.byteOffset(groupElement("ringsBytes"));
-    /** 0 awake, 1 about to block (ring the doorbell), 2 doorbell rung. */
+    /**
+     * A consumer's state, {@link #AWAKE}, {@link #SLEEPING}, {@link #RUNG} or {@link #POLLING}; the
+     * arrival stamp (a long) follows it at {@link #ARRIVAL}.
+     */
     public static final long SERVICE_SLEEPING_OFFSET = HEADER.byteOffset(groupElement("serviceSleeping"));
     public static final long APP_SLEEPING_OFFSET = HEADER.byteOffset(groupElement("appSleeping"));
+    /** From a sleeping flag to its arrival stamp. */
+    static final long ARRIVAL = HEADER.byteOffset(groupElement("serviceArrival")) - SERVICE_SLEEPING_OFFSET;
+    /** The consumer has work in hand: producers neither ring nor stamp. */
+    static final int AWAKE = 0;
+    /** The consumer is about to block or blocks: the first producer to see it rings the doorbell. */
+    static final int SLEEPING = 1;
+    /** The doorbell was rung for this sleep: later producers need not. */
+    static final int RUNG = 2;
+    /** The consumer ran out of work and polls its queue: no doorbell needed, but stamp the arrival. */
+    static final int POLLING = 3;
     /**
      * The application's counters ({@link TasServiceAppCounter}, one long each in declaration
      * order), written by the service only, read by the application's metrics: a copy, never trusted.
@@ -223,12 +244,45 @@ public final class TasServiceLayout {
         INT_AT.setVolatile(region, flag, v);
     }
 
-    /** True if the caller must ring the other side's doorbell (it sleeps and nobody rang yet). */
+    /**
+     * Consumer: it ran out of work (its idle period begins): producers from now on stamp when
+     * they queue the first entry, so the consumer's spin policy learns the gap to the post, not
+     * to the moment it noticed (which after a block includes its own wake-up).
+     */
+    static void beginIdle(MemorySegment region, long flag) {
+        LONG_AT.setRelease(region, flag + ARRIVAL, 0L);
+        INT_AT.setVolatile(region, flag, POLLING);
+    }
+
+    /**
+     * Consumer: its idle period that began at {@code idleSince} ended; the flag goes back to
+     * {@link #AWAKE}. Returns the nanoseconds to the first producer's stamp, or -1 if none stamped.
+     * The stamps are {@code System.nanoTime()} of another process: the same clock on one host
+     * (CLOCK_MONOTONIC); a wrong one only misleads the polling heuristic.
+     */
+    static long endIdle(MemorySegment region, long flag, long idleSince) {
+        INT_AT.setVolatile(region, flag, AWAKE);
+        long a = (long) LONG_AT.getAcquire(region, flag + ARRIVAL);
+        return a == 0 ? -1 : Math.max(0, a - idleSince);
+    }
+
+    /**
+     * Producer, after publishing: true if the caller must ring the other side's doorbell (it
+     * sleeps and nobody rang yet). A consumer that is awake or polling costs no doorbell; an idle
+     * one (polling or asleep) gets its arrival stamped once.
+     */
     static boolean takeDoorbell(MemorySegment region, long flag) {
         // Dekker pairing with the sleeper (it stores its flag, then looks at the queue): our entry
         // was published with a release store, which a following load may overtake (StoreLoad);
         // the full fence keeps us from reading a stale "awake" while it reads a stale queue.
         VarHandle.fullFence();
-        return (int) INT_AT.getVolatile(region, flag) == 1 && INT_AT.compareAndSet(region, flag, 1, 2);
+        int v = (int) INT_AT.getVolatile(region, flag);
+        if (v == AWAKE) {
+            return false;
+        }
+        if ((long) LONG_AT.getVolatile(region, flag + ARRIVAL) == 0L) {
+            LONG_AT.compareAndSet(region, flag + ARRIVAL, 0L, System.nanoTime()); // a racing producer: equally early
+        }
+        return v == SLEEPING && INT_AT.compareAndSet(region, flag, SLEEPING, RUNG);
     }
 }
