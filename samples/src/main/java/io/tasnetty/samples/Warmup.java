@@ -14,10 +14,10 @@ import java.util.function.LongSupplier;
  * still has to compile (the kernel's stack is compiled already), and on a small machine the
  * compiler threads take the cores the request path runs on. Measured on this project's 2-core
  * machines: the HTTP sample's 2,000 timed GETs after 2,000 untimed ran at 7,000-8,400/s on TAS and
- * 15,000-19,000/s on epoll (TAS's JIT compiled for 2.9 s during the run, epoll's for 1.5 s); after
- * 20,000 untimed, 35,000-41,000/s against 21,000-34,000/s. A settled request rate is no sign of a
- * finished JIT (the rate sits at the C1 compilers' level for thousands of requests before C2's
- * code arrives), so the compilers' own time decides. What the warm-up took is printed, so that what
+ * 15,000-19,000/s on epoll, with TAS's JIT compiling for 2.9 s during the run and epoll's for 1.5 s,
+ * and TAS's rate went on rising for tens of thousands of requests more. A settled request rate is
+ * no sign of a finished JIT (the rate sits at the C1 compilers' level for thousands of requests
+ * before C2's code arrives), so the compilers' own time decides. What the warm-up took is printed, so that what
  * a cold start costs stays visible.
  */
 public final class Warmup {
