@@ -452,10 +452,6 @@ public final class TasFastPath {
             now = lastNow;
         }
         lastNow = now;
-        // Segments the slow path handed back first: a passive open's first flight goes there for
-        // its rings (rings at ESTABLISHED) and must not be overtaken by its successors arriving at
-        // the port now, or the peer sees duplicate ACKs and retransmits needlessly.
-        work += drainHandedOver(now);
         Thread owner = agentThread;
         int n = rxAnyThread || owner == null || owner == Thread.currentThread() ? port.rxBurst(queue, rxBufs, RX_BURST) : 0;
         rxMaybeMore = n == RX_BURST;
@@ -474,6 +470,7 @@ public final class TasFastPath {
             work++;
         }
         work += runControl();
+        work += drainHandedOver(now);
         work += runCommands(now);
         work += wheel.advance(now, timers);
         work += out.transmitPending(now);
