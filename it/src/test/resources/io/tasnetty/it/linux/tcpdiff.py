@@ -286,6 +286,18 @@ def learn_seglen(c):
     return max(lens)
 
 
+def connected_with_rtt(p):
+    """A connection after a few request/response exchanges (so the sender has an RTT estimate),
+    and its full segment length."""
+    c = Conn(p)
+    c.connect()
+    L = learn_seglen(c)
+    for _ in range(3):
+        c.request(100)
+        c.receive(100)
+    return c, L
+
+
 def scenario_time_wait(p):
     """RFC 6191 / RFC 9293 3.6.1: a SYN for a tuple in TIME_WAIT."""
     def into_time_wait():
@@ -484,13 +496,7 @@ def scenario_sack(p):
 
 def scenario_tlp(p):
     """RFC 8985 7: the last two segments of a response are lost; the probe resends the last one."""
-    c = Conn(p)
-    c.connect()
-    L = learn_seglen(c)
-    # A few exchanges for an RTT estimate.
-    for _ in range(3):
-        c.request(100)
-        c.receive(100)
+    c, L = connected_with_rtt(p)
     n = 5
     c.request(n * L)
     base = c.rcv_nxt
@@ -680,12 +686,7 @@ def scenario_reorder(p):
     """RFC 2883 / RFC 3708: a segment that was only delayed is resent on SACK evidence; the
     D-SACK for the needless copy lets the sender undo its window cut (the test reads the
     counters: Linux's TCPDSACKUndo, the engine's TCP_SPURIOUS_RETRANSMIT_UNDOS)."""
-    c = Conn(p)
-    c.connect()
-    L = learn_seglen(c)
-    for _ in range(3):
-        c.request(100)
-        c.receive(100)
+    c, L = connected_with_rtt(p)
     n = 10
     c.request(n * L)
     base = c.rcv_nxt

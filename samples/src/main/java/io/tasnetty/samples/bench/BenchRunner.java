@@ -612,19 +612,7 @@ public final class BenchRunner implements Callable<Integer> {
         try {
             svc = new ProcessBuilder(svcCmd).redirectErrorStream(true).start();
             svc.getOutputStream().close();
-            BufferedReader fromService = new BufferedReader(new InputStreamReader(svc.getInputStream(),
-                StandardCharsets.UTF_8));
-            java.util.concurrent.BlockingQueue<String> svcLines = new java.util.concurrent.LinkedBlockingQueue<>();
-            Thread.ofPlatform().daemon().name("svc-out").start(() -> {
-                try {
-                    for (String l; (l = fromService.readLine()) != null; ) {
-                        svcLines.add(l);
-                    }
-                } catch (IOException ignored) {
-                    // gone
-                }
-                svcLines.add("EOF");
-            });
+            java.util.concurrent.BlockingQueue<String> svcLines = lines(svc, "svc-out");
             String ready;
             do {
                 ready = svcLines.poll(60, TimeUnit.SECONDS);
@@ -679,19 +667,9 @@ public final class BenchRunner implements Callable<Integer> {
             Thread.currentThread().interrupt();
             return new BenchReport.Run(s, ATTACHED, null, "interrupted");
         } finally {
-            for (Process p : new Process[] {wk, svc}) {
-                if (p != null && p.isAlive()) {
-                    p.destroy(); // SIGTERM: the service's shutdown hook removes its socket
-                    try {
-                        if (!p.waitFor(15, TimeUnit.SECONDS)) {
-                            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                        }
-                    } catch (InterruptedException e) {
-                        p.destroyForcibly();
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            }
+            // SIGTERM first: the service's shutdown hook removes its socket.
+            stop(wk, true);
+            stop(svc, true);
             try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir)) {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             } catch (IOException ignored) {
@@ -745,19 +723,7 @@ public final class BenchRunner implements Callable<Integer> {
             srv = new ProcessBuilder(srvCmd).start();
             pump(srv.getErrorStream(), "server: ", errs);
             java.io.Writer toServer = new java.io.OutputStreamWriter(srv.getOutputStream(), StandardCharsets.UTF_8);
-            BufferedReader fromServer = new BufferedReader(new InputStreamReader(srv.getInputStream(),
-                StandardCharsets.UTF_8));
-            java.util.concurrent.BlockingQueue<String> srvLines = new java.util.concurrent.LinkedBlockingQueue<>();
-            Thread.ofPlatform().daemon().name("memif-server-out").start(() -> {
-                try {
-                    for (String l; (l = fromServer.readLine()) != null; ) {
-                        srvLines.add(l);
-                    }
-                } catch (IOException ignored) {
-                    // gone
-                }
-                srvLines.add("EOF");
-            });
+            java.util.concurrent.BlockingQueue<String> srvLines = lines(srv, "memif-server-out");
             String ready = srvLines.poll(60, TimeUnit.SECONDS);
             if (ready == null || !ready.startsWith("READY")) {
                 return new BenchReport.Run(s, MEMIF, null, "the memif server did not start ("
@@ -813,18 +779,8 @@ public final class BenchRunner implements Callable<Integer> {
             Thread.currentThread().interrupt();
             return new BenchReport.Run(s, MEMIF, null, "interrupted");
         } finally {
-            for (Process p : new Process[] {cli, srv}) {
-                if (p != null && p.isAlive()) {
-                    try {
-                        if (!p.waitFor(15, TimeUnit.SECONDS)) {
-                            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                        }
-                    } catch (InterruptedException e) {
-                        p.destroyForcibly();
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            }
+            stop(cli, false);
+            stop(srv, false);
             try {
                 java.nio.file.Files.deleteIfExists(sock);
             } catch (IOException ignored) {
@@ -852,6 +808,41 @@ public final class BenchRunner implements Callable<Integer> {
                 // gone
             }
         });
+    }
+
+    /** Waits up to 15 s for a child to end ({@code terminate}: after a SIGTERM), then kills it. */
+    private static void stop(Process p, boolean terminate) {
+        if (p == null || !p.isAlive()) {
+            return;
+        }
+        if (terminate) {
+            p.destroy();
+        }
+        try {
+            if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A child's standard output, line by line, ending with "EOF" when it closes. */
+    private static java.util.concurrent.BlockingQueue<String> lines(Process child, String threadName) {
+        java.util.concurrent.BlockingQueue<String> out = new java.util.concurrent.LinkedBlockingQueue<>();
+        Thread.ofPlatform().daemon().name(threadName).start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) {
+                    out.add(l);
+                }
+            } catch (IOException ignored) {
+                // gone
+            }
+            out.add("EOF");
+        });
+        return out;
     }
 
     private static String tail(Deque<String> last) {
