@@ -49,7 +49,7 @@ public final class TasSamplesMain implements Callable<Integer> {
     @Option(names = "--grpc-port", defaultValue = "50051", description = "gRPC port (default: ${DEFAULT-VALUE})")
     int grpcPort;
 
-    @Option(names = "--requests", defaultValue = "2000", description = "timed requests per sample, after as many untimed (default: ${DEFAULT-VALUE})")
+    @Option(names = "--requests", defaultValue = "20000", description = "timed requests per sample, after as many untimed (default: ${DEFAULT-VALUE}; enough that one scheduling hiccup does not decide the rate)")
     int requests;
 
     @Option(names = "--warmup", defaultValue = "20", description = "after as many untimed requests as timed ones, more"

@@ -40,7 +40,7 @@ public final class GreeterSample implements Callable<Integer> {
     @Option(names = "--name", defaultValue = "TAS", description = "who to greet (default: ${DEFAULT-VALUE})")
     String name;
 
-    @Option(names = "--calls", defaultValue = "2000", description = "timed unary calls, after as many untimed (default: ${DEFAULT-VALUE})")
+    @Option(names = "--calls", defaultValue = "20000", description = "timed unary calls, after as many untimed (default: ${DEFAULT-VALUE})")
     int calls;
 
     @Option(names = "--warmup", defaultValue = "20", description = "after as many untimed calls as timed ones, more"

@@ -47,7 +47,7 @@ public final class HttpSample implements Callable<Integer> {
         description = "host the client connects to (default: ${DEFAULT-VALUE})")
     String connect;
 
-    @Option(names = "--requests", defaultValue = "2000", description = "timed GET / requests, after as many untimed (default: ${DEFAULT-VALUE})")
+    @Option(names = "--requests", defaultValue = "20000", description = "timed GET / requests, after as many untimed (default: ${DEFAULT-VALUE})")
     int requests;
 
     @Option(names = "--warmup", defaultValue = "20", description = "after as many untimed requests as timed ones, more"
