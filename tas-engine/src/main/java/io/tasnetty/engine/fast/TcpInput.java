@@ -851,7 +851,8 @@ final class TcpInput {
                 consumeFin(f, now);
             }
         } else {
-            // Out of order: keep the bytes in place and remember the interval (TAS keeps one; we keep four).
+            // Out of order: keep the bytes in place and remember the interval (TAS keeps one;
+            // we keep TasFlow.OOO_MAX).
             if (!addOoo(f, seq, seq + len)) {
                 counters.increment(TasCounter.DROP_OOO_NO_SLOT);
             } else {
@@ -880,9 +881,12 @@ final class TcpInput {
                 i = -1; // restart: the grown interval may now touch another
             }
         }
-        if (n == TasFlow.OOO_MAX) {
-            f.oooCount(n);
-            return false;
+        if (n == f.oooCapacity()) {
+            if (n == TasFlow.OOO_MAX) {
+                f.oooCount(n);
+                return false;
+            }
+            f.growOoo(); // once per flow: more holes than the record holds
         }
         // Most recent first, so SACK reports it first (RFC 2018 4).
         for (int i = n; i > 0; i--) {

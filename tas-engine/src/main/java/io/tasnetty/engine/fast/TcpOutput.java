@@ -47,8 +47,8 @@ final class TcpOutput {
     private final PacketBuffer[] oneBuf = new PacketBuffer[1];
     private int txCount;
     /** SACK blocks of the segment being built (copied from the flow's out-of-order intervals). */
-    private final int[] sackLeft = new int[TasFlow.OOO_MAX + 1];
-    private final int[] sackRight = new int[TasFlow.OOO_MAX + 1];
+    private final int[] sackLeft = new int[TasFlow.OOO_INLINE + 1];
+    private final int[] sackRight = new int[TasFlow.OOO_INLINE + 1];
 
     /** Flows with something to send, in FIFO order (intrusive list through {@code txNext}). */
     private TasFlow txHead;
@@ -683,7 +683,8 @@ final class TcpOutput {
         long tcpOff = o + Ethernet.HEADER_LENGTH + Ipv4.MIN_HEADER_LENGTH;
         int fl = f.flags(); // the record is off-heap: read each field once per segment
         boolean ts = (fl & TasFlow.F_TS_ON) != 0;
-        int sackBlocks = (fl & TasFlow.F_SACK_ON) != 0 ? f.oooCount() : 0;
+        // The most recent intervals first (RFC 2018 4); the option holds four blocks at most.
+        int sackBlocks = (fl & TasFlow.F_SACK_ON) != 0 ? Math.min(f.oooCount(), TasFlow.OOO_INLINE) : 0;
         // A D-SACK goes first (RFC 2883 4.1), on a pure ACK only: a data segment's payload was
         // sized without its 8 bytes (maxPayload). Reported once, as Linux does.
         int first = 0;

@@ -6,6 +6,7 @@ import io.tasnetty.engine.TcpTestPeer.Opts;
 import io.tasnetty.engine.TcpTestPeer.Segment;
 import io.tasnetty.engine.config.TasConfig;
 import io.tasnetty.engine.context.TasEvents;
+import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.stats.TasCounter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -154,54 +155,58 @@ class TcpOutOfOrderTest {
     }
 
     @Test
-    void shouldCountAFifthHoleAsDroppedAndStillDeliverEverythingIntact() {
+    void shouldKeepMoreHolesThanTheRecordHoldsThenCountTheFirstBeyondTheLimitAsDroppedAndDeliverEverythingIntact() {
         ScriptedConnection sc = h.accept(80);
         int s0 = sc.peerSeq;
-        // Five islands 100..200, 300..400, ..., 900..1000: only four intervals can be kept.
-        for (int i = 0; i < 5; i++) {
+        // Islands 100..200, 300..400, ...: one more than a flow keeps (TasFlow.OOO_MAX), many more
+        // than its record holds (TasFlow.OOO_INLINE).
+        int islands = TasFlow.OOO_MAX + 1;
+        for (int i = 0; i < islands; i++) {
             sc.dataAt(s0 + 100 + 200 * i, bytes(100, 100 + 200 * i));
             List<Segment> out = h.step();
             assertThat(out).hasSize(1);
             assertThat(out.get(0).ack()).isEqualTo(s0);
         }
         assertThat(h.engine.counter(TasCounter.DROP_OOO_NO_SLOT)).isEqualTo(1);
-        assertThat(h.engine.counter(TasCounter.TCP_OUT_OF_ORDER)).isEqualTo(4);
-        // Holes filled one by one: the ACK jumps over each kept island.
-        int[] expect = {200, 400, 600, 800, 900};
-        for (int i = 0; i < 5; i++) {
+        assertThat(h.engine.counter(TasCounter.TCP_OUT_OF_ORDER)).isEqualTo(TasFlow.OOO_MAX);
+        // Holes filled one by one: the ACK jumps over each kept island, and stops before the dropped one.
+        for (int i = 0; i < islands; i++) {
             sc.dataAt(s0 + 200 * i, bytes(100, 200 * i));
             List<Segment> out = h.step();
-            assertThat(out.get(0).ack()).as("after filling hole %d", i).isEqualTo(s0 + expect[i]);
+            int expect = i < islands - 1 ? 200 * i + 200 : 200 * i + 100;
+            assertThat(out.get(0).ack()).as("after filling hole %d", i).isEqualTo(s0 + expect);
         }
         // The dropped island has to come again.
-        sc.dataAt(s0 + 900, bytes(100, 900));
-        assertThat(h.step().get(0).ack()).isEqualTo(s0 + 1000);
-        byte[] got = sc.read(5000);
-        assertThat(got.length).isEqualTo(1000);
-        assertThat(Arrays.equals(got, bytes(1000))).as("in order, byte for byte").isTrue();
+        sc.dataAt(s0 + 200 * islands - 100, bytes(100, 200 * islands - 100));
+        assertThat(h.step().get(0).ack()).isEqualTo(s0 + 200 * islands);
+        byte[] got = sc.read(20_000);
+        assertThat(got.length).isEqualTo(200 * islands);
+        assertThat(Arrays.equals(got, bytes(200 * islands))).as("in order, byte for byte").isTrue();
     }
 
     @Test
     void shouldNotLetADroppedIslandCorruptDataDeliveredLater() {
         ScriptedConnection sc = h.accept(80);
         int s0 = sc.peerSeq;
-        for (int i = 0; i < 5; i++) {
+        int islands = TasFlow.OOO_MAX + 1;
+        for (int i = 0; i < islands; i++) {
             sc.dataAt(s0 + 100 + 200 * i, bytes(100, 100 + 200 * i));
         }
         h.step();
         // The peer now sends everything in order, the dropped island's range with different
         // bytes (a new mapping of the same range would be a peer bug, but the receiver must
         // deliver what the acknowledged segment carried, not stale ring contents).
-        byte[] fresh = bytes(1000);
-        byte[] island = bytes(100, 5000);
-        System.arraycopy(island, 0, fresh, 900, 100);
-        for (int i = 0; i < 10; i++) {
-            if (i % 2 == 0 || i == 9) {
+        int total = 200 * islands;
+        byte[] fresh = bytes(total);
+        byte[] island = bytes(100, 50_000);
+        System.arraycopy(island, 0, fresh, total - 100, 100);
+        for (int i = 0; i < 2 * islands; i++) {
+            if (i % 2 == 0 || i == 2 * islands - 1) {
                 sc.dataAt(s0 + 100 * i, Arrays.copyOfRange(fresh, 100 * i, 100 * i + 100));
                 h.step();
             }
         }
-        assertThat(sc.conn.flow().rcvNxt()).isEqualTo(s0 + 1000);
-        assertThat(sc.read(5000)).isEqualTo(fresh);
+        assertThat(sc.conn.flow().rcvNxt()).isEqualTo(s0 + total);
+        assertThat(sc.read(20_000)).isEqualTo(fresh);
     }
 }
