@@ -716,8 +716,12 @@ final class TcpInput {
             // Only data sent later counts (RFC 8985 6.2, by transmission order): SACKs that are
             // merely slow to come for data sent before the copy prove nothing, and resending on
             // them made a needless copy whenever the peer's ACKs lagged.
+            // Only that copy is known lost: the copies of the holes above it went out later and
+            // (at 1% loss, 99 times in 100) arrive. Re-sending every hole from SND.UNA again, as
+            // this once did, resent each of them for nothing: about 300 D-SACKs per 256 MiB on a
+            // 1%-loss path, against about 40 lost copies.
             counters.increment(TasCounter.TCP_LOST_RETRANSMITS);
-            f.highRxt = f.sndUna();
+            out.retransmitFirst(f, now);
         }
         if (delivered > 0) {
             out.retransmitHoles(f, Math.clamp(delivered / f.mss() + 1, 1, 4), now);

@@ -511,12 +511,17 @@ final class TcpOutput {
         TasByteRing tx = f.tx;
         int unacked = (int) (tx.tail() - tx.headPlain());
         int len = Math.min(maxPayload(f), Math.min(unacked, f.sndMax() - seq));
+        if (f.sackedCount > 0 && gt(f.sacked[0], seq)) {
+            len = Math.min(len, f.sacked[0] - seq); // the hole only: the peer holds what follows
+        }
         counters.increment(TasCounter.TCP_RETRANSMITTED_SEGMENTS);
         TcpSack.retransmitted(f, seq);
         f.rttTiming(false);
         if (len > 0) {
             emit(f, Tcp.ACK | Tcp.PSH, seq, tx.headPlain(), len, now);
-            f.highRxt = seq + len;
+            if (lt(f.highRxt, seq + len)) {
+                f.highRxt = seq + len; // holes above were re-sent already: not again
+            }
             f.firstRxtNanos = now;
             f.firstRxtSndMax = f.sndMax();
         } else if (f.finSent() && seq == f.finSentSeq()) {

@@ -69,6 +69,10 @@ final class TcpSack {
         n = sortAndMerge(n);
         int after = 0;
         int keep = Math.min(n, TasFlow.SACKED_MAX);
+        if (2 * keep > a.length) {
+            a = new int[2 * TasFlow.SACKED_MAX]; // once per flow: more ranges than it started with room for
+            f.sacked = a;
+        }
         for (int i = 0; i < keep; i++) {
             a[2 * i] = una + lo[i];
             a[2 * i + 1] = una + hi[i];
@@ -148,7 +152,10 @@ final class TcpSack {
         }
     }
 
-    /** Insertion sort by start (n is at most 8), then coalesces overlapping or touching ranges. */
+    /**
+     * Insertion sort by start (the scoreboard's ranges come sorted, a few new blocks do not), then
+     * coalesces overlapping or touching ranges.
+     */
     private int sortAndMerge(int n) {
         for (int i = 1; i < n; i++) {
             int l = lo[i];

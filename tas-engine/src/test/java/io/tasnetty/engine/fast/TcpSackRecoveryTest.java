@@ -68,6 +68,71 @@ class TcpSackRecoveryTest {
         assertThat(sc.conn.flow().sackedCount).isZero();
     }
 
+    /**
+     * More holes than a receiver repeats in its blocks: it reports each range once, when it
+     * forms, then only its three most recent (RFC 2018 4, as Linux does). The sender must keep
+     * what it learnt: a range it forgets looks lost as soon as a higher one is reported again,
+     * and the data the peer holds would be resent for nothing (D-SACKs).
+     */
+    @Test
+    void manyHolesAreRepairedWithoutResendingWhatThePeerReportedOnce() {
+        ScriptedConnection sc = withRtt(20);
+        // A round trip of ten segments grows the window (slow start) to hold the flight below.
+        sc.write(bytes(10 * MSS));
+        for (Segment seg : h.step()) {
+            sc.ack(ScriptedConnection.end(seg)); // one ACK per segment: the window grows by one each
+            h.step();
+        }
+        sc.write(bytes(20 * MSS));
+        List<Segment> sent = h.step();
+        assertThat(sent).hasSize(20);
+        // Odd segments 1-15 are lost (eight holes); 0, the even ones and 17-19 arrive.
+        int ack = ScriptedConnection.end(sent.get(0));
+        List<int[]> recent = new ArrayList<>(); // the peer's ranges, most recent first
+        List<Integer> resent = new ArrayList<>();
+        for (int i = 2; i < 20; i++) {
+            if (i < 16 && i % 2 == 1) {
+                continue;
+            }
+            int l = sent.get(i).seq();
+            int r = ScriptedConnection.end(sent.get(i));
+            if (!recent.isEmpty() && recent.get(0)[1] == l) {
+                l = recent.remove(0)[0]; // extends the range it last reported
+            }
+            recent.add(0, new int[] {l, r});
+            sackAck(sc, ack, blocks(recent));
+            h.clock.advanceMillis(1);
+            h.step().forEach(seg -> resent.add(seg.seq()));
+        }
+        // The copies arrive in order; each cumulative ACK reports the three most recent ranges still above it.
+        for (int hole = 1; hole < 16; hole += 2) {
+            ack = hole == 15 ? ScriptedConnection.end(sent.get(19)) : ScriptedConnection.end(sent.get(hole + 1));
+            int cumulative = ack;
+            recent.removeIf(range -> range[1] - cumulative <= 0);
+            sackAck(sc, ack, blocks(recent));
+            h.clock.advanceMillis(1);
+            h.step().stream().filter(seg -> seg.seq() - ScriptedConnection.end(sent.get(19)) < 0)
+                .forEach(seg -> resent.add(seg.seq()));
+        }
+        List<Integer> holes = new ArrayList<>();
+        for (int i = 1; i < 16; i += 2) {
+            holes.add(sent.get(i).seq());
+        }
+        assertThat(resent).as("each hole once, nothing the peer reported").containsExactlyInAnyOrderElementsOf(holes);
+        assertThat(sc.conn.flow().sndUna()).isEqualTo(ScriptedConnection.end(sent.get(19)));
+    }
+
+    /** A receiver's SACK option: its three most recent ranges (timestamps leave room for three). */
+    private static int[] blocks(List<int[]> recent) {
+        int n = Math.min(3, recent.size());
+        int[] edges = new int[2 * n];
+        for (int i = 0; i < n; i++) {
+            edges[2 * i] = recent.get(i)[0];
+            edges[2 * i + 1] = recent.get(i)[1];
+        }
+        return edges;
+    }
+
     @Test
     void aRetransmissionLostAgainIsSentAgainWithoutWaitingForTheRto() {
         ScriptedConnection sc = withRtt(20);
@@ -91,6 +156,39 @@ class TcpSackRecoveryTest {
             .contains(sent.get(1).seq());
         assertThat(h.engine.counter(TasCounter.TCP_LOST_RETRANSMITS)).isEqualTo(1);
         assertThat(h.engine.counter(TasCounter.TCP_RETRANSMIT_TIMEOUTS)).isZero();
+    }
+
+    /**
+     * A copy found lost (the peer SACKs data sent after it, 1.25 RTT on) is sent again alone: the
+     * copies of the holes above it went out later and are still on their way. Re-sending every
+     * hole from SND.UNA again made a needless copy of each of them.
+     */
+    @Test
+    void aLostRetransmissionIsSentAgainAloneNotTheCopiesStillOnTheirWay() {
+        ScriptedConnection sc = withRtt(20);
+        sc.write(bytes(16 * MSS));
+        List<Segment> sent = h.step();
+        assertThat(sent).hasSize(10);
+        int ack = ScriptedConnection.end(sent.get(0));
+        // Segments 1, 4 and 7 are lost: recovery re-sends the first two holes at once.
+        sackAck(sc, ack, sent.get(8).seq(), ScriptedConnection.end(sent.get(9)), sent.get(5).seq(),
+            ScriptedConnection.end(sent.get(6)), sent.get(2).seq(), ScriptedConnection.end(sent.get(3)));
+        assertThat(h.step()).extracting(Segment::seq).as("copies of 1 and 4 (then new data)")
+            .startsWith(sent.get(1).seq(), sent.get(4).seq());
+        h.clock.advanceMillis(18);
+        // The copy of 4 arrives; the ACK lets the third hole's copy go.
+        sackAck(sc, ack, sent.get(4).seq(), ScriptedConnection.end(sent.get(6)), sent.get(8).seq(),
+            ScriptedConnection.end(sent.get(9)), sent.get(2).seq(), ScriptedConnection.end(sent.get(3)));
+        assertThat(h.step()).extracting(Segment::seq).as("the copy of 7").startsWith(sent.get(7).seq());
+        // 26 ms after the copy of 1 (1.25 RTT is 25), the peer SACKs the new data sent after it,
+        // but not that copy: it is lost. The copy of 7, 8 ms out, is not.
+        h.clock.advanceMillis(8);
+        int newEnd = sent.get(0).seq() + 15 * MSS;
+        sackAck(sc, ack, sent.get(8).seq(), newEnd, sent.get(4).seq(), ScriptedConnection.end(sent.get(6)),
+            sent.get(2).seq(), ScriptedConnection.end(sent.get(3)));
+        List<Segment> again = h.step().stream().filter(x -> x.seq() - newEnd < 0).toList();
+        assertThat(again).extracting(Segment::seq).as("1 again, alone").containsExactly(sent.get(1).seq());
+        assertThat(h.engine.counter(TasCounter.TCP_LOST_RETRANSMITS)).isEqualTo(1);
     }
 
     @Test
