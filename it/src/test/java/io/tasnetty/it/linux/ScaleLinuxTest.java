@@ -41,8 +41,8 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p>The clients run a closed loop: at most 250 exchanges (handshake and echo) outstanding per
  * client, and at teardown at most 250 half-closed connections waiting for the engine's FIN. Opening
- * all at once made bursts that overflowed the Linux tap's queue (1,000 frames; 330,000 frames from
- * Linux to the engine dropped per run, RTO storms), and at teardown 100,000 FINs at once kept that
+ * all at once made bursts that overflowed the Linux tap's queue (1,000 frames; up to 330,000 frames from
+ * Linux to the engine dropped while opening, RTO storms), and at teardown 100,000 FINs at once kept that
  * queue full so long that Linux gave up on some orphaned clients (tcp_orphan_retries, no RST),
  * leaving their engine flows ESTABLISHED and idle, as any TCP without keepalive would.
  *
@@ -52,7 +52,7 @@ import org.junit.jupiter.api.Timeout;
  * connection, measured here (2 shared cores, Linux 6.18) with 100,000 connections each having
  * exchanged 16 bytes and then idle:
  * <ul>
- *   <li>engine: JVM RSS growth / connections, 10.2 to 10.6 KB (1.2 KB of it Java heap: the
+ *   <li>engine: JVM RSS growth / connections, 10.1 to 10.6 KB (1.2 KB of it Java heap: the
  *       connection object and its handler; the rest off-heap: the flow record and one touched
  *       4 KiB page in each of the two rings);
  *   <li>Linux epoll server: 4.9 KB, of which process RSS about 0.1 KB and kernel memory 4.8 KB
