@@ -22,10 +22,15 @@
   peer.py bulk-then-dribble HOST PORT BULK N GAP_MS
                                          connect, send BULK bytes at once, then N segments of 100
                                          bytes GAP_MS apart (TCP_NODELAY), close; read to EOF
-  peer.py scale-client HOST PORT N SRC1,SRC2,... RELEASE
+  peer.py scale-client HOST PORT N SRC1,SRC2,... RELEASE SECS
                                          N concurrent connections spread over the source addresses,
-                                         each sends 16 bytes and reads them echoed; holds all open
-                                         until file RELEASE exists, then closes all
+                                         each sends 16 bytes once connected and reads them echoed;
+                                         within SECS; resets and failures are counted, not raised;
+                                         holds all open until file RELEASE exists, then half-closes
+                                         each and counts those the server's FIN (EOF) answers
+  peer.py scale-server PORT N SECS RELEASE
+                                         the Linux reference for scale-client: an epoll echo server
+                                         for N connections that holds them until RELEASE exists
 
 Every mode blocks in the kernel (no busy loops) and prints one summary line; a failure raises
 and exits non-zero. Timeouts keep a stuck peer from hanging the test.
@@ -410,7 +415,7 @@ def syn_flood(ifname, dstmac, srcnet, dstip, port, rate, seconds):
           (sent - errors) / took), flush=True)
 
 
-def scale_client(host, port, n, sources, release):
+def scale_client(host, port, n, sources, release, seconds):
     raise_fd_limit(n)
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < n + 64:
         raise SystemExit("scale-client: the file limit (%r) is below %d: run several" %
@@ -418,77 +423,193 @@ def scale_client(host, port, n, sources, release):
     srcs = sources.split(",")
     sel = selectors.DefaultSelector()
     t0 = time.time()
-    pending = {}
-    socks = []
-    connected = failed = 0
-    # Non-blocking connects, a bounded number in flight (the SYN queue of the engine is finite).
-    inflight_max = 1000
+    deadline = t0 + seconds
+    # Per connection: [index, bytes echoed so far]. A connection sends its 16 bytes as soon as
+    # its handshake completes (a request after the final ACK, as a real client's), reads them
+    # back, and then stays open, idle, until RELEASE exists. A reset or an early EOF is counted
+    # (reset / bad) and the connection dropped: one failure never hides the others' results.
+    # At most WINDOW exchanges (handshake + echo) are outstanding at once: a closed loop that
+    # runs as fast as the server answers, instead of a burst that overflows the tap's queue (1,000
+    # frames) and leaves TCP to recover every drop with a timeout.
+    window = 250
+    conns = {}
+    connected = failed = echoed = bad = reset = 0
+    outstanding = 0
     i = 0
-    deadline = time.time() + 240
-    while connected + failed < n:
-        while i < n and len(pending) < inflight_max:
+    last_echo = t0
+
+    def drop(s, counter):
+        sel.unregister(s)
+        del conns[s]
+        s.close()
+        return counter + 1
+
+    while echoed + bad + reset + failed < n and time.time() < deadline:
+        while i < n and outstanding < window:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((srcs[i % len(srcs)], 0))
-            s.setblocking(False)
-            err = s.connect_ex((host, port))
+            try:
+                s.bind((srcs[i % len(srcs)], 0))
+                s.setblocking(False)
+                err = s.connect_ex((host, port))
+            except OSError:
+                err = -1
             if err not in (0, 115):  # EINPROGRESS
                 s.close()
                 failed += 1
             else:
-                pending[s] = i
-                sel.register(s, selectors.EVENT_WRITE, i)
+                conns[s] = [i, 0]
+                sel.register(s, selectors.EVENT_WRITE)
+                outstanding += 1
             i += 1
-        if time.time() > deadline:
-            raise TimeoutError("connected %d failed %d of %d" % (connected, failed, n))
-        for key, _ in sel.select(timeout=1):
+        for key, ev in sel.select(timeout=1):
             s = key.fileobj
-            sel.unregister(s)
-            del pending[s]
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                socks.append((s, key.data))
+            st = conns[s]
+            if ev & selectors.EVENT_WRITE:
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+                    failed = drop(s, failed)
+                    outstanding -= 1
+                    continue
                 connected += 1
-            else:
+                try:
+                    s.send(b"scale-%010d" % st[0])  # 16 bytes: always fit an empty send buffer
+                except OSError:
+                    reset = drop(s, reset)
+                    outstanding -= 1
+                    continue
+                sel.modify(s, selectors.EVENT_READ)
+                continue
+            try:
+                data = s.recv(64)
+            except OSError:
+                data = None
+            if not data:
+                if data is None:
+                    reset = drop(s, reset)
+                else:
+                    bad = drop(s, bad)
+                outstanding -= 1
+                continue
+            if (b"scale-%010d" % st[0])[st[1]:st[1] + len(data)] != data:
+                bad = drop(s, bad)
+                outstanding -= 1
+                continue
+            st[1] += len(data)
+            if st[1] == 16:
+                sel.unregister(s)
+                echoed += 1
+                outstanding -= 1
+                last_echo = time.time()
+    timed_out = n - (echoed + bad + reset + failed)
+    print("scale-client connected=%d failed=%d echoed=%d bad=%d reset=%d timedout=%d seconds=%.3f" % (
+        connected, failed, echoed, bad, reset, timed_out, last_echo - t0), flush=True)
+    while not os.path.exists(release):  # the test measures memory while every connection is open
+        if time.time() > deadline + 120:
+            print("scale-client never released", flush=True)
+            break
+        time.sleep(0.1)
+    # Teardown, as closed a loop: at most WINDOW connections half-closed (our FIN sent) and
+    # waiting for the server's FIN (EOF); each one that sees it is closed. A reset counts.
+    t1 = time.time()
+    pending = [s for s, st in conns.items() if st[1] == 16]
+    for s in [s for s, st in conns.items() if st[1] != 16]:
+        try:
+            sel.unregister(s)
+        except (KeyError, ValueError):
+            pass
+        s.close()
+    conns = {}
+    closing = 0
+    closed = errors = 0
+    deadline = t1 + seconds
+    while (pending or closing) and time.time() < deadline:
+        while pending and closing < window:
+            s = pending.pop()
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
                 s.close()
-                failed += 1
-    opened = time.time()
-    # Each connection sends 16 bytes and reads them back (byte-exact), all at once.
-    want = {}
-    for s, k in socks:
-        msg = b"scale-%010d" % k
-        s.send(msg)
-        want[s] = msg
-        sel.register(s, selectors.EVENT_READ)
-    got = {}
-    echoed = bad = 0
-    while echoed + bad < len(socks):
-        if time.time() > deadline:
-            raise TimeoutError("echoed %d of %d" % (echoed, len(socks)))
+                errors += 1
+                continue
+            sel.register(s, selectors.EVENT_READ)
+            closing += 1
         for key, _ in sel.select(timeout=1):
             s = key.fileobj
-            data = s.recv(64)
-            buf = got.get(s, b"") + data
-            if not data:
-                bad += 1
-                sel.unregister(s)
-                continue
-            got[s] = buf
-            if len(buf) >= 16:
-                sel.unregister(s)
-                if buf == want[s]:
-                    echoed += 1
-                else:
-                    bad += 1
-    done = time.time()
-    print("scale-client connected=%d failed=%d echoed=%d bad=%d connect_s=%.3f echo_s=%.3f" % (
-        connected, failed, echoed, bad, opened - t0, done - opened), flush=True)
-    while not os.path.exists(release):  # the test measures memory while every connection is open
-        if time.time() > deadline + 60:
-            raise TimeoutError("never released")
-        time.sleep(0.1)
-    for s, _ in socks:
+            try:
+                data = s.recv(64)
+            except OSError:
+                data = None
+            sel.unregister(s)
+            s.close()
+            closing -= 1
+            if data == b"":
+                closed += 1
+            else:
+                errors += 1
+    unfinished = len(pending) + closing
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    for s in pending:
         s.close()
-    print("scale-client closed=%d" % len(socks), flush=True)
+    print("scale-client closed=%d errors=%d unfinished=%d close_seconds=%.3f" % (
+        closed, errors, unfinished, time.time() - t1), flush=True)
+
+
+def scale_server(port, n, seconds, release):
+    """The Linux reference for scale-client: one epoll (selectors) echo server, as small per
+    connection as Python allows (the socket object and its selector entry)."""
+    raise_fd_limit(n)
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < n + 64:
+        raise SystemExit("scale-server: the file limit (%r) is below %d: run several" %
+                         (resource.getrlimit(resource.RLIMIT_NOFILE), n + 64))
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("", port))
+    ls.listen(n + 1024)
+    ls.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ)
+    print("scale-server listening", flush=True)
+    got = {}
+    conns = []
+    echoed = 0
+    deadline = time.time() + seconds
+    while echoed < n and time.time() < deadline:
+        for key, _ in sel.select(timeout=1):
+            s = key.fileobj
+            if s is ls:
+                while True:
+                    try:
+                        c, _ = ls.accept()
+                    except BlockingIOError:
+                        break
+                    c.setblocking(False)
+                    conns.append(c)
+                    got[c] = 0
+                    sel.register(c, selectors.EVENT_READ)
+                continue
+            try:
+                data = s.recv(64)
+            except OSError:
+                data = b""
+            if not data:
+                sel.unregister(s)
+                del got[s]
+                continue
+            s.send(data)  # 16 bytes in all: always fit
+            got[s] += len(data)
+            if got[s] >= 16:
+                sel.unregister(s)  # idle from now on, as the engine's connections
+                del got[s]
+                echoed += 1
+    print("scale-server echoed=%d accepted=%d" % (echoed, len(conns)), flush=True)
+    while not os.path.exists(release):
+        if time.time() > deadline + 120:
+            break
+        time.sleep(0.1)
+    for c in conns:
+        c.close()
+    print("scale-server closed=%d" % len(conns), flush=True)
 
 
 def bulk_then_dribble(host, port, bulk, n, gap_ms):
@@ -541,8 +662,10 @@ def main(a):
         syn_flood(a[1], a[2], a[3], a[4], int(a[5]), int(a[6]), float(a[7]))
     elif mode == "bulk-then-dribble":
         bulk_then_dribble(a[1], int(a[2]), int(a[3]), int(a[4]), int(a[5]))
+    elif mode == "scale-server":
+        scale_server(int(a[1]), int(a[2]), float(a[3]), a[4])
     elif mode == "scale-client":
-        scale_client(a[1], int(a[2]), int(a[3]), a[4], a[5])
+        scale_client(a[1], int(a[2]), int(a[3]), a[4], a[5], float(a[6]))
     else:
         raise SystemExit("unknown mode " + mode)
 

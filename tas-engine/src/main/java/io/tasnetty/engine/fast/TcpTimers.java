@@ -23,8 +23,14 @@ final class TcpTimers implements TasTimerWheel.Expiry {
     static final long TIMER_TICK_NANOS = 1_000_000L;
     static final long PERSIST_MIN_NANOS = 200_000_000L;
     private static final long PERSIST_MAX_NANOS = 60_000_000_000L;
-    /** Unanswered zero-window probes before an orphaned connection (closed by the application) gives up (Linux's tcp_orphan_retries default). */
-    private static final int ORPHAN_PROBES = 8;
+    /**
+     * Unanswered retransmissions (of a FIN or of data left in the ring) or zero-window probes
+     * before an orphaned connection, one the application closed, gives up: Linux's
+     * tcp_orphan_retries default (8, about 100 s at a 200 ms RTO), not tcp_retries2 (15, up to
+     * 15 minutes), since no application waits for it and a peer that vanished would hold its
+     * record and rings that long.
+     */
+    static final int ORPHAN_RETRIES = 8;
     /** MSS after black-hole detection (Linux tcp_base_mss): 1,024 bytes fit every path worth using. */
     private static final int BLACK_HOLE_MSS = 1024;
 
@@ -137,8 +143,8 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         if (f.persistDeadline() != 0 && now >= f.persistDeadline()) {
             // A peer that answers probes may keep its window shut as long as it likes (RFC 9293
             // 3.8.6.1); one that answers none is gone. As Linux's tcp_probe_timer: give up after
-            // tcp_retries2 (15) unanswered probes, or ORPHAN_PROBES once the application closed.
-            int limit = f.released ? ORPHAN_PROBES : params.dataRetries();
+            // tcp_retries2 (15) unanswered probes, or ORPHAN_RETRIES once the application closed.
+            int limit = f.released ? ORPHAN_RETRIES : params.dataRetries();
             // RFC 5482 / Linux: with TCP_USER_TIMEOUT, a window that stays shut that long ends the
             // connection even while the peer answers every probe (it may never open again).
             boolean userTimedOut = f.userTimeoutNanos > 0 && f.persistSinceNanos != 0
@@ -243,9 +249,11 @@ final class TcpTimers implements TasTimerWheel.Expiry {
         }
         f.retries(f.retries() + 1);
         // RFC 5482: with TCP_USER_TIMEOUT, time since the last progress decides instead of the
-        // retransmission count (as Linux's retransmits_timed_out).
+        // retransmission count (as Linux's retransmits_timed_out); an orphan (LAST_ACK, FIN_WAIT_1,
+        // CLOSING after close()) has the shorter count, as Linux's tcp_write_timeout for SOCK_DEAD.
         long ut = f.userTimeoutNanos;
-        if (ut > 0 ? now - f.unackedSinceNanos >= ut : f.retries() > params.dataRetries()) {
+        int limit = f.released ? ORPHAN_RETRIES : params.dataRetries();
+        if (ut > 0 ? now - f.unackedSinceNanos >= ut : f.retries() > limit) {
             if (ut > 0) {
                 counters.increment(TasCounter.CONN_USER_TIMEOUTS);
             }

@@ -45,6 +45,45 @@ class TcpLifecycleLimitsTest {
         }
     }
 
+    /**
+     * The peer closed, the application closed, and the peer vanished before it acknowledged our
+     * FIN (a client killed with its namespace, say): the orphan retransmits its FIN
+     * {@link TcpTimers#ORPHAN_RETRIES} times, as Linux's tcp_orphan_retries, not the 15 of a
+     * connection an application still holds, then gives up and everything is reclaimed.
+     */
+    @Test
+    void shouldGiveUpAnOrphanedLastAckAfterEightFinRetransmissions() {
+        try (EngineHarness h = new EngineHarness(TasConfig.builder().set("cc", "const-rate").set("tcp-rto-max", "2s"))) {
+            ScriptedConnection sc = h.accept(80, 40000, 1000, Opts.syn(1460, -1, false, false, 0));
+            sc.fin();
+            h.step();
+            sc.conn.close();
+            Segment fin = h.step().get(0);
+            assertThat(fin.has(Tcp.FIN)).isTrue();
+            assertThat(sc.conn.state()).isEqualTo(TcpState.LAST_ACK);
+            long t0 = h.now();
+            int fins = 0;
+            Segment last = null;
+            while (h.now() < t0 + 60_000 * MS && h.engine.flowCount() > 0) {
+                for (Segment r : h.advanceMillis(1)) {
+                    last = r;
+                    if (r.has(Tcp.FIN)) {
+                        assertThat(r.seq()).isEqualTo(fin.seq());
+                        fins++;
+                    }
+                }
+            }
+            assertThat(fins).as("FIN retransmissions before giving up").isEqualTo(TcpTimers.ORPHAN_RETRIES);
+            assertThat(last).isNotNull();
+            assertThat(last.has(Tcp.RST)).as("the orphan is aborted with RST").isTrue();
+            assertThat(h.now() - t0).as("within 1 s + 8 x 2 s (tcp-rto-max)").isLessThanOrEqualTo(17_001 * MS);
+            h.step();
+            assertThat(h.engine.flowCount()).isZero();
+            assertThat(h.engine.flowRecordsInUse()).as("off-heap flow records").isZero();
+            assertThat(h.engine.ringBytesInUse()).isZero();
+        }
+    }
+
     @Test
     void shouldKeepAHalfClosedFinWait2WhileTheApplicationStillHoldsTheConnection() {
         try (EngineHarness h = new EngineHarness(TasConfig.builder().set("tcp-time-wait", "2s"))) {

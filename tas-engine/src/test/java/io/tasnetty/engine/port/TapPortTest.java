@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /** Talks to the Linux stack through a real TAP interface; needs root and /dev/net/tun. */
 class TapPortTest {
-    private static final String IFNAME = "tastest0";
+    /** Per JVM: two builds on one host must not open the same device (EBUSY). */
+    private static final String IFNAME = "tast" + ProcessHandle.current().pid();
     private static final long ENGINE_MAC = 0x02_54_41_53_00_02L; // 02:54:41:53:00:02, locally administered
     private static final int KERNEL_IP = Frames.ip(192, 168, 237, 1);
     private static final int ENGINE_IP = Frames.ip(192, 168, 237, 2);
