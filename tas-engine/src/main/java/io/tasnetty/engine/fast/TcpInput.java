@@ -857,12 +857,34 @@ final class TcpInput {
         } else {
             // Out of order: keep the bytes in place and remember the interval (TAS keeps one;
             // we keep TasFlow.OOO_MAX).
+            if ((fl & TasFlow.F_SACK_ON) != 0) {
+                heldAlready(f, seq, seq + len);
+            }
             if (!addOoo(f, seq, seq + len)) {
                 counters.increment(TasCounter.DROP_OOO_NO_SLOT);
             } else {
                 counters.increment(TasCounter.TCP_OUT_OF_ORDER);
             }
             out.sendAckNow(f, now); // RFC 5681 4.2: immediate duplicate ACK for out-of-order data
+        }
+    }
+
+    /**
+     * RFC 2883 4.2: a segment whose bytes (some of them) are held out of order already arrived
+     * twice: the first SACK block of the ACK it draws reports the duplicate part (a D-SACK), so
+     * that the sender learns its retransmission was needless (Linux's tcp_data_queue_ofo alike).
+     */
+    private void heldAlready(TasFlow f, int start, int end) {
+        for (int i = 0, n = f.oooCount(); i < n; i++) {
+            int si = f.oooStart(i);
+            int ei = f.oooEnd(i);
+            if (lt(start, ei) && gt(end, si)) {
+                counters.increment(TasCounter.TCP_DUPLICATE_SEGMENTS);
+                f.dsackPending = true;
+                f.dsackLeft = lt(start, si) ? si : start;
+                f.dsackRight = gt(end, ei) ? ei : end;
+                return;
+            }
         }
     }
 

@@ -41,6 +41,29 @@ class TcpOutOfOrderTest {
     }
 
     @Test
+    void shouldReportADuplicateOfDataHeldOutOfOrderInAFirstDsackBlock() {
+        ScriptedConnection sc = h.accept(80);
+        int s0 = sc.peerSeq;
+        sc.dataAt(s0 + 300, bytes(200, 300));
+        h.step();
+        sc.dataAt(s0 + 400, bytes(100, 400)); // held already (RFC 2883 4.2)
+        List<Segment> out = h.step();
+        assertThat(out).hasSize(1);
+        assertThat(out.get(0).ack()).isEqualTo(s0);
+        assertThat(sack(out.get(0), s0)).as("the duplicate first, then what is kept")
+            .containsExactly(400, 500, 300, 500);
+        assertThat(h.engine.counter(TasCounter.TCP_DUPLICATE_SEGMENTS)).isEqualTo(1);
+        // Part new, part held: the held part is the duplicate, and the interval grows.
+        sc.dataAt(s0 + 450, bytes(150, 450));
+        out = h.step();
+        assertThat(sack(out.get(0), s0)).containsExactly(450, 500, 300, 600);
+        assertThat(h.engine.counter(TasCounter.TCP_DUPLICATE_SEGMENTS)).isEqualTo(2);
+        sc.dataAt(s0, bytes(300, 0));
+        assertThat(h.step().get(0).ack()).isEqualTo(s0 + 600);
+        assertThat(sc.read(5000)).isEqualTo(bytes(600));
+    }
+
+    @Test
     void shouldReportADuplicateSegmentOnceInAFirstDsackBlock() {
         ScriptedConnection sc = h.accept(80);
         int s0 = sc.peerSeq;
@@ -115,7 +138,8 @@ class TcpOutOfOrderTest {
         sc.dataAt(s0 + 100, bytes(100, 100));
         sc.dataAt(s0 + 150, bytes(150, 150)); // overlaps and extends the first interval
         List<Segment> out = h.step();
-        assertThat(sack(out.get(out.size() - 1), s0)).containsExactly(100, 300);
+        // The bytes both carry arrived twice: a D-SACK for them first (RFC 2883 4.2).
+        assertThat(sack(out.get(out.size() - 1), s0)).containsExactly(150, 200, 100, 300);
         // One retransmission covering the hole and part of the kept bytes.
         sc.dataAt(s0, bytes(200, 0));
         out = h.step();
@@ -146,12 +170,17 @@ class TcpOutOfOrderTest {
         }
         assertThat(dup.hasTimestamp()).isTrue();
         assertThat(sack(dup, s0)).containsExactly(700, 800, 500, 600, 300, 400);
-        // A copy of an older island makes it the newest; the others keep their order, so the
-        // three blocks are still the three most recent (RFC 2018 4).
+        // A copy of an older island: a D-SACK for it first (RFC 2883 4.2), then the island, made
+        // the newest, and the next most recent; the others keep their order, so the next ACK's
+        // three blocks are the three most recent (RFC 2018 4).
         sc.sendAt(s0 + 500, sc.engineSeq, io.tasnetty.engine.wire.Tcp.ACK, 65535, bytes(100, 500),
             Opts.none().timestamps(10, 0));
         dup = h.step().get(0);
-        assertThat(sack(dup, s0)).containsExactly(500, 600, 700, 800, 300, 400);
+        assertThat(sack(dup, s0)).containsExactly(500, 600, 500, 600, 700, 800);
+        sc.sendAt(s0 + 1100, sc.engineSeq, io.tasnetty.engine.wire.Tcp.ACK, 65535, bytes(100, 1100),
+            Opts.none().timestamps(11, 0));
+        dup = h.step().get(0);
+        assertThat(sack(dup, s0)).containsExactly(1100, 1200, 500, 600, 700, 800);
     }
 
     @Test
