@@ -269,7 +269,7 @@ public final class TasEngine implements AutoCloseable {
             c.tcpHandshakeRetries(), 15,
             c.tcpTimeWaitMicros() * us, c.tcpKeepaliveIdleMicros() * us, c.tcpKeepaliveIntervalMicros() * us,
             c.tcpKeepaliveProbes(), c.tcpTimestamps(), c.tcpWindowScale(), c.tcpSack(), c.tcpEcn(),
-            c.tcpRxbufLen(), c.tcpTxbufLen(), c.tcpRxbufMax(), c.tcpMaxFlows(), c.tcpListenBacklogMax(),
+            c.tcpRxbufLen(), c.tcpTxbufLen(), c.tcpRxbufMax(), c.tcpTxbufMax(), c.tcpMaxFlows(), c.tcpListenBacklogMax(),
             c.fpPollIntervalTasMicros() * us, c.fpNoInts(), c.fpNoXsumOffload(),
             c.arpTimeoutMicros() * us, c.arpTimeoutMaxMicros() * us, c.arpRetries(), c.seed());
     }
@@ -653,6 +653,7 @@ public final class TasEngine implements AutoCloseable {
         f.tx = new TasByteRing(tx);
         f.ringSource = source;
         f.rxMax = rxBufLen > 0 || loopback || source != null ? 0 : rxRingMax(rxLen);
+        f.txMax = txBufLen > 0 || loopback || source != null ? 0 : txRingMax(txLen);
         f.mss(params.mss());
         return f;
     }
@@ -664,6 +665,12 @@ public final class TasEngine implements AutoCloseable {
      */
     private int rxRingMax(int initial) {
         int max = TasByteRing.roundUp(params.rxBufMax());
+        return max > initial ? max : 0;
+    }
+
+    /** As {@link #rxRingMax}, for a transmit ring (tcp-txbuf-max). */
+    private int txRingMax(int initial) {
+        int max = TasByteRing.roundUp(params.txBufMax());
         return max > initial ? max : 0;
     }
 
@@ -679,6 +686,7 @@ public final class TasEngine implements AutoCloseable {
         f.txPlanned = TasByteRing.roundUp(l.txBufLen() > 0 ? l.txBufLen() : params.txBufLen());
         f.ringSource = l.ringAllocator();
         f.rxMax = l.rxBufLen() > 0 || f.ringSource != null ? 0 : rxRingMax(f.rxPlanned);
+        f.txMax = l.txBufLen() > 0 || f.ringSource != null ? 0 : txRingMax(f.txPlanned);
         f.mss(params.mss());
         return f;
     }
@@ -728,6 +736,10 @@ public final class TasEngine implements AutoCloseable {
         }
         if (tx != null) {
             to.release(tx.memory());
+        }
+        MemorySegment left = f.takeTxRetired(); // the ring moved and the fast path never let go of the old memory
+        if (left != null) {
+            to.release(left);
         }
     }
 
@@ -958,6 +970,11 @@ public final class TasEngine implements AutoCloseable {
         @Override
         public void wantLargerRxRing(TasFlow f, int size) {
             slowPath.growRxRing(f, size);
+        }
+
+        @Override
+        public void wantLargerTxRing(TasFlow f, int size) {
+            slowPath.growTxRing(f, size);
         }
 
         @Override

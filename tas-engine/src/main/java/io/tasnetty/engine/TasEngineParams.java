@@ -9,7 +9,7 @@ public record TasEngineParams(
     long rtoInitNanos, long rtoMinNanos, long rtoMaxNanos, int handshakeRetries, int dataRetries,
     long timeWaitNanos, long keepaliveIdleNanos, long keepaliveIntervalNanos, int keepaliveProbes,
     boolean timestamps, boolean windowScale, boolean sack, boolean ecn,
-    int rxBufLen, int txBufLen, int rxBufMax, int maxFlows, int backlogMax,
+    int rxBufLen, int txBufLen, int rxBufMax, int txBufMax, int maxFlows, int backlogMax,
     long pollIntervalNanos, boolean noInts, boolean softwareChecksums,
     long arpTimeoutNanos, long arpTimeoutMaxNanos, int arpRetries, long seed) {
 

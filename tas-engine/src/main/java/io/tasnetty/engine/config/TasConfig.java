@@ -149,6 +149,16 @@ public final class TasConfig {
             + " more per round trip (the window, not the path, is what limits it), up to this size."
             + " At or below tcp-rxbuf-len, rings keep their size. Not for connections whose"
             + " application set SO_RCVBUF, nor for those the engine loops to itself.");
+    // Linux's tcp_wmem[2]: what send-buffer autotuning may grow a transmit ring to. Without it
+    // a sender moves at most tcp-txbuf-len per round trip (128 KiB: 10 Mbit/s over 100 ms).
+    static final TasOption TCP_TXBUF_MAX = opt("tcp-txbuf-max", G_TCP, "SIZE",
+            new SizeType(2048, 1 << 30, "4194304, 4m or 16m"), "4194304",
+            "Largest transmit buffer autotuning grows a connection's to: a connection to the network"
+            + " starts at tcp-txbuf-len, and its ring doubles when the application fills it while the"
+            + " congestion and peer windows would carry half of it or more (the ring, not the path,"
+            + " is what limits it), up to this size. At or below tcp-txbuf-len, rings keep their size."
+            + " Not for connections whose application set SO_SNDBUF, those the engine loops to itself,"
+            + " nor attached applications (service mode).");
     // A connection between two contexts of this engine never crosses a link, so its buffers bound
     // no bandwidth-delay product, but they do bound how much moves per hand-off between the
     // two application threads: 128 KiB buffers and 64 KiB writes send one round of events,
@@ -659,6 +669,11 @@ public final class TasConfig {
     /** tcp-rxbuf-max in bytes, 2048..1 GiB (not rounded); default 4194304. */
     public int tcpRxbufMax() {
         return intValue(TCP_RXBUF_MAX);
+    }
+
+    /** tcp-txbuf-max in bytes, 2048..1 GiB (not rounded); default 4194304. */
+    public int tcpTxbufMax() {
+        return intValue(TCP_TXBUF_MAX);
     }
 
     /** tcp-txbuf-len in bytes, 2048..1 GiB (not rounded); default 131072. */

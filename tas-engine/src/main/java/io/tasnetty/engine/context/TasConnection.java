@@ -158,7 +158,24 @@ public final class TasConnection extends TasSocket {
         if (e != TasError.NONE) {
             throw new TasException(e.message(), e);
         }
-        return flow.tx;
+        TasByteRing tx = flow.tx;
+        if (flow.txGrowReady()) {
+            moveTxRing(tx);
+        }
+        return tx;
+    }
+
+    /**
+     * Send-buffer autotuning: the fast path found the ring, not the path, limiting this sender and
+     * the slow path has larger memory ready. The ring moves there with its bytes (only this
+     * thread writes it); the fast path lets the old memory go once told.
+     */
+    private void moveTxRing(TasByteRing tx) {
+        MemorySegment bigger = flow.takeTxGrowBlock();
+        if (bigger != null) {
+            flow.retireTx(tx.growCopying(bigger));
+            command(TasFlow.CMD_TX_GROWN);
+        }
     }
 
     private void wantWritable(TasByteRing tx) {

@@ -79,6 +79,14 @@ public final class TasFastPath {
         default void wantLargerRxRing(TasFlow f, int size) {
         }
 
+        /**
+         * Fast path → slow path: send-buffer autotuning wants {@code f}'s transmit ring to be
+         * {@code size} bytes; the memory comes later through {@link TasFlow#offerTxGrowBlock} (or
+         * never, when none is left), and the application moves the ring at its next write.
+         */
+        default void wantLargerTxRing(TasFlow f, int size) {
+        }
+
         /** Any thread: whether SYN cookies sent lately may still come back (see TasSynCookies.mayValidate). */
         default boolean cookiesOut(long now) {
             return false;
@@ -847,6 +855,16 @@ public final class TasFastPath {
             f.finRequested(true);
             out.markTx(f);
         }
+        if ((cmd & TasFlow.CMD_TX_GROWN) != 0) {
+            // The application moved the transmit ring: no copy made from here on reads the old
+            // memory (each reads the ring's memory afresh), so it can go.
+            MemorySegment old = f.takeTxRetired();
+            if (old != null) {
+                counters.increment(TasCounter.TCP_TX_RING_GROWN);
+                ringMemoryLeft(f, old);
+            }
+            f.txGrowAsked = false;
+        }
         if ((cmd & TasFlow.CMD_TX) != 0) {
             out.markTx(f);
         }
@@ -914,6 +932,10 @@ public final class TasFastPath {
 
     void wantLargerRxRing(TasFlow f, int size) {
         engine.wantLargerRxRing(f, size);
+    }
+
+    void wantLargerTxRing(TasFlow f, int size) {
+        engine.wantLargerTxRing(f, size);
     }
 
     void ringMemoryLeft(TasFlow f, MemorySegment old) {

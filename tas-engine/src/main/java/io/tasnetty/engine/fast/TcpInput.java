@@ -421,6 +421,26 @@ final class TcpInput {
     }
 
     /**
+     * Send-buffer autotuning (Linux's tcp_sndbuf_expand, by its effect): the application filled
+     * the transmit ring, yet the congestion window and the peer's window would each carry half
+     * of it or more in one round trip: the ring is what limits this sender. Ask for one twice as
+     * large, up to tcp-txbuf-max; the application moves the ring at its next write. A sender held
+     * back by the path or the peer never gets here with both windows that large.
+     */
+    private void sndSpace(TasFlow f) {
+        TasByteRing tx = f.tx;
+        int cap = tx.capacity();
+        if (cap >= f.txMax) {
+            return;
+        }
+        int half = cap >> 1;
+        if (f.cwnd() >= half && f.sndWnd() >= half) {
+            f.txGrowAsked = true;
+            fp.wantLargerTxRing(f, Math.min(cap << 1, f.txMax));
+        }
+    }
+
+    /**
      * Moves the receive ring to the larger memory the slow path allocated for it, once the
      * application has read everything and no out-of-order data waits in it (TasByteRing.grow):
      * nothing is copied, nobody waits. The old memory goes back through the slow path.
@@ -566,6 +586,9 @@ final class TcpInput {
                 // waits for a WRITABLE that never comes.
                 VarHandle.fullFence();
                 if (f.wantWritable) {
+                    if (f.txMax > 0 && !f.txGrowAsked) {
+                        sndSpace(f);
+                    }
                     f.wantWritable = false;
                     post(f, TasEvents.WRITABLE);
                 }

@@ -56,6 +56,8 @@ public final class TasFlow {
     public static final int CMD_KEEPALIVE = 1 << 5;
     /** A per-connection option changed (TCP_NODELAY, TCP_USER_TIMEOUT, TCP_QUICKACK): act on it. */
     public static final int CMD_OPTIONS = 1 << 6;
+    /** The application moved the transmit ring to larger memory: let the old memory go. */
+    public static final int CMD_TX_GROWN = 1 << 7;
 
     /** Out-of-order intervals kept in the record (enough for most windows; TAS keeps one). */
     public static final int OOO_INLINE = 4;
@@ -246,13 +248,18 @@ public final class TasFlow {
     public static final int F_CWR_WINDOW = 1 << 11;
 
     private static final VarHandle COMMANDS;
+    private static final VarHandle TX_GROW_BLOCK;
+    private static final VarHandle TX_RETIRED;
 
     static {
         if (TCB.byteSize() != TCB_BYTES) {
             throw new ExceptionInInitializerError("TCB layout is " + TCB.byteSize() + " bytes, TCB_BYTES says " + TCB_BYTES);
         }
         try {
-            COMMANDS = MethodHandles.lookup().findVarHandle(TasFlow.class, "commands", int.class);
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            COMMANDS = l.findVarHandle(TasFlow.class, "commands", int.class);
+            TX_GROW_BLOCK = l.findVarHandle(TasFlow.class, "txGrowBlock", MemorySegment.class);
+            TX_RETIRED = l.findVarHandle(TasFlow.class, "txRetired", MemorySegment.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -330,6 +337,50 @@ public final class TasFlow {
      * path, taken by the core, which moves the ring there once it is empty and clears this).
      */
     public volatile MemorySegment rxGrowBlock;
+    /**
+     * Send-buffer autotuning: the largest the transmit ring may grow to (0: it keeps its size;
+     * loopback, service mode, or the application's SO_SNDBUF).
+     */
+    public int txMax;
+    /** Fast path: a larger transmit ring was asked of the slow path and the old one not yet let go. */
+    public boolean txGrowAsked;
+    /**
+     * The larger transmit ring's memory the slow path allocated, until the application moves the
+     * ring there at its next write ({@link #takeTxGrowBlock}), or the flow is reclaimed.
+     */
+    private volatile MemorySegment txGrowBlock;
+    /**
+     * The memory the transmit ring left when the application moved it: the fast path may still
+     * read from it until it takes it ({@link #takeTxRetired}, after CMD_TX_GROWN) and lets it go;
+     * or the last of the ring's holders frees it with the rings.
+     */
+    private volatile MemorySegment txRetired;
+
+    /** Slow path: memory for a larger transmit ring (the application moves to it at its next write). */
+    public void offerTxGrowBlock(MemorySegment m) {
+        txGrowBlock = m;
+    }
+
+    /** Whether a larger transmit ring waits for the application, and the last move is through. */
+    public boolean txGrowReady() {
+        return txGrowBlock != null && txRetired == null;
+    }
+
+    /** Takes the larger transmit ring's memory (application, or reclaim); null if none or taken. */
+    public MemorySegment takeTxGrowBlock() {
+        return (MemorySegment) TX_GROW_BLOCK.getAndSet(this, (MemorySegment) null);
+    }
+
+    /** Application: the transmit ring moved and left {@code old}. */
+    public void retireTx(MemorySegment old) {
+        txRetired = old;
+    }
+
+    /** Takes the memory the transmit ring left (fast path, or whoever frees the rings); null if none. */
+    public MemorySegment takeTxRetired() {
+        return (MemorySegment) TX_RETIRED.getAndSet(this, (MemorySegment) null);
+    }
+
     /** Fast path: start of the current autotuning measurement (0: none), and RCV.NXT then. */
     public long rcvSpaceStartNanos;
     public int rcvSpaceSeq;

@@ -1273,6 +1273,10 @@ public final class TasSlowPath {
             f.rxGrowBlock = null;
             engine.releaseRing(f, grow); // a larger receive ring its core never moved to
         }
+        MemorySegment txGrow = f.takeTxGrowBlock();
+        if (txGrow != null) {
+            engine.releaseRing(f, txGrow); // a larger transmit ring the application never moved to
+        }
         engine.flowReclaimed(f);
         counters.increment(TasCounter.CONN_CLOSED);
     }
@@ -1294,6 +1298,25 @@ public final class TasSlowPath {
                 return;
             }
             f.rxGrowBlock = m;
+        });
+    }
+
+    /**
+     * Fast path → slow path (queued): send-buffer autotuning wants {@code f}'s transmit ring to be
+     * {@code size} bytes. The memory is allocated here; the application moves the ring (with its
+     * bytes) at its next write. Out of ring memory, the ring keeps its size (counted).
+     */
+    public void growTxRing(TasFlow f, int size) {
+        control(() -> {
+            if (f.dead) {
+                return;
+            }
+            MemorySegment m = engine.allocateRing(f, size);
+            if (m == null) {
+                counters.increment(TasCounter.TCP_TX_RING_GROWTH_REFUSED);
+                return;
+            }
+            f.offerTxGrowBlock(m);
         });
     }
 

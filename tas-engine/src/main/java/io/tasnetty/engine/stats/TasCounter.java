@@ -45,6 +45,8 @@ public enum TasCounter {
     DROP_BAD_ACK("dropped: ACK for data never sent, or older than SND.UNA - MAX.SND.WND (RFC 5961 5.2)"),
     TCP_RX_RING_GROWN("receive rings moved to twice their size by autotuning (tcp-rxbuf-max)"),
     TCP_RX_RING_GROWTH_REFUSED("receive-ring growth refused: no ring memory left (shm-len); the ring keeps its size"),
+    TCP_TX_RING_GROWN("transmit rings moved to twice their size by autotuning (tcp-txbuf-max)"),
+    TCP_TX_RING_GROWTH_REFUSED("transmit-ring growth refused: no ring memory left (shm-len); the ring keeps its size"),
     DROP_RX_RING_FULL("payload bytes dropped: receive ring full (peer ignored our window)"),
     DROP_OOO_NO_SLOT("dropped: out-of-order segment with no free interval slot"),
     DROP_EXCEPTION_QUEUE_FULL("dropped: slow-path exception queue full"),

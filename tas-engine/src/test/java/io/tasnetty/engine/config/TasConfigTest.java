@@ -478,6 +478,7 @@ class TasConfigTest {
         BAD.put("tcp-rxbuf-len", List.of("abc", "1k", "2047", "2g", "1t", "-4096", "1.5m"));
         BAD.put("tcp-txbuf-len", List.of("abc", "1k", "1073741825"));
         BAD.put("tcp-rxbuf-max", List.of("abc", "1k", "2g"));
+        BAD.put("tcp-txbuf-max", List.of("abc", "1k", "2g"));
         BAD.put("tcp-loopback-buf-len", List.of("abc", "1k", "0", "1073741825"));
         BAD.put("tcp-mss", List.of("1", "535", "8961", "mss"));
         BAD.put("tcp-rtt-init", List.of("0", "11s", "x"));

@@ -90,4 +90,69 @@ class TasByteRingTest {
             assertThatThrownBy(() -> ring.grow(arena.allocate(2048))).isInstanceOf(IllegalArgumentException.class);
         }
     }
+
+    /**
+     * The transmit ring's move (send-buffer autotuning): the producer moves the ring, with the
+     * bytes it holds, to larger memory while a consumer thread keeps reading; every byte arrives
+     * once and in order, across the wrap of both sizes. The old memory stays valid (as the fast
+     * path keeps it until told), so a consumer still reading it reads the same bytes.
+     */
+    @Test
+    void shouldCarryBytesInOrderWhileTheProducerMovesTheRingWithItsBytes() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            TasByteRing ring = new TasByteRing(arena.allocate(1024));
+            long total = 8L << 20;
+            Thread consumer = new Thread(() -> {
+                byte expect = 0;
+                ByteBuffer dst = ByteBuffer.allocateDirect(3000);
+                for (long read = 0; read < total; ) {
+                    int n = Math.min(ring.readable(), dst.capacity());
+                    if (n == 0) {
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    dst.clear();
+                    long head = ring.headPlain();
+                    ring.copyOut(head, dst, n);
+                    ring.publishHead(head + n);
+                    dst.flip();
+                    while (dst.hasRemaining()) {
+                        byte b = dst.get();
+                        if (b != expect) {
+                            throw new AssertionError("byte " + (read + dst.position() - 1) + ": " + b + ", expected " + expect);
+                        }
+                        expect++;
+                    }
+                    read += n;
+                }
+            });
+            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+            consumer.setUncaughtExceptionHandler((t, e) -> failed.set(e));
+            consumer.start();
+            SplittableRandom r = new SplittableRandom(7);
+            byte next = 0;
+            int moves = 0;
+            for (long written = 0; written < total && failed.get() == null; ) {
+                if (ring.capacity() < (64 << 10) && r.nextInt(2000) == 0) {
+                    ring.growCopying(arena.allocate(ring.capacity() * 2L)); // the old memory stays valid
+                    moves++;
+                }
+                int w = (int) Math.min(Math.min(r.nextInt(1500), ring.writable()), total - written);
+                ByteBuffer src = ByteBuffer.allocate(w);
+                for (int i = 0; i < w; i++) {
+                    src.put(next++);
+                }
+                src.flip();
+                long tail = ring.tailPlain();
+                ring.copyIn(tail, src, w);
+                ring.publishTail(tail + w);
+                written += w;
+            }
+            consumer.join(60_000);
+            assertThat(failed.get()).isNull();
+            assertThat(consumer.isAlive()).isFalse();
+            assertThat(moves).as("the ring moved").isPositive();
+            assertThat(ring.capacity()).isGreaterThan(1024);
+        }
+    }
 }
