@@ -140,6 +140,8 @@ public final class TasFastPath {
     private final PacketBuffer[] handedBatch = new PacketBuffer[RX_BURST];
     /** True while {@link #receive} runs on a handed-over segment. */
     private boolean rxHandedOver;
+    /** Flows of this core with segments on a round trip through the slow path ({@link #detour}). */
+    private int openDetours;
     /** Options of the segment being received: parsed here, read by {@link TcpInput}. */
     private final TcpOptions opts = new TcpOptions();
     private long lastNow;
@@ -218,6 +220,11 @@ public final class TasFastPath {
 
     public TasCounters counters() {
         return counters;
+    }
+
+    /** Flows of this core whose segments are on a round trip through the slow path (tests). */
+    int openDetours() {
+        return openDetours;
     }
 
     /** Flows currently installed on this core. */
@@ -452,6 +459,11 @@ public final class TasFastPath {
             now = lastNow;
         }
         lastNow = now;
+        if (openDetours != 0) {
+            // What came back first: a detour ends when its last segment is back, and frames read
+            // from the port before that go behind it and make it longer (through a bulk start).
+            work += drainHandedOver(now);
+        }
         Thread owner = agentThread;
         int n = rxAnyThread || owner == null || owner == Thread.currentThread() ? port.rxBurst(queue, rxBufs, RX_BURST) : 0;
         rxMaybeMore = n == RX_BURST;
@@ -831,13 +843,17 @@ public final class TasFastPath {
      * yet to hand the final ACK back.
      */
     private void detour(PacketBuffer b, TasFlow f) {
-        int ticket = f.rxDetour() + 1;
+        int open = f.rxDetour();
+        int ticket = open + 1;
         if (ticket == 0) {
             ticket = 1; // 0 means none out
         }
         b.detourFlow = f;
         b.detourTicket = ticket;
         if (offerToSlowPath(b)) {
+            if (open == 0) {
+                openDetours++;
+            }
             f.rxDetour(ticket);
         }
     }
@@ -855,6 +871,7 @@ public final class TasFastPath {
             b.detourFlow = null;
             if (b.detourTicket == last) {
                 f.rxDetour(0);
+                openDetours--;
             }
             return false;
         }
@@ -1061,6 +1078,10 @@ public final class TasFastPath {
         wheel.cancel(f);
         out.unlinkTx(f);
         flows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
+        if (f.rxDetour() != 0) {
+            f.rxDetour(0); // what is still out finds no flow when it comes back, and is dropped
+            openDetours--;
+        }
         if (events != 0) {
             post(f, events);
         }
