@@ -145,14 +145,6 @@ class TcpTimersLinuxTest {
             if (r.fromEngine || !r.retrans) {
                 continue;
             }
-            // Known, not a delayed-ACK matter: the first flight of a passive open (the final ACK
-            // and up to an initial window of data) waits in the slow path for its rings (rings at
-            // ESTABLISHED), and a segment arriving meanwhile can be received before it, so the
-            // engine sends duplicate ACKs and Linux may fast-retransmit once (CI saw it once in
-            // three runs). Left to issue 11; this test judges the ACK policy after that.
-            if (r.seq < 1 + 10L * 1448) {
-                continue;
-            }
             int k = -1;
             for (int j = 0; j < i && k < 0; j++) {
                 if (!pkts.get(j).fromEngine && pkts.get(j).seq == r.seq && pkts.get(j).len > 0) {

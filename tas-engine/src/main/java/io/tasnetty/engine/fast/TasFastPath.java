@@ -148,6 +148,8 @@ public final class TasFastPath {
     private final PacketBuffer[] handedBatch = new PacketBuffer[RX_BURST];
     /** True while {@link #receive} runs on a handed-over segment. */
     private boolean rxHandedOver;
+    /** Flows of this core with segments on a round trip through the slow path ({@link #detour}). */
+    private int openDetours;
     /** Options of the segment being received: parsed here, read by {@link TcpInput}. */
     private final TcpOptions opts = new TcpOptions();
     private long lastNow;
@@ -226,6 +228,11 @@ public final class TasFastPath {
 
     public TasCounters counters() {
         return counters;
+    }
+
+    /** Flows of this core whose segments are on a round trip through the slow path (tests). */
+    int openDetours() {
+        return openDetours;
     }
 
     /** Flows currently installed on this core. */
@@ -460,6 +467,11 @@ public final class TasFastPath {
             now = lastNow;
         }
         lastNow = now;
+        if (openDetours != 0) {
+            // What came back first: a detour ends when its last segment is back, and frames read
+            // from the port before that go behind it and make it longer (through a bulk start).
+            work += drainHandedOver(now);
+        }
         Thread owner = agentThread;
         int n = rxAnyThread || owner == null || owner == Thread.currentThread() ? port.rxBurst(queue, rxBufs, RX_BURST) : 0;
         rxMaybeMore = n == RX_BURST;
@@ -686,6 +698,10 @@ public final class TasFastPath {
             toSlowPath(b); // SYN for a listener, or a stray: the slow path decides
             return;
         }
+        int detour = f.rxDetour();
+        if (detour != 0 && detoured(b, f, detour)) {
+            return;
+        }
         if (thl > Tcp.MIN_HEADER_LENGTH) {
             if (!opts.parse(s, tcpOff + Tcp.MIN_HEADER_LENGTH, thl - Tcp.MIN_HEADER_LENGTH)) {
                 drop(b, TasCounter.DROP_MALFORMED_TCP);
@@ -704,7 +720,7 @@ public final class TasFastPath {
             toSlowPath(b); // a half-open connection's peer may have taken a SYN cookie instead
         } else if (in.needsRings()) {
             b.flags |= PacketBuffer.RX_NEEDS_RINGS;
-            toSlowPath(b); // the final ACK of a passive open: its rings come from the slow path
+            detour(b, f); // the final ACK of a passive open: its rings come from the slow path
         } else {
             counters.increment(TasCounter.RX_FLOW_SEGMENTS);
             port.free(b);
@@ -811,11 +827,68 @@ public final class TasFastPath {
     }
 
     private void toSlowPath(PacketBuffer b) {
+        b.detourFlow = null; // not a round trip of ours (a recycled buffer may still name a flow)
+        offerToSlowPath(b);
+    }
+
+    private boolean offerToSlowPath(PacketBuffer b) {
         if (!engine.exception(b)) {
             drop(b, TasCounter.DROP_EXCEPTION_QUEUE_FULL);
-            return;
+            return false;
         }
         counters.increment(TasCounter.RX_EXCEPTIONS);
+        return true;
+    }
+
+    /**
+     * Sends a segment of {@code f} on a round trip through the slow path, which hands it back
+     * (a passive open's final ACK, for its rings), with the next ticket of the flow's detour.
+     * Whatever arrives for the flow until the last ticket is back follows the same way
+     * ({@link #detoured}): the slow path's queues are FIFO, so the flow receives its segments in
+     * the port's order. Otherwise a segment read from the port before the first flight came back
+     * would be received first, out of order: duplicate ACKs, and the peer retransmits needlessly
+     * (RFC 5681 3.2). The same holds for one that adopts the granted rings while the slow path has
+     * yet to hand the final ACK back.
+     */
+    private void detour(PacketBuffer b, TasFlow f) {
+        int open = f.rxDetour();
+        int ticket = open + 1;
+        if (ticket == 0) {
+            ticket = 1; // 0 means none out
+        }
+        b.detourFlow = f;
+        b.detourTicket = ticket;
+        if (offerToSlowPath(b)) {
+            if (open == 0) {
+                openDetours++;
+            }
+            f.rxDetour(ticket);
+        }
+    }
+
+    /**
+     * A segment of {@code f} while segments of it are on a round trip through the slow path, up
+     * to ticket {@code last}. One of them back: the slow path's queues are FIFO, so every segment
+     * sent before it is back too (or was dropped on the way, as the wire may drop it: no ticket
+     * waits for it); it is the oldest, received now (false), and the last one ends the detour.
+     * Any other segment goes behind them (true). A segment dropped on the way leaves the detour
+     * open only until one sent after it comes back.
+     */
+    private boolean detoured(PacketBuffer b, TasFlow f, int last) {
+        if (rxHandedOver && b.detourFlow == f) {
+            b.detourFlow = null;
+            if (b.detourTicket == last) {
+                f.rxDetour(0);
+                openDetours--;
+            }
+            return false;
+        }
+        if (b.payloadSource != null) {
+            return false; // (a looped segment: its flow got rings with its SYN and never detours)
+        }
+        counters.increment(TasCounter.RX_BEHIND_RING_GRANT);
+        detour(b, f);
+        return true;
     }
 
     // ------------------------------------------------------------------ commands from the application
@@ -1027,6 +1100,10 @@ public final class TasFastPath {
         wheel.cancel(f);
         out.unlinkTx(f);
         flows.remove(f.localIp, f.localPort, f.remoteIp, f.remotePort);
+        if (f.rxDetour() != 0) {
+            f.rxDetour(0); // what is still out finds no flow when it comes back, and is dropped
+            openDetours--;
+        }
         if (events != 0) {
             post(f, events);
         }

@@ -122,6 +122,8 @@ public final class TasFlow {
         JAVA_INT.withName("timerSlot"),
         JAVA_INT.withName("iss"),
         JAVA_INT.withName("irs"),
+        // (fills the line: every acceptable segment writes lastRxNanos here, so reading it costs no miss)
+        JAVA_INT.withName("rxDetour"),
         // cache line 4: congestion control, rarely touched
         JAVA_LONG.withName("ccAckedBytes"),
         JAVA_LONG.withName("ccEceBytes"),
@@ -201,6 +203,7 @@ public final class TasFlow {
     private static final long TIMER_SLOT = offset("timerSlot");
     private static final long ISS = offset("iss");
     private static final long IRS = offset("irs");
+    private static final long RX_DETOUR = offset("rxDetour");
     private static final long CC_ACKED_BYTES = offset("ccAckedBytes");
     private static final long CC_ECE_BYTES = offset("ccEceBytes");
     private static final long CC_LAST_CONTROL_NANOS = offset("ccLastControlNanos");
@@ -1104,6 +1107,20 @@ public final class TasFlow {
 
     public void irs(int v) {
         MEMORY.set(INT, base + IRS, v);
+    }
+
+    /**
+     * Segments of this flow on a round trip through the slow path, fast path only: the ticket of
+     * the last one sent (a passive open's first flight, out for its rings, and what came behind
+     * it), 0 when none is out. Until the segment with that ticket is back, every segment of the
+     * flow follows the same way, so that the slow path's FIFO queues keep the port's order.
+     */
+    public int rxDetour() {
+        return MEMORY.get(INT, base + RX_DETOUR);
+    }
+
+    public void rxDetour(int v) {
+        MEMORY.set(INT, base + RX_DETOUR, v);
     }
 
 

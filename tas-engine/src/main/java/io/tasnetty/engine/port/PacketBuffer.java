@@ -64,6 +64,14 @@ public final class PacketBuffer {
     public long payloadPos;
     /** With {@link #RX_REOPENS_TIME_WAIT}: the least ISS the new connection may pick. */
     public int minIss;
+    /**
+     * Engine-internal: a segment its flow's core sent on a round trip through the slow path, to
+     * come back in order (see {@code TasFlow.rxDetour}): that flow (a {@code TasFlow}) and the
+     * segment's ticket. Null on every other trip to the slow path (the fast path clears it there,
+     * so a stale value on a recycled buffer never matches).
+     */
+    public Object detourFlow;
+    public int detourTicket;
 
     public PacketBuffer(MemorySegment segment, long offset, int capacity, long handle, Object owner) {
         this.segment = segment;
@@ -80,6 +88,7 @@ public final class PacketBuffer {
         l2Length = 0;
         l3Length = 0;
         payloadSource = null;
+        detourFlow = null;
     }
 
     @Override

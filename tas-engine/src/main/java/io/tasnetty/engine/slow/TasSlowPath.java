@@ -441,7 +441,9 @@ public final class TasSlowPath {
             return false;
         }
         // A flow its core has already removed (an abort, a reset) is not steered: the segment is
-        // a stray now, answered as for no connection (RFC 9293 3.10.7.1).
+        // a stray now, answered as for no connection (RFC 9293 3.10.7.1). Segments its core sent
+        // behind a passive open's first flight, which waits here for its rings, come back this way
+        // too, after it (see TasFastPath.detour).
         int q = f == null || f.dead ? -1 : f.queue;
         if (q < 0) {
             return false;
@@ -623,8 +625,8 @@ public final class TasSlowPath {
         long ipOff = b.offset + Ethernet.HEADER_LENGTH;
         long tcpOff = ipOff + Ipv4.headerLength(s, ipOff);
         TasFlow f = allFlows.get(Ipv4.dst(s, ipOff), Tcp.dstPort(s, tcpOff), Ipv4.src(s, ipOff), Tcp.srcPort(s, tcpOff));
-        if (f == null || f.dead || f.queue < 0) {
-            return false;
+        if (f == null || f.dead || f.queue < 0 || (b.detourFlow != null && b.detourFlow != f)) {
+            return false; // (the last: a new connection on the same ports; this ACK was for the old one)
         }
         TasFastPath fp = engine.fastPath(f.queue);
         // A retransmitted final ACK may come while the first one's grant is on its way: one grant.

@@ -20,7 +20,11 @@ public enum TasCounter {
     RX_EXCEPTIONS("packets handed to the slow path (ARP, SYNs, segments for no installed connection)"),
     RX_ARP("well-formed ARP packets processed by the slow path"),
     RX_STEERED("segments that arrived on another queue than their connection's (or just before its install"
-        + " reached its core), handed over to the connection's core by the slow path"),
+        + " reached its core, or behind a passive open's first flight waiting for its rings), handed over to the"
+        + " connection's core by the slow path"),
+    RX_BEHIND_RING_GRANT("segments of a passive open sent through the slow path (also in rx_exceptions) behind"
+        + " earlier ones of it that went there for the connection's rings, so that it receives them in the port's"
+        + " order"),
     RX_RINGS_GRANTED("final ACKs of passive opens handed back to their connection's core with the rings the"
         + " slow path granted at ESTABLISHED (half-open connections hold none)"),
 

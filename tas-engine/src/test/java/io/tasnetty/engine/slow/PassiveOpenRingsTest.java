@@ -95,6 +95,56 @@ class PassiveOpenRingsTest {
         }
     }
 
+    /**
+     * A passive open's first flight larger than one receive burst: the final ACK and the data of
+     * the first burst go to the slow path for the rings; the rest waits at the port for the next
+     * duty cycle, which comes after the slow path granted the rings and handed the first burst
+     * back. The first burst must be received first (issue 11: the rest adopted the rings and was
+     * received first, out of order, so the engine sent duplicate ACKs and Linux retransmitted).
+     */
+    @Test
+    void shouldReceiveAFirstFlightLongerThanOneBurstInOrderWithoutDuplicateAcks() {
+        try (EngineHarness h = twoConnectionsOfMemory()) {
+            TasListener l = h.ctx.listen(new InetSocketAddress(EngineHarness.addr(ENGINE_IP), PORT), 16);
+            Segment sa = synAck(h, 40000, 1000, Opts.syn(1460, 7, true, false, 0));
+            ScriptedConnection sc = new ScriptedConnection(h, null, 40000, PORT, 1000, sa.seq());
+            int segments = 39; // the ACK and 31 of them fill one burst (32 frames); 8 wait at the port
+            int size = 1000;
+            sc.ack();
+            for (int i = 0; i < segments; i++) {
+                sc.data(bytes(size, i * size));
+            }
+            List<Segment> out = h.step();
+
+            assertThat(h.engine.counter(TasCounter.TCP_OUT_OF_ORDER)).as("out-of-order segments").isZero();
+            List<Integer> acks = new ArrayList<>();
+            for (Segment s : out) {
+                assertThat(s.has(Tcp.RST)).as("%s", s).isFalse();
+                assertThat(s.sackBlocks()).as("SACK blocks (only out of order data makes them): %s", s).isZero();
+                acks.add(s.ack());
+            }
+            assertThat(acks).as("ACKs sent: each acknowledges more than the one before").isSorted()
+                .doesNotHaveDuplicates().isNotEmpty();
+            assertThat(acks.get(acks.size() - 1)).isEqualTo(1001 + segments * size);
+            assertThat(h.engine.counter(TasCounter.RX_BEHIND_RING_GRANT))
+                .as("segments sent behind the final ACK (those of its burst; the rest came after it was back)")
+                .isEqualTo(31);
+            assertThat(h.engine.counter(TasCounter.RX_RINGS_GRANTED)).as("final ACKs handed back with rings").isEqualTo(1);
+            TasConnection c = h.ctx.accept(l);
+            assertThat(c).isNotNull();
+            ScriptedConnection conn = new ScriptedConnection(h, c, 40000, PORT, 1000, sa.seq());
+            assertThat(conn.read(segments * size)).isEqualTo(bytes(segments * size));
+            // The detour is over: the next segment goes straight to the connection.
+            long exceptions = h.engine.counter(TasCounter.RX_EXCEPTIONS);
+            conn.peerSeq = sc.peerSeq;
+            conn.data(bytes(size, 7));
+            h.step();
+            assertThat(conn.read(size)).isEqualTo(bytes(size, 7));
+            assertThat(h.engine.counter(TasCounter.RX_EXCEPTIONS)).isEqualTo(exceptions);
+            assertThat(h.engine.counter(TasCounter.RX_BEHIND_RING_GRANT)).isEqualTo(31);
+        }
+    }
+
     @Test
     void shouldGrantOnceWhenTheFinalAckComesTwiceInOneBurst() {
         try (EngineHarness h = twoConnectionsOfMemory()) {
