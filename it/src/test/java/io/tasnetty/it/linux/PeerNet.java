@@ -89,6 +89,51 @@ final class PeerNet implements AutoCloseable {
         }
     }
 
+    /** A namespace whose Linux side is a TAP device, and the engine's port on that device. */
+    record WithTap(PeerNet net, io.tasnetty.engine.port.TapPort port) {
+    }
+
+    /**
+     * After a test on {@link #namespaceWithTap}: closes {@code first} (the engine fixture, which
+     * owns the port; may be null), then the namespaces, then deletes the device if it is left.
+     */
+    static void closeWithTap(AutoCloseable first, String tap, PeerNet... nets) throws Exception {
+        try {
+            if (first != null) {
+                first.close();
+            }
+        } finally {
+            try {
+                for (PeerNet n : nets) {
+                    if (n != null) {
+                        n.close();
+                    }
+                }
+            } finally {
+                Sh.runQuietly("ip", "link", "del", tap);
+            }
+        }
+    }
+
+    /**
+     * Opens the engine's TAP port {@code tap} (MAC {@code mac}) and moves the device's kernel end
+     * into a new namespace tagged {@code tag}; on failure closes what it opened.
+     */
+    static WithTap namespaceWithTap(String tag, String tap, long mac) {
+        PeerNet ns = namespaceOnly(tag);
+        io.tasnetty.engine.port.TapPort port = null;
+        try {
+            port = io.tasnetty.engine.port.TapPort.open(tap, mac, 1500);
+            return new WithTap(ns.adopt(tap), port);
+        } catch (RuntimeException | Error e) {
+            if (port != null) {
+                port.close();
+            }
+            ns.close();
+            throw e;
+        }
+    }
+
     /**
      * Moves root-namespace interface {@code ifname} (the kernel end of a tap the engine opened)
      * into the namespace and gives it {@link #LINUX_IP}/24. Returns a view with {@code linuxIf} set.

@@ -104,22 +104,13 @@ class ScaleLinuxTest {
     }
 
     @AfterEach
-    void teardown() {
+    void teardown() throws Exception {
         try {
-            if (fx != null) {
-                fx.close();
-            }
+            PeerNet.closeWithTap(fx, tap, net, serverNet);
         } finally {
             if (scratch != null) {
                 scratch.close();
             }
-            if (net != null) {
-                net.close();
-            }
-            if (serverNet != null) {
-                serverNet.close();
-            }
-            Sh.runQuietly("ip", "link", "del", tap);
         }
     }
 
@@ -127,14 +118,9 @@ class ScaleLinuxTest {
     @Order(1)
     @Timeout(value = 600, unit = TimeUnit.SECONDS)
     void manyConcurrentLinuxConnectionsEachEchoByteExact() throws Exception {
-        net = PeerNet.namespaceOnly("sc");
-        TapPort port = TapPort.open(tap, MAC, 1500);
-        try {
-            net = net.adopt(tap);
-        } catch (RuntimeException | Error e) {
-            port.close();
-            throw e;
-        }
+        PeerNet.WithTap tapNet = PeerNet.namespaceWithTap("sc", tap, MAC);
+        net = tapNet.net();
+        TapPort port = tapNet.port();
         clientSide(net.ns, net.linuxIf);
         // Room for every connection: flows, ring address space (committed only as data touches
         // it), and a backlog above the connection count, so that no SYN is answered with a cookie

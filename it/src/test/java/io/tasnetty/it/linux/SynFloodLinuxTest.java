@@ -52,29 +52,15 @@ class SynFloodLinuxTest {
 
     @BeforeEach
     void topology() {
-        net = PeerNet.namespaceOnly("sf");
-        TapPort port = TapPort.open(tap, MAC, 1500);
-        try {
-            net = net.adopt(tap);
-        } catch (RuntimeException | Error e) {
-            port.close();
-            throw e;
-        }
+        PeerNet.WithTap tapNet = PeerNet.namespaceWithTap("sf", tap, MAC);
+        net = tapNet.net();
+        TapPort port = tapNet.port();
         fx = new EngineFixtureLite(net, port, TasConfig.builder().set("ip-addr", PeerNet.ENGINE_IP + "/24").build());
     }
 
     @AfterEach
-    void teardown() {
-        try {
-            if (fx != null) {
-                fx.close();
-            }
-        } finally {
-            if (net != null) {
-                net.close();
-            }
-            Sh.runQuietly("ip", "link", "del", tap);
-        }
+    void teardown() throws Exception {
+        PeerNet.closeWithTap(fx, tap, net);
     }
 
     @Test

@@ -41,30 +41,16 @@ class VanishedPeerLinuxTest {
     }
 
     @AfterEach
-    void teardown() {
-        try {
-            if (fx != null) {
-                fx.close();
-            }
-        } finally {
-            if (net != null) {
-                net.close();
-            }
-            Sh.runQuietly("ip", "link", "del", tap);
-        }
+    void teardown() throws Exception {
+        PeerNet.closeWithTap(fx, tap, net);
     }
 
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void orphanedFlowsWhosePeerVanishedAreReclaimedAfterTheOrphanRetries() throws Exception {
-        net = PeerNet.namespaceOnly("vp");
-        TapPort port = TapPort.open(tap, LinuxLink.JAVA_TAP_MAC, 1500);
-        try {
-            net = net.adopt(tap);
-        } catch (RuntimeException | Error e) {
-            port.close();
-            throw e;
-        }
+        PeerNet.WithTap tapNet = PeerNet.namespaceWithTap("vp", tap, LinuxLink.JAVA_TAP_MAC);
+        net = tapNet.net();
+        TapPort port = tapNet.port();
         // A short RTO ceiling keeps the eight backed-off retransmissions within seconds.
         fx = new SynFloodLinuxTest.EngineFixtureLite(net, port, TasConfig.builder()
                 .set("ip-addr", PeerNet.ENGINE_IP + "/24")

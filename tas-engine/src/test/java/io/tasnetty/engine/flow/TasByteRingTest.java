@@ -19,14 +19,7 @@ class TasByteRingTest {
             byte expect = 0;
             for (int round = 0; round < 10_000; round++) {
                 int w = Math.min(r.nextInt(700), ring.writable());
-                ByteBuffer src = ByteBuffer.allocate(w);
-                for (int i = 0; i < w; i++) {
-                    src.put(next++);
-                }
-                src.flip();
-                long tail = ring.tailPlain();
-                ring.copyIn(tail, src, w);
-                ring.publishTail(tail + w);
+                next = produce(ring, next, w);
                 int n = Math.min(r.nextInt(700), ring.readable());
                 ByteBuffer dst = ByteBuffer.allocateDirect(n);
                 long head = ring.headPlain();
@@ -138,14 +131,7 @@ class TasByteRingTest {
                     moves++;
                 }
                 int w = (int) Math.min(Math.min(r.nextInt(1500), ring.writable()), total - written);
-                ByteBuffer src = ByteBuffer.allocate(w);
-                for (int i = 0; i < w; i++) {
-                    src.put(next++);
-                }
-                src.flip();
-                long tail = ring.tailPlain();
-                ring.copyIn(tail, src, w);
-                ring.publishTail(tail + w);
+                next = produce(ring, next, w);
                 written += w;
             }
             consumer.join(60_000);
@@ -154,5 +140,18 @@ class TasByteRingTest {
             assertThat(moves).as("the ring moved").isPositive();
             assertThat(ring.capacity()).isGreaterThan(1024);
         }
+    }
+
+    /** Producer: writes {@code w} bytes counting up from {@code next} and publishes them; returns the next value. */
+    private static byte produce(TasByteRing ring, byte next, int w) {
+        ByteBuffer src = ByteBuffer.allocate(w);
+        for (int i = 0; i < w; i++) {
+            src.put(next++);
+        }
+        src.flip();
+        long tail = ring.tailPlain();
+        ring.copyIn(tail, src, w);
+        ring.publishTail(tail + w);
+        return next;
     }
 }
