@@ -278,9 +278,7 @@ class TasServiceTest {
      */
     @Test
     void shouldWakeAWriterWaitingForSpaceWhateverEventBringsTheFreedSpace() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7006), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7006)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             long total = 24L << 20;
@@ -389,9 +387,7 @@ class TasServiceTest {
 
     @Test
     void shouldConnectOutFromAnAttachedApplication() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7002), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7002)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", 7002));
@@ -452,16 +448,10 @@ class TasServiceTest {
 
     @Test
     void shouldFailAttachedConnectionsWithAClearErrorWhenTheServiceStops() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7004), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7004)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
-            TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", 7004));
-            while (!c.isActive()) {
-                ctx.poll((s, ev) -> { }, 16);
-                ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
-            }
+            TasConnection c = connectAndWait(ctx, 7004, 0, 0);
             service.close();
             int[] seen = new int[1];
             while ((seen[0] & TasEvents.CLOSED) == 0) {
@@ -476,6 +466,12 @@ class TasServiceTest {
     }
 
     /** Connects through {@code ctx} and waits until established (or fails the test with the error). */
+    /** An echo server on the peer engine at 10.0.0.2:{@code port}, on a thread of its own. */
+    private EchoLoop echoServer(int port) {
+        TasContext server = peer.newContext();
+        return new EchoLoop(server, server.listen(new InetSocketAddress("10.0.0.2", port), 16));
+    }
+
     private static TasConnection connectAndWait(TasContext ctx, int port, int rxLen, int txLen) {
         TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", port), null, rxLen, txLen);
         while (!c.isActive()) {
@@ -503,9 +499,7 @@ class TasServiceTest {
 
     @Test
     void shouldReattachOnTheNextConnectOnceARestartedServiceIsBack() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7010), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7010)) {
             TasEngine app = TasEngine.attach(dir);
             toClose.add(app);
             TasContext ctx = app.newContext();
@@ -547,9 +541,7 @@ class TasServiceTest {
     @Test
     void shouldRefuseAndCountSocketsPastTheApplicationsLimitForThatApplicationOnly() throws Exception {
         restartService("--service-app-max-conns=2");
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7020), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7020)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             TasListener own = ctx.listen(new InetSocketAddress("0.0.0.0", 7021), 16);
@@ -602,9 +594,7 @@ class TasServiceTest {
 
     @Test
     void shouldRefuseAndCountAConnectionWhoseRingsDoNotFitTheApplicationsRegion() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7030), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7030)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             // service-app-len=64m: one connection with 32 MiB rings takes all of it.
@@ -646,9 +636,7 @@ class TasServiceTest {
 
     @Test
     void shouldPrintTheServicesCountersAsATableWithRates() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7050), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7050)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             TasConnection c = connectAndWait(ctx, 7050, 0, 0);
