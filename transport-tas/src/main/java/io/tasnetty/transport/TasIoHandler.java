@@ -53,13 +53,6 @@ public final class TasIoHandler implements IoHandler {
     private static final int MAX_SOCKETS_PER_RUN = 1024;
     /** Polling is worth it while events come this soon on average: about what blocking and waking cost. */
     static final long SPIN_WORTH_NANOS = Long.getLong("tas.debug.spin-worth-ns", 20_000);
-    /**
-     * The same, attached to a service: a loop that polls also watches the application's event
-     * queue, and one that blocks leaves the watch to the session thread, so every event then costs
-     * the service a doorbell and this side two wake-ups (the session thread's and the loop's).
-     */
-    static final boolean YIELD_UNWATCH = Boolean.getBoolean("tas.debug.yield-unwatch");
-    static final long ATTACHED_SPIN_WORTH_NANOS = Long.getLong("tas.debug.attached-spin-worth-ns", 100_000);
     /** A probe after every this many wake-ups (see TasSpinPolicy). */
     static final int PROBE_EVERY = Integer.getInteger("tas.debug.spin-probe", 16);
     /** A yield that takes this long let another thread run: the CPU is contended. */
@@ -102,7 +95,7 @@ public final class TasIoHandler implements IoHandler {
             throw e;
         }
         this.spin = new TasSpinPolicy(TimeUnit.MICROSECONDS.toNanos(this.engine.config().fpPollIntervalAppMicros()),
-            this.engine.isAttached() ? ATTACHED_SPIN_WORTH_NANOS : SPIN_WORTH_NANOS, PROBE_EVERY);
+            SPIN_WORTH_NANOS, PROBE_EVERY);
     }
 
     /** Handlers on the process-wide default engine (started from {@code -Dtas.*} on first use). */
@@ -173,9 +166,6 @@ public final class TasIoHandler implements IoHandler {
                     if (idle < PURE_SPIN_NANOS) {
                         Thread.onSpinWait();
                     } else {
-                        if (YIELD_UNWATCH) {
-                            context.stopPolling();
-                        }
                         Thread.yield();
                         // Late: another thread ran meanwhile (it may need this core; see TasSpinPolicy).
                         spin.yielded(System.nanoTime() - now > YIELD_CONTENDED_NANOS);

@@ -78,25 +78,6 @@ public final class TasContext implements AutoCloseable {
         default int pollInline() {
             return 0;
         }
-
-        /**
-         * Delivers events the engine queued for all of this engine's contexts at once (service
-         * mode: the application's event queue in the region it shares with the service) on the
-         * calling owner's thread, if no other owner does so right now; returns how many. Called
-         * by every {@link TasContext#poll}, so a polling event loop takes its events without a
-         * hand-off through another thread. 0 when embedded.
-         */
-        default int pollShared() {
-            return 0;
-        }
-
-        /**
-         * A context's owner starts polling ({@code true}: it will call {@link #pollShared} until
-         * it blocks) or is about to block ({@code false}). Service mode: while some owner polls,
-         * nobody else need watch the shared event queue.
-         */
-        default void ownerPolling(boolean polling) {
-        }
     }
 
     /** Creates the listener object once the engine has chosen the port. */
@@ -127,8 +108,6 @@ public final class TasContext implements AutoCloseable {
     /** When the first event (or wake-up) arrived after {@link #idleSince}; 0 = none yet. */
     private volatile long firstArrival;
     private volatile boolean closed;
-    /** Owner only: it polls (told the engine, {@link EngineAccess#ownerPolling}) and has not blocked since. */
-    private boolean polling;
 
     public TasContext(EngineAccess engine, int id) {
         this(engine, id, null);
@@ -225,11 +204,6 @@ public final class TasContext implements AutoCloseable {
      * events. Call from the owning thread.
      */
     public int poll(TasEventHandler handler, int max) {
-        if (!polling) {
-            polling = true;
-            engine.ownerPolling(true);
-        }
-        engine.pollShared();
         int n = 0;
         while (n < max) {
             TasSocket s = ready.relaxedPoll();
@@ -279,7 +253,6 @@ public final class TasContext implements AutoCloseable {
         if (timeoutNanos <= 0) {
             return;
         }
-        stopPolling();
         waiter = Thread.currentThread();
         sleeping = PARKED;
         // Dekker pairing with enqueue(): our volatile store of `sleeping` comes before reading the
@@ -307,22 +280,10 @@ public final class TasContext implements AutoCloseable {
      * are already pending; call {@link #exitExternalWait()} in either case.
      */
     public boolean enterExternalWait(Runnable wake) {
-        stopPolling();
         externalWake = wake; // published by the volatile store of `sleeping` below
         sleeping = EXTERNAL;
         // Same Dekker pairing as await(): store `sleeping`, then look at the queue.
         return ready.isEmpty() && !wakeupPending && !closed;
-    }
-
-    /**
-     * Owner, before it blocks or yields its CPU: it polls no more until its next {@link #poll}
-     * (service mode: someone else must watch the application's event queue meanwhile).
-     */
-    public void stopPolling() {
-        if (polling) {
-            polling = false;
-            engine.ownerPolling(false);
-        }
     }
 
     /** The owner returned from the blocking call it announced with {@link #enterExternalWait}. */
@@ -441,7 +402,6 @@ public final class TasContext implements AutoCloseable {
             return;
         }
         closed = true;
-        stopPolling(); // (closed by its owner, or after the owner stopped)
         for (TasSocket s : sockets.toArray(new TasSocket[0])) {
             s.close();
         }

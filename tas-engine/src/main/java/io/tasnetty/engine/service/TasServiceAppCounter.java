@@ -23,9 +23,7 @@ public enum TasServiceAppCounter {
     REFUSED_FOREIGN("refused.foreign", true,
         "commands naming a socket that is not the application's (dropped)"),
     SPACE_REPORTS("space.reports", true, "freed transmit space reported by the proxy's own check, not a WRITABLE event"),
-    EVENT_QUEUE_FULL("event.queue.full", true, "times the service waited for room in its event queue"),
-    STALL_RINGS("stall.rings", true,
-        "doorbells rung because events stayed untaken while its event loops said they poll (they lost their CPU)");
+    EVENT_QUEUE_FULL("event.queue.full", true, "times the service waited for room in its event queue");
 
     private final String metricName;
     private final boolean monotonic;

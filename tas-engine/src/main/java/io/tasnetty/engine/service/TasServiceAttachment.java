@@ -34,17 +34,14 @@ public final class TasServiceAttachment extends TasServiceAccess implements Auto
     private final Path dir;
     private final TasConfig config;
     private final AtomicInteger contextIds = new AtomicInteger();
-    /** Owners of this attachment's contexts that poll now, over every session (see {@link TasServiceClient#ownerPolling}). */
-    private final AtomicInteger pollers;
     private volatile TasServiceClient current;
     private volatile boolean closed;
     private volatile long attaches;
     /** Per-application counters of sessions that ended, so that the totals stay monotonic. */
     private final long[] carried = new long[TasServiceAppCounter.values().length];
 
-    private TasServiceAttachment(Path dir, TasServiceClient first, AtomicInteger pollers) {
+    private TasServiceAttachment(Path dir, TasServiceClient first) {
         this.dir = dir;
-        this.pollers = pollers;
         this.config = first.config();
         this.current = first;
         this.attaches = 1;
@@ -57,8 +54,7 @@ public final class TasServiceAttachment extends TasServiceAccess implements Auto
      * @throws TasException when no service runs there or it is incompatible
      */
     public static TasServiceAttachment attach(Path dir) {
-        AtomicInteger pollers = new AtomicInteger();
-        return new TasServiceAttachment(dir, TasServiceClient.attach(dir, pollers), pollers);
+        return new TasServiceAttachment(dir, TasServiceClient.attach(dir));
     }
 
     /** The configuration of the service as first attached (its address, ring sizes, limits). */
@@ -127,7 +123,7 @@ public final class TasServiceAttachment extends TasServiceAccess implements Auto
         }
         TasServiceClient fresh;
         try {
-            fresh = TasServiceClient.attach(dir, pollers);
+            fresh = TasServiceClient.attach(dir);
         } catch (TasException e) {
             throw new TasException("the TAS service at " + dir + " is gone and has not come back: " + e.getMessage(),
                 TasError.SERVICE_GONE);
@@ -176,16 +172,6 @@ public final class TasServiceAttachment extends TasServiceAccess implements Auto
     @Override
     public TasFlow newFlow(int rxBufLen, int txBufLen) {
         return session().newFlow(rxBufLen, txBufLen);
-    }
-
-    @Override
-    public int pollShared() {
-        return current.pollShared();
-    }
-
-    @Override
-    public void ownerPolling(boolean polling) {
-        current.ownerPolling(polling);
     }
 
     @Override

@@ -20,8 +20,6 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -36,7 +34,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -63,13 +60,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 public final class TasServiceClient extends TasServiceAccess implements AutoCloseable {
     private static final long REPLY_TIMEOUT_SECONDS = 30;
-    /**
-     * While owners poll the event queue, the session thread still looks this often (a bound on how
-     * long an event waits for an owner that stopped polling without blocking).
-     */
-    private static final long WATCH_MILLIS = 1;
-    /** Alone and asleep, the session thread still looks this often (a poller may have come meanwhile). */
-    private static final long MAX_SLEEP_MILLIS = 100;
 
     private final Path dir;
     private final SocketChannel channel;
@@ -87,16 +77,10 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     private final ThreadLocal<int[]> connectSizes = ThreadLocal.withInitial(() -> new int[2]);
     private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
     private final Thread sessionThread;
-    /** Owners of this application's contexts that poll now (shared by every session of an attachment). */
-    private final AtomicInteger pollers;
-    /** Held by whichever thread drains the event queue now (its single consumer at a time). */
-    private final AtomicBoolean draining = new AtomicBoolean();
     private volatile boolean alive = true;
-    /** The session thread's selector on the control socket (set once it runs). */
-    private volatile Selector selector;
     private volatile String goneReason;
 
-    /** The event queue's drainer only (see {@link #draining}): what each service id stands for. */
+    /** Session thread only: what each service id stands for. */
     private Object[] byId = new Object[64];
 
     /** A connection accepted by the service, announced before its first state. */
@@ -125,10 +109,8 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         }
     }
 
-    private TasServiceClient(Path dir, SocketChannel channel, TasConfig config, Arena arena, MemorySegment region,
-                             AtomicInteger pollers) {
+    private TasServiceClient(Path dir, SocketChannel channel, TasConfig config, Arena arena, MemorySegment region) {
         this.dir = dir;
-        this.pollers = pollers;
         this.channel = channel;
         this.config = config;
         this.arena = arena;
@@ -147,11 +129,6 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
      *                      this user may not use it
      */
     public static TasServiceClient attach(Path dir) {
-        return attach(dir, new AtomicInteger());
-    }
-
-    /** As {@link #attach(Path)}; {@code pollers} counts the polling owners of contexts across sessions. */
-    static TasServiceClient attach(Path dir, AtomicInteger pollers) {
         Path control = dir.resolve(TasService.CONTROL);
         SocketChannel ch;
         try {
@@ -203,7 +180,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                 arena.close();
                 throw new TasException("the TAS service at " + control + " is incompatible: " + e.getMessage());
             }
-            TasServiceClient c = new TasServiceClient(dir, ch, config, arena, region, pollers);
+            TasServiceClient c = new TasServiceClient(dir, ch, config, arena, region);
             c.sessionThread.start();
             return c;
         } catch (IOException e) {
@@ -462,119 +439,24 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
     }
 
-    // ------------------------------------------------------------------ draining the event queue
+    // ------------------------------------------------------------------ the session thread
 
     /**
-     * Any owner of one of this application's contexts, from {@link TasContext#poll}: drains the
-     * event queue here unless another thread does right now, so that events reach a polling loop
-     * without a hand-off through the session thread (whose wake-up, on a busy machine, comes late).
-     */
-    @Override
-    public int pollShared() {
-        if (!events.mayHaveEntries() || !draining.compareAndSet(false, true)) {
-            return 0;
-        }
-        try {
-            return drainLocked();
-        } catch (RuntimeException e) {
-            failSession(e);
-            return 0;
-        } finally {
-            draining.set(false);
-        }
-    }
-
-    /**
-     * Owners that poll watch the event queue; the last one to stop hands the watch back to the
-     * session thread (see {@link #run}) by the doorbell flag: it says "asleep", then looks at the
-     * queue once more and drains what came before (the service, after publishing, reads the flag:
-     * Dekker pairing), so an event is either drained here or rings the session thread.
-     */
-    @Override
-    public void ownerPolling(boolean polling) {
-        if (polling) {
-            if (pollers.getAndIncrement() == 0) {
-                setSleeping(region, APP_SLEEPING_OFFSET, AWAKE); // pollers watch: no doorbells needed
-            }
-        } else if (pollers.decrementAndGet() <= 0 && alive) {
-            setSleeping(region, APP_SLEEPING_OFFSET, SLEEPING);
-            if (!lockDrain()) { // wait out a drainer that may have looked before the last publish
-                return;
-            }
-            try {
-                drainLocked();
-            } catch (RuntimeException e) {
-                failSession(e);
-            } finally {
-                draining.set(false);
-            }
-        }
-    }
-
-    /** The service wrote something we cannot apply: as if it failed (the session thread fails every connection). */
-    private void failSession(RuntimeException e) {
-        goneReason = "session failed: " + e;
-        alive = false;
-        Selector sel = selector;
-        if (sel != null) {
-            sel.wakeup();
-        }
-    }
-
-    /**
-     * Takes the drainer's flag, waiting while another thread drains (briefly: a batch); false
-     * when the session died meanwhile (its end keeps the flag for good).
-     */
-    private boolean lockDrain() {
-        while (!draining.compareAndSet(false, true)) {
-            if (!alive) {
-                return false;
-            }
-            Thread.onSpinWait();
-        }
-        return true;
-    }
-
-    /** Drains a batch under the drainer's flag, waiting for it; returns how many. */
-    private int drainNow() {
-        if (!lockDrain()) {
-            return 0;
-        }
-        try {
-            return drainLocked();
-        } finally {
-            draining.set(false);
-        }
-    }
-
-    /**
-     * The session thread: the event queue's watcher while no owner of a context polls. While some
-     * do ({@link #pollShared}, counted by {@link #ownerPolling}), it steps aside: waits on the
-     * control socket without touching the doorbell flag, which the pollers keep at "awake" (no
-     * doorbells) until the last of them hands the watch back; it still looks every
-     * {@link #WATCH_MILLIS} ms, so events never wait for long on an owner that polled and then stopped
-     * without blocking (a loop stuck in application code, a thread waiting for its bind's reply).
-     * Alone, it drains; when there are none, polls on while {@link TasSpinPolicy} finds it pays
-     * (events coming in short gaps), so that the service writes no doorbell and this thread takes
-     * no wake-up per event at high rates; then says so in the flag and waits for the service's
-     * doorbell. Taking over from pollers that gave up, it waits at once: they polled as long as
-     * that paid. Every store of the flag here is followed by a look at the pollers' count before
-     * the thread blocks, so a poller's later hand-back is never overwritten.
+     * The session thread: drains events; when there are none, polls on while
+     * {@link TasSpinPolicy} finds it pays (events coming in short gaps), so that the service
+     * writes no doorbell and this thread takes no wake-up per event at high rates; then blocks
+     * on the control socket until the service's doorbell.
      */
     private void run() {
+        ByteBuffer in = ByteBuffer.allocate(64);
         TasSpinPolicy spin = new TasSpinPolicy(TimeUnit.MICROSECONDS.toNanos(config.fpPollIntervalAppMicros()),
             TasServiceSession.SPIN_WORTH_NANOS, TasServiceSession.PROBE_EVERY);
         long idleSince = 0;
         long spinBudget = 0;
         boolean wokenUp = false;
-        boolean stoodAside = false;
-        ByteBuffer in = ByteBuffer.allocateDirect(64);
-        try (Selector sel = Selector.open()) {
-            channel.configureBlocking(false);
-            channel.register(sel, SelectionKey.OP_READ);
-            selector = sel;
+        try {
             while (alive) {
-                if (drainNow() > 0) {
+                if (drainEvents() > 0) {
                     if (idleSince != 0) {
                         spin.workArrived(endIdle(region, APP_SLEEPING_OFFSET, idleSince), wokenUp);
                         idleSince = 0;
@@ -582,22 +464,11 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                     }
                     continue;
                 }
-                if (pollers.get() > 0) {
-                    idleSince = 0; // their flag now: no store here
-                    wokenUp = false;
-                    stoodAside = true;
-                    sel.select(WATCH_MILLIS);
-                    if (!readDoorbells(sel, in)) {
-                        break;
-                    }
-                    continue;
-                }
                 long now = System.nanoTime();
                 if (idleSince == 0) {
                     idleSince = now;
                     beginIdle(region, APP_SLEEPING_OFFSET);
-                    spinBudget = stoodAside ? 0 : spin.spinBudget();
-                    stoodAside = false;
+                    spinBudget = spin.spinBudget();
                 }
                 long idle = now - idleSince;
                 if (idle < spinBudget) {
@@ -611,29 +482,19 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                     continue;
                 }
                 setSleeping(region, APP_SLEEPING_OFFSET, SLEEPING);
-                // Dekker pairing with the service: our volatile flag store, then the look at the
-                // queue (the drainer flag's CAS orders them too).
-                if (!lockDrain()) {
-                    break;
-                }
-                boolean empty;
-                try {
-                    empty = events.isEmpty();
-                } finally {
-                    draining.set(false);
-                }
-                if (empty && pollers.get() <= 0) {
-                    sel.select(MAX_SLEEP_MILLIS);
+                // Dekker pairing with the service: our volatile flag store, then the look at the queue.
+                if (events.isEmpty()) {
+                    if (channel.read(in.clear()) < 0) {
+                        goneReason = "it closed the control socket";
+                        break;
+                    }
                     wokenUp = true;
-                }
-                if (!readDoorbells(sel, in)) {
-                    break;
                 }
                 // Still idle until an event shows: the service goes on stamping, but need ring no more.
                 setSleeping(region, APP_SLEEPING_OFFSET, POLLING);
             }
         } catch (IOException e) {
-            if (alive && goneReason == null) {
+            if (alive) {
                 goneReason = e.toString();
             }
         } catch (RuntimeException | Error e) {
@@ -642,23 +503,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         serviceGone();
     }
 
-    /** Consumes the doorbells the control socket holds; false once the service closed it. */
-    private boolean readDoorbells(Selector sel, ByteBuffer in) throws IOException {
-        sel.selectedKeys().clear();
-        while (true) {
-            int n = channel.read(in.clear());
-            if (n < 0) {
-                goneReason = "it closed the control socket";
-                return false;
-            }
-            if (n < in.capacity()) {
-                return alive;
-            }
-        }
-    }
-
-    /** Drains up to a batch of events; the caller holds {@link #draining}. */
-    private int drainLocked() {
+    private int drainEvents() {
         MemorySegment q = events.memory();
         int n = 0;
         while (n < 1024) {
@@ -833,9 +678,6 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     /** The service is gone: every connection fails with SERVICE_GONE, every waiting request too. */
     private void serviceGone() {
         alive = false;
-        while (!draining.compareAndSet(false, true)) { // kept: nobody drains a dead session's queue any more
-            Thread.onSpinWait();
-        }
         for (Pending p : pending.values()) {
             p.done.completeExceptionally(new TasException(goneMessage(), TasError.SERVICE_GONE));
         }
@@ -861,10 +703,6 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             alive = false;
             goneReason = "the application detached";
             closeQuietly(channel);
-            Selector sel = selector;
-            if (sel != null) {
-                sel.wakeup(); // a channel closed under a selector need not wake it
-            }
         }
     }
 }

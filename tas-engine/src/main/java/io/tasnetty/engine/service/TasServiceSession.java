@@ -65,12 +65,6 @@ final class TasServiceSession {
     static final long YIELD_CONTENDED_NANOS = 20_000;
     /** Idle this long, spin on the queues; after it, yield between looks. */
     static final long PURE_SPIN_NANOS = 5_000;
-    /**
-     * Events the application left untaken this long while its flag said it polls: ring all the
-     * same. Its pollers are event loops that may have lost their CPU (a yield or preemption on a
-     * busy machine); the doorbell reaches its session thread, which takes over.
-     */
-    static final long APP_STALL_NANOS = Long.getLong("tas.debug.svc-app-stall-ns", 30_000);
 
     /** One socket id of the application: the id is what both processes call it. */
     private static final class Slot {
@@ -117,8 +111,6 @@ final class TasServiceSession {
     private long refusedSocketLimit;
     private long refusedForeign;
     private long eventQueueFull;
-    /** Doorbells rung because polled-for events stayed untaken ({@link #ringIfAppStalled}; diagnostics). */
-    private long stallRings;
     private int[] freeIds = new int[64];
     private int freeCount;
     private int nextId;
@@ -126,9 +118,6 @@ final class TasServiceSession {
     private volatile boolean appGone;
     private volatile boolean reclaiming;
     private boolean unrungEvents;
-    /** The application's event queue head when last seen moving, and when that was (0: nothing pending). */
-    private long appHeadSeen = -1;
-    private long appStallSince;
     private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
     private final ByteBuffer bellIn = ByteBuffer.allocateDirect(64);
     private volatile Selector selector;
@@ -181,7 +170,6 @@ final class TasServiceSession {
             case REFUSED_FOREIGN -> refusedForeign;
             case SPACE_REPORTS -> spaceReports;
             case EVENT_QUEUE_FULL -> eventQueueFull;
-            case STALL_RINGS -> stallRings;
         };
     }
 
@@ -291,7 +279,6 @@ final class TasServiceSession {
                 ringApp();
                 if (work > 0) {
                     publishCounters();
-                    ringIfAppStalled(System.nanoTime(), false);
                     if ((++busyRuns & 1023) == 0 && sel.selectNow() > 0) {
                         // Busy for long: an application gone meanwhile must still be noticed.
                         sel.selectedKeys().clear();
@@ -317,7 +304,6 @@ final class TasServiceSession {
                     spinBudget = spin.spinBudget();
                 }
                 long idle = now - idleSince;
-                ringIfAppStalled(now, false);
                 if (idle < spinBudget) {
                     if (idle < PURE_SPIN_NANOS) {
                         Thread.onSpinWait();
@@ -333,9 +319,6 @@ final class TasServiceSession {
                 setSleeping(region, SERVICE_SLEEPING_OFFSET, SLEEPING);
                 // Dekker pairing with the application's enqueue: our volatile store of the flag,
                 // then the look at its queue; it publishes a command, then reads the flag.
-                if (events.consumerHead() != events.producedCount()) {
-                    ringIfAppStalled(System.nanoTime(), true); // about to sleep: nobody would check on what we queued
-                }
                 if (commands.isEmpty() && !appGone && ctx.enterExternalWait(wake)) {
                     sel.select(MAX_SLEEP_MILLIS);
                     wokenUp = true;
@@ -705,34 +688,6 @@ final class TasServiceSession {
         events.publishSingle(e);
         eventsQueued++;
         unrungEvents = true;
-    }
-
-    /**
-     * While the application's flag says it polls (no doorbell needed), checks that it takes what
-     * we queued: entries pending with its head unmoved for {@link #APP_STALL_NANOS} ring its
-     * doorbell without touching the flag (its session thread then drains them); {@code force}:
-     * at once (this proxy is about to sleep, and nobody would check on what it queued).
-     */
-    private void ringIfAppStalled(long now, boolean force) {
-        long head = events.consumerHead();
-        if (head == events.producedCount()) {
-            appStallSince = 0;
-            return;
-        }
-        if (!force && (head != appHeadSeen || appStallSince == 0)) {
-            appHeadSeen = head;
-            appStallSince = now;
-            return;
-        }
-        if (force || now - appStallSince > APP_STALL_NANOS) {
-            appStallSince = now; // once per period at most
-            stallRings++;
-            try {
-                channel.write(bell.clear());
-            } catch (IOException e) {
-                appGone = true;
-            }
-        }
     }
 
     /** After a batch: rings the application's doorbell if it sleeps and nobody rang yet. */

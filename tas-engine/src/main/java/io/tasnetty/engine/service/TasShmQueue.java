@@ -9,9 +9,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * A bounded queue of fixed {@value TasServiceLayout#ENTRY_BYTES}-byte entries in memory shared
  * between two processes: multi-producer (the application's event loops all write commands),
- * single consumer at a time (the application's event queue has several, which take turns through a
- * flag claimed by CAS; its acquire and release order their use of the consumer's position). Each
- * entry carries a sequence word (Vyukov's bounded queue): producers claim
+ * single consumer. Each entry carries a sequence word (Vyukov's bounded queue): producers claim
  * a slot by CAS on the tail, fill it, then publish it by a release store of its sequence; the
  * consumer reads the sequence with acquire. No locks, no allocation; a full queue makes
  * {@link #claim} return -1 so the producer applies back-pressure instead of dropping.
@@ -94,19 +92,6 @@ final class TasShmQueue {
         return q;
     }
 
-    /**
-     * Sole producer ({@link #claimSingle}): the consumer's position as it last published it (the
-     * other process writes it: a hint, never trusted for anything but when to ring).
-     */
-    long consumerHead() {
-        return (long) LONG_AT.getAcquire(q, TasServiceLayout.QUEUE_HEAD);
-    }
-
-    /** Sole producer: entries claimed so far (the consumer has taken all of them once its head is here). */
-    long producedCount() {
-        return ownTail;
-    }
-
     /** Makes a claimed slot visible to the consumer (release: its payload before the sequence). */
     void publish(long entry) {
         long seq = (long) LONG_AT.get(q, entry + TasServiceLayout.SEQ);
@@ -133,16 +118,6 @@ final class TasShmQueue {
         LONG_AT.setRelease(q, e + TasServiceLayout.SEQ, head + capacity);
         head++;
         LONG_AT.setRelease(q, TasServiceLayout.QUEUE_HEAD, head);
-    }
-
-    /**
-     * Any thread, without being the consumer: whether an entry past the shared head is published
-     * (acquire). A hint: true may be stale by the time the consumer looks, and a consumer that
-     * advances meanwhile can make it miss entries; only the consumer's {@link #peek} decides.
-     */
-    boolean mayHaveEntries() {
-        long h = (long) LONG_AT.getAcquire(q, TasServiceLayout.QUEUE_HEAD);
-        return (long) LONG_AT.getAcquire(q, entryOffset(h & mask) + TasServiceLayout.SEQ) == h + 1;
     }
 
     /** Consumer: whether nothing is published (acquire). */
