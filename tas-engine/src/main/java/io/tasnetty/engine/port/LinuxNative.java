@@ -113,47 +113,7 @@ public final class LinuxNative {
     // char *strerror(int errnum)
     private static final MethodHandle STRERROR = bind("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
-    /** x86-64 syscall number of futex(2), and its operations on a word shared between processes (no FUTEX_PRIVATE_FLAG). */
-    static final long SYS_FUTEX = 202;
-    static final int FUTEX_WAIT = 0;
-    static final int FUTEX_WAKE = 1;
-    public static final int ETIMEDOUT = 110;
-    /**
-     * {@code long syscall(long number, ...)} for futex(2): (uaddr, op, val, timeout). Not critical:
-     * a wait blocks. A wake cannot fail on a mapped, aligned word: no errno capture for it.
-     */
-    private static final FunctionDescriptor FUTEX_FD =
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG);
-    private static final MethodHandle FUTEX_WAIT_CALL = bind("syscall", FUTEX_FD, ERRNO_CAPTURE,
-            Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle FUTEX_WAKE_CALL = bind("syscall", FUTEX_FD, Linker.Option.firstVariadicArg(1));
-
     private LinuxNative() {
-    }
-
-    /**
-     * Blocks while the 4-byte-aligned int at {@code address} (in memory that may be shared with
-     * other processes) holds {@code expected}, until a {@link #futexWake} on the same word or
-     * {@code timeout} (a struct timespec, relative) passes. Returns at once if the word differs
-     * (futex(2)'s atomic check: a wake-up between the caller's look and this call is not lost).
-     * Returns 0 when woken, else the errno: EAGAIN (the word differed), EINTR, {@link #ETIMEDOUT}.
-     */
-    public static int futexWait(MemorySegment capture, long address, int expected, MemorySegment timeout) {
-        try {
-            long r = (long) FUTEX_WAIT_CALL.invokeExact(capture, SYS_FUTEX, address, FUTEX_WAIT, expected, timeout.address());
-            return r == 0 ? 0 : errno(capture);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** Wakes up to {@code count} threads (of any process) waiting on the word at {@code address}. */
-    public static void futexWake(long address, int count) {
-        try {
-            long ignored = (long) FUTEX_WAKE_CALL.invokeExact(SYS_FUTEX, address, FUTEX_WAKE, count, 0L);
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
     }
 
     private static MethodHandle bind(String name, FunctionDescriptor fd, Linker.Option... options) {

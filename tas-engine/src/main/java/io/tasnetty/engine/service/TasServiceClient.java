@@ -10,7 +10,6 @@ import io.tasnetty.engine.context.TasListener;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.idle.TasSpinPolicy;
-import io.tasnetty.engine.port.LinuxNative;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -54,17 +53,13 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  *
  * <p>Wake-ups: each side polls its queue for a while when it runs out of work (as long as its
  * {@link TasSpinPolicy} finds that pays), then sets a flag in the region and blocks; the other
- * side, after queueing, rings if the flag says it sleeps (none while it polls): the application
- * writes one doorbell byte on the control socket (the service's proxy waits in a selector, which
- * engine events wake too), the service wakes the session thread by futex on the flag itself (a
- * word both processes map; cheaper for both than a socket write and read). End of stream on
- * that socket means the service is gone (the session thread looks between waits): every
- * connection then fails with {@link TasError#SERVICE_GONE}.
+ * side, after queueing, writes one doorbell byte on the control socket if the flag says it
+ * sleeps (none while it polls). End of stream on
+ * that socket means the service is gone: every connection then fails with
+ * {@link TasError#SERVICE_GONE}.
  */
 public final class TasServiceClient extends TasServiceAccess implements AutoCloseable {
     private static final long REPLY_TIMEOUT_SECONDS = 30;
-    /** Asleep, the session thread looks at the control socket this often (how soon it notices a dead service). */
-    private static final long WATCH_SOCKET_MILLIS = 100;
 
     private final Path dir;
     private final SocketChannel channel;
@@ -84,9 +79,6 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     private final Thread sessionThread;
     private volatile boolean alive = true;
     private volatile String goneReason;
-    /** Session thread's waits for the service's doorbell, and those that ended late (diagnostics, tests). */
-    private volatile long sleeps;
-    private volatile long lateWakeups;
 
     /** Session thread only: what each service id stands for. */
     private Object[] byId = new Object[64];
@@ -224,19 +216,6 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     /** This application's counter as the service last copied it into the region header. */
     public long appCounter(TasServiceAppCounter c) {
         return TasServiceLayout.appCounter(region, c);
-    }
-
-    /** Times the session thread waited for the service's doorbell. */
-    long sleeps() {
-        return sleeps;
-    }
-
-    /**
-     * Waits that ran out of time while events waited in the queue: a wake-up the service owed and
-     * did not give (0 unless broken, but for a wake-up that races with the timeout itself).
-     */
-    long lateWakeups() {
-        return lateWakeups;
     }
 
     /** Waits (briefly) until the session thread has failed every socket of a dead session. */
@@ -470,23 +449,11 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
      */
     private void run() {
         ByteBuffer in = ByteBuffer.allocate(64);
-        long flagAddress = region.address() + APP_SLEEPING_OFFSET;
-        MemorySegment timeout = arena.allocate(LinuxNative.TIMESPEC_SIZE, 8);
-        MemorySegment errno = LinuxNative.newCaptureState(arena);
-        timeout.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, TimeUnit.MILLISECONDS.toNanos(WATCH_SOCKET_MILLIS));
-        try {
-            channel.configureBlocking(false); // looked at between waits, never waited on
-        } catch (IOException e) {
-            goneReason = e.toString();
-            serviceGone();
-            return;
-        }
         TasSpinPolicy spin = new TasSpinPolicy(TimeUnit.MICROSECONDS.toNanos(config.fpPollIntervalAppMicros()),
             TasServiceSession.SPIN_WORTH_NANOS, TasServiceSession.PROBE_EVERY);
         long idleSince = 0;
         long spinBudget = 0;
         boolean wokenUp = false;
-        int waits = 0;
         try {
             while (alive) {
                 if (drainEvents() > 0) {
@@ -515,26 +482,13 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                     continue;
                 }
                 setSleeping(region, APP_SLEEPING_OFFSET, SLEEPING);
-                // Dekker pairing with the service: our volatile flag store, then the look at the
-                // queue. The futex waits only while the flag still says SLEEPING: a service that
-                // rang (RUNG, then its wake) between our look and the wait is not missed.
+                // Dekker pairing with the service: our volatile flag store, then the look at the queue.
                 if (events.isEmpty()) {
-                    int waited = LinuxNative.futexWait(errno, flagAddress, SLEEPING, timeout);
+                    if (channel.read(in.clear()) < 0) {
+                        goneReason = "it closed the control socket";
+                        break;
+                    }
                     wokenUp = true;
-                    sleeps++;
-                    if (waited == LinuxNative.ETIMEDOUT && !events.isEmpty()) {
-                        // The wait ran out with events queued: a wake-up the service owed (or, rarely,
-                        // one that raced with the timeout).
-                        lateWakeups++;
-                    }
-                    // The socket says whether the service is still there (end of stream: gone);
-                    // a wait that ran out of time looks at it, and a wake-up now and then.
-                    if ((++waits & 63) == 0 || getSleeping(region, APP_SLEEPING_OFFSET) == SLEEPING) {
-                        if (channel.read(in.clear()) < 0) {
-                            goneReason = "it closed the control socket";
-                            break;
-                        }
-                    }
                 }
                 // Still idle until an event shows: the service goes on stamping, but need ring no more.
                 setSleeping(region, APP_SLEEPING_OFFSET, POLLING);
@@ -749,8 +703,6 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             alive = false;
             goneReason = "the application detached";
             closeQuietly(channel);
-            setSleeping(region, APP_SLEEPING_OFFSET, RUNG); // the session thread's wait ends now
-            LinuxNative.futexWake(region.address() + APP_SLEEPING_OFFSET, 1);
         }
     }
 }

@@ -38,10 +38,9 @@ public final class TasServiceLayout {
     public static final long MAGIC = 0x5441535356433031L;
     /**
      * Protocol version: the handshake and the region must both match (2: per-application counters
-     * in the header; 3: the polling state of the sleeping flags and the arrival stamps; 4: the
-     * service wakes the application's session thread by futex on its flag, not a byte on the socket).
+     * in the header; 3: the polling state of the sleeping flags and the arrival stamps).
      */
-    public static final int VERSION = 4;
+    public static final int VERSION = 3;
 
     public static final StructLayout HEADER = MemoryLayout.structLayout(
             JAVA_LONG.withName("magic"),
@@ -241,10 +240,6 @@ public final class TasServiceLayout {
     }
 
     // ---- sleeping flags: 0 awake, 1 asleep (ring me), 2 rung ----
-    static int getSleeping(MemorySegment region, long flag) {
-        return (int) INT_AT.getVolatile(region, flag);
-    }
-
     static void setSleeping(MemorySegment region, long flag, int v) {
         INT_AT.setVolatile(region, flag, v);
     }

@@ -12,7 +12,6 @@ import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.flow.TasRingAllocator;
 import io.tasnetty.engine.idle.TasSpinPolicy;
-import io.tasnetty.engine.port.LinuxNative;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -119,6 +118,7 @@ final class TasServiceSession {
     private volatile boolean appGone;
     private volatile boolean reclaiming;
     private boolean unrungEvents;
+    private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
     private final ByteBuffer bellIn = ByteBuffer.allocateDirect(64);
     private volatile Selector selector;
     private final io.tasnetty.engine.context.TasEventHandler handler = this::onEvents;
@@ -695,8 +695,11 @@ final class TasServiceSession {
         if (unrungEvents) {
             unrungEvents = false;
             if (takeDoorbell(region, APP_SLEEPING_OFFSET)) {
-                // A futex on the flag itself: cheaper for both sides than a byte on the socket.
-                LinuxNative.futexWake(region.address() + APP_SLEEPING_OFFSET, 1);
+                try {
+                    channel.write(bell.clear());
+                } catch (IOException e) {
+                    appGone = true; // its end of the socket is gone: the reader sees it too
+                }
             }
         }
     }

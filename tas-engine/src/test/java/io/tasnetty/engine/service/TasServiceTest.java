@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -450,9 +449,9 @@ class TasServiceTest {
     @Test
     void shouldFailAttachedConnectionsWithAClearErrorWhenTheServiceStops() throws Exception {
         try (EchoLoop echo = echoServer(7004)) {
-            Attached a = attachAndConnect(7004);
-            TasContext ctx = a.ctx();
-            TasConnection c = a.connection();
+            TasServiceClient app = attach();
+            TasContext ctx = app.newContext();
+            TasConnection c = connectAndWait(ctx, 7004, 0, 0);
             service.close();
             int[] seen = new int[1];
             while ((seen[0] & TasEvents.CLOSED) == 0) {
@@ -460,30 +459,19 @@ class TasServiceTest {
                 ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
             }
             assertThat(c.error()).isEqualTo(TasError.SERVICE_GONE);
-            assertThat(a.app().isAlive()).isFalse();
+            assertThat(app.isAlive()).isFalse();
             assertThatThrownBy(() -> ctx.connect(new InetSocketAddress("10.0.0.2", 7004)))
                 .isInstanceOf(TasException.class);
         }
     }
 
+    /** Connects through {@code ctx} and waits until established (or fails the test with the error). */
     /** An echo server on the peer engine at 10.0.0.2:{@code port}, on a thread of its own. */
     private EchoLoop echoServer(int port) {
         TasContext server = peer.newContext();
         return new EchoLoop(server, server.listen(new InetSocketAddress("10.0.0.2", port), 16));
     }
 
-    /** An attached application, a context of it, and its connection to the echo server. */
-    private record Attached(TasServiceClient app, TasContext ctx, TasConnection connection) {
-    }
-
-    /** Attaches and connects to the echo server on {@code port}, waiting until established. */
-    private Attached attachAndConnect(int port) {
-        TasServiceClient app = attach();
-        TasContext ctx = app.newContext();
-        return new Attached(app, ctx, connectAndWait(ctx, port, 0, 0));
-    }
-
-    /** Connects through {@code ctx} and waits until established (or fails the test with the error). */
     private static TasConnection connectAndWait(TasContext ctx, int port, int rxLen, int txLen) {
         TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", port), null, rxLen, txLen);
         while (!c.isActive()) {
@@ -507,28 +495,6 @@ class TasServiceTest {
             ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
         }
         assertThat(new String(got.array())).isEqualTo(text);
-    }
-
-    /**
-     * The service wakes a sleeping session thread by futex on its flag: round trips with pauses
-     * of varied length between them put the session thread to sleep at every point of its cycle
-     * (spinning, about to wait, waiting) when the echo comes. None of its waits may end by running
-     * out of time while events waited: that would be a wake-up the service skipped, which the
-     * 100 ms timeout would otherwise hide.
-     */
-    @Test
-    void shouldWakeASleepingApplicationForEveryEventWithoutLosingAWakeUp() throws Exception {
-        try (EchoLoop echo = echoServer(7070)) {
-            Attached a = attachAndConnect(7070);
-            SplittableRandom random = new SplittableRandom(7070);
-            for (int i = 0; i < 2000; i++) {
-                roundTrip(a.ctx(), a.connection(), "ping " + i);
-                LockSupport.parkNanos(random.nextLong(400_000));
-            }
-            assertThat(a.app().sleeps()).as("the session thread slept between round trips").isGreaterThan(200);
-            assertThat(a.app().lateWakeups()).isZero();
-            a.connection().close();
-        }
     }
 
     @Test
