@@ -79,6 +79,8 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     private final Thread sessionThread;
     private volatile boolean alive = true;
     private volatile String goneReason;
+    /** Times the session thread blocked for the service's doorbell (diagnostics, tests). */
+    private volatile long sleeps;
 
     /** Session thread only: what each service id stands for. */
     private Object[] byId = new Object[64];
@@ -216,6 +218,11 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     /** This application's counter as the service last copied it into the region header. */
     public long appCounter(TasServiceAppCounter c) {
         return TasServiceLayout.appCounter(region, c);
+    }
+
+    /** Times the session thread blocked for the service's doorbell. */
+    long sleeps() {
+        return sleeps;
     }
 
     /** Waits (briefly) until the session thread has failed every socket of a dead session. */
@@ -484,6 +491,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                 setSleeping(region, APP_SLEEPING_OFFSET, SLEEPING);
                 // Dekker pairing with the service: our volatile flag store, then the look at the queue.
                 if (events.isEmpty()) {
+                    sleeps++;
                     if (channel.read(in.clear()) < 0) {
                         goneReason = "it closed the control socket";
                         break;

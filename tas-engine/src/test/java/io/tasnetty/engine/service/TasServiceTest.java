@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -449,9 +450,9 @@ class TasServiceTest {
     @Test
     void shouldFailAttachedConnectionsWithAClearErrorWhenTheServiceStops() throws Exception {
         try (EchoLoop echo = echoServer(7004)) {
-            TasServiceClient app = attach();
-            TasContext ctx = app.newContext();
-            TasConnection c = connectAndWait(ctx, 7004, 0, 0);
+            Attached a = attachAndConnect(7004);
+            TasContext ctx = a.ctx();
+            TasConnection c = a.connection();
             service.close();
             int[] seen = new int[1];
             while ((seen[0] & TasEvents.CLOSED) == 0) {
@@ -459,19 +460,30 @@ class TasServiceTest {
                 ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
             }
             assertThat(c.error()).isEqualTo(TasError.SERVICE_GONE);
-            assertThat(app.isAlive()).isFalse();
+            assertThat(a.app().isAlive()).isFalse();
             assertThatThrownBy(() -> ctx.connect(new InetSocketAddress("10.0.0.2", 7004)))
                 .isInstanceOf(TasException.class);
         }
     }
 
-    /** Connects through {@code ctx} and waits until established (or fails the test with the error). */
     /** An echo server on the peer engine at 10.0.0.2:{@code port}, on a thread of its own. */
     private EchoLoop echoServer(int port) {
         TasContext server = peer.newContext();
         return new EchoLoop(server, server.listen(new InetSocketAddress("10.0.0.2", port), 16));
     }
 
+    /** An attached application, a context of it, and its connection to the echo server. */
+    private record Attached(TasServiceClient app, TasContext ctx, TasConnection connection) {
+    }
+
+    /** Attaches and connects to the echo server on {@code port}, waiting until established. */
+    private Attached attachAndConnect(int port) {
+        TasServiceClient app = attach();
+        TasContext ctx = app.newContext();
+        return new Attached(app, ctx, connectAndWait(ctx, port, 0, 0));
+    }
+
+    /** Connects through {@code ctx} and waits until established (or fails the test with the error). */
     private static TasConnection connectAndWait(TasContext ctx, int port, int rxLen, int txLen) {
         TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", port), null, rxLen, txLen);
         while (!c.isActive()) {
@@ -495,6 +507,28 @@ class TasServiceTest {
             ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
         }
         assertThat(new String(got.array())).isEqualTo(text);
+    }
+
+    /**
+     * Round trips with pauses of varied length between them put the session thread to sleep at
+     * every point of its cycle (spinning, about to block, blocked) when the echo comes; each needs
+     * the service's doorbell. A wake-up lost on the way leaves the session thread blocked for
+     * good and the round trip waiting: the timeout (on a thread of its own, since the waiting
+     * loop does not look at interrupts) then fails the test.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void shouldWakeASleepingApplicationForEveryEventWithoutLosingAWakeUp() throws Exception {
+        try (EchoLoop echo = echoServer(7070)) {
+            Attached a = attachAndConnect(7070);
+            SplittableRandom random = new SplittableRandom(7070);
+            for (int i = 0; i < 2000; i++) {
+                roundTrip(a.ctx(), a.connection(), "ping " + i);
+                LockSupport.parkNanos(random.nextLong(400_000));
+            }
+            assertThat(a.app().sleeps()).as("the session thread slept between round trips").isGreaterThan(200);
+            a.connection().close();
+        }
     }
 
     @Test
