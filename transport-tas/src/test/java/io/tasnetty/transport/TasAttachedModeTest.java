@@ -77,6 +77,19 @@ class TasAttachedModeTest {
         client.close().sync();
     }
 
+    /** Stops the groups, the engines and the service, and deletes the service's directory. */
+    private static void tearDown(TasEventLoopGroup serverGroup, TasEventLoopGroup clientGroup, TasEngine attached,
+                                 TasService service, TasEngine peer, Path dir) throws Exception {
+        serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        attached.close();
+        service.close();
+        peer.close();
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
     private static double meter(SimpleMeterRegistry r, String name) {
         var m = r.get(name).meter();
         return m.measure().iterator().next().getValue();
@@ -124,14 +137,7 @@ class TasAttachedModeTest {
                 .as("counted over both sessions").isTrue();
             server.close().sync();
         } finally {
-            serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-            clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-            attached.close();
-            service.close();
-            peer.close();
-            try (Stream<Path> s = Files.walk(dir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            tearDown(serverGroup, clientGroup, attached, service, peer, dir);
         }
     }
 
@@ -196,14 +202,7 @@ class TasAttachedModeTest {
             assertThat(server.isOpen()).isFalse();
             client.close().sync();
         } finally {
-            serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-            clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-            attached.close();
-            service.close();
-            peer.close();
-            try (Stream<Path> s = Files.walk(dir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            tearDown(serverGroup, clientGroup, attached, service, peer, dir);
         }
     }
 }

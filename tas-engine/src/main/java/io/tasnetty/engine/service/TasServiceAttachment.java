@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Every socket keeps the session it was made on ({@link #forNewSocket}), so a command of a
  * connection from before a restart never reaches the new session, whose ids mean other sockets.
  */
-public final class TasServiceAttachment implements TasContext.EngineAccess, AutoCloseable {
+public final class TasServiceAttachment extends TasServiceAccess implements AutoCloseable {
     private final Path dir;
     private final TasConfig config;
     private final AtomicInteger contextIds = new AtomicInteger();
@@ -58,6 +58,7 @@ public final class TasServiceAttachment implements TasContext.EngineAccess, Auto
     }
 
     /** The configuration of the service as first attached (its address, ring sizes, limits). */
+    @Override
     public TasConfig config() {
         return config;
     }
@@ -193,30 +194,10 @@ public final class TasServiceAttachment implements TasContext.EngineAccess, Auto
         }
     }
 
-    @Override
-    public void released(TasFlow flow) {
-        // the service frees the rings
-    }
-
-    @Override
-    public void discard(TasFlow flow) {
-        // the service kept nothing
-    }
-
-    @Override
-    public int maxBacklog() {
-        return config.tcpListenBacklogMax();
-    }
-
     /** Usable until closed: a dead session is replaced on the next listen or connect. */
     @Override
     public boolean isRunning() {
         return !closed;
-    }
-
-    @Override
-    public void contextClosed(TasContext ctx) {
-        // the service keeps nothing per context
     }
 
     /** Detaches for good: the service resets what this application still holds. */

@@ -58,7 +58,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * that socket means the service is gone: every connection then fails with
  * {@link TasError#SERVICE_GONE}.
  */
-public final class TasServiceClient implements TasContext.EngineAccess, AutoCloseable {
+public final class TasServiceClient extends TasServiceAccess implements AutoCloseable {
     private static final long REPLY_TIMEOUT_SECONDS = 30;
 
     private final Path dir;
@@ -79,6 +79,8 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
     private final Thread sessionThread;
     private volatile boolean alive = true;
     private volatile String goneReason;
+    /** Times the session thread blocked for the service's doorbell (diagnostics, tests). */
+    private volatile long sleeps;
 
     /** Session thread only: what each service id stands for. */
     private Object[] byId = new Object[64];
@@ -200,7 +202,7 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         }
     }
 
-    /** The service's configuration (its address, ring sizes, limits). */
+    @Override
     public TasConfig config() {
         return config;
     }
@@ -216,6 +218,11 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
     /** This application's counter as the service last copied it into the region header. */
     public long appCounter(TasServiceAppCounter c) {
         return TasServiceLayout.appCounter(region, c);
+    }
+
+    /** Times the session thread blocked for the service's doorbell. */
+    long sleeps() {
+        return sleeps;
     }
 
     /** Waits (briefly) until the session thread has failed every socket of a dead session. */
@@ -269,11 +276,9 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         if (e < 0) {
             return;
         }
-        MemorySegment q = commands.memory();
         TasByteRing tx = flow.tx;
         TasByteRing rx = flow.rx;
-        q.set(JAVA_INT, e + TYPE, C_FLOW);
-        q.set(JAVA_INT, e + ID, sid);
+        MemorySegment q = commands.begin(e, C_FLOW, sid);
         i(q, e, 0, bits);
         i(q, e, 1, flow.wantWritable ? 1 : 0);
         l(q, e, 0, tx == null ? 0 : tx.tailPlain());
@@ -287,8 +292,7 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
             if (e < 0) {
                 return;
             }
-            q.set(JAVA_INT, e + TYPE, C_OPTIONS);
-            q.set(JAVA_INT, e + ID, sid);
+            commands.begin(e, C_OPTIONS, sid);
             i(q, e, 0, flow.keepalive ? 1 : 0);
             i(q, e, 1, flow.keepaliveCount);
             i(q, e, 2, flow.tos);
@@ -308,9 +312,7 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         if (e < 0) {
             return;
         }
-        MemorySegment q = commands.memory();
-        q.set(JAVA_INT, e + TYPE, type);
-        q.set(JAVA_INT, e + ID, id);
+        MemorySegment q = commands.begin(e, type, id);
         i(q, e, 0, i0);
         i(q, e, 1, 0);
         l(q, e, 0, l0);
@@ -393,9 +395,7 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
             pending.remove(req);
             throw new TasException(goneMessage(), TasError.SERVICE_GONE);
         }
-        MemorySegment q = commands.memory();
-        q.set(JAVA_INT, e + TYPE, type);
-        q.set(JAVA_INT, e + ID, req);
+        MemorySegment q = commands.begin(e, type, req);
         i(q, e, 0, a);
         i(q, e, 1, b);
         i(q, e, 2, c);
@@ -428,36 +428,14 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
         if (e < 0) {
             return;
         }
-        MemorySegment q = commands.memory();
-        q.set(JAVA_INT, e + TYPE, C_UNLISTEN);
-        q.set(JAVA_INT, e + ID, sid);
+        MemorySegment q = commands.begin(e, C_UNLISTEN, sid);
         commands.publish(e);
         ringService();
     }
 
     @Override
-    public void released(TasFlow flow) {
-        // The rings are the service's to free (it got our CLOSE or ABORT just before).
-    }
-
-    @Override
-    public void discard(TasFlow flow) {
-        // A refused connect: the service kept nothing.
-    }
-
-    @Override
-    public int maxBacklog() {
-        return config.tcpListenBacklogMax();
-    }
-
-    @Override
     public boolean isRunning() {
         return alive;
-    }
-
-    @Override
-    public void contextClosed(TasContext ctx) {
-        // Its sockets were closed one by one (commands); the service keeps nothing per context.
     }
 
     private static int ipOf(InetSocketAddress a) {
@@ -513,6 +491,7 @@ public final class TasServiceClient implements TasContext.EngineAccess, AutoClos
                 setSleeping(region, APP_SLEEPING_OFFSET, SLEEPING);
                 // Dekker pairing with the service: our volatile flag store, then the look at the queue.
                 if (events.isEmpty()) {
+                    sleeps++;
                     if (channel.read(in.clear()) < 0) {
                         goneReason = "it closed the control socket";
                         break;

@@ -577,9 +577,7 @@ final class TasServiceSession {
             if (e < 0) {
                 return;
             }
-            MemorySegment q = events.memory();
-            q.set(JAVA_INT, e + TYPE, E_ACCEPTED);
-            q.set(JAVA_INT, e + ID, s.id);
+            MemorySegment q = events.begin(e, E_ACCEPTED, s.id);
             i(q, e, 0, ls.id);
             i(q, e, 1, f.rx.capacity());
             i(q, e, 2, f.tx.capacity());
@@ -601,9 +599,7 @@ final class TasServiceSession {
         if (e < 0) {
             return;
         }
-        MemorySegment q = events.memory();
-        q.set(JAVA_INT, e + TYPE, E_ADDRESS);
-        q.set(JAVA_INT, e + ID, sid);
+        MemorySegment q = events.begin(e, E_ADDRESS, sid);
         i(q, e, 0, f.localIp);
         i(q, e, 1, f.localPort);
         i(q, e, 2, f.remoteIp);
@@ -631,9 +627,7 @@ final class TasServiceSession {
         if (e < 0) {
             return;
         }
-        MemorySegment q = events.memory();
-        q.set(JAVA_INT, e + TYPE, E_FLOW);
-        q.set(JAVA_INT, e + ID, s.id);
+        MemorySegment q = events.begin(e, E_FLOW, s.id);
         i(q, e, 0, ev);
         i(q, e, 1, f.publishedState());
         i(q, e, 2, f.error);
@@ -654,9 +648,7 @@ final class TasServiceSession {
         if (e < 0) {
             return;
         }
-        MemorySegment q = events.memory();
-        q.set(JAVA_INT, e + TYPE, E_REPLY);
-        q.set(JAVA_INT, e + ID, req);
+        MemorySegment q = events.begin(e, E_REPLY, req);
         i(q, e, 0, status);
         i(q, e, 1, sid);
         i(q, e, 2, port);

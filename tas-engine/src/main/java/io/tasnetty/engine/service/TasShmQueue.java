@@ -3,6 +3,7 @@ package io.tasnetty.engine.service;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -82,6 +83,13 @@ final class TasShmQueue {
         ownTail = t + 1;
         LONG_AT.setRelease(q, TasServiceLayout.QUEUE_TAIL, t + 1); // for observers only
         return e;
+    }
+
+    /** Writes a claimed entry's type and id; returns {@link #memory()} for the rest of its fields. */
+    MemorySegment begin(long entry, int type, int id) {
+        q.set(JAVA_INT, entry + TasServiceLayout.TYPE, type);
+        q.set(JAVA_INT, entry + TasServiceLayout.ID, id);
+        return q;
     }
 
     /** Makes a claimed slot visible to the consumer (release: its payload before the sequence). */

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -278,9 +279,7 @@ class TasServiceTest {
      */
     @Test
     void shouldWakeAWriterWaitingForSpaceWhateverEventBringsTheFreedSpace() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7006), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7006)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             long total = 24L << 20;
@@ -389,9 +388,7 @@ class TasServiceTest {
 
     @Test
     void shouldConnectOutFromAnAttachedApplication() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7002), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7002)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", 7002));
@@ -452,16 +449,10 @@ class TasServiceTest {
 
     @Test
     void shouldFailAttachedConnectionsWithAClearErrorWhenTheServiceStops() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7004), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
-            TasServiceClient app = attach();
-            TasContext ctx = app.newContext();
-            TasConnection c = ctx.connect(new InetSocketAddress("10.0.0.2", 7004));
-            while (!c.isActive()) {
-                ctx.poll((s, ev) -> { }, 16);
-                ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
-            }
+        try (EchoLoop echo = echoServer(7004)) {
+            Attached a = attachAndConnect(7004);
+            TasContext ctx = a.ctx();
+            TasConnection c = a.connection();
             service.close();
             int[] seen = new int[1];
             while ((seen[0] & TasEvents.CLOSED) == 0) {
@@ -469,10 +460,27 @@ class TasServiceTest {
                 ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
             }
             assertThat(c.error()).isEqualTo(TasError.SERVICE_GONE);
-            assertThat(app.isAlive()).isFalse();
+            assertThat(a.app().isAlive()).isFalse();
             assertThatThrownBy(() -> ctx.connect(new InetSocketAddress("10.0.0.2", 7004)))
                 .isInstanceOf(TasException.class);
         }
+    }
+
+    /** An echo server on the peer engine at 10.0.0.2:{@code port}, on a thread of its own. */
+    private EchoLoop echoServer(int port) {
+        TasContext server = peer.newContext();
+        return new EchoLoop(server, server.listen(new InetSocketAddress("10.0.0.2", port), 16));
+    }
+
+    /** An attached application, a context of it, and its connection to the echo server. */
+    private record Attached(TasServiceClient app, TasContext ctx, TasConnection connection) {
+    }
+
+    /** Attaches and connects to the echo server on {@code port}, waiting until established. */
+    private Attached attachAndConnect(int port) {
+        TasServiceClient app = attach();
+        TasContext ctx = app.newContext();
+        return new Attached(app, ctx, connectAndWait(ctx, port, 0, 0));
     }
 
     /** Connects through {@code ctx} and waits until established (or fails the test with the error). */
@@ -501,11 +509,31 @@ class TasServiceTest {
         assertThat(new String(got.array())).isEqualTo(text);
     }
 
+    /**
+     * Round trips with pauses of varied length between them put the session thread to sleep at
+     * every point of its cycle (spinning, about to block, blocked) when the echo comes; each needs
+     * the service's doorbell. A wake-up lost on the way leaves the session thread blocked for
+     * good and the round trip waiting: the timeout (on a thread of its own, since the waiting
+     * loop does not look at interrupts) then fails the test.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void shouldWakeASleepingApplicationForEveryEventWithoutLosingAWakeUp() throws Exception {
+        try (EchoLoop echo = echoServer(7070)) {
+            Attached a = attachAndConnect(7070);
+            SplittableRandom random = new SplittableRandom(7070);
+            for (int i = 0; i < 2000; i++) {
+                roundTrip(a.ctx(), a.connection(), "ping " + i);
+                LockSupport.parkNanos(random.nextLong(400_000));
+            }
+            assertThat(a.app().sleeps()).as("the session thread slept between round trips").isGreaterThan(200);
+            a.connection().close();
+        }
+    }
+
     @Test
     void shouldReattachOnTheNextConnectOnceARestartedServiceIsBack() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7010), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7010)) {
             TasEngine app = TasEngine.attach(dir);
             toClose.add(app);
             TasContext ctx = app.newContext();
@@ -547,9 +575,7 @@ class TasServiceTest {
     @Test
     void shouldRefuseAndCountSocketsPastTheApplicationsLimitForThatApplicationOnly() throws Exception {
         restartService("--service-app-max-conns=2");
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7020), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7020)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             TasListener own = ctx.listen(new InetSocketAddress("0.0.0.0", 7021), 16);
@@ -602,9 +628,7 @@ class TasServiceTest {
 
     @Test
     void shouldRefuseAndCountAConnectionWhoseRingsDoNotFitTheApplicationsRegion() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7030), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7030)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             // service-app-len=64m: one connection with 32 MiB rings takes all of it.
@@ -646,9 +670,7 @@ class TasServiceTest {
 
     @Test
     void shouldPrintTheServicesCountersAsATableWithRates() throws Exception {
-        TasContext server = peer.newContext();
-        TasListener pl = server.listen(new InetSocketAddress("10.0.0.2", 7050), 16);
-        try (EchoLoop echo = new EchoLoop(server, pl)) {
+        try (EchoLoop echo = echoServer(7050)) {
             TasServiceClient app = attach();
             TasContext ctx = app.newContext();
             TasConnection c = connectAndWait(ctx, 7050, 0, 0);
