@@ -652,25 +652,19 @@ public final class TasEngine implements AutoCloseable {
         f.rx = new TasByteRing(rx);
         f.tx = new TasByteRing(tx);
         f.ringSource = source;
-        f.rxMax = rxBufLen > 0 || loopback || source != null ? 0 : rxRingMax(rxLen);
-        f.txMax = txBufLen > 0 || loopback || source != null ? 0 : txRingMax(txLen);
+        f.rxMax = rxBufLen > 0 || loopback || source != null ? 0 : ringMax(rxLen, params.rxBufMax());
+        f.txMax = txBufLen > 0 || loopback || source != null ? 0 : ringMax(txLen, params.txBufMax());
         f.mss(params.mss());
         return f;
     }
 
     /**
-     * What autotuning may grow a receive ring that starts at {@code initial} to (tcp-rxbuf-max),
-     * 0 when it keeps its size. Only for the engine's own rings: an attached application maps
-     * its rings at addresses it was told once.
+     * What autotuning may grow a ring that starts at {@code initial} to ({@code configuredMax}:
+     * tcp-rxbuf-max or tcp-txbuf-max), 0 when it keeps its size. Only for the engine's own rings:
+     * an attached application maps its rings at addresses it was told once.
      */
-    private int rxRingMax(int initial) {
-        int max = TasByteRing.roundUp(params.rxBufMax());
-        return max > initial ? max : 0;
-    }
-
-    /** As {@link #rxRingMax}, for a transmit ring (tcp-txbuf-max). */
-    private int txRingMax(int initial) {
-        int max = TasByteRing.roundUp(params.txBufMax());
+    private static int ringMax(int initial, int configuredMax) {
+        int max = TasByteRing.roundUp(configuredMax);
         return max > initial ? max : 0;
     }
 
@@ -685,8 +679,8 @@ public final class TasEngine implements AutoCloseable {
         f.rxPlanned = TasByteRing.roundUp(l.rxBufLen() > 0 ? l.rxBufLen() : params.rxBufLen());
         f.txPlanned = TasByteRing.roundUp(l.txBufLen() > 0 ? l.txBufLen() : params.txBufLen());
         f.ringSource = l.ringAllocator();
-        f.rxMax = l.rxBufLen() > 0 || f.ringSource != null ? 0 : rxRingMax(f.rxPlanned);
-        f.txMax = l.txBufLen() > 0 || f.ringSource != null ? 0 : txRingMax(f.txPlanned);
+        f.rxMax = l.rxBufLen() > 0 || f.ringSource != null ? 0 : ringMax(f.rxPlanned, params.rxBufMax());
+        f.txMax = l.txBufLen() > 0 || f.ringSource != null ? 0 : ringMax(f.txPlanned, params.txBufMax());
         f.mss(params.mss());
         return f;
     }

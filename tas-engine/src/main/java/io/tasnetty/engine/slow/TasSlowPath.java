@@ -1291,15 +1291,9 @@ public final class TasSlowPath {
      */
     public void growRxRing(TasFlow f, int size) {
         control(() -> {
-            if (f.dead || f.rxGrowBlock != null) {
-                return; // (reclaim follows and finds nothing to give back)
+            if (f.rxGrowBlock == null) { // (else one waits already; reclaim gives it back)
+                allocateGrowth(f, size, TasCounter.TCP_RX_RING_GROWTH_REFUSED, m -> f.rxGrowBlock = m);
             }
-            MemorySegment m = engine.allocateRing(f, size);
-            if (m == null) {
-                counters.increment(TasCounter.TCP_RX_RING_GROWTH_REFUSED);
-                return;
-            }
-            f.rxGrowBlock = m;
         });
     }
 
@@ -1309,17 +1303,20 @@ public final class TasSlowPath {
      * bytes) at its next write. Out of ring memory, the ring keeps its size (counted).
      */
     public void growTxRing(TasFlow f, int size) {
-        control(() -> {
-            if (f.dead) {
-                return;
-            }
-            MemorySegment m = engine.allocateRing(f, size);
-            if (m == null) {
-                counters.increment(TasCounter.TCP_TX_RING_GROWTH_REFUSED);
-                return;
-            }
-            f.offerTxGrowBlock(m);
-        });
+        control(() -> allocateGrowth(f, size, TasCounter.TCP_TX_RING_GROWTH_REFUSED, f::offerTxGrowBlock));
+    }
+
+    /** Slow path: ring memory for autotuning to hand to {@code to}; none for a dead flow, none left is {@code refused}. */
+    private void allocateGrowth(TasFlow f, int size, TasCounter refused, java.util.function.Consumer<MemorySegment> to) {
+        if (f.dead) {
+            return;
+        }
+        MemorySegment m = engine.allocateRing(f, size);
+        if (m == null) {
+            counters.increment(refused);
+        } else {
+            to.accept(m);
+        }
     }
 
     /** Fast path → slow path (queued): the rings of a flow whose looped segments are through. */
