@@ -473,8 +473,12 @@ public final class TasFastPath {
             work += drainHandedOver(now);
         }
         Thread owner = agentThread;
-        int n = rxAnyThread || owner == null || owner == Thread.currentThread() ? port.rxBurst(queue, rxBufs, RX_BURST) : 0;
+        boolean own = owner == null || owner == Thread.currentThread();
+        int n = rxAnyThread || own ? port.rxBurst(queue, rxBufs, RX_BURST) : 0;
         rxMaybeMore = n == RX_BURST;
+        if (n > 0 && !own) {
+            counters.add(TasCounter.RX_ON_APPLICATION_THREADS, n);
+        }
         for (int i = 0; i < n; i++) {
             PacketBuffer b = rxBufs[i];
             rxBufs[i] = null;

@@ -7,6 +7,8 @@ package io.tasnetty.engine.stats;
 public enum TasCounter {
     RX_PACKETS("packets received from the port"),
     RX_BYTES("bytes received from the port"),
+    RX_ON_APPLICATION_THREADS("packets received from the port by an application thread that ran the fast path"
+        + " (run to completion, on ports that allow any thread to receive; also in rx_packets)"),
     TX_PACKETS("packets handed to the port"),
     TX_BYTES("bytes handed to the port"),
     TX_PORT_FULL("transmit bursts the port did not fully take (retried later)"),

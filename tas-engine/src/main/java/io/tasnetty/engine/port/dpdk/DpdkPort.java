@@ -129,7 +129,7 @@ public final class DpdkPort implements TasPort {
     private final int mbufCount;
     private final PacketBuffer[] bySlot;
 
-    // Per queue: one thread each, so plain scratch arrays.
+    // Per queue: one thread at a time (the fast path's driver), so plain scratch arrays.
     private final MemorySegment[] rxPtrs;
     private final MemorySegment[] rxMeta;
     private final MemorySegment[] txPtrs;
@@ -140,6 +140,8 @@ public final class DpdkPort implements TasPort {
     /** af_packet's sockets and eventfds (RxWait.SOCKETS), else null. */
     private final AfPacketWait sockets;
     private final String rxWaitMode;
+    /** See {@link #rxFromAnyThread()}. */
+    private final boolean rxAnyThread;
     /** Frames received, per queue at q * STRIDE; its thread only (tells AfPacketWait whether a wake-up found frames). */
     private final long[] rxFrames;
     /** awaitRx calls, per queue at q * STRIDE. */
@@ -207,6 +209,10 @@ public final class DpdkPort implements TasPort {
             afWait = !rxIntr && !noInts && driver.equals("net_af_packet") ? socketWait(napReason) : null;
             this.sockets = afWait;
             this.rxWait = rxIntr ? RxWait.INTERRUPTS : afWait != null ? RxWait.SOCKETS : RxWait.PARK;
+            // A memif queue is a descriptor ring in shared memory plus the PMD's positions in it:
+            // any thread may burst as long as one does at a time (the fast path's driver lock).
+            // Run to completion then receives on the event loop that polls, with no hand-off.
+            this.rxAnyThread = rxWait == RxWait.PARK && driver.equals("net_memif");
             this.rxWaitMode = switch (rxWait) {
                 case INTERRUPTS -> "rx interrupts";
                 case SOCKETS -> "af_packet sockets (fds " + Arrays.toString(afWait.socketFds()) + ")";
@@ -551,10 +557,15 @@ public final class DpdkPort implements TasPort {
         }
     }
 
-    /** Only the owning fast-path thread receives (see {@link TasPort#rxFromAnyThread()}). */
+    /**
+     * Whether a driving application thread may receive too (see {@link TasPort#rxFromAnyThread()}):
+     * only on {@code net_memif} without rx interrupts, whose queue state is the shared ring alone.
+     * Elsewhere only the owning fast-path thread receives: the tap PMD's SIGIO trigger and
+     * edge-triggered rx interrupts lose frames when another thread bursts.
+     */
     @Override
     public boolean rxFromAnyThread() {
-        return false;
+        return rxAnyThread;
     }
 
     @Override

@@ -82,6 +82,7 @@ class DpdkLinuxPeerTest {
         try (DpdkPort port = DpdkPort.attach(DpdkTestSupport.EAL, "net_tap1,iface=" + TAP, 1, 0, false, false, 4095)) {
             assertThat(port.driverName()).isEqualTo("net_tap");
             assertThat(port.capabilities().rxInterrupts()).as("net_tap has rx interrupts").isTrue();
+            assertThat(port.rxFromAnyThread()).as("only the queue's fast-path thread receives (SIGIO trigger)").isFalse();
             assertThat(port.capabilities().txChecksumOffload()).isTrue();
             assertThat(port.capabilities().rxChecksumOffload()).isTrue();
 
