@@ -340,7 +340,7 @@ public final class TasEngine implements AutoCloseable {
             }
             if (idleSince < 0) {
                 idleSince = now;
-                spinBudget = spin.spinBudget();
+                spinBudget = spin.spinBudget(now);
             }
             long idle = now - idleSince;
             if (params.noInts() || idle < spinBudget) {
@@ -351,7 +351,11 @@ public final class TasEngine implements AutoCloseable {
                 } else {
                     Thread.yield();
                     // Late: another thread ran meanwhile (it may need this core; see TasSpinPolicy).
-                    spin.yielded(clock.nanoTime() - now > YIELD_CONTENDED_NANOS);
+                    long after = clock.nanoTime();
+                    spin.yielded(after - now > YIELD_CONTENDED_NANOS);
+                    if (spin.starved(after - now, after)) {
+                        spinBudget = 0; // a whole slice went elsewhere: block from now on
+                    }
                 }
                 continue;
             }

@@ -154,7 +154,7 @@ public final class TasIoHandler implements IoHandler {
             if (idleSince == 0) {
                 idleSince = now;
                 context.beginIdle(now);
-                spinBudget = spin.spinBudget();
+                spinBudget = spin.spinBudget(now);
             }
             long idle = now - idleSince;
             if (idle < spinBudget) {
@@ -168,7 +168,11 @@ public final class TasIoHandler implements IoHandler {
                     } else {
                         Thread.yield();
                         // Late: another thread ran meanwhile (it may need this core; see TasSpinPolicy).
-                        spin.yielded(System.nanoTime() - now > YIELD_CONTENDED_NANOS);
+                        long after = System.nanoTime();
+                        spin.yielded(after - now > YIELD_CONTENDED_NANOS);
+                        if (spin.starved(after - now, after)) {
+                            spinBudget = 0; // a whole slice went elsewhere: block from now on
+                        }
                     }
                 }
             } else {

@@ -29,6 +29,14 @@ package io.tasnetty.engine.idle;
  * other onto one core (the scheduler's wake-affine placement), where their yields were late again:
  * 214,000 requests/s at 6.6 CPU-us each, against 342,000 at 5.4 with one late yield ignored.
  *
+ * <p>A yield that comes back only after {@link #STARVED_YIELD_NANOS} gave another task a whole
+ * scheduler slice: a runnable task that is not ours, even a niced batch job, which the scheduler
+ * (EEVDF) lets run its full slice, about 3 ms, when we yield to it. Polling then costs every
+ * request that waits on this thread milliseconds, while a blocked thread is woken at once (a
+ * woken task preempts the batch job). So the policy blocks at once for
+ * {@link #STARVED_BACKOFF_NANOS} ({@link #starved}). Measured (8 connections, closed loop, two
+ * niced busy loops beside): p99 3.3 ms against epoll's 0.15 ms before.
+ *
  * <p>Single-threaded (the owning thread); times are {@code System.nanoTime()} values passed in.
  */
 public final class TasSpinPolicy {
@@ -46,6 +54,13 @@ public final class TasSpinPolicy {
     static final int LATE = 1 << 10;
     /** How many idle periods a {@link #contended()} report turns polling off for. */
     static final int CONTENDED_PERIODS = Integer.getInteger("tas.debug.contended-periods", 256);
+    /** A yield this long gave another task a whole scheduler slice (see the class comment). */
+    public static final long STARVED_YIELD_NANOS = 500_000;
+    /** After a {@link #starved} report, block at once for this long. */
+    public static final long STARVED_BACKOFF_NANOS = 100_000_000;
+    /** Until when to block at once after a starved yield ({@link #starved}); meaningful while {@link #starvedSet}. */
+    private long noSpinUntil;
+    private boolean starvedSet;
 
     /**
      * @param maxSpinNanos the longest a thread polls without work (0: always block at once)
@@ -61,6 +76,20 @@ public final class TasSpinPolicy {
         this.spinWorthNanos = spinWorthNanos;
         this.probeEvery = probeEvery;
         this.averageGap = Math.max(1, spinWorthNanos) * 4; // start by blocking: low load is the common case
+    }
+
+    /**
+     * How long to poll from the start of this idle period, which begins at {@code now}, before
+     * blocking (nanoseconds).
+     */
+    public long spinBudget(long now) {
+        if (starvedSet) {
+            if (now - noSpinUntil < 0) {
+                return 0;
+            }
+            starvedSet = false;
+        }
+        return spinBudget();
     }
 
     /** How long to poll from the start of this idle period before blocking (nanoseconds). */
@@ -106,6 +135,21 @@ public final class TasSpinPolicy {
         if (lateYields > LATE / 2) {
             contended();
         }
+    }
+
+    /**
+     * A yield that ended at {@code now} took {@code yieldNanos}: if that is a whole scheduler slice
+     * ({@link #STARVED_YIELD_NANOS} or more), block at once for {@link #STARVED_BACKOFF_NANOS} and
+     * return true (the caller stops polling now).
+     */
+    public boolean starved(long yieldNanos, long now) {
+        if (yieldNanos < STARVED_YIELD_NANOS) {
+            return false;
+        }
+        noSpinUntil = now + STARVED_BACKOFF_NANOS;
+        starvedSet = true;
+        probing = false;
+        return true;
     }
 
     /** The CPU is contended: polling costs others their CPU here, so block at once for a while. */

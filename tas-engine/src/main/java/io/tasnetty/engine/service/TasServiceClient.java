@@ -475,7 +475,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                 if (idleSince == 0) {
                     idleSince = now;
                     beginIdle(region, APP_SLEEPING_OFFSET);
-                    spinBudget = spin.spinBudget();
+                    spinBudget = spin.spinBudget(now);
                 }
                 long idle = now - idleSince;
                 if (idle < spinBudget) {
@@ -484,7 +484,11 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                     } else {
                         // Yield rather than spin: the event loops we feed may need this core.
                         Thread.yield();
-                        spin.yielded(System.nanoTime() - now > TasServiceSession.YIELD_CONTENDED_NANOS);
+                        long after = System.nanoTime();
+                        spin.yielded(after - now > TasServiceSession.YIELD_CONTENDED_NANOS);
+                        if (spin.starved(after - now, after)) {
+                            spinBudget = 0; // a whole slice went elsewhere: block from now on
+                        }
                     }
                     continue;
                 }

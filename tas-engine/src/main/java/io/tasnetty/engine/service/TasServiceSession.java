@@ -301,7 +301,7 @@ final class TasServiceSession {
                     idleSince = now;
                     ctx.beginIdle(now);
                     TasServiceLayout.beginIdle(region, SERVICE_SLEEPING_OFFSET);
-                    spinBudget = spin.spinBudget();
+                    spinBudget = spin.spinBudget(now);
                 }
                 long idle = now - idleSince;
                 if (idle < spinBudget) {
@@ -311,7 +311,11 @@ final class TasServiceSession {
                         // Yield rather than spin: on a machine without a spare core the event
                         // loops this proxy serves need it. Late: another thread ran meanwhile.
                         Thread.yield();
-                        spin.yielded(System.nanoTime() - now > YIELD_CONTENDED_NANOS);
+                        long after = System.nanoTime();
+                        spin.yielded(after - now > YIELD_CONTENDED_NANOS);
+                        if (spin.starved(after - now, after)) {
+                            spinBudget = 0; // a whole slice went elsewhere: block from now on
+                        }
                     }
                     continue;
                 }

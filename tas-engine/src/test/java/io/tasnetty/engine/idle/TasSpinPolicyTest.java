@@ -156,6 +156,24 @@ class TasSpinPolicyTest {
     }
 
     @Test
+    void aYieldThatLostAWholeSliceMakesItBlockAtOnceForTheBackOffThenPollAgain() {
+        TasSpinPolicy p = new TasSpinPolicy(MAX, WORTH, 0);
+        for (int i = 0; i < 100; i++) {
+            p.workArrived(4_000, false);
+        }
+        long now = 1_000_000_000L;
+        assertThat(p.spinBudget(now)).isPositive();
+        // A yield late by less than a slice is the peer loop or a timer tick: polling goes on.
+        assertThat(p.starved(TasSpinPolicy.STARVED_YIELD_NANOS - 1, now)).isFalse();
+        assertThat(p.spinBudget(now)).isPositive();
+        // A whole slice (a batch job ran its ~3 ms): block at once until the back-off has passed.
+        assertThat(p.starved(3_000_000, now)).isTrue();
+        assertThat(p.spinBudget(now + 1)).isZero();
+        assertThat(p.spinBudget(now + TasSpinPolicy.STARVED_BACKOFF_NANOS - 1)).isZero();
+        assertThat(p.spinBudget(now + TasSpinPolicy.STARVED_BACKOFF_NANOS)).isBetween(7_800L, 8_200L);
+    }
+
+    @Test
     void refusesNegativeArguments() {
         assertThatThrownBy(() -> new TasSpinPolicy(-1, WORTH, 0)).isInstanceOf(IllegalArgumentException.class);
     }
