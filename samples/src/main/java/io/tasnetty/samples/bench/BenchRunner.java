@@ -128,6 +128,11 @@ public final class BenchRunner implements Callable<Integer> {
         + "(default: ${DEFAULT-VALUE})")
     int rerunDisturbed;
 
+    @Option(names = "--background-load", defaultValue = "0", description = "run this many busy-looping processes at "
+        + "nice 19 beside every run, as a batch job on the same machine would (default: ${DEFAULT-VALUE}); runs are "
+        + "then not repeated for being disturbed")
+    int backgroundLoad;
+
     @Option(names = "--variant", description = "an extra row: LABEL:JVMARG,JVMARG... where LABEL is a transport, "
         + "'+' and a name, e.g. tas+1m:-Dtas.tcp-link-bw=100,-Dtas.tcp-rxbuf-len=1m,-Dtas.tcp-txbuf-len=1m (repeatable)")
     List<String> variants = new ArrayList<>();
@@ -261,23 +266,28 @@ public final class BenchRunner implements Callable<Integer> {
             openDuration, seconds / 60);
         java.util.Map<String, List<BenchReport.Run>> cells = new java.util.LinkedHashMap<>();
         List<BenchReport.Scenario> loads = null;
+        List<Process> hogs = startBackgroundLoad(notes);
         t0 = System.nanoTime();
-        for (int rep = 1; rep <= rounds; rep++) {
-            for (BenchReport.Scenario s : closed) {
-                for (String t : ts) {
-                    runCell(s, t, rep, cells);
+        try {
+            for (int rep = 1; rep <= rounds; rep++) {
+                for (BenchReport.Scenario s : closed) {
+                    for (String t : ts) {
+                        runCell(s, t, rep, cells);
+                    }
+                }
+                if (loads == null) {
+                    // After the first round's closed loop: the open loop's rates come from it.
+                    loads = loadScenarios(cells, notes);
+                    total -= ts.size() * rounds * (openPoints + blockingPoints - loads.size());
+                }
+                for (BenchReport.Scenario s : loads) {
+                    for (String t : ts) {
+                        runCell(s, t, rep, cells);
+                    }
                 }
             }
-            if (loads == null) {
-                // After the first round's closed loop: the open loop's rates come from it.
-                loads = loadScenarios(cells, notes);
-                total -= ts.size() * rounds * (openPoints + blockingPoints - loads.size());
-            }
-            for (BenchReport.Scenario s : loads) {
-                for (String t : ts) {
-                    runCell(s, t, rep, cells);
-                }
-            }
+        } finally {
+            hogs.forEach(Process::destroyForcibly);
         }
         List<BenchReport.Run> runs = new ArrayList<>();
         for (List<BenchReport.Run> attempts : cells.values()) {
@@ -296,6 +306,27 @@ public final class BenchRunner implements Callable<Integer> {
         System.out.printf("Wrote %s, %s and %s%n", out.resolve(name + ".md").toAbsolutePath(),
             out.resolve(name + ".svg").toAbsolutePath(), out.resolve(name + ".results.txt").toAbsolutePath());
         return runs.stream().anyMatch(r -> r.result() != null) ? 0 : 1;
+    }
+
+    /**
+     * Starts {@code --background-load} busy loops at the lowest priority (nice 19), killed when the
+     * runs end or the runner exits; with any, disturbed runs are not repeated (they all are).
+     */
+    private List<Process> startBackgroundLoad(List<String> notes) throws IOException {
+        List<Process> hogs = new ArrayList<>();
+        if (backgroundLoad <= 0) {
+            return hogs;
+        }
+        for (int i = 0; i < backgroundLoad; i++) {
+            hogs.add(new ProcessBuilder("nice", "-n", "19", "sh", "-c", "while :; do :; done")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start());
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> hogs.forEach(Process::destroyForcibly)));
+        rerunDisturbed = 0;
+        notes.add(String.format(Locale.ROOT, "background load: %d busy-looping process%s at nice 19 ran beside every "
+            + "run (--background-load), as a batch job would; the cores busy outside each run count them", backgroundLoad,
+            backgroundLoad == 1 ? "" : "es"));
+        return hogs;
     }
 
     private BenchReport.Run runAny(BenchReport.Scenario s, String t) {
