@@ -218,9 +218,10 @@ final class QemuGuest implements AutoCloseable {
         sh.append("/bin/busybox httpd -p ").append(kernelPort).append(" -h /tmp/www\n");
         // Not exec: if the JVM crashes (seen once under TCG: SIGSEGV in C1 code), its hs_err file
         // lives in the guest's tmpfs; print it to the console, which the host test reports.
+        // "|| rc=$?": under set -e a failing JVM would end the script before the report is printed.
+        sh.append("rc=0\n");
         sh.append(System.getProperty("java.home")).append("/bin/java @").append(dir.resolve("guest.args"))
-                .append('\n');
-        sh.append("rc=$?\n");
+                .append(" || rc=$?\n");
         sh.append("if [ -f ").append(HS_ERR).append(" ]; then echo TASQEMU-HS_ERR begin; cat ").append(HS_ERR)
                 .append("; echo TASQEMU-HS_ERR end; fi\n");
         sh.append("exit $rc\n");
