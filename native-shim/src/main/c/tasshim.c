@@ -263,6 +263,78 @@ int tas_pool_objects(void *mp, uint64_t *out, int max)
 
 int tas_pool_avail(void *mp) { return (int)rte_mempool_avail_count(mp); }
 
+struct audit_acc {
+	uint32_t off;                 /* mbuf -> its data buffer */
+	uint32_t bad;
+	char *msg;
+	int len;
+};
+
+static void audit_cb(struct rte_mempool *mp, void *opaque, void *obj, unsigned idx)
+{
+	struct audit_acc *a = opaque;
+	struct rte_mbuf *m = obj;
+	char *buf = (char *)m + a->off;
+	rte_iova_t iova = rte_mem_virt2iova(buf);
+	if (m->buf_addr == buf && m->buf_iova == iova && m->pool == mp)
+		return;
+	if (a->bad++ == 0)
+		snprintf(a->msg, (size_t)a->len, "mbuf %u at %p: buf_addr %p (expected %p), buf_iova 0x%llx "
+			 "(expected 0x%llx), pool %p (expected %p)", idx, (void *)m, m->buf_addr, (void *)buf,
+			 (unsigned long long)m->buf_iova, (unsigned long long)iova, (void *)m->pool, (void *)mp);
+}
+
+struct page_acc {
+	uint32_t pages, bad;
+	char *msg;
+	int len;
+};
+
+/* Per page of each chunk: the IOVA DPDK hands to devices against the kernel's physical address. */
+static void page_cb(struct rte_mempool *mp, void *opaque, struct rte_mempool_memhdr *h, unsigned idx)
+{
+	(void)mp;
+	(void)idx;
+	struct page_acc *a = opaque;
+	if (rte_eal_iova_mode() != RTE_IOVA_PA)
+		return;
+	const struct rte_memseg *ms = rte_mem_virt2memseg(h->addr, NULL);
+	size_t pg = ms != NULL ? ms->hugepage_sz : 4096;
+	uintptr_t lo = RTE_ALIGN_FLOOR((uintptr_t)h->addr, pg), hi = (uintptr_t)h->addr + h->len;
+	for (uintptr_t p = lo; p < hi; p += pg) {
+		void *va = (void *)RTE_MAX(p, (uintptr_t)h->addr);
+		phys_addr_t phys = rte_mem_virt2phy(va);
+		rte_iova_t iova = rte_mem_virt2iova(va);
+		a->pages++;
+		if (phys != iova && a->bad++ == 0)
+			snprintf(a->msg, (size_t)a->len, "page at %p: DPDK's iova 0x%llx, the kernel's physical "
+				 "address 0x%llx", va, (unsigned long long)iova, (unsigned long long)phys);
+	}
+}
+
+/*
+ * Diagnostics: checks that every mbuf still points at its own buffer (buf_addr, buf_iova, pool)
+ * and, in IOVA=PA mode, that each page's IOVA is still its physical address. A wrong one makes
+ * the device write a received frame somewhere else. Returns the number of bad mbufs + pages and
+ * describes the first in msg; *pages = pages checked.
+ */
+int tas_pool_audit(void *pool, char *msg, int len, int *pages)
+{
+	struct rte_mempool *mp = pool;
+	struct audit_acc a = {(uint32_t)(sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size(mp)), 0, msg, len};
+	msg[0] = '\0';
+	rte_mempool_obj_iter(mp, audit_cb, &a);
+	struct page_acc p = {0, 0, a.bad != 0 ? NULL : msg, len};
+	char ignored[8];
+	if (p.msg == NULL) {
+		p.msg = ignored;
+		p.len = sizeof(ignored);
+	}
+	rte_mempool_mem_iter(mp, page_cb, &p);
+	*pages = (int)p.pages;
+	return (int)(a.bad + p.bad);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Port state kept here: rx interrupt plumbing and the multi-segment drop counter.            */
 

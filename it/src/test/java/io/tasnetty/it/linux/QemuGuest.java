@@ -224,6 +224,8 @@ final class QemuGuest implements AutoCloseable {
                 .append(" || rc=$?\n");
         sh.append("if [ -f ").append(HS_ERR).append(" ]; then echo TASQEMU-HS_ERR begin; cat ").append(HS_ERR)
                 .append("; echo TASQEMU-HS_ERR end; fi\n");
+        // The guest kernel's view too (an oops, a device error) when the JVM failed.
+        sh.append("if [ $rc -ne 0 ]; then echo TASQEMU-DMESG begin; dmesg | tail -n 40; echo TASQEMU-DMESG end; fi\n");
         sh.append("exit $rc\n");
         Files.writeString(dir.resolve("guest.sh"), sh.toString(), StandardCharsets.UTF_8);
     }
@@ -258,6 +260,23 @@ final class QemuGuest implements AutoCloseable {
                 throw new AssertionError("timed out after " + seconds + " s waiting for /" + regex + "/\n" + describe());
             }
             Thread.sleep(250);
+        }
+    }
+
+    /**
+     * If the guest JVM has begun a fatal error report, waits up to {@code seconds} for guest.sh to
+     * have printed it (TASQEMU-EXIT), so a failure message carries the whole hs_err file.
+     */
+    void awaitCrashReport(int seconds) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (console().contains("A fatal error has been detected") && !console().contains("TASQEMU-EXIT")
+                && qemu.process().isAlive() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -30,9 +30,9 @@ import io.tasnetty.transport.TasEventLoopGroup;
 import io.tasnetty.transport.TasServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * What runs inside the QEMU guest of {@link QemuGuestTest} (started by {@link QemuGuest} with the
@@ -78,6 +78,7 @@ public final class QemuGuestMain {
         TasDpdk.ensureAvailability();
         TasDpdk.initEal(eal);
         say("EAL up after " + ms(t0) + " ms; " + TasDpdk.portCount() + " DPDK ports");
+        List<DpdkPort> ports = new ArrayList<>();
         for (String nic : nics) {
             String[] f = nic.split(",");
             String bdf = f[0];
@@ -87,6 +88,7 @@ public final class QemuGuestMain {
             // Opened here, not by port=dpdk (which takes the EAL's first port): two NICs, one EAL.
             // true, true: the port's side of fp-no-xsumoffload and fp-no-ints.
             DpdkPort port = DpdkPort.open(eal, TasDpdk.portIdByName(bdf), cores, 0, true, true);
+            ports.add(port);
             TasConfig.Builder cb = TasConfig.builder().set("ip-addr", f[1])
                     .set("fp-cores-max", Integer.toString(cores))
                     .set("fp-no-xsumoffload", "true")
@@ -118,7 +120,25 @@ public final class QemuGuestMain {
                     + PeerNet.macString(port.macAddress()) + " after " + ms(t0) + " ms");
         }
         say("SERVING");
-        new CountDownLatch(1).await(); // until QEMU is stopped
+        audit(ports);
+    }
+
+    /**
+     * Until QEMU is stopped: checks every second that the mbufs the virtio devices write into still
+     * point at their own buffers and pages (DMA elsewhere would corrupt the guest's memory).
+     */
+    private static void audit(List<DpdkPort> ports) throws InterruptedException {
+        for (long round = 0; ; round++) {
+            for (DpdkPort p : ports) {
+                String bad = p.auditPool();
+                if (bad != null) {
+                    say("FAIL mbuf audit of " + p.name() + ": " + bad);
+                } else if (round == 0) {
+                    say("AUDIT " + p.name() + " ok");
+                }
+            }
+            Thread.sleep(1000);
+        }
     }
 
     /** {@code POST /sha256} and {@code GET /counters}; everything else goes on to {@link HttpTestHandler}. */

@@ -61,6 +61,7 @@ class QemuGuestTest {
         @Override
         public void testFailed(ExtensionContext context, Throwable cause) {
             if (guest != null) {
+                guest.awaitCrashReport(60);
                 System.out.println("[qemu] " + context.getDisplayName() + " failed; " + guest.describe());
             }
         }
@@ -79,6 +80,8 @@ class QemuGuestTest {
             guest.awaitConsole("TASQEMU-JVM up", 240);
             long jvm = guest.secondsSinceBoot();
             guest.awaitConsole("TASQEMU-SERVING", 360);
+            // The guest's first pass over both pools (QemuGuestMain checks them every second after).
+            guest.awaitConsole("TASQEMU-AUDIT dpdk:1 ok", 60);
             System.out.printf("[qemu] guest kernel and initramfs: %d s, JVM started: %d s, both engines serving: %d s"
                     + " after QEMU started (%s)%n", init, jvm, guest.secondsSinceBoot(), kernel.getFileName());
         } catch (Throwable t) {

@@ -700,6 +700,23 @@ public final class DpdkPort implements TasPort {
         }
     }
 
+    /**
+     * Diagnostics: null when every mbuf still points at its own buffer and (IOVA=PA) every pool
+     * page's IOVA is its physical address, else what is wrong (a device would write a received
+     * frame to the wrong memory). Walks the whole pool: not for the data path.
+     */
+    public String auditPool() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment msg = a.allocate(512);
+            MemorySegment pages = a.allocate(JAVA_INT);
+            int bad = (int) DpdkShim.POOL_AUDIT.invokeExact(poolPtr, msg, 512, pages);
+            return bad == 0 ? null : bad + " bad (of " + mbufCount + " mbufs, " + pages.get(JAVA_INT, 0)
+                    + " pages): " + msg.getString(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** Received multi-segment frames dropped (the engine handles single-segment frames only). */
     public long multiSegmentDrops() {
         try {

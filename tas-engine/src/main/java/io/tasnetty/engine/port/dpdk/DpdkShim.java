@@ -39,6 +39,8 @@ final class DpdkShim {
     static final MethodHandle POOL_OBJECTS = bind("tas_pool_objects",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     static final MethodHandle POOL_AVAIL = bind("tas_pool_avail", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle POOL_AUDIT = bind("tas_pool_audit",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
     static final MethodHandle PORT_SETUP = bind("tas_port_setup",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
     static final MethodHandle PORT_CLOSE = bind("tas_port_close", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
