@@ -275,7 +275,8 @@ static void audit_cb(struct rte_mempool *mp, void *opaque, void *obj, unsigned i
 	struct audit_acc *a = opaque;
 	struct rte_mbuf *m = obj;
 	char *buf = (char *)m + a->off;
-	rte_iova_t iova = rte_mem_virt2iova(buf);
+	/* The IOVA the pool recorded for the object when it populated it (no memseg walk per mbuf). */
+	rte_iova_t iova = rte_mempool_virt2iova(m) + a->off;
 	if (m->buf_addr == buf && m->buf_iova == iova && m->pool == mp)
 		return;
 	if (a->bad++ == 0)
@@ -314,7 +315,7 @@ static void page_cb(struct rte_mempool *mp, void *opaque, struct rte_mempool_mem
 
 /*
  * Diagnostics: checks that every mbuf still points at its own buffer (buf_addr, buf_iova, pool)
- * and, in IOVA=PA mode, that each page's IOVA is still its physical address. A wrong one makes
+ * and, in IOVA=PA mode, that each page's IOVA (memseg) is still its physical address (pagemap). A wrong one makes
  * the device write a received frame somewhere else. Returns the number of bad mbufs + pages and
  * describes the first in msg; *pages = pages checked.
  */
