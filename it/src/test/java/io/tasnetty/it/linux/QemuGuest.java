@@ -105,7 +105,13 @@ final class QemuGuest implements AutoCloseable {
             List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", g.ns, "sh", "-c",
                     "qemu-system-x86_64 \"$@\" & q=$!; while kill -0 " + PeerNet.PID + " && kill -0 $q; do sleep 1; done"
                             + " 2>/dev/null; kill -9 $q 2>/dev/null; wait $q", "qemu",
-                    "-name", g.ns, "-machine", "q35,accel=tcg", "-cpu", "max",
+                    // thread=single: one host thread runs all vCPUs in turn. With multi-threaded
+                    // TCG (the default) a vCPU could run code another vCPU was rewriting: the guest
+                    // JVM patches a compiled method's entry (made not entrant on deoptimization)
+                    // while a hot thread keeps calling it, and that thread then faulted inside the
+                    // new jmp (#GP at verified entry + 2, or a wild address), which real x86 never
+                    // does. Serialized vCPUs see each rewrite whole.
+                    "-name", g.ns, "-machine", "q35", "-accel", "tcg,thread=single", "-cpu", "max",
                     "-smp", Integer.toString(cpus), "-m", "1536", "-nodefaults", "-no-user-config",
                     "-display", "none", "-no-reboot", "-serial", "file:" + g.console,
                     "-kernel", kernelDir.resolve("boot/vmlinuz-" + version).toString(),
@@ -216,8 +222,8 @@ final class QemuGuest implements AutoCloseable {
         sh.append("echo \"TASQEMU-GUEST hugepages $(cat /proc/sys/vm/nr_hugepages)\"\n");
         sh.append("mkdir -p /tmp/www && echo '").append(token).append("' > /tmp/www/kernel.txt\n");
         sh.append("/bin/busybox httpd -p ").append(kernelPort).append(" -h /tmp/www\n");
-        // Not exec: if the JVM crashes (seen once under TCG: SIGSEGV in C1 code), its hs_err file
-        // lives in the guest's tmpfs; print it to the console, which the host test reports.
+        // Not exec: if the JVM crashes, its hs_err file lives in the guest's tmpfs; print it to the
+        // console, which the host test reports.
         // "|| rc=$?": under set -e a failing JVM would end the script before the report is printed.
         sh.append("rc=0\n");
         sh.append(System.getProperty("java.home")).append("/bin/java @").append(dir.resolve("guest.args"))
