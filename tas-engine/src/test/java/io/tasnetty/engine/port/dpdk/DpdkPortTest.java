@@ -132,6 +132,7 @@ class DpdkPortTest {
         }
         ring.free(rx, got);
         assertThat(rx[0]).isNull();
+        assertThat(ring.auditPool()).as("every mbuf still points at its own buffer after a round trip").isNull();
     }
 
     @Test
