@@ -351,9 +351,7 @@ public final class TasEngine implements AutoCloseable {
                 } else {
                     Thread.yield();
                     // Late: another thread ran meanwhile (it may need this core; see TasSpinPolicy).
-                    long after = clock.nanoTime();
-                    spin.yielded(after - now > YIELD_CONTENDED_NANOS);
-                    if (spin.starved(after - now, after)) {
+                    if (spin.afterYield(now, clock.nanoTime(), YIELD_CONTENDED_NANOS)) {
                         spinBudget = 0; // a whole slice went elsewhere: block from now on
                     }
                 }

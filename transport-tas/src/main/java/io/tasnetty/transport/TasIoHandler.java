@@ -168,9 +168,7 @@ public final class TasIoHandler implements IoHandler {
                     } else {
                         Thread.yield();
                         // Late: another thread ran meanwhile (it may need this core; see TasSpinPolicy).
-                        long after = System.nanoTime();
-                        spin.yielded(after - now > YIELD_CONTENDED_NANOS);
-                        if (spin.starved(after - now, after)) {
+                        if (spin.afterYield(now, System.nanoTime(), YIELD_CONTENDED_NANOS)) {
                             spinBudget = 0; // a whole slice went elsewhere: block from now on
                         }
                     }

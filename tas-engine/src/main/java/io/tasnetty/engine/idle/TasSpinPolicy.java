@@ -152,6 +152,16 @@ public final class TasSpinPolicy {
         return true;
     }
 
+    /**
+     * A yield of the polling thread began at {@code before} and ended at {@code after}: reports
+     * it as late (longer than {@code contendedNanos}, {@link #yielded}) and as {@link #starved};
+     * returns true when the caller should stop polling now (a whole slice went elsewhere).
+     */
+    public boolean afterYield(long before, long after, long contendedNanos) {
+        yielded(after - before > contendedNanos);
+        return starved(after - before, after);
+    }
+
     /** The CPU is contended: polling costs others their CPU here, so block at once for a while. */
     public void contended() {
         contendedPeriods = CONTENDED_PERIODS;

@@ -484,9 +484,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                     } else {
                         // Yield rather than spin: the event loops we feed may need this core.
                         Thread.yield();
-                        long after = System.nanoTime();
-                        spin.yielded(after - now > TasServiceSession.YIELD_CONTENDED_NANOS);
-                        if (spin.starved(after - now, after)) {
+                        if (spin.afterYield(now, System.nanoTime(), TasServiceSession.YIELD_CONTENDED_NANOS)) {
                             spinBudget = 0; // a whole slice went elsewhere: block from now on
                         }
                     }

@@ -311,9 +311,7 @@ final class TasServiceSession {
                         // Yield rather than spin: on a machine without a spare core the event
                         // loops this proxy serves need it. Late: another thread ran meanwhile.
                         Thread.yield();
-                        long after = System.nanoTime();
-                        spin.yielded(after - now > YIELD_CONTENDED_NANOS);
-                        if (spin.starved(after - now, after)) {
+                        if (spin.afterYield(now, System.nanoTime(), YIELD_CONTENDED_NANOS)) {
                             spinBudget = 0; // a whole slice went elsewhere: block from now on
                         }
                     }
