@@ -267,8 +267,13 @@ final class BenchReport {
                         Math.max(0, r.result().otherLoadCores()), r.result().disturbed() ? ": disturbed" : ""));
                 }
             }
+            int j = note.indexOf("JIT: ");
+            if (j >= 0) {
+                int end = note.indexOf(';', j);
+                details.append(m >= 0 ? "; " : "").append("JIT ").append(note, j + 5, end < 0 ? note.length() : end);
+            }
             if (e >= 0) {
-                details.append(m >= 0 ? "; " : "").append("engine ").append(note.substring(e + 8));
+                details.append(m >= 0 || j >= 0 ? "; " : "").append("engine ").append(note.substring(e + 8));
             }
             details.append('\n');
         }
@@ -276,7 +281,8 @@ final class BenchReport {
             sb.append("\n## Details of the runs shown\n\n")
                 .append("How busy each CPU of the machine was in the measured interval (from /proc/stat: anything "
                     + "well below 100% with a TAS row's ~2 cores of process CPU, or a sum far above the process's "
-                    + "CPU, means the machine did something else too), and what the TAS engine did.\n\n")
+                    + "CPU, means the machine did something else too), how long the run waited for the JIT after "
+                + "its warm-up and how much it compiled while measured, and what the TAS engine did.\n\n")
                 .append(details);
         }
         sb.append("\n![chart](").append(svgName).append(")\n");

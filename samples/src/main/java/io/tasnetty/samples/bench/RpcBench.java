@@ -387,7 +387,10 @@ public final class RpcBench implements Callable<Integer> {
                 phases.accept("GC");
             }
             System.gc();
+            long jit0 = jitMillis();
+            long second0 = System.nanoTime();
             tick(log, c, label, "warm-up", c.warmupMillis() - c.warmupMillis() / 2, st, counted, bulk);
+            long jitWaitMillis = settleJit(log, c, label, st, counted, bulk, jit0, second0);
             List<GarbageCollectorMXBean> gcs = ManagementFactory.getGarbageCollectorMXBeans();
             long gc0 = gcCount(gcs);
             if (phases != null) {
@@ -397,11 +400,14 @@ public final class RpcBench implements Callable<Integer> {
                 ? g.engine() : null;
             Map<io.tasnetty.engine.stats.TasCounter, Long> e0 = engine == null ? null : engine.counters();
             CpuSampler.Snapshot s0 = CpuSampler.snapshot();
+            long jitMeasure0 = jitMillis();
             long bytes0 = counted.get();
             st.phase = MEASURE;
             tick(log, c, label, "measure", c.durationMillis(), st, counted, bulk);
             st.phase = STOP;
             CpuSampler.Snapshot s1 = CpuSampler.snapshot();
+            String jitNote = String.format(Locale.ROOT, "; JIT: waited %.1f s for it after the warm-up, %d ms compiling while measured",
+                jitWaitMillis / 1000.0, jitMillis() - jitMeasure0);
             long bytes1 = counted.get();
             long gc1 = gcCount(gcs);
             String engineNote = engine == null ? "" : "; engine: " + engineDelta(e0, engine.counters());
@@ -449,7 +455,7 @@ public final class RpcBench implements Callable<Integer> {
                 anyLatency ? all.getValueAtPercentile(50) : 0, anyLatency ? all.getValueAtPercentile(99) : 0,
                 anyLatency ? all.getValueAtPercentile(99.9) : 0, anyLatency ? all.getMaxValue() : 0,
                 anyLatency ? all.getMean() : 0, cpu.get("process"), cpu.get("server"), cpu.get("client"),
-                cpu.get("engine"), cpu.get("otherJava"), gc1 - gc0, note + machineNote + engineNote,
+                cpu.get("engine"), cpu.get("otherJava"), gc1 - gc0, note + machineNote + jitNote + engineNote,
                 busy.length == 0 ? Double.NaN : java.util.Arrays.stream(busy).sum(), c.mode().equals("open") ? c.rate() : 0,
                 cpu.get("app"), lag == null || lag.getTotalCount() == 0 ? 0 : lag.getValueAtPercentile(99));
         } finally {
@@ -496,6 +502,47 @@ public final class RpcBench implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** The JIT is quiet when it compiled less than this share of the time. */
+    static final int JIT_QUIET_PERCENT = 2;
+    /** The longest a run waits for the JIT after its warm-up. */
+    static final long JIT_SETTLE_MAX_MILLIS = 30_000;
+
+    /**
+     * After the warm-up, goes on (unmeasured) in one-second steps until the JIT has stopped
+     * compiling: the second half of the warm-up (from {@code jit0}, {@code since}) or the last
+     * step had it compiling less than {@value #JIT_QUIET_PERCENT}% of the time; at most
+     * {@value #JIT_SETTLE_MAX_MILLIS} ms. A user-space stack is Java the JIT compiles as it runs (the
+     * kernel's stack is compiled already), and a low-rate run's warm-up is few requests: at 1,160
+     * requests/s TAS's engine code was still being compiled in the measured interval (process CPU
+     * outside the loops and engine threads 0.29-0.46 s per 5 s, epoll's 0.06-0.09), which is a
+     * cold start, not the load. Every transport waits by the same rule.
+     */
+    private static long settleJit(PrintStream log, Config c, String label, State st, AtomicLong bytes, boolean bulk,
+        long jit0, long since) throws InterruptedException {
+        long start = System.nanoTime();
+        long compiled = jitMillis() - jit0;
+        long span = start - since;
+        while (compiled * 1_000_000L * 100 >= JIT_QUIET_PERCENT * span
+            && System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(JIT_SETTLE_MAX_MILLIS)) {
+            long j = jitMillis();
+            long t = System.nanoTime();
+            tick(log, c, label, "JIT settling", 1000, st, bytes, bulk);
+            compiled = jitMillis() - j;
+            span = System.nanoTime() - t;
+        }
+        long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        if (waited > 0 && log != null && c.progress()) {
+            log.printf(Locale.ROOT, "  %s: waited %.1f s for the JIT after the warm-up%n", label, waited / 1000.0);
+        }
+        return waited;
+    }
+
+    /** The JIT's accumulated compilation time (ms), or 0 where the JVM does not report it. */
+    private static long jitMillis() {
+        java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     private static void tick(PrintStream log, Config c, String label, String phase, long millis, State st,
