@@ -150,6 +150,8 @@ public final class TasFastPath {
     private boolean rxHandedOver;
     /** Flows of this core with segments on a round trip through the slow path ({@link #detour}). */
     private int openDetours;
+    /** {@code TasFlow.rxDetour} of a flow whose detour is open with none of its tickets out (no ticket is -1). */
+    static final int DETOUR_NOTHING_OUT = -1;
     /** Options of the segment being received: parsed here, read by {@link TcpInput}. */
     private final TcpOptions opts = new TcpOptions();
     private long lastNow;
@@ -858,7 +860,7 @@ public final class TasFastPath {
         int open = f.rxDetour();
         int ticket = open + 1;
         if (ticket == 0) {
-            ticket = 1; // 0 means none out
+            ticket = 1; // 0 means no detour (from DETOUR_NOTHING_OUT, the first ticket)
         }
         b.detourFlow = f;
         b.detourTicket = ticket;
@@ -995,9 +997,18 @@ public final class TasFastPath {
         if (f.state() == TcpState.SYN_SENT) {
             out.sendSyn(f, now);
         } else if (f.state() == TcpState.SYN_RCVD && f.sndMax() == f.iss()) {
-            // (A flow a SYN cookie completes comes with its SYN-ACK sent, SND.MAX = ISS + 1, and
-            // its final ACK handed over right behind it: nothing to send.)
             out.sendSynAck(f, now);
+        } else if (f.madeByCookie && !f.loopback) {
+            // A flow a SYN cookie made comes with its SYN-ACK sent and its final ACK handed over
+            // behind the install. What came with that ACK went to the slow path as strays (no flow
+            // here yet) and comes back later, after the ACK (the slow path marks both as in their
+            // turn: received as they come). Until then, whatever the port brings for the flow must
+            // go the same way behind them, or it would be received first, out of order (RFC 5681
+            // 3.2: duplicate ACKs, a needless retransmission). So the flow starts on a detour with
+            // nothing of ours out: the first segment sent round takes ticket 1, and the detour ends
+            // when the last one sent is back (or with the flow).
+            f.rxDetour(DETOUR_NOTHING_OUT);
+            openDetours++;
         }
         // Commands the application posted before the flow had a home (e.g. close while connecting).
         applyCommands(f, f.takeCommands(), now);

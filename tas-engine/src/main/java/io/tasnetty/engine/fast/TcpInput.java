@@ -866,7 +866,7 @@ final class TcpInput {
             rx.publishTail(tail + advance);
             post(f, TasEvents.READABLE);
             if (f.loopback && !hadHoles) {
-                out.delayAck(f, now); // the reply will carry it
+                out.delayAck(f, segSource, now); // the reply will carry it
             } else if (hadHoles || segCe) {
                 // RFC 5681 4.2: a segment that fills (part of) a gap is acknowledged at once, so the
                 // sender learns of the repair; a CE mark too (its echo is news, as Linux quick-acks).

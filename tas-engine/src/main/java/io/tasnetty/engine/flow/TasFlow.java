@@ -329,6 +329,12 @@ public final class TasFlow {
      */
     public volatile CookieRebase cookieRebase;
     /**
+     * Made by the final ACK of a SYN cookie (TasSlowPath.cookieAck, written before the install):
+     * what came with that ACK reached the slow path as strays, before the flow had a core, and
+     * comes back after it (see TasFastPath#install).
+     */
+    public boolean madeByCookie;
+    /**
      * Receive-buffer autotuning: the largest the receive ring may grow to (0: it keeps its size;
      * loopback, service mode, or the application's SO_RCVBUF). The window scale is chosen for it.
      */
@@ -1113,7 +1119,9 @@ public final class TasFlow {
      * Segments of this flow on a round trip through the slow path, fast path only: the ticket of
      * the last one sent (a passive open's first flight, out for its rings, and what came behind
      * it), 0 when none is out. Until the segment with that ticket is back, every segment of the
-     * flow follows the same way, so that the slow path's FIFO queues keep the port's order.
+     * flow follows the same way, so that the slow path's FIFO queues keep the port's order. -1: a
+     * detour open with none of our tickets out yet (a flow a SYN cookie made, whose first flight
+     * is still at the slow path; see TasFastPath#install).
      */
     public int rxDetour() {
         return MEMORY.get(INT, base + RX_DETOUR);

@@ -448,6 +448,9 @@ public final class TasSlowPath {
         if (q < 0) {
             return false;
         }
+        if (f.madeByCookie && b.detourFlow == null) {
+            inTurn(b, f); // behind the cookie's ACK in our FIFO (see TasFastPath#install)
+        }
         if (engine.fastPath(q).handOver(b)) {
             counters.increment(TasCounter.RX_STEERED);
         } else {
@@ -798,6 +801,8 @@ public final class TasSlowPath {
         }
         TasConnection.forPassiveOpen(engine.access(), f);
         counters.increment(TasCounter.SYN_COOKIES_VALIDATED);
+        f.madeByCookie = true;
+        inTurn(b, f);
         install(f);
         // The install is queued before the ACK, and the core runs installs first (see handOver).
         TasFastPath fp = engine.fastPath(f.queue);
@@ -808,6 +813,15 @@ public final class TasSlowPath {
         counters.increment(TasCounter.DROP_STEERED_QUEUE_FULL);
         fp.command(f, TasFlow.CMD_ABORT); // nothing would ever establish it: reset it (and free its slot)
         return false;
+    }
+
+    /**
+     * Marks a segment of {@code f} as one the core receives when it comes, even while the flow is
+     * on a detour: our FIFO put it where it belongs (a detour's ticket 0, which ends none).
+     */
+    private static void inTurn(PacketBuffer b, TasFlow f) {
+        b.detourFlow = f;
+        b.detourTicket = 0;
     }
 
     private void install(TasFlow f) {

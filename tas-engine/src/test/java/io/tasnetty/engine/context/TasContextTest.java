@@ -163,10 +163,41 @@ class TasContextTest {
             assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.RX_FLOW_SEGMENTS) - segmentsBefore)
                 .isEqualTo(20);
             assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_ACKS_SENT) - acksBefore).isZero();
-            // The last reply has no answer to ride on: its ACK goes once the delay is over.
-            h.advanceMillis(3);
+            // The last reply has no answer to ride on: its ACK goes once the delay (40 ms, Linux's
+            // TCP_ATO_MIN) is over, and not before.
+            h.advanceMillis(39);
+            assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_ACKS_SENT) - acksBefore).isZero();
+            h.advanceMillis(2);
             assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_ACKS_SENT) - acksBefore).isEqualTo(1);
             assertThat(s.flow().sndUna()).isEqualTo(s.flow().sndMax());
+        }
+    }
+
+    @Test
+    void aLoopedWriterWithASmallTransmitRingShouldNotWaitForTheDelayedAck() {
+        // 4 KiB to send, 256 KiB to receive: what fills the writer's ring is far below a quarter of
+        // the reader's, but the writer can go on only once it is acknowledged. The ACK goes at once.
+        try (EngineHarness h = new EngineHarness()) {
+            TasListener l = h.ctx.listen(new InetSocketAddress("127.0.0.1", 9), 4, 256 * 1024, 256 * 1024);
+            TasConnection c = h.ctx.connect(new InetSocketAddress("127.0.0.1", 9), null, 4096, 4096);
+            h.step();
+            TasConnection s = h.ctx.accept(l);
+            int total = 0;
+            for (int round = 0; round < 8; round++) {
+                int n = c.write(ByteBuffer.wrap(new byte[8192]));
+                assertThat(n).as("round %d: the ring's worth, all of it free again", round).isEqualTo(4096);
+                c.flush();
+                h.step(); // no clock advance: only an ACK sent at once frees the ring
+                ByteBuffer got = ByteBuffer.allocate(8192);
+                total += s.read(got);
+            }
+            assertThat(total).isEqualTo(8 * 4096);
+            // Small exchanges still wait for a reply to carry their ACK.
+            long acks = h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_ACKS_SENT);
+            c.write(ByteBuffer.wrap(new byte[64]));
+            c.flush();
+            h.step();
+            assertThat(h.engine.counter(io.tasnetty.engine.stats.TasCounter.TCP_ACKS_SENT)).isEqualTo(acks);
         }
     }
 

@@ -251,6 +251,66 @@ class TasFastPathDetourTest {
         assertAllBuffersBack();
     }
 
+    /**
+     * A connection a SYN cookie made (TasSlowPath.cookieAck): its final ACK and the segments that
+     * came with it reached the core before the connection existed, and went to the slow path as
+     * strays. The slow path installs the connection, hands the ACK back behind the install and
+     * the strays later, each in its turn; whatever the port brings meanwhile must go behind them.
+     */
+    @Test
+    void aConnectionASynCookieMadeShouldReceiveWhatCameWithItsFinalAckFirst() {
+        finalAck();
+        data(0, 2);
+        cycle();
+        assertThat(slow.queue).as("strays: no connection here yet").hasSize(3);
+        TasFlow f = cookieFlow();
+        fp.install(f);
+        slow.handBackInTurn(f, 1); // the final ACK, right behind the install
+        cycle();
+        assertThat(f.state()).isEqualTo(TcpState.ESTABLISHED);
+        data(2, 4); // from the port before the slow path has handed the strays back
+        cycle();
+        assertThat(f.rcvNxt()).as("nothing received ahead of the strays").isEqualTo(IRS + 1);
+        assertThat(sent).as("no duplicate ACK").isEmpty();
+        slow.handBackInTurn(f, 2); // the strays, steered in their turn
+        cycle();
+        assertThat(f.rcvNxt()).isEqualTo(IRS + 1 + 2 * SIZE);
+        assertThat(slow.queue).as("segments 2-3 on their detour").hasSize(2);
+        slow.handBack(2);
+        cycle();
+
+        assertReceivedInOrder(f, 4);
+        assertThat(f.rxDetour()).as("the detour is over").isZero();
+        assertThat(fp.openDetours()).isZero();
+        long exceptions = counters.get(TasCounter.RX_EXCEPTIONS);
+        data(4, 5);
+        cycle();
+        assertThat(counters.get(TasCounter.RX_EXCEPTIONS)).as("straight to the connection now").isEqualTo(exceptions);
+        assertReceivedInOrder(f, 5);
+        assertAllBuffersBack();
+    }
+
+    @Test
+    void aConnectionASynCookieMadeShouldEndItsDetourWhenItGoes() {
+        // Nothing comes from the port after the install, so no ticket ever closes the detour:
+        // the connection's end does (an abort here), and the core stops taking the hand-over
+        // queue first.
+        finalAck();
+        cycle();
+        TasFlow f = cookieFlow();
+        fp.install(f);
+        slow.handBackInTurn(f, 1);
+        cycle();
+        assertThat(f.state()).isEqualTo(TcpState.ESTABLISHED);
+        assertThat(fp.openDetours()).as("open until a segment of ours is back").isEqualTo(1);
+        fp.command(f, TasFlow.CMD_ABORT);
+        cycle();
+        assertThat(f.state()).isEqualTo(TcpState.CLOSED);
+        assertThat(sent).as("the abort's RST").anyMatch(seg -> seg.has(Tcp.RST));
+        assertThat(fp.openDetours()).isZero();
+        assertAllBuffersBack();
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /** A passive open in SYN-RECEIVED with its SYN-ACK sent and no rings yet, installed on the core. */
@@ -274,6 +334,32 @@ class TasFastPathDetourTest {
         f.txPlanned = RING;
         fp.install(f);
         cycle();
+        return f;
+    }
+
+    /**
+     * A connection made by a SYN cookie's final ACK, as the slow path makes it: SYN-RECEIVED with
+     * its SYN-ACK sent and its rings, not installed yet.
+     */
+    private TasFlow cookieFlow() {
+        TasFlow f = new TasFlow();
+        f.localIp = ENGINE_IP;
+        f.localPort = PORT;
+        f.remoteIp = TcpTestPeer.IP;
+        f.remotePort = PEER_PORT;
+        f.remoteMac = TcpTestPeer.MAC;
+        f.queue = 0;
+        f.state(TcpState.SYN_RCVD);
+        f.iss(ISS);
+        f.irs(IRS);
+        f.sndUna(ISS);
+        f.sndNxt(ISS + 1);
+        f.sndMax(ISS + 1);
+        f.rcvNxt(IRS + 1);
+        f.mss(params.mss());
+        f.rx = new TasByteRing(arena.allocate(RING, 64));
+        f.tx = new TasByteRing(arena.allocate(RING, 64));
+        f.madeByCookie = true;
         return f;
     }
 
@@ -362,6 +448,16 @@ class TasFastPathDetourTest {
             for (int i = 0; i < n; i++) {
                 PacketBuffer b = queue.poll();
                 b.flags &= ~PacketBuffer.RX_NEEDS_RINGS;
+                assertThat(fp.handOver(b)).isTrue();
+            }
+        }
+
+        /** Hands the oldest {@code n} back marked as in their turn, as the slow path steers a cookie connection's. */
+        void handBackInTurn(TasFlow f, int n) {
+            for (int i = 0; i < n; i++) {
+                PacketBuffer b = queue.poll();
+                b.detourFlow = f;
+                b.detourTicket = 0;
                 assertThat(fp.handOver(b)).isTrue();
             }
         }
