@@ -108,21 +108,22 @@ class DpdkAfPacketWaitTest {
         String story = "per queue " + perQueue + ", left in the rings " + Arrays.toString(left) + ", kernel (frames, drops)"
                 + " per socket " + kernelStats(fds) + ", declined wake-ups " + (port.rxSocketWaitsDeclined() - declinedBefore)
                 + ", waits " + (port.rxWaits() - waitsBefore) + ", wait fds " + Arrays.toString(fds)
-                + ", queue 0 reads fd " + queue0Reads;
+                + ", queue 0 reads fd " + queue0Reads + (fds[0] > fds[1] ? " (fd order would have swapped them)" : "");
+        System.out.println("DpdkAfPacketWaitTest: received " + received.get() + ", " + story);
         // Each receiver waits 30 s at a time: only its own socket's frames can end a wait this soon.
         assertThat(received.get()).as("datagrams received while each queue waits 30 s at a time (%s)", story)
                 .isEqualTo(datagrams);
         assertThat(perQueue.get(0)).as("queue 0's share (the kernel's fanout hash)").isPositive();
         assertThat(perQueue.get(1)).as("queue 1's share").isPositive();
-        // Swapped sockets would make every datagram wake the other queue's thread for nothing
-        // (about `datagrams` declined waits). Some wake-ups bring nothing on a busy machine too:
-        // CI saw 1, and once 10 of 32 while other builds ran (not understood yet: a POLLERR left
-        // by the link bounce of another test explains one, not ten). Half is the bound that
-        // still tells swapped sockets apart.
+        // Swapped sockets make about every datagram wake the other queue's thread for nothing, or,
+        // once one queue's frames are stuck, its thread nap-poll the other's socket for the rest of
+        // the 10 s (tens of thousands): CI's 10 of 32 declined and 19 of 32 received fit that (the
+        // probe paired queues and sockets by fd number then; a swap forced here gave 15 of 32 and
+        // 77193). A right pairing declined none in 30 runs beside two busy loops; a stray wake-up
+        // or four (a POLLERR, say) is still allowed.
         assertThat(port.rxSocketWaitsDeclined() - declinedBefore)
-                .as("wake-ups by a socket that brought its queue nothing (swapped sockets: about one per datagram; %s)",
-                        story)
-                .isLessThan(datagrams / 2);
+                .as("wake-ups by a socket that brought its queue nothing (%s)", story)
+                .isLessThanOrEqualTo(datagrams / 8);
         assertThat(port.rxWaits() - waitsBefore).as("waits: about one per frame, no naps (%s)", story)
                 .isLessThanOrEqualTo(2L * datagrams + 8);
         assertThat(queue0Reads).as("the socket queue 0 reads is the one it waits on (%s)", story).isEqualTo(fds[0]);
@@ -144,7 +145,7 @@ class DpdkAfPacketWaitTest {
             }
         });
         try {
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 20; i++) { // before the fix 5 of 6 runs of 10 probes swapped some
                 try (DpdkPort p = DpdkPort.attach(DpdkTestSupport.EAL, "net_af_packet8,iface=" + VETH_ENGINE + ",qpairs=2",
                         2, 0, false, false, 1023)) {
                     int[] fds = p.rxWaitSocketFds();
