@@ -684,6 +684,37 @@ int tas_port_wakeup(int port_id, int queue)
 	return write(s->q[queue].evfd, &one, sizeof(one)) == (ssize_t)sizeof(one) || errno == EAGAIN ? 0 : -errno;
 }
 
+/*
+ * The AF_PACKET socket that net_af_packet receives queue `queue` of a started port from, or a
+ * negative error. The PMD tells no one its fds; its rx and tx queue structs (the queue data that
+ * rte_eth_fp_ops hands its burst functions) both begin with `int sockfd` in every release, and a
+ * queue pair shares one socket, so the two must agree. Java checks the fd against the sockets the
+ * probe opened before it sleeps on it.
+ */
+int tas_port_af_packet_fd(int port_id, int queue)
+{
+	struct rte_eth_dev_info di;
+	if (port_id < 0 || port_id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)port_id))
+		return fail(-ENODEV, "DPDK port %d does not exist", port_id);
+	uint16_t port = (uint16_t)port_id;
+	int rc = rte_eth_dev_info_get(port, &di);
+	if (rc < 0)
+		return fail(rc, "rte_eth_dev_info_get(port %u) failed: %s", port, rte_strerror(-rc));
+	if (di.driver_name == NULL || strcmp(di.driver_name, "net_af_packet") != 0)
+		return fail(-ENOTSUP, "port %u is no net_af_packet port (%s)", port,
+			    di.driver_name != NULL ? di.driver_name : "?");
+	if (queue < 0 || queue >= ports[port].queues)
+		return fail(-EINVAL, "port %u has no queue %d (%u set up)", port, queue, ports[port].queues);
+	const int *rxq = rte_eth_fp_ops[port].rxq.data != NULL ? rte_eth_fp_ops[port].rxq.data[queue] : NULL;
+	const int *txq = rte_eth_fp_ops[port].txq.data != NULL ? rte_eth_fp_ops[port].txq.data[queue] : NULL;
+	if (rxq == NULL || txq == NULL)
+		return fail(-ENODATA, "port %u queue %d has no queue data (not started?)", port, queue);
+	if (*rxq < 0 || *rxq != *txq)
+		return fail(-EPROTO, "port %u queue %d: rx queue says socket %d, tx queue %d (not the af_packet "
+			    "layout this shim knows)", port, queue, *rxq, *txq);
+	return *rxq;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Data path (critical downcalls: never block)                                                */
 

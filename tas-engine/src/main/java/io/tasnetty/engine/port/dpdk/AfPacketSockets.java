@@ -33,17 +33,18 @@ import java.util.function.ToIntFunction;
  *
  * <h2>How the sockets are found</h2>
  * The process's sockets are listed ({@code /proc/self/fd} links {@code socket:[inode]}, then
- * {@code getsockname}) right before and right after the probe. A device's sockets are those that
- * appeared during its probe, are {@code AF_PACKET} and are bound to its interface's index; queue i
- * is the i-th of them by fd number ({@code socket()} returns the lowest free descriptor and the PMD
- * keeps each open, so its sockets' numbers rise in queue order, unless another thread closes a
- * lower descriptor in between: then two queues swap, which costs wake-ups but no frames, see
- * {@link DpdkPort}). Diffing around the probe, rather than taking every socket bound to the
- * interface, keeps apart several ports in one process, a second port on the same interface (the
- * probe order of {@code --vdev} arguments is their order on the command line, so each device takes
- * the next {@code qpairs} sockets), and sockets the application opened itself. Any doubt (a count
- * that does not match the devices' {@code qpairs}, a device probed outside {@link DpdkPort#open}
- * and {@link DpdkPort#attach}) leaves the device without sockets, and the port naps as before.
+ * {@code getsockname}) right before and right after the probe. A device's candidates are those that
+ * appeared during its probe, are {@code AF_PACKET} and are bound to its interface's index; which
+ * queue reads which of them is the PMD's to tell ({@link #inQueueOrder}, from the fd in its queue
+ * data). Their fd numbers do not tell: {@code socket()} returns the lowest free descriptor, and any
+ * other thread that closes one during the probe (the JDK's process reaper closing a finished
+ * child's pipes, say) hands a later queue a lower number than an earlier one. Sleeping on swapped
+ * sockets leaves a queue's frames unread until the other queue's socket wakes it or the wait times
+ * out. Diffing around the probe, rather than taking every socket bound to the interface, keeps out
+ * sockets the application opened itself and those of ports probed earlier. Any doubt (a count that
+ * does not match the devices' {@code qpairs}, a device probed outside {@link DpdkPort#open} and
+ * {@link DpdkPort#attach}, a PMD fd that is not a candidate) leaves the device without sockets, and
+ * the port naps as before.
  */
 final class AfPacketSockets {
     /** One AF_PACKET socket of this process. */
@@ -77,7 +78,7 @@ final class AfPacketSockets {
         }
     }
 
-    /** A device's sockets in queue order, or why there are none. */
+    /** A device's sockets (candidates from the probe, or in queue order), or why there are none. */
     record Discovery(List<Sock> sockets, String failure) {
         static Discovery failed(String why) {
             return new Discovery(List.of(), why);
@@ -147,8 +148,9 @@ final class AfPacketSockets {
     }
 
     /**
-     * Gives each device, in probe order, the next {@code qpairs} sockets (by fd) among those in
-     * {@code after} that were not there before and are bound to its interface. A device whose
+     * Gives each device the sockets among those in {@code after} that were not there before and are
+     * bound to its interface: all of them, when several devices share the interface (which queue of
+     * which device reads which socket is {@link #inQueueOrder}'s to tell). A device whose
      * interface's new sockets do not number exactly the {@code qpairs} of the devices on it gets none.
      */
     static Map<Vdev, Discovery> assign(Set<Long> inodesBefore, List<Sock> after, List<Vdev> vdevs,
@@ -167,7 +169,6 @@ final class AfPacketSockets {
             }
         }
         Map<Vdev, Discovery> result = new LinkedHashMap<>();
-        Map<Integer, Integer> taken = new LinkedHashMap<>();
         for (Vdev v : vdevs) {
             int idx = ifindex.get(v);
             if (v.qpairs() < 1) {
@@ -184,11 +185,30 @@ final class AfPacketSockets {
                         + " (ifindex " + idx + ") appeared while probing, expected " + wanted.get(idx)));
                 continue;
             }
-            int from = taken.getOrDefault(idx, 0);
-            taken.put(idx, from + v.qpairs());
-            result.put(v, new Discovery(List.copyOf(mine.subList(from, from + v.qpairs())), null));
+            result.put(v, new Discovery(List.copyOf(mine), null));
         }
         return result;
+    }
+
+    /**
+     * The candidates in queue order: queue q's is the one whose fd is {@code pmdFds[q]}, the fd the
+     * PMD's own queue data holds. Fails when a queue's fd is no candidate or two queues name one.
+     */
+    static Discovery inQueueOrder(List<Sock> candidates, int[] pmdFds) {
+        List<Sock> out = new ArrayList<>();
+        for (int q = 0; q < pmdFds.length; q++) {
+            int fd = pmdFds[q];
+            Sock s = candidates.stream().filter(c -> c.fd() == fd).findFirst().orElse(null);
+            if (s == null) {
+                return Discovery.failed("queue " + q + " reads fd " + fd + ", which is none of the sockets its probe"
+                        + " opened " + candidates);
+            }
+            if (out.contains(s)) {
+                return Discovery.failed("queues " + out.indexOf(s) + " and " + q + " both read fd " + fd);
+            }
+            out.add(s);
+        }
+        return new Discovery(List.copyOf(out), null);
     }
 
     /** The af_packet devices among {@code --vdev} EAL arguments, in command-line (probe) order. */

@@ -21,7 +21,7 @@ import java.util.List;
  *
  * <p>A readable socket that the queue does not drain would make ppoll return at once, again and
  * again: when the mbuf pool is empty (the PMD leaves frames in the ring), while another thread
- * drives the queue's agent, or if two queues' sockets were swapped at discovery. So when the
+ * drives the queue's agent, or if a queue were ever given another queue's socket. So when the
  * socket woke the previous wait and the queue has taken no frame since, {@link #await} declines
  * and the caller naps briefly instead, as the port does without the socket.
  */

@@ -349,10 +349,21 @@ public final class DpdkPort implements TasPort {
      */
     private AfPacketWait socketWait(String[] why) {
         AfPacketSockets.Discovery d = AfPacketSockets.forPort(portId);
+        if (d.failure() == null) {
+            int[] pmdFds = new int[queues];
+            for (int q = 0; q < queues; q++) {
+                pmdFds[q] = pmdSocketFd(portId, q);
+                if (pmdFds[q] < 0) {
+                    d = AfPacketSockets.Discovery.failed("the PMD's socket for queue " + q + ": " + DpdkShim.lastError());
+                    break;
+                }
+            }
+            if (d.failure() == null) {
+                d = AfPacketSockets.inQueueOrder(d.sockets(), pmdFds);
+            }
+        }
         if (d.failure() != null) {
             why[0] = d.failure();
-        } else if (d.sockets().size() < queues) {
-            why[0] = d.sockets().size() + " sockets for " + queues + " queues";
         } else if (!d.sockets().stream().allMatch(AfPacketSockets::stillOpen)) {
             why[0] = "the PMD's sockets " + d.sockets() + " are no longer open";
         } else {
@@ -679,6 +690,15 @@ public final class DpdkPort implements TasPort {
     /** The af_packet sockets idle queues sleep on, by queue (none on other ports). */
     int[] rxWaitSocketFds() {
         return sockets == null ? new int[0] : sockets.socketFds();
+    }
+
+    /** The socket net_af_packet reads queue q of port portId from (its queue data), or a negative error. */
+    static int pmdSocketFd(int portId, int queue) {
+        try {
+            return (int) DpdkShim.PORT_AF_PACKET_FD.invokeExact(portId, queue);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     /** The memory region every {@link PacketBuffer} of this port lives in (mapped once). */

@@ -54,6 +54,8 @@ final class DpdkShim {
     static final MethodHandle PORT_AWAIT = bind("tas_port_await",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     static final MethodHandle PORT_WAKEUP = bind("tas_port_wakeup", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    static final MethodHandle PORT_AF_PACKET_FD = bind("tas_port_af_packet_fd",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     static final MethodHandle MBUF_OL_FLAGS = bind("tas_mbuf_ol_flags", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
 
     // Data path: never blocks.

@@ -47,19 +47,43 @@ class AfPacketSocketsTest {
     }
 
     @Test
-    void eachDeviceShouldGetTheNextQpairsNewSocketsOnItsInterfaceInFdOrder() {
+    void eachDeviceShouldGetTheNewSocketsOnItsInterface() {
         Sock old = new Sock(3, 100, A); // the application's, open before the probe
         List<Sock> after = List.of(old, new Sock(24, 205, A), new Sock(20, 201, A), new Sock(21, 202, A),
                 new Sock(22, 203, B), new Sock(23, 204, A), new Sock(25, 206, 0));
         Vdev first = new Vdev("net_af_packet0", "a", 2);
         Vdev other = new Vdev("net_af_packet1", "b", 1);
-        Vdev second = new Vdev("net_af_packet2", "a", 2); // the same interface again: probed after the first
+        Vdev second = new Vdev("net_af_packet2", "a", 2); // the same interface again
 
         Map<Vdev, Discovery> got = AfPacketSockets.assign(Set.of(100L), after, List.of(first, other, second), IFINDEX);
 
-        assertThat(fds(got.get(first))).containsExactly(20, 21);
+        // Which of a's four is whose is the PMDs' to tell (inQueueOrder), not the fd numbers.
+        assertThat(fds(got.get(first))).containsExactly(20, 21, 23, 24);
         assertThat(fds(got.get(other))).containsExactly(22);
-        assertThat(fds(got.get(second))).containsExactly(23, 24);
+        assertThat(fds(got.get(second))).containsExactly(20, 21, 23, 24);
+    }
+
+    @Test
+    void queueOrderShouldBeThePmdsFdsNotTheFdNumbers() {
+        List<Sock> candidates = List.of(new Sock(36, 201, A), new Sock(38, 202, A));
+
+        // What a close on another thread during the probe gives: queue 0 got 38, queue 1 then 36.
+        assertThat(fds(AfPacketSockets.inQueueOrder(candidates, new int[] {38, 36}))).containsExactly(38, 36);
+        assertThat(fds(AfPacketSockets.inQueueOrder(candidates, new int[] {36, 38}))).containsExactly(36, 38);
+        // Two ports on one interface: each takes its own from the shared candidates.
+        assertThat(fds(AfPacketSockets.inQueueOrder(candidates, new int[] {38}))).containsExactly(38);
+    }
+
+    @Test
+    void aPmdFdThatIsNoCandidateOrNamedTwiceShouldLeaveThePortWithoutSockets() {
+        List<Sock> candidates = List.of(new Sock(36, 201, A), new Sock(38, 202, A));
+
+        Discovery stranger = AfPacketSockets.inQueueOrder(candidates, new int[] {36, 40});
+        assertThat(stranger.sockets()).isEmpty();
+        assertThat(stranger.failure()).contains("queue 1 reads fd 40");
+        Discovery twice = AfPacketSockets.inQueueOrder(candidates, new int[] {36, 36});
+        assertThat(twice.sockets()).isEmpty();
+        assertThat(twice.failure()).contains("queues 0 and 1 both read fd 36");
     }
 
     @Test
