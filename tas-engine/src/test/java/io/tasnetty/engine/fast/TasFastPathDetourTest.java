@@ -315,21 +315,7 @@ class TasFastPathDetourTest {
 
     /** A passive open in SYN-RECEIVED with its SYN-ACK sent and no rings yet, installed on the core. */
     private TasFlow halfOpen() {
-        TasFlow f = new TasFlow();
-        f.localIp = ENGINE_IP;
-        f.localPort = PORT;
-        f.remoteIp = TcpTestPeer.IP;
-        f.remotePort = PEER_PORT;
-        f.remoteMac = TcpTestPeer.MAC;
-        f.queue = 0;
-        f.state(TcpState.SYN_RCVD);
-        f.iss(ISS);
-        f.irs(IRS);
-        f.sndUna(ISS);
-        f.sndNxt(ISS + 1);
-        f.sndMax(ISS + 1);
-        f.rcvNxt(IRS + 1);
-        f.mss(params.mss());
+        TasFlow f = synReceived();
         f.rxPlanned = RING;
         f.txPlanned = RING;
         fp.install(f);
@@ -342,6 +328,15 @@ class TasFastPathDetourTest {
      * its SYN-ACK sent and its rings, not installed yet.
      */
     private TasFlow cookieFlow() {
+        TasFlow f = synReceived();
+        f.rx = new TasByteRing(arena.allocate(RING, 64));
+        f.tx = new TasByteRing(arena.allocate(RING, 64));
+        f.madeByCookie = true;
+        return f;
+    }
+
+    /** The peer's connection to us in SYN-RECEIVED, our SYN-ACK sent: no rings, not installed. */
+    private TasFlow synReceived() {
         TasFlow f = new TasFlow();
         f.localIp = ENGINE_IP;
         f.localPort = PORT;
@@ -357,9 +352,6 @@ class TasFastPathDetourTest {
         f.sndMax(ISS + 1);
         f.rcvNxt(IRS + 1);
         f.mss(params.mss());
-        f.rx = new TasByteRing(arena.allocate(RING, 64));
-        f.tx = new TasByteRing(arena.allocate(RING, 64));
-        f.madeByCookie = true;
         return f;
     }
 
