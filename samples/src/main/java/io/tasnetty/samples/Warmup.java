@@ -24,7 +24,7 @@ public final class Warmup {
     /** Requests per round. */
     static final int ROUND = 1_000;
     /** A round in which the JIT compiled for less than this share of its time is quiet. */
-    static final int QUIET_PERCENT = 2;
+    public static final int QUIET_PERCENT = 2;
     private final long minCount;
     private final long maxNanos;
     private final LongSupplier clock;
@@ -59,8 +59,13 @@ public final class Warmup {
 
     /** The JIT's accumulated compilation time, or a constant where the JVM does not report it. */
     private static LongSupplier jitMillis() {
+        return Warmup::compileMillis;
+    }
+
+    /** The JIT's accumulated compilation time (ms), or 0 where the JVM does not report it. */
+    public static long compileMillis() {
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit::getTotalCompilationTime : () -> 0;
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     /** Seconds (as the samples' {@code --warmup} option takes them) to nanoseconds; refuses bad values. */

@@ -13,6 +13,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.tasnetty.samples.Transport;
+import io.tasnetty.samples.Warmup;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -398,14 +399,14 @@ public final class RpcBench implements Callable<Integer> {
                 ? g.engine() : null;
             Map<io.tasnetty.engine.stats.TasCounter, Long> e0 = engine == null ? null : engine.counters();
             CpuSampler.Snapshot s0 = CpuSampler.snapshot();
-            long jitMeasure0 = jitMillis();
+            long jitMeasure0 = Warmup.compileMillis();
             long bytes0 = counted.get();
             st.phase = MEASURE;
             tick(log, c, label, "measure", c.durationMillis(), st, counted, bulk);
             st.phase = STOP;
             CpuSampler.Snapshot s1 = CpuSampler.snapshot();
             String jitNote = String.format(Locale.ROOT, "; JIT: waited %.1f s for it after the warm-up, %d ms compiling while measured",
-                jitWaitMillis / 1000.0, jitMillis() - jitMeasure0);
+                jitWaitMillis / 1000.0, Warmup.compileMillis() - jitMeasure0);
             long bytes1 = counted.get();
             long gc1 = gcCount(gcs);
             String engineNote = engine == null ? "" : "; engine: " + engineDelta(e0, engine.counters());
@@ -502,8 +503,6 @@ public final class RpcBench implements Callable<Integer> {
         }
     }
 
-    /** The JIT is quiet in a second when it compiled less than this share of it. */
-    static final int JIT_QUIET_PERCENT = 2;
     /** Quiet seconds in a row after which the JIT counts as done. */
     static final int JIT_QUIET_SECONDS = 3;
     /** The longest a run waits for the JIT after its warm-up. */
@@ -511,7 +510,7 @@ public final class RpcBench implements Callable<Integer> {
 
     /**
      * After the warm-up, goes on (unmeasured) in one-second steps until the JIT compiled less than
-     * {@value #JIT_QUIET_PERCENT}% of the time in {@value #JIT_QUIET_SECONDS} steps in a row, at most
+     * {@value io.tasnetty.samples.Warmup#QUIET_PERCENT}% of the time in {@value #JIT_QUIET_SECONDS} steps in a row, at most
      * {@value #JIT_SETTLE_MAX_MILLIS} ms; returns how long it waited. A user-space stack is Java the JIT
      * compiles as it runs (the kernel's stack is compiled already), and a low-rate run's warm-up is
      * few requests: at 1,160 requests/s, 8 connections, TAS's process spent 0.29-0.46 s per 5 s
@@ -527,23 +526,17 @@ public final class RpcBench implements Callable<Integer> {
         int quiet = 0;
         while (quiet < JIT_QUIET_SECONDS
             && System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(JIT_SETTLE_MAX_MILLIS)) {
-            long j = jitMillis();
+            long j = Warmup.compileMillis();
             long t = System.nanoTime();
             tick(log, c, label, "JIT settling", 1000, st, bytes, bulk);
-            long compiled = jitMillis() - j;
-            quiet = compiled * 1_000_000L * 100 < JIT_QUIET_PERCENT * (System.nanoTime() - t) ? quiet + 1 : 0;
+            long compiled = Warmup.compileMillis() - j;
+            quiet = compiled * 1_000_000L * 100 < Warmup.QUIET_PERCENT * (System.nanoTime() - t) ? quiet + 1 : 0;
         }
         long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         if (log != null && c.progress()) {
             log.printf(Locale.ROOT, "  %s: waited %.1f s for the JIT after the warm-up%n", label, waited / 1000.0);
         }
         return waited;
-    }
-
-    /** The JIT's accumulated compilation time (ms), or 0 where the JVM does not report it. */
-    private static long jitMillis() {
-        java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     private static void tick(PrintStream log, Config c, String label, String phase, long millis, State st,
