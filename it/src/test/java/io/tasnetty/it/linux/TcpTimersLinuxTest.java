@@ -108,15 +108,31 @@ class TcpTimersLinuxTest {
         long maxStep = 0;
         int acks = 0;
         int fullSegments = 0;
-        for (Pkt p : pkts) {
+        int lastAckAt = 0;
+        int maxStepFrom = 0;
+        int maxStepTo = 0;
+        for (int i = 0; i < pkts.size(); i++) {
+            Pkt p = pkts.get(i);
             if (!p.fromEngine && p.len == mss && p.seq < bulkEnd) {
                 fullSegments++;
             }
             if (p.fromEngine && p.ack > lastAck && p.ack <= bulkEnd) {
-                maxStep = Math.max(maxStep, p.ack - lastAck);
+                if (p.ack - lastAck > maxStep) {
+                    maxStep = p.ack - lastAck;
+                    maxStepFrom = lastAckAt;
+                    maxStepTo = i;
+                }
                 lastAck = p.ack;
+                lastAckAt = i;
                 acks++;
             }
+        }
+        // What the engine received between the ACK before the largest step and the step itself.
+        List<String> stepContext = new ArrayList<>();
+        for (int j = maxStepFrom; j <= maxStepTo; j++) {
+            Pkt p = pkts.get(j);
+            stepContext.add(String.format("%.6f %s seq=%d ack=%d len=%d%s", p.t - pkts.get(0).t,
+                    p.fromEngine ? "engine" : "linux ", p.seq, p.ack, p.len, p.retrans ? " (retransmission)" : ""));
         }
         // Dribble phase: how long each lone 100-byte segment waited for its ACK.
         List<Long> delaysMicros = new ArrayList<>();
@@ -173,8 +189,12 @@ class TcpTimersLinuxTest {
         // a burst "every second segment" becomes "every burst": stretch ACKs of up to RX_BURST
         // (32) segments, as Linux's own with GRO (one ACK per aggregate of up to 64 KiB). RFC 9293
         // 3.8.6.3 makes every-second-segment a SHOULD; this bounds what the engine does instead.
+        // On top of a burst, one ACK may also cover data whose ACK was rightly being delayed: up to
+        // one full-sized segment (more goes at once), e.g. the 376-byte tail of one of the peer's
+        // 64 KiB writes arriving alone just before the next burst.
         assertThat(maxStep).as("bytes covered by one ACK during the bulk (at most one receive burst of 32"
-                + " full-sized segments, MSS " + mss + ")").isLessThanOrEqualTo(32L * mss);
+                + " full-sized segments and one delayed segment, MSS " + mss + "); the packets of the largest step:\n"
+                + String.join("\n", stepContext)).isLessThanOrEqualTo(33L * mss);
         assertThat(acks).as("advancing ACKs for " + fullSegments + " full-sized segments")
                 .isGreaterThanOrEqualTo(fullSegments / 32);
         assertThat(delaysMicros).as("an ACK for every dribbled segment").hasSize(DRIBBLE);

@@ -588,7 +588,11 @@ public final class TasFastPath {
         if (n == 0) {
             return 0;
         }
-        int work = runControl() + n;
+        // A handed-back batch is a receive burst of its own: the ACKs owed for what this cycle
+        // received before it go first, and its own go after it, so that no ACK covers more than
+        // one burst (a port burst and a batch behind a ring grant made stretch ACKs of 33+
+        // segments; RFC 9293 3.8.6.3).
+        int work = runControl() + n + out.sendAcks(now);
         rxHandedOver = true;
         try {
             for (int i = 0; i < n; i++) {
@@ -601,7 +605,7 @@ public final class TasFastPath {
         } finally {
             rxHandedOver = false;
         }
-        return work;
+        return work + out.sendAcks(now);
     }
 
     private int drainForeign() {

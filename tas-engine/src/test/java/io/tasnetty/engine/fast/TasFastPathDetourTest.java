@@ -125,6 +125,26 @@ class TasFastPathDetourTest {
     }
 
     @Test
+    void shouldAcknowledgeWhatCameBackApartFromThePortsBurstBehindIt() {
+        // A handed-back batch is a receive burst of its own: one ACK for it and one for the port's
+        // full burst behind it, never one stretch ACK for both (RFC 9293 3.8.6.3; the Linux-peer
+        // test saw a 33-segment ACK).
+        TasFlow f = halfOpen();
+        finalAck();
+        data(0, 4);
+        cycle();
+        slow.grant(f);
+        slow.handBack(5);
+        data(4, 36);
+        cycle();
+
+        assertReceivedInOrder(f, 36);
+        assertThat(sent).as("ACKs of this cycle").extracting(s -> s.ack() - IRS - 1)
+            .containsExactly(4 * SIZE, 36 * SIZE);
+        assertAllBuffersBack();
+    }
+
+    @Test
     void shouldNotLetASegmentAdoptTheRingsBeforeTheSlowPathHandsTheFinalAckBack() {
         // The window a reordered duty cycle (drain the hand-over queue before the port) leaves:
         // the slow path has granted the rings and not yet handed the ACK back.
