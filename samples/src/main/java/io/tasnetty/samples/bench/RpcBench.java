@@ -254,9 +254,34 @@ public final class RpcBench implements Callable<Integer> {
 
     /** Per client event loop (or per blocking caller): only that thread writes it. */
     private static final class LoopStats {
-        final Histogram latency = new Histogram(10, MAX_LATENCY, 3);
-        long completed; // measured completions (read racily for progress only)
+        /**
+         * Per phase (WARMUP, MEASURE, STOP), indexed by it: recording into the phase's own
+         * histogram, rather than testing "measuring?", keeps the JIT from compiling the recording
+         * out during the warm-up and then deoptimizing every transport's handler (an unstable_if
+         * trap and a recompile) just as the measured interval starts.
+         */
+        private final Histogram[] latencyByPhase = phaseHistograms();
+        private final long[] completedByPhase = new long[STOP + 1];
+        final Histogram latency = latencyByPhase[MEASURE];
         long total;     // all completions
+
+        void record(int phase, long latencyNanos) {
+            latencyByPhase[phase].recordValue(Math.min(Math.max(latencyNanos, 0), MAX_LATENCY));
+            completedByPhase[phase]++;
+        }
+
+        /** Measured completions (read racily for progress only). */
+        long completed() {
+            return completedByPhase[MEASURE];
+        }
+    }
+
+    private static Histogram[] phaseHistograms() {
+        Histogram[] h = new Histogram[STOP + 1];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = new Histogram(10, MAX_LATENCY, 3);
+        }
+        return h;
     }
 
     /** Runs one benchmark (server and client in this JVM) and returns what it measured; progress goes to {@code log}. */
@@ -428,13 +453,13 @@ public final class RpcBench implements Callable<Integer> {
                 LoopStats ls = e.getValue();
                 // On the loop's own thread: after STOP nothing records any more, and the task hands
                 // the figures over with a happens-before edge.
-                Object[] got = e.getKey().submit(() -> new Object[] {ls.completed, ls.latency.copy()})
+                Object[] got = e.getKey().submit(() -> new Object[] {ls.completed(), ls.latency.copy()})
                     .get(10, TimeUnit.SECONDS);
                 requests += (Long) got[0];
                 all.add((Histogram) got[1]);
             }
             for (LoopStats ls : st.callers) {
-                requests += ls.completed;
+                requests += ls.completed();
                 all.add(ls.latency);
             }
             Histogram lag = app.senderLateness();
@@ -725,10 +750,7 @@ public final class RpcBench implements Callable<Integer> {
                 pending -= size;
                 long lat = now - sentAt[(int) (done++ % sentAt.length)];
                 stats.total++;
-                if (phase == MEASURE) {
-                    stats.latency.recordValue(Math.min(Math.max(lat, 0), MAX_LATENCY));
-                    stats.completed++;
-                }
+                stats.record(phase, lat);
                 if (phase != STOP) {
                     send();
                 }
@@ -924,8 +946,9 @@ public final class RpcBench implements Callable<Integer> {
         private final SendTimes[] times;
         private final ByteBuf payload;
         private final double intervalNanos;
-        /** Issue time minus intended time, measured interval only; this thread's until it ends. */
-        final Histogram lateness = new Histogram(10, MAX_LATENCY, 3);
+        /** Issue time minus intended time, per phase (see LoopStats); this thread's until it ends. */
+        private final Histogram[] latenessByPhase = phaseHistograms();
+        final Histogram lateness = latenessByPhase[MEASURE];
 
         OpenLoopSender(State st, List<Channel> channels, ByteBuf payload, double rate) {
             this.st = st;
@@ -953,9 +976,7 @@ public final class RpcBench implements Callable<Integer> {
                     LockSupport.parkNanos(FULL_WAIT_NANOS); // the request stays due: its latency keeps counting
                     continue;
                 }
-                if (st.phase == MEASURE) {
-                    lateness.recordValue(Math.min(now - intended, MAX_LATENCY));
-                }
+                latenessByPhase[st.phase].recordValue(Math.min(now - intended, MAX_LATENCY)); // see LoopStats
                 channels[c].writeAndFlush(payload.duplicate(), channels[c].voidPromise());
                 k++;
             }
@@ -989,14 +1010,13 @@ public final class RpcBench implements Callable<Integer> {
                 return;
             }
             long now = System.nanoTime();
-            boolean measuring = st.phase == MEASURE;
+            int phase = st.phase;
             while (pending >= size) {
                 pending -= size;
                 long intended = times.poll();
                 stats.total++;
-                if (measuring && intended >= 0) {
-                    stats.latency.recordValue(Math.min(Math.max(now - intended, 0), MAX_LATENCY));
-                    stats.completed++;
+                if (intended >= 0) {
+                    stats.record(phase, now - intended);
                 }
             }
         }
@@ -1039,10 +1059,7 @@ public final class RpcBench implements Callable<Integer> {
                 }
                 long latency = System.nanoTime() - t0;
                 stats.total++;
-                if (st.phase == MEASURE) {
-                    stats.latency.recordValue(Math.min(latency, MAX_LATENCY));
-                    stats.completed++;
-                }
+                stats.record(st.phase, latency);
             }
         }
     }
