@@ -108,14 +108,7 @@ class TasFastPathDetourTest {
     void shouldEndTheDetourBeforeReadingThePortWhenEverythingCameBack() {
         // Frames read from the port before the hand-over queue would go behind the detour and make
         // it longer (a bulk sender keeps the port busy): what came back is received first.
-        TasFlow f = halfOpen();
-        finalAck();
-        data(0, 4);
-        cycle();
-        slow.grant(f);
-        slow.handBack(5);
-        data(4, 8);
-        cycle();
+        TasFlow f = firstFlightBackBeforeThePort(8);
 
         assertReceivedInOrder(f, 8);
         assertThat(counters.get(TasCounter.RX_BEHIND_RING_GRANT)).as("only what came with the final ACK").isEqualTo(4);
@@ -127,16 +120,8 @@ class TasFastPathDetourTest {
     @Test
     void shouldAcknowledgeWhatCameBackApartFromThePortsBurstBehindIt() {
         // A handed-back batch is a receive burst of its own: one ACK for it and one for the port's
-        // full burst behind it, never one stretch ACK for both (RFC 9293 3.8.6.3; the Linux-peer
-        // test saw a 33-segment ACK).
-        TasFlow f = halfOpen();
-        finalAck();
-        data(0, 4);
-        cycle();
-        slow.grant(f);
-        slow.handBack(5);
-        data(4, 36);
-        cycle();
+        // full burst behind it, never one stretch ACK of 36 segments for both (RFC 9293 3.8.6.3).
+        TasFlow f = firstFlightBackBeforeThePort(36);
 
         assertReceivedInOrder(f, 36);
         assertThat(sent).as("ACKs of this cycle").extracting(s -> s.ack() - IRS - 1)
@@ -339,6 +324,22 @@ class TasFastPathDetourTest {
         f.rxPlanned = RING;
         f.txPlanned = RING;
         fp.install(f);
+        cycle();
+        return f;
+    }
+
+    /**
+     * A passive open whose final ACK and segments 0-3 went to the slow path; in one duty cycle the
+     * slow path hands all five back and the port brings segments 4..{@code to}-1.
+     */
+    private TasFlow firstFlightBackBeforeThePort(int to) {
+        TasFlow f = halfOpen();
+        finalAck();
+        data(0, 4);
+        cycle();
+        slow.grant(f);
+        slow.handBack(5);
+        data(4, to);
         cycle();
         return f;
     }
