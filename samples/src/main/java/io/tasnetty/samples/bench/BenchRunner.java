@@ -123,6 +123,11 @@ public final class BenchRunner implements Callable<Integer> {
         description = "runs per cell, interleaved; the report shows the median and the range (default: ${DEFAULT-VALUE})")
     int repeat;
 
+    @Option(names = "--open-repeat", defaultValue = "0", description = "runs per open-loop cell, interleaved (default: "
+        + "as --repeat). On shared machines an open loop's p99 at low rates is bimodal for every transport (in about a "
+        + "third of the runs the sender wakes late), so its median needs more runs than a saturated loop's")
+    int openRepeat;
+
     @Option(names = "--rerun-disturbed", defaultValue = "1", description = "run a cell again (at most this many "
         + "times per round) when more than " + BenchResult.DISTURBED_CORES + " cores were busy outside it on the machine "
         + "(default: ${DEFAULT-VALUE})")
@@ -257,9 +262,10 @@ public final class BenchRunner implements Callable<Integer> {
         }
         ZonedDateTime date = ZonedDateTime.now();
         int rounds = Math.max(1, repeat);
-        total = ts.size() * (closed.size() + openPoints + blockingPoints) * rounds;
-        double seconds = ts.size() * rounds * (closed.size() * (warmup + duration + 2.5)
-            + (openPoints + blockingPoints) * (openWarmup + openDuration + 2.5));
+        int openRounds = openRounds();
+        total = ts.size() * ((closed.size() + blockingPoints) * rounds + openPoints * openRounds);
+        double seconds = ts.size() * (rounds * closed.size() * (warmup + duration + 2.5)
+            + (rounds * blockingPoints + openRounds * openPoints) * (openWarmup + openDuration + 2.5));
         System.out.printf(Locale.ROOT, "RPC echo benchmark: %d runs (%s x %d scenarios), one fresh JVM each, "
                 + "%.0f s warm-up + %.0f s measured (open loop and blocking callers: %.0f s + %.0f s): about %.1f "
                 + "minutes.%n", total, ts, closed.size() + openPoints + blockingPoints, warmup, duration, openWarmup,
@@ -269,8 +275,8 @@ public final class BenchRunner implements Callable<Integer> {
         List<Process> hogs = startBackgroundLoad(notes);
         t0 = System.nanoTime();
         try {
-            for (int rep = 1; rep <= rounds; rep++) {
-                for (BenchReport.Scenario s : closed) {
+            for (int rep = 1; rep <= Math.max(rounds, openRounds); rep++) {
+                for (BenchReport.Scenario s : rep <= rounds ? closed : List.<BenchReport.Scenario>of()) {
                     for (String t : ts) {
                         runCell(s, t, rep, cells);
                     }
@@ -278,10 +284,11 @@ public final class BenchRunner implements Callable<Integer> {
                 if (loads == null) {
                     // After the first round's closed loop: the open loop's rates come from it.
                     loads = loadScenarios(cells, notes);
-                    total -= ts.size() * rounds * (openPoints + blockingPoints - loads.size());
+                    total = ts.size() * (closed.size() * rounds
+                        + loads.stream().mapToInt(this::roundsOf).sum());
                 }
                 for (BenchReport.Scenario s : loads) {
-                    for (String t : ts) {
+                    for (String t : rep <= roundsOf(s) ? ts : List.<String>of()) {
                         runCell(s, t, rep, cells);
                     }
                 }
@@ -333,11 +340,20 @@ public final class BenchRunner implements Callable<Integer> {
         return t.equals(MEMIF) ? runMemif(s) : t.equals(ATTACHED) ? runAttached(s) : runOne(s, t);
     }
 
+    private int openRounds() {
+        return Math.max(1, openRepeat > 0 ? openRepeat : repeat);
+    }
+
+    /** How many rounds a scenario's cells run: --open-repeat for the open loop, --repeat for the rest. */
+    private int roundsOf(BenchReport.Scenario s) {
+        return s.mode().equals("open") ? openRounds() : Math.max(1, repeat);
+    }
+
     /** Runs one cell (a scenario on a transport) once, again if the machine was busy elsewhere, and prints it. */
     private void runCell(BenchReport.Scenario s, String t, int rep, java.util.Map<String, List<BenchReport.Run>> cells) {
         done++;
         System.out.printf(Locale.ROOT, "[%d/%d] %s on %s%s%n", done, total, s.label(), t,
-            repeat > 1 ? " (round " + rep + " of " + repeat + ")" : "");
+            roundsOf(s) > 1 ? " (round " + rep + " of " + roundsOf(s) + ")" : "");
         System.out.flush();
         List<BenchReport.Run> attempts = cells.computeIfAbsent(s + "|" + t, k -> new ArrayList<>());
         BenchReport.Run run = runAny(s, t);
@@ -449,9 +465,11 @@ public final class BenchRunner implements Callable<Integer> {
                 + "per-thread CPU time (ThreadMXBean) of the event loops and TAS engine threads; \"rest\" is the "
                 + "process CPU not in those threads (JIT compiler, GC, ...). Figures are from shared 2-core machines: "
                 + "compare ratios within one run rather than absolute numbers across runs.%s",
-            heap, heap, warmup, duration, repeat > 1 ? String.format(Locale.ROOT, " Every cell ran %d times, "
-                + "interleaved (round 1 of every cell, then round 2, ...); the tables show each cell's median run by "
-                + "throughput.", repeat) : "") + (loads ? String.format(Locale.ROOT, " Open loop: one application "
+            heap, heap, warmup, duration, repeat > 1 || openRounds() > 1 ? String.format(Locale.ROOT, " Every cell "
+                + "ran %d times%s, interleaved (round 1 of every cell, then round 2, ...); the tables show each cell's "
+                + "median run by throughput.", Math.max(1, repeat), openRounds() == Math.max(1, repeat) ? ""
+                : String.format(Locale.ROOT, " (the open loop's %d times: its p99 at low rates is bimodal on shared "
+                + "machines, for every transport)", openRounds())) : "") + (loads ? String.format(Locale.ROOT, " Open loop: one application "
                 + "thread outside the event loops sends on a fixed schedule (parked between sends, never spinning), "
                 + "round-robin over the connections, with writeAndFlush; latency runs from each request's intended "
                 + "send time (no coordinated omission). Blocking callers: one application thread per connection "
