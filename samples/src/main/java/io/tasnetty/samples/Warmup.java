@@ -44,7 +44,7 @@ public final class Warmup {
      *     from the start (0: exactly {@code minCount})
      */
     public Warmup(long minCount, long maxNanos) {
-        this(minCount, maxNanos, System::nanoTime, jitMillis());
+        this(minCount, maxNanos, System::nanoTime, Warmup::compileMillis);
     }
 
     Warmup(long minCount, long maxNanos, LongSupplier clock, LongSupplier compileMillis) {
@@ -55,11 +55,6 @@ public final class Warmup {
         this.start = clock.getAsLong();
         this.roundStart = start;
         this.roundCompileMillis = compileMillis.getAsLong();
-    }
-
-    /** The JIT's accumulated compilation time, or a constant where the JVM does not report it. */
-    private static LongSupplier jitMillis() {
-        return Warmup::compileMillis;
     }
 
     /** The JIT's accumulated compilation time (ms), or 0 where the JVM does not report it. */

@@ -225,9 +225,14 @@ public final class LinuxNative {
      */
     public static int takeSocketError(int fd, MemorySegment scratch) {
         scratch.set(JAVA_INT, 4, 4);
+        int rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, scratch.asSlice(0, 4), scratch.asSlice(4, 4));
+        return rc < 0 ? -1 : scratch.get(JAVA_INT, 0);
+    }
+
+    /** getsockopt(2): 0, or -1 on failure; {@code optlen} holds the int-sized length in and out. */
+    public static int getsockopt(int fd, int level, int optname, MemorySegment optval, MemorySegment optlen) {
         try {
-            int rc = (int) GETSOCKOPT.invokeExact(fd, SOL_SOCKET, SO_ERROR, scratch.asSlice(0, 4), scratch.asSlice(4, 4));
-            return rc < 0 ? -1 : scratch.get(JAVA_INT, 0);
+            return (int) GETSOCKOPT.invokeExact(fd, level, optname, optval, optlen);
         } catch (Throwable t) {
             throw unexpected(t);
         }

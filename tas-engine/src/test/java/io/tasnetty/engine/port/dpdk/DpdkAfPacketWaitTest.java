@@ -4,7 +4,6 @@ import static io.tasnetty.engine.port.dpdk.DpdkTestSupport.BE_INT;
 import static io.tasnetty.engine.port.dpdk.DpdkTestSupport.BE_SHORT;
 import static io.tasnetty.engine.port.dpdk.DpdkTestSupport.PID;
 import static io.tasnetty.engine.port.dpdk.DpdkTestSupport.sh;
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -15,10 +14,7 @@ import io.tasnetty.engine.port.PacketBuffer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -348,19 +344,14 @@ class DpdkAfPacketWaitTest {
             MemorySegment len = a.allocate(4, 4);
             for (int fd : fds) {
                 len.set(JAVA_INT, 0, 8);
-                int rc = (int) GETSOCKOPT.invokeExact(fd, SOL_PACKET, PACKET_STATISTICS, st, len);
+                int rc = LinuxNative.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, st, len);
                 sb.append(sb.isEmpty() ? "" : " ").append(fd).append(rc == 0
                         ? "=(" + st.get(JAVA_INT, 0) + ", " + st.get(JAVA_INT, 4) + ")" : "=?");
             }
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
         }
         return sb.toString();
     }
 
     private static final int SOL_PACKET = 263;
     private static final int PACKET_STATISTICS = 6;
-    private static final MethodHandle GETSOCKOPT = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("getsockopt").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
 }
