@@ -69,6 +69,21 @@ final class BenchReport {
             return rounds.stream().filter(java.util.Objects::nonNull).toList();
         }
 
+        /**
+         * The median of {@code f} over the runs the median is picked from (the undisturbed ones, if
+         * any). An open-loop cell's row is the run with the median p99, whose CPU is not the median
+         * CPU: a cell's CPU is compared by this instead.
+         */
+        double median(ToDoubleFunction<BenchResult> f) {
+            List<BenchResult> ok = samples();
+            List<BenchResult> quiet = ok.stream().filter(r -> !r.disturbed()).toList();
+            double[] v = (quiet.isEmpty() ? ok : quiet).stream().mapToDouble(f).sorted().toArray();
+            if (v.length == 0) {
+                return Double.NaN;
+            }
+            return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        }
+
         /** Combines the attempts of one cell (in run order): the median by throughput, or the last failure. */
         static Run merge(List<Run> attempts) {
             List<BenchResult> rounds = new ArrayList<>();
@@ -378,19 +393,26 @@ final class BenchReport {
                 + "the sender finds no free CPU).\n\n");
             boolean rep = repeated();
             if (rep) {
-                sb.append("Repeated cells show the run with the median p99 and, in the last column, the range of "
-                    + "p99 over all runs.\n\n");
+                sb.append("Repeated cells show the run with the median p99 and, in the last two columns, the median "
+                    + "of the cores used over all runs (the median run by p99 need not be the median by CPU; the "
+                    + "targets below compare this one) and the range of p99 over all runs.\n\n");
             }
             sb.append("| scenario | transport | achieved req/s | cores used | p50 µs | p99 µs | p99.9 µs "
                 + "| cores: server · client · engine · app · rest | sender late p99 µs |"
-                + (rep ? " p99 µs, all runs |" : "") + "\n");
-            sb.append("|---|---|--:|--:|--:|--:|--:|---|--:|" + (rep ? "--:|" : "") + "\n");
-            rows(sb, open, " | | | | | | |", rep, (r, base) -> {
+                + (rep ? " cores used, median of all runs | p99 µs, all runs |" : "") + "\n");
+            sb.append("|---|---|--:|--:|--:|--:|--:|---|--:|" + (rep ? "--:|--:|" : "") + "\n");
+            rows(sb, open, " | | | | | | |" + (rep ? " |" : ""), rep, (r, base) -> {
                 sb.append(String.format(Locale.ROOT, "%,.0f", r.requestsPerSecond()))
                     .append(" | ").append(cell(r.cores(), of(base, BenchResult::cores), "%.2f"));
                 latencies(sb, r, base);
                 sb.append(" | ").append(coreSplit(r))
                     .append(" | ").append(String.format(Locale.ROOT, "%.1f", r.senderLagP99() / 1e3));
+                if (rep) {
+                    Run cell = run(r);
+                    Run baseRun = base == null ? null : run(base);
+                    sb.append(" | ").append(cell(cell.median(BenchResult::cores),
+                        baseRun == null ? Double.NaN : baseRun.median(BenchResult::cores), "%.2f"));
+                }
             });
             sb.append('\n');
         }
@@ -512,8 +534,10 @@ final class BenchReport {
                 continue;
             }
             any = true;
-            sb.append("- ").append(s.label()).append(": cores used ").append(atMost(tas.cores() / ep.cores(), "epoll's"))
-                .append("; p99 ").append(atMost(tas.p99() / (double) ep.p99(), "epoll's")).append('\n');
+            // Cores: the median over the runs (the row is the run with the median p99).
+            double cores = run(s, "tas").median(BenchResult::cores) / run(s, "epoll").median(BenchResult::cores);
+            sb.append("- ").append(s.label()).append(": cores used").append(repeated() ? " (medians of all runs) " : " ")
+                .append(atMost(cores, "epoll's")).append("; p99 ").append(atMost(tas.p99() / (double) ep.p99(), "epoll's")).append('\n');
         }
         for (Scenario s : scenarios("blocking")) {
             BenchResult tas = result(s, "tas");
@@ -541,7 +565,7 @@ final class BenchReport {
             any = true;
             double ratio = switch (s.mode()) {
                 case "bulk" -> att.cpuSecondsPerGib() / emb.cpuSecondsPerGib();
-                case "open" -> att.cores() / emb.cores();
+                case "open" -> run(s, BenchRunner.ATTACHED).median(BenchResult::cores) / run(s, "tas").median(BenchResult::cores);
                 default -> att.cpuSecondsPerMillionRequests() / emb.cpuSecondsPerMillionRequests();
             };
             String what = switch (s.mode()) {
@@ -674,6 +698,16 @@ final class BenchReport {
             }
         }
         return null;
+    }
+
+    /** The cell whose row is {@code r}. */
+    private Run run(BenchResult r) {
+        for (Run x : runs) {
+            if (x.result() == r) {
+                return x;
+            }
+        }
+        throw new IllegalArgumentException("not a row of this report: " + r);
     }
 
     private BenchResult result(Scenario s, String t) {
