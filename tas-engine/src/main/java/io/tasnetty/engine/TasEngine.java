@@ -67,10 +67,23 @@ public final class TasEngine implements AutoCloseable {
      */
     static final long POLL_ONLY_MIN_NAP_NANOS = 50_000;
     /**
-     * Poll-only port: the longest nap, 200 wake-ups a second when idle (each costs ~35 us of CPU
-     * on a virtual machine: 2 ms naps used 1.8% of a core, this 0.7%), reached after 40 ms without frames.
+     * Poll-only port: the longest nap between bursts of traffic, reached after 40 ms without
+     * frames; a frame after a silence shorter than {@link #POLL_ONLY_LONG_SILENCE_NANOS} waits at
+     * most this long.
      */
     static final long POLL_ONLY_MAX_NAP_NANOS = 5_000_000;
+    /** Poll-only port: no frame for this long, and the port is idle rather than between requests. */
+    static final long POLL_ONLY_LONG_SILENCE_NANOS = 1_000_000_000;
+    /**
+     * Poll-only port, idle: the longest nap, 50 wake-ups a second. A wake-up costs what the
+     * machine charges for a timer and two context switches whatever the thread then does: on
+     * these virtual machines 77-108 us (a bare parkNanos loop), so 5 ms naps cost an idle engine
+     * 1.5% of a core and these 0.6% (two engines over memif, 8 idle connections, 10 s). The first
+     * frame after a silence of a second or more waits up to this long; an application thread that
+     * sends then wakes its own engine's napping thread (TasFastPath#driveInline), so a reply waits
+     * no nap at its end.
+     */
+    static final long POLL_ONLY_IDLE_NAP_NANOS = 20_000_000;
     private final TasConfig config;
     private final TasEngineParams params;
     private final TasPort port;
@@ -372,14 +385,16 @@ public final class TasEngine implements AutoCloseable {
      * us p50 and 110 CPU-us per request, where this loop does 30,000-50,000 at 13-20 us for 36-58).
      * So, as NAPI's busy polling: poll while frames keep coming within {@code fp-poll-interval-tas}
      * of the last work (whoever drove the fast path); once none came for that long, nap, longer
-     * the longer none comes ({@value #POLL_ONLY_MIN_NAP_NANOS} ns up to
-     * {@value #POLL_ONLY_MAX_NAP_NANOS} ns), so an idle engine costs well under 1% of a core. The
-     * polling yields, so application threads on a machine without a spare core still run.
+     * the longer none comes (an eighth of the silence, {@value #POLL_ONLY_MIN_NAP_NANOS} ns up to
+     * {@value #POLL_ONLY_MAX_NAP_NANOS} ns, and up to {@value #POLL_ONLY_IDLE_NAP_NANOS} ns once
+     * the silence lasts a second), so an idle engine costs under 1% of a core. The polling
+     * yields, so application threads on a machine without a spare core still run.
      */
     private void runPollOnlyFastPath(TasFastPath fp) {
         long window = params.pollIntervalNanos();
         long lastWork = clock.nanoTime();
         fp.bindAgentThread();
+        fp.napsWithoutInterrupts();
         while (running) {
             long now = clock.nanoTime();
             int work = fp.driveOnce(now);
@@ -396,7 +411,8 @@ public final class TasEngine implements AutoCloseable {
                 }
                 continue;
             }
-            fp.idle(now, Math.clamp(idle >> 3, POLL_ONLY_MIN_NAP_NANOS, POLL_ONLY_MAX_NAP_NANOS));
+            long cap = idle < POLL_ONLY_LONG_SILENCE_NANOS ? POLL_ONLY_MAX_NAP_NANOS : POLL_ONLY_IDLE_NAP_NANOS;
+            fp.idle(now, Math.clamp(idle >> 3, POLL_ONLY_MIN_NAP_NANOS, cap));
         }
     }
 
@@ -465,6 +481,11 @@ public final class TasEngine implements AutoCloseable {
         }
         liveContexts.incrementAndGet();
         return new TasContext(new Access(rings), contextIds.incrementAndGet(), rings);
+    }
+
+    /** The fast path of {@code queue} (tests). */
+    TasFastPath fastPathOf(int queue) {
+        return fastPaths[queue];
     }
 
     public TasConfig config() {

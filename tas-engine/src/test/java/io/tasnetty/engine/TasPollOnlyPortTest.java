@@ -16,7 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A port that cannot wake a sleeping thread when frames come (as DPDK's net_memif): the engine's
  * fast-path thread must find every frame by polling, keep polling while frames come, and nap
- * between polls while none do, longer the longer it stays idle, never longer than its cap.
+ * between polls while none do, longer the longer it stays idle, never longer than its caps (one
+ * between bursts, a longer one once idle for a second).
  */
 class TasPollOnlyPortTest {
 
@@ -81,20 +82,33 @@ class TasPollOnlyPortTest {
             List<TasEnginePair.Link> links = pair.connect(7000, 4, 10_000);
             pair.exchangeAll(links, 1 << 20, 30_000);
 
-            // Idle now: the naps grow to their cap (an eighth of the idle time, so within ~16 ms
-            // of silence) and never beyond it.
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while ((ports[0].longestNap.get() < TasEngine.POLL_ONLY_MAX_NAP_NANOS
-                    || ports[1].longestNap.get() < TasEngine.POLL_ONLY_MAX_NAP_NANOS) && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            // Idle now: the naps grow (an eighth of the idle time) to their cap between bursts,
+            // within ~40 ms of silence, and stay there until the silence lasts a second.
+            awaitLongestNap(ports, TasEngine.POLL_ONLY_MAX_NAP_NANOS);
             for (PollOnly p : ports) {
-                assertThat(p.longestNap.get()).as("longest nap of %s", p.name())
+                assertThat(p.longestNap.get()).as("longest nap of %s before a second of silence", p.name())
                     .isEqualTo(TasEngine.POLL_ONLY_MAX_NAP_NANOS);
             }
-            // Still correct after a long idle stretch: a new exchange on the same connections.
+            // Then up to the idle cap, and never beyond it.
+            awaitLongestNap(ports, TasEngine.POLL_ONLY_IDLE_NAP_NANOS);
+            for (PollOnly p : ports) {
+                assertThat(p.longestNap.get()).as("longest nap of %s when idle", p.name())
+                    .isEqualTo(TasEngine.POLL_ONLY_IDLE_NAP_NANOS);
+            }
+            // Still correct after a long idle stretch: a new exchange on the same connections. The
+            // first send of each side ends its engine's long nap, so its reply waits for no nap.
+            long ended = pair.a.fastPathOf(0).longNapsEnded() + pair.b.fastPathOf(0).longNapsEnded();
             pair.exchangeAll(links, 64 << 10, 30_000);
+            assertThat(pair.a.fastPathOf(0).longNapsEnded() + pair.b.fastPathOf(0).longNapsEnded())
+                .as("long naps ended by a sending application thread").isGreaterThan(ended);
             assertThat(pair.threadsAlive()).isTrue();
+        }
+    }
+
+    private static void awaitLongestNap(PollOnly[] ports, long nanos) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while ((ports[0].longestNap.get() < nanos || ports[1].longestNap.get() < nanos) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
         }
     }
 

@@ -26,6 +26,7 @@ import org.jctools.queues.MpscUnboundedArrayQueue;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One fast-path agent: owns one RX/TX queue pair of the port and the flows steered to it.
@@ -183,6 +184,12 @@ public final class TasFastPath {
     private volatile long sleepDeadline;
     /** Duty cycles an application thread runs inline at most before it leaves the rest to the agent's thread. */
     private static final int INLINE_PASSES = 8;
+    /** The agent's thread naps on a poll-only port ({@link #napsWithoutInterrupts}). */
+    private volatile boolean napping;
+    /** A nap with more than this left is a long one: a sending application thread ends it. */
+    static final long LONG_NAP_NANOS = 1_000_000;
+    /** Times a sending application thread ended a long nap of the agent's thread (tests, diagnostics). */
+    private final AtomicLong longNapsEnded = new AtomicLong();
 
     static {
         try {
@@ -270,6 +277,14 @@ public final class TasFastPath {
     }
 
     /**
+     * The agent's thread naps instead of sleeping on the port (a poll-only port: no frame wakes
+     * it), for up to tens of milliseconds when the port has been idle; see {@link #driveInline}.
+     */
+    public void napsWithoutInterrupts() {
+        napping = true;
+    }
+
+    /**
      * Takes the agent if no thread drives it; the caller then runs {@link #doWork} and
      * {@link #release}s, and after letting go must look at the queues again (work queued
      * meanwhile by a thread whose tryDrive failed is the driver's to take or hand on).
@@ -307,6 +322,7 @@ public final class TasFastPath {
      * no other thread drives the agent; what is left goes to the agent's thread.
      */
     public void driveInline(long now) {
+        boolean worked = false;
         for (int pass = 0; pass < INLINE_PASSES; pass++) {
             if (!tryDrive()) {
                 return; // the driver looks at the queues after it lets go
@@ -320,7 +336,11 @@ public final class TasFastPath {
             } finally {
                 release();
             }
+            worked |= work > 0;
             if (work == 0 && queuesEmpty()) {
+                if (worked) {
+                    endLongNap(now);
+                }
                 return;
             }
         }
@@ -329,6 +349,24 @@ public final class TasFastPath {
         } else {
             wake();
         }
+    }
+
+    /**
+     * An application thread drove (sent, mostly: a request): on a poll-only port whose agent's
+     * thread is in a long nap, wake it. The reply will come to this port, and no frame can end
+     * the nap; woken, the thread polls again while frames come (TasEngine's poll-only loop), so
+     * the reply does not wait out a nap of up to 20 ms that an idle port's thread takes.
+     */
+    private void endLongNap(long now) {
+        if (napping && sleeping && sleepDeadline - now > LONG_NAP_NANOS && Thread.currentThread() != agentThread) {
+            longNapsEnded.incrementAndGet();
+            port.wakeup(queue);
+        }
+    }
+
+    /** Times an application thread that sent ended a long nap of the agent's thread. */
+    public long longNapsEnded() {
+        return longNapsEnded.get();
     }
 
     /**
