@@ -78,7 +78,7 @@ public final class TasEngine implements AutoCloseable {
      * Poll-only port, idle: the longest nap, 50 wake-ups a second. A wake-up costs what the
      * machine charges for a timer and two context switches whatever the thread then does: on
      * these virtual machines 77-108 us (a bare parkNanos loop), so 5 ms naps cost an idle engine
-     * 1.5% of a core and these 0.6% (two engines over memif, 8 idle connections, 10 s). The first
+     * 1.5% of a core and these 0.7-0.8% (two engines over memif, 8 idle connections, 10 s). The first
      * frame after a silence of a second or more waits up to this long; an application thread that
      * sends then wakes its own engine's napping thread (TasFastPath#driveInline), so a reply waits
      * no nap at its end.
