@@ -75,13 +75,17 @@ final class BenchReport {
          * CPU: a cell's CPU is compared by this instead.
          */
         double median(ToDoubleFunction<BenchResult> f) {
-            List<BenchResult> ok = samples();
-            List<BenchResult> quiet = ok.stream().filter(r -> !r.disturbed()).toList();
-            double[] v = (quiet.isEmpty() ? ok : quiet).stream().mapToDouble(f).sorted().toArray();
+            double[] v = medianPool(samples()).stream().mapToDouble(f).sorted().toArray();
             if (v.length == 0) {
                 return Double.NaN;
             }
             return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        }
+
+        /** The runs a median is taken over: the undisturbed ones, or all if every one was disturbed. */
+        private static List<BenchResult> medianPool(List<BenchResult> ok) {
+            List<BenchResult> quiet = ok.stream().filter(r -> !r.disturbed()).toList();
+            return quiet.isEmpty() ? ok : quiet;
         }
 
         /** Combines the attempts of one cell (in run order): the median by throughput, or the last failure. */
@@ -100,8 +104,7 @@ final class BenchReport {
                 return new Run(first.scenario(), first.transport(), null, failure,
                     java.util.Collections.unmodifiableList(rounds));
             }
-            List<BenchResult> quiet = ok.stream().filter(r -> !r.disturbed()).toList();
-            List<BenchResult> pick = new ArrayList<>(quiet.isEmpty() ? ok : quiet);
+            List<BenchResult> pick = new ArrayList<>(medianPool(ok));
             pick.sort(java.util.Comparator.comparingDouble(BenchReport::rank));
             return new Run(first.scenario(), first.transport(), pick.get((pick.size() - 1) / 2), null,
                 java.util.Collections.unmodifiableList(rounds));
