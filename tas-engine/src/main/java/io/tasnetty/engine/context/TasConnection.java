@@ -367,6 +367,9 @@ public final class TasConnection extends TasSocket {
             target.adopt(this);
         }
         owner = target;
+        if (old != target) {
+            engine.moved(this, target);
+        }
         int ev = takeEvents();
         if (ev != 0) {
             post(ev);

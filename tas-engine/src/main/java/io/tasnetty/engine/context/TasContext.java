@@ -78,6 +78,44 @@ public final class TasContext implements AutoCloseable {
         default int pollInline() {
             return 0;
         }
+
+        /** As {@link #pollInline()}, for the owner of {@code ctx} (service mode: drains that context's event queue). */
+        default int pollInline(TasContext ctx) {
+            return pollInline();
+        }
+
+        /**
+         * Service mode: applies the events that wait for {@code ctx} in memory shared with the
+         * service and posts them to its sockets (owner's thread, at each poll); returns how many.
+         */
+        default int deliver(TasContext ctx) {
+            return 0;
+        }
+
+        /**
+         * Service mode: how the owner of {@code ctx} is woken while it blocks in
+         * {@link #blockContext} (the engine's events cannot unpark a thread of another process);
+         * null: it parks, and the engine unparks it.
+         */
+        default Runnable contextWaker(TasContext ctx) {
+            return null;
+        }
+
+        /** Blocks the owner of {@code ctx} until {@code waker} runs or {@code timeoutNanos} passes. */
+        default void blockContext(TasContext ctx, Runnable waker, long timeoutNanos) {
+        }
+
+        /**
+         * The owner of {@code ctx} is about to block ({@code entering}) in a call of the
+         * application's, or returned from it. Returns false if events are pending (do not block).
+         */
+        default boolean waitElsewhere(TasContext ctx, boolean entering) {
+            return true;
+        }
+
+        /** A connection's events go to {@code target} from now on (service mode: tell the service). */
+        default void moved(TasConnection c, TasContext target) {
+        }
     }
 
     /** Creates the listener object once the engine has chosen the port. */
@@ -204,6 +242,7 @@ public final class TasContext implements AutoCloseable {
      * events. Call from the owning thread.
      */
     public int poll(TasEventHandler handler, int max) {
+        engine.deliver(this);
         int n = 0;
         while (n < max) {
             TasSocket s = ready.relaxedPoll();
@@ -237,7 +276,7 @@ public final class TasContext implements AutoCloseable {
      * Returns the work done (events it produced show up in {@link #poll}).
      */
     public int pollEngine() {
-        return engine.pollInline();
+        return engine.pollInline(this);
     }
 
     /** True if events wait (a hint: another thread may add some right after). */
@@ -251,6 +290,25 @@ public final class TasContext implements AutoCloseable {
      */
     public void await(long timeoutNanos) {
         if (timeoutNanos <= 0) {
+            return;
+        }
+        Runnable w = engine.contextWaker(this);
+        if (w != null) {
+            // Service mode: the service's events wake us on a word in shared memory, so producers
+            // here (wakeup, the session thread's posts) wake us there too. Its events are
+            // delivered here before and after, so that hasEvents() tells the truth on return.
+            engine.deliver(this);
+            externalWake = w;
+            sleeping = EXTERNAL;
+            try {
+                if (ready.isEmpty() && !wakeupPending && !closed) {
+                    engine.blockContext(this, w, timeoutNanos);
+                }
+            } finally {
+                sleeping = AWAKE;
+                wakeupPending = false;
+            }
+            engine.deliver(this);
             return;
         }
         waiter = Thread.currentThread();
@@ -283,13 +341,14 @@ public final class TasContext implements AutoCloseable {
         externalWake = wake; // published by the volatile store of `sleeping` below
         sleeping = EXTERNAL;
         // Same Dekker pairing as await(): store `sleeping`, then look at the queue.
-        return ready.isEmpty() && !wakeupPending && !closed;
+        return engine.waitElsewhere(this, true) && ready.isEmpty() && !wakeupPending && !closed;
     }
 
     /** The owner returned from the blocking call it announced with {@link #enterExternalWait}. */
     public void exitExternalWait() {
         sleeping = AWAKE;
         wakeupPending = false;
+        engine.waitElsewhere(this, false);
     }
 
     /** Wakes the thread blocked in {@link #await}, or makes its next await return at once. */

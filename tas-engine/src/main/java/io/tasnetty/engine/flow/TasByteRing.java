@@ -161,6 +161,31 @@ public final class TasByteRing {
         HEAD.setRelease(this, newHead);
     }
 
+    /**
+     * For a stand-in producer of which several threads relay one real producer's positions (an
+     * attached application's event loops): moves the tail to {@code newTail} unless it is there
+     * or beyond already (release).
+     */
+    public void advanceTailTo(long newTail) {
+        long t;
+        while (newTail > (t = (long) TAIL.getVolatile(this))) {
+            if (TAIL.compareAndSet(this, t, newTail)) {
+                return;
+            }
+        }
+    }
+
+    /** As {@link #advanceTailTo} for the head; true if this call moved it. */
+    public boolean advanceHeadTo(long newHead) {
+        long h;
+        while (newHead > (h = (long) HEAD.getVolatile(this))) {
+            if (HEAD.compareAndSet(this, h, newHead)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Bytes readable by the consumer. */
     public int readable() {
         return (int) (tail() - headPlain());

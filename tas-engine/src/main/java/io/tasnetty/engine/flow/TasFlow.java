@@ -395,6 +395,10 @@ public final class TasFlow {
     public int rcvSpaceSeq;
     /** Attached application: the service's id for this connection (-1 until it answered). */
     public int serviceId = -1;
+    /** Attached application: the event queue its events come through (0: the session thread's; owner's thread). */
+    public int serviceQueue;
+    /** Attached application: the newest state snapshot applied from the service's events (TasServiceClient). */
+    public volatile long serviceSnapshot;
 
     // ---- read by the application ----
     private volatile int publishedState;

@@ -110,6 +110,19 @@ public final class LinuxNative {
             FunctionDescriptor.of(JAVA_INT, ADDRESS));
     // int close(int fd)
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    // long syscall(long number, ...): futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout),
+    // addresses passed as raw longs. Shared (not FUTEX_PRIVATE): the word lies in memory two processes map.
+    private static final MethodHandle SYSCALL_FUTEX = bind("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1));
+    // The same for FUTEX_WAKE, which never blocks.
+    private static final MethodHandle SYSCALL_FUTEX_WAKE = bind("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG),
+            NON_BLOCKING, Linker.Option.firstVariadicArg(1));
+    /** SYS_futex: 202 on x86-64, 98 on arm64 (the generic table). */
+    private static final long SYS_FUTEX = "aarch64".equals(System.getProperty("os.arch")) ? 98 : 202;
+    private static final int FUTEX_WAIT = 0;
+    private static final int FUTEX_WAKE = 1;
     // char *strerror(int errnum)
     private static final MethodHandle STRERROR = bind("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -182,6 +195,29 @@ public final class LinuxNative {
     public static int eventfd(MemorySegment capture, int initval, int flags) {
         try {
             return (int) EVENTFD.invokeExact(capture, initval, flags);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * Blocks while the 32-bit word at {@code address} (in memory shared between processes) holds
+     * {@code expected}, at most as long as the timespec at {@code timespecAddress} says (0: no
+     * limit). Returns at once if the word differs; may return early (a signal, a spurious wake-up):
+     * callers look again.
+     */
+    public static void futexWait(long address, int expected, long timespecAddress) {
+        try {
+            long ignored = (long) SYSCALL_FUTEX.invokeExact(SYS_FUTEX, address, FUTEX_WAIT, expected, timespecAddress);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** Wakes up to {@code count} threads (of any process) blocked in {@link #futexWait} on the word at {@code address}. */
+    public static void futexWake(long address, int count) {
+        try {
+            long ignored = (long) SYSCALL_FUTEX_WAKE.invokeExact(SYS_FUTEX, address, FUTEX_WAKE, count, 0L);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -23,7 +23,11 @@ public enum TasServiceAppCounter {
     REFUSED_FOREIGN("refused.foreign", true,
         "commands naming a socket that is not the application's (dropped)"),
     SPACE_REPORTS("space.reports", true, "freed transmit space reported by the proxy's own check, not a WRITABLE event"),
-    EVENT_QUEUE_FULL("event.queue.full", true, "times the service waited for room in its event queue");
+    EVENT_QUEUE_FULL("event.queue.full", true, "times the service waited for room in its event queue"),
+    CONTEXT_QUEUE_FULL("context.queue.full", true,
+        "events that went to the session's queue because their event loop's queue was full"),
+    CONTEXT_BELLS("context.bells", true,
+        "times the service rang the session thread for an event loop blocked in a selector (kernel sockets)");
 
     private final String metricName;
     private final boolean monotonic;

@@ -194,6 +194,34 @@ public final class TasServiceAttachment extends TasServiceAccess implements Auto
         }
     }
 
+    @Override
+    public int deliver(TasContext ctx) {
+        TasServiceClient c = current;
+        return c == null ? 0 : c.deliver(ctx);
+    }
+
+    @Override
+    public int pollInline(TasContext ctx) {
+        return deliver(ctx);
+    }
+
+    @Override
+    public Runnable contextWaker(TasContext ctx) {
+        TasServiceClient c = current;
+        return c == null ? null : c.contextWaker(ctx);
+    }
+
+    @Override
+    public void blockContext(TasContext ctx, Runnable waker, long timeoutNanos) {
+        TasServiceClient.blockContext(waker, timeoutNanos); // in the session that made the waker
+    }
+
+    @Override
+    public boolean waitElsewhere(TasContext ctx, boolean entering) {
+        TasServiceClient c = current;
+        return c == null || c.waitElsewhere(ctx, entering);
+    }
+
     /** Usable until closed: a dead session is replaced on the next listen or connect. */
     @Override
     public boolean isRunning() {

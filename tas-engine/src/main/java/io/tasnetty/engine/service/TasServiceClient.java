@@ -14,6 +14,7 @@ import io.tasnetty.engine.idle.TasSpinPolicy;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -47,15 +48,19 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * only, so {@link TasConnection}'s reads and writes copy straight between the application's
  * buffers and the memory the service's fast path fills and drains: one copy each way, as
  * embedded. What crosses between the processes besides the payload is queue entries: commands
- * (with this side's ring positions) from any event loop, events (with the service's positions and
- * the flow's state) to one session thread here, which applies them to the local flows and posts
- * the events to the owning contexts, waking them as the engine would.
+ * (with this side's ring positions) from any event loop, and events (with the service's positions
+ * and the flow's state). A connection's events go to the queue of the context (event loop) that
+ * serves it, once this side has routed it there ({@link TasServiceLayout#C_ROUTE}); that loop
+ * applies them to its flows itself ({@link #deliver}), so no thread lies between the service and
+ * the loop. Replies, accepted connections and sockets not yet routed go through queue 0, which
+ * one session thread here drains, posting the events to the owning contexts as the engine would.
  *
  * <p>Wake-ups: each side polls its queue for a while when it runs out of work (as long as its
  * {@link TasSpinPolicy} finds that pays), then sets a flag in the region and blocks; the other
- * side, after queueing, writes one doorbell byte on the control socket if the flag says it
- * sleeps (none while it polls). End of stream on
- * that socket means the service is gone: every connection then fails with
+ * side, after queueing, wakes it if the flag says it sleeps (nothing while it polls): the service
+ * by a doorbell byte on the control socket (session thread, proxy) or by a futex wake on the
+ * flag word of a context's loop, which blocks on that word ({@link #blockContext}). End of stream
+ * on the control socket means the service is gone: every connection then fails with
  * {@link TasError#SERVICE_GONE}.
  */
 public final class TasServiceClient extends TasServiceAccess implements AutoCloseable {
@@ -68,6 +73,14 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     private final MemorySegment region;
     private final MemorySegment rings;
     private final TasShmQueue events;
+    /** Context k's event queue (k = 1..CONTEXTS-1), drained by its owner only. */
+    private final TasShmQueue[] contextQueues = new TasShmQueue[CONTEXTS];
+    /** Context k, once it was routed a connection or blocked: the session thread wakes it for a selector-blocked loop. */
+    private final TasContext[] contexts = new TasContext[CONTEXTS];
+    /** Wakes context k's loop out of its futex wait (one object per context, made once). */
+    private final ContextWaker[] wakers = new ContextWaker[CONTEXTS];
+    /** Per context: a struct timespec for its futex wait's timeout. */
+    private final MemorySegment timespecs;
     private final TasShmQueue commands;
     private final AtomicInteger contextIds = new AtomicInteger();
     private final AtomicInteger requestIds = new AtomicInteger();
@@ -81,9 +94,49 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     private volatile String goneReason;
     /** Times the session thread blocked for the service's doorbell (diagnostics, tests). */
     private volatile long sleeps;
+    /** Times a context's loop blocked on its futex word (diagnostics, tests; racy sum over loops). */
+    private volatile long contextSleeps;
+    /** Entries drained per queue (diagnostics, tests): [0] by the session thread, [k] by context k's owner, each its own writer. */
+    private final long[] drained = new long[CONTEXTS];
 
-    /** Session thread only: what each service id stands for. */
-    private Object[] byId = new Object[64];
+    /**
+     * What each service id stands for, at the id's slot index (a TasConnection, an Accepted or a
+     * Listening): written by the session thread only (replies and accepts come through queue 0),
+     * read by every loop that drains a context's queue (acquire, and the id compared in full).
+     */
+    private volatile Object[] byId = new Object[64];
+    private static final VarHandle BY_ID = MethodHandles.arrayElementVarHandle(Object[].class);
+    private static final VarHandle SNAPSHOT;
+
+    static {
+        try {
+            SNAPSHOT = MethodHandles.lookup().findVarHandle(TasFlow.class, "serviceSnapshot", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** A listener of this session, under its service id. */
+    private record Listening(int sid, TasListener listener) {
+    }
+
+    /** Wakes one context's loop blocked on its futex word in this session's region. */
+    private final class ContextWaker implements Runnable {
+        final int k;
+
+        ContextWaker(int k) {
+            this.k = k;
+        }
+
+        TasServiceClient session() {
+            return TasServiceClient.this;
+        }
+
+        @Override
+        public void run() {
+            wakeContext(region, k);
+        }
+    }
 
     /** A connection accepted by the service, announced before its first state. */
     private static final class Accepted {
@@ -120,6 +173,11 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         long ringsBytes = region.get(java.lang.foreign.ValueLayout.JAVA_LONG, RINGS_BYTES_OFFSET);
         this.rings = region.asSlice(RINGS_OFFSET, ringsBytes);
         this.events = new TasShmQueue(region.asSlice(EVENT_QUEUE_OFFSET, queueBytes(EVENT_ENTRIES)), EVENT_ENTRIES);
+        for (int k = 1; k < CONTEXTS; k++) {
+            contextQueues[k] = new TasShmQueue(region.asSlice(eventQueueOffset(k), queueBytes(eventEntries(k))), eventEntries(k));
+            wakers[k] = new ContextWaker(k);
+        }
+        this.timespecs = arena.allocate(16L * CONTEXTS, 8);
         this.commands = new TasShmQueue(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
         this.sessionThread = Thread.ofPlatform().daemon().name("tas-attached").unstarted(this::run);
     }
@@ -225,6 +283,16 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         return sleeps;
     }
 
+    /** Entries of event queue {@code k} drained so far (0: the session thread's; read racily). */
+    long drained(int k) {
+        return drained[k];
+    }
+
+    /** Times a context's loop blocked on its futex word until the service (or a wake-up) woke it. */
+    long contextSleeps() {
+        return contextSleeps;
+    }
+
     /** Waits (briefly) until the session thread has failed every socket of a dead session. */
     void awaitGone() {
         try {
@@ -244,7 +312,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             return;
         }
         for (Object o : byId) {
-            TasConnection c = o instanceof Accepted a ? a.connection : o instanceof TasConnection x ? x : null;
+            TasConnection c = connectionOf(o);
             if (c != null && c.isOpen()) {
                 return;
             }
@@ -369,6 +437,8 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         int[] sizes = connectSizes.get();
         Pending p = new Pending(c, null, 0);
         request(p, C_CONNECT, ipOf(remote), rport, lip, lport, sizes[0], sizes[1]);
+        // Its first events (the handshake's) may already be in queue 0; the rest go to its loop.
+        route(c, c.context());
     }
 
     @Override
@@ -438,6 +508,129 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         return alive;
     }
 
+    // ------------------------------------------------------------------ per-context queues (event loops)
+
+    /** Context {@code ctx}'s event queue, or 0 (the session thread's) when its id has none. */
+    static int queueOf(TasContext ctx) {
+        int k = ctx == null ? 0 : ctx.id();
+        return k > 0 && k < CONTEXTS ? k : 0;
+    }
+
+    /** Routes the connection's events to {@code target}'s queue (a connect, or a loop that took an accepted one over). */
+    private void route(TasConnection c, TasContext target) {
+        TasFlow f = c.flow();
+        int sid = f.serviceId;
+        int k = queueOf(target);
+        if (sid < 0 || !alive || f.serviceQueue == k) {
+            return;
+        }
+        f.serviceQueue = k;
+        long e = claimCommand();
+        if (e < 0) {
+            return;
+        }
+        MemorySegment q = commands.begin(e, C_ROUTE, sid);
+        i(q, e, 0, k);
+        commands.publish(e);
+        ringService();
+    }
+
+    @Override
+    public void moved(TasConnection c, TasContext target) {
+        route(c, target);
+    }
+
+    /** The owner of {@code ctx}: applies and posts the events its queue holds; returns how many. */
+    @Override
+    public int deliver(TasContext ctx) {
+        int k = queueOf(ctx);
+        if (k == 0 || !alive) {
+            return 0;
+        }
+        int n = drainEvents(contextQueues[k], false);
+        drained[k] += n;
+        return n;
+    }
+
+    @Override
+    public int pollInline(TasContext ctx) {
+        return deliver(ctx);
+    }
+
+    /** A context with its own queue blocks on its futex word, which the service (and {@code run()} of this) wakes. */
+    @Override
+    public Runnable contextWaker(TasContext ctx) {
+        int k = queueOf(ctx);
+        if (k == 0 || !alive) {
+            return null;
+        }
+        contexts[k] = ctx;
+        return wakers[k];
+    }
+
+    /** Blocks the owner of the context {@code waker} wakes, in the session that made the waker. */
+    static void blockContext(Runnable waker, long timeoutNanos) {
+        if (waker instanceof ContextWaker w) {
+            w.session().block(w.k, timeoutNanos);
+        }
+    }
+
+    @Override
+    public void blockContext(TasContext ctx, Runnable waker, long timeoutNanos) {
+        blockContext(waker, timeoutNanos);
+    }
+
+    /**
+     * Context {@code k}'s owner, already announced as sleeping to its own producers: flags the
+     * service, looks at the queue once more (Dekker pairing with takeContextBell), and waits on
+     * the flag word until a wake-up, {@code timeoutNanos} or a signal.
+     */
+    private void block(int k, long timeoutNanos) {
+        setContextFlag(region, k, SLEEPING);
+        if (alive && contextQueues[k].isEmpty()) {
+            contextSleeps++;
+            long ts = 0;
+            if (timeoutNanos != Long.MAX_VALUE) {
+                MemorySegment t = timespecs.asSlice(16L * k, 16);
+                t.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
+                t.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
+                ts = t.address();
+            }
+            io.tasnetty.engine.port.LinuxNative.futexWait(region.address() + contextFlagOffset(k), SLEEPING, ts);
+        }
+        setContextFlag(region, k, AWAKE);
+    }
+
+    /**
+     * The owner of {@code ctx} blocks (entering) in a call the service cannot end (a selector):
+     * the service then rings the session thread, which wakes it. Returns false, and the owner must
+     * not block, when its queue holds events already.
+     */
+    @Override
+    public boolean waitElsewhere(TasContext ctx, boolean entering) {
+        int k = queueOf(ctx);
+        if (k == 0) {
+            return true;
+        }
+        if (!entering) {
+            setContextFlag(region, k, AWAKE);
+            return true;
+        }
+        contexts[k] = ctx; // published by the volatile store of the flag
+        setContextFlag(region, k, ELSEWHERE);
+        return contextQueues[k].isEmpty();
+    }
+
+    /** Session thread: the service rang for loops blocked in a selector; wakes each one it rang. */
+    private void wakeRungContexts() {
+        for (int k = 1; k < CONTEXTS; k++) {
+            TasContext ctx = contexts[k];
+            if (ctx != null && contextFlag(region, k) == RUNG) {
+                ctx.wakeup();
+            }
+        }
+    }
+
     private static int ipOf(InetSocketAddress a) {
         byte[] b = a.getAddress().getAddress();
         if (b.length != 4) {
@@ -461,9 +654,17 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         long idleSince = 0;
         long spinBudget = 0;
         boolean wokenUp = false;
+        long bells = 0;
         try {
             while (alive) {
-                if (drainEvents() > 0) {
+                long b = contextBells(region);
+                if (b != bells) {
+                    bells = b;
+                    wakeRungContexts();
+                }
+                int n = drainEvents(events, true);
+                drained[0] += n;
+                if (n > 0) {
                     if (idleSince != 0) {
                         spin.workArrived(endIdle(region, APP_SLEEPING_OFFSET, idleSince), wokenUp);
                         idleSince = 0;
@@ -492,7 +693,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
                 }
                 setSleeping(region, APP_SLEEPING_OFFSET, SLEEPING);
                 // Dekker pairing with the service: our volatile flag store, then the look at the queue.
-                if (events.isEmpty()) {
+                if (events.isEmpty() && contextBells(region) == bells) {
                     sleeps++;
                     if (channel.read(in.clear()) < 0) {
                         goneReason = "it closed the control socket";
@@ -513,7 +714,12 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         serviceGone();
     }
 
-    private int drainEvents() {
+    /**
+     * Applies up to 1024 entries of one event queue: queue 0 on the session thread
+     * ({@code session}), a context's queue on its owner. Replies and accepts only ever come
+     * through queue 0, so only the session thread writes {@link #byId}.
+     */
+    private int drainEvents(TasShmQueue events, boolean session) {
         MemorySegment q = events.memory();
         int n = 0;
         while (n < 1024) {
@@ -524,10 +730,18 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             int type = q.get(JAVA_INT, e + TYPE);
             int sid = q.get(JAVA_INT, e + ID);
             switch (type) {
-                case E_FLOW -> flowEvent(q, e, sid);
-                case E_ACCEPTED -> accepted(q, e, sid);
+                case E_FLOW -> flowEvent(q, e, sid, session);
+                case E_ACCEPTED -> {
+                    if (session) {
+                        accepted(q, e, sid);
+                    }
+                }
                 case E_ADDRESS -> address(q, e, sid);
-                case E_REPLY -> reply(q, e, sid);
+                case E_REPLY -> {
+                    if (session) {
+                        reply(q, e, sid);
+                    }
+                }
                 default -> {
                     // an entry this version does not know: skip it
                 }
@@ -538,15 +752,28 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         return n;
     }
 
+    /** What the id names now, or null (unknown, or an older socket of the same slot). */
     private Object entry(int sid) {
-        return sid >= 0 && sid < byId.length ? byId[sid] : null;
+        Object[] t = byId;
+        int index = sid & ID_INDEX_MASK;
+        Object o = sid >= 0 && index < t.length ? BY_ID.getAcquire(t, index) : null;
+        int id = o instanceof Listening l ? l.sid() : o == null ? -1 : connectionOf(o).flow().serviceId;
+        return id == sid ? o : null;
     }
 
+    private static TasConnection connectionOf(Object o) {
+        return o instanceof Accepted a ? a.connection : o instanceof TasConnection x ? x : null;
+    }
+
+    /** Session thread only. */
     private void register(int sid, Object o) {
-        if (sid >= byId.length) {
-            byId = Arrays.copyOf(byId, Math.max(sid + 1, byId.length * 2));
+        int index = sid & ID_INDEX_MASK;
+        Object[] t = byId;
+        if (index >= t.length) {
+            t = Arrays.copyOf(t, Math.max(index + 1, t.length * 2));
+            byId = t; // volatile: readers see the copy and everything in it
         }
-        byId[sid] = o;
+        BY_ID.setRelease(t, index, o);
     }
 
     private TasByteRing ring(long offset, int bytes) {
@@ -575,7 +802,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             register(sid, p.connection);
         } else {
             p.listener = p.listenerFactory.create(i(q, e, 2));
-            register(sid, p.listener);
+            register(sid, new Listening(sid, p.listener));
         }
         p.done.complete(sid);
     }
@@ -597,9 +824,10 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     }
 
     private void accepted(MemorySegment q, long e, int sid) {
-        if (!(entry(i(q, e, 0)) instanceof TasListener l)) {
+        if (!(entry(i(q, e, 0)) instanceof Listening listening)) {
             return;
         }
+        TasListener l = listening.listener();
         TasFlow f = new TasFlow();
         f.rx = ring(l(q, e, 0), i(q, e, 1));
         f.tx = ring(l(q, e, 1), i(q, e, 2));
@@ -608,8 +836,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     }
 
     private void address(MemorySegment q, long e, int sid) {
-        Object o = entry(sid);
-        TasConnection c = o instanceof Accepted a ? a.connection : o instanceof TasConnection x ? x : null;
+        TasConnection c = connectionOf(entry(sid));
         if (c != null) {
             TasFlow f = c.flow();
             f.localIp = i(q, e, 0);
@@ -619,14 +846,23 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         }
     }
 
-    private void flowEvent(MemorySegment q, long e, int sid) {
+    /**
+     * One E_FLOW entry, on the session thread or a context's owner. Two threads may apply entries
+     * of one connection at once (for a moment after it was routed: its older entries in queue 0,
+     * newer ones in its loop's queue), so positions only move forward and the rest is applied as
+     * one snapshot ordered by its sequence number ({@link #applySnapshot}); every entry's event
+     * bits are posted, whichever thread applies it.
+     */
+    private void flowEvent(MemorySegment q, long e, int sid, boolean session) {
         Object o = entry(sid);
         TasConnection c;
         TasListener acceptVia = null;
         if (o instanceof Accepted a) {
             c = a.connection;
-            acceptVia = a.listener;
-            byId[sid] = c;
+            if (session) {
+                acceptVia = a.listener;
+                BY_ID.setRelease(byId, sid & ID_INDEX_MASK, c);
+            }
         } else if (o instanceof TasConnection x) {
             c = x;
         } else {
@@ -635,31 +871,21 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         TasFlow f = c.flow();
         int ev = i(q, e, 0);
         int flags = i(q, e, 3);
-        int scales = i(q, e, 5);
+        int i5 = i(q, e, 5);
         long rxTail = l(q, e, 0);
         long txHead = l(q, e, 1);
         TasByteRing rx = f.rx;
         TasByteRing tx = f.tx;
         // This thread is the local rings' stand-in for the fast path: producer of rx, consumer of tx.
-        if (rx != null && rxTail > rx.tailPlain()) {
-            rx.publishTail(rxTail);
+        if (rx != null) {
+            rx.advanceTailTo(rxTail);
         }
-        boolean spaceFreed = tx != null && txHead > tx.headPlain();
-        if (spaceFreed) {
-            tx.publishHead(txHead);
-        }
-        f.rcvAdvEdgePos = l(q, e, 2);
-        f.mss(i(q, e, 4));
-        f.rcvWscale(scales & 0xFF);
-        f.sndWscale((scales >>> 8) & 0xFF);
-        f.tsOn((flags & F_TIMESTAMPS) != 0);
-        f.sackOn((flags & F_SACK) != 0);
-        f.ecnOn((flags & F_ECN) != 0);
-        f.error = i(q, e, 2);
+        boolean spaceFreed = tx != null && tx.advanceHeadTo(txHead);
+        f.rcvAdvEdgePos = l(q, e, 2); // a stale value costs one window update more or fewer
         if ((flags & F_INPUT_CLOSED) != 0) {
             f.inputClosed = true; // volatile, after the tail: a reader that sees it sees every byte
         }
-        f.state(i(q, e, 1));
+        applySnapshot(f, snapshot(i5 >>> 16, i(q, e, 1), i(q, e, 2), flags, i(q, e, 4), i5 & 0xFFFF));
         if (spaceFreed || (ev & TasEvents.WRITABLE) != 0) {
             // Dekker pairing with TasConnection.wantWritable: our head store, then its flag. Any
             // head advance counts, whichever event brought it (an echo's READABLE often does): a
@@ -685,6 +911,55 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         }
     }
 
+    /** The non-positional state of an E_FLOW entry in one word: sequence, state, error, flags, mss, window scales. */
+    static long snapshot(int seq, int state, int error, int flags, int mss, int scales) {
+        return (long) (seq & 0xFFFF) << 48 | (long) (state & 0xF) << 44 | (long) (error & 0xFF) << 36
+            | (long) (flags & 0xF) << 32 | (long) (mss & 0xFFFF) << 16 | (scales & 0xFFFF);
+    }
+
+    /** Whether snapshot {@code a} is newer than {@code b} (16-bit sequence numbers, wrapping). */
+    static boolean newer(long a, long b) {
+        int d = (int) ((a >>> 48) - (b >>> 48)) & 0xFFFF;
+        return d != 0 && d < 0x8000;
+    }
+
+    /**
+     * Applies {@code w} unless a newer snapshot was applied already. The fields are written one
+     * by one, so after writing, the winner looks again: if a newer snapshot won meanwhile (and
+     * its writes may have been overwritten by ours), it writes that one too, until the word stands
+     * still. No lock: each thread's last writes are of the newest word it saw after its own.
+     */
+    static void applySnapshot(TasFlow f, long w) {
+        long cur;
+        do {
+            cur = (long) SNAPSHOT.getVolatile(f);
+            if (cur != 0 && !newer(w, cur)) {
+                return;
+            }
+        } while (!SNAPSHOT.compareAndSet(f, cur, w));
+        while (true) {
+            writeSnapshot(f, w);
+            long now = (long) SNAPSHOT.getVolatile(f);
+            if (now == w) {
+                return;
+            }
+            w = now;
+        }
+    }
+
+    private static void writeSnapshot(TasFlow f, long w) {
+        int scales = (int) w & 0xFFFF;
+        int flags = (int) (w >>> 32) & 0xF;
+        f.mss((int) (w >>> 16) & 0xFFFF);
+        f.rcvWscale(scales & 0xFF);
+        f.sndWscale((scales >>> 8) & 0xFF);
+        f.tsOn((flags & F_TIMESTAMPS) != 0);
+        f.sackOn((flags & F_SACK) != 0);
+        f.ecnOn((flags & F_ECN) != 0);
+        f.error = (int) (w >>> 36) & 0xFF;
+        f.state((int) (w >>> 44) & 0xF); // last: publishes the rest
+    }
+
     /** The service is gone: every connection fails with SERVICE_GONE, every waiting request too. */
     private void serviceGone() {
         alive = false;
@@ -692,12 +967,12 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             p.done.completeExceptionally(new TasException(goneMessage(), TasError.SERVICE_GONE));
         }
         for (Object o : byId) {
-            TasConnection c = o instanceof Accepted a ? a.connection : o instanceof TasConnection x ? x : null;
+            TasConnection c = connectionOf(o);
             if (c != null && c.isOpen()) {
                 c.flow().error = TasError.SERVICE_GONE.ordinal();
                 c.post(TasEvents.RESET | TasEvents.CLOSED);
-            } else if (o instanceof TasListener l) {
-                l.post(TasEvents.CLOSED);
+            } else if (o instanceof Listening l) {
+                l.listener().post(TasEvents.CLOSED);
             }
         }
         closeQuietly(channel);

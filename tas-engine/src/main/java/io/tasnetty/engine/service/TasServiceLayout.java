@@ -1,5 +1,7 @@
 package io.tasnetty.engine.service;
 
+import io.tasnetty.engine.port.LinuxNative;
+
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
@@ -19,7 +21,13 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * +-----------------------------+ 0
  * | header            (4 KiB)   |  magic, version, sizes, the two sleeping flags
  * +-----------------------------+ HEADER_BYTES
- * | event queue  (service->app) |  QUEUE_CONTROL + EVENT_ENTRIES x ENTRY_BYTES
+ * | context flags               |  CONTEXTS x 64 B: each event loop's sleeping flag (a futex word)
+ * +-----------------------------+ EVENT_QUEUE_OFFSET
+ * | event queue 0 (service->app)|  the session thread's: replies, accepts, sockets not yet routed
+ * |   QUEUE_CONTROL + EVENT_ENTRIES x ENTRY_BYTES
+ * +-----------------------------+
+ * | event queues 1..CONTEXTS-1  |  one per context (event loop), each drained by its own loop
+ * |   QUEUE_CONTROL + CONTEXT_EVENT_ENTRIES x ENTRY_BYTES each
  * +-----------------------------+
  * | command queue (app->service)|  QUEUE_CONTROL + COMMAND_ENTRIES x ENTRY_BYTES
  * +-----------------------------+ ringsOffset (2 MiB aligned)
@@ -32,15 +40,22 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * the type constants below. Ring positions travel in entries (as TAS's bumps carry them): the
  * service's copy of a ring's head and tail is updated from commands, the application's from
  * events, so no position word is shared and neither side trusts the other's.
+ *
+ * <p>Event routing: a socket's events go to queue 0 until the application routes it
+ * ({@link #C_ROUTE}) to the queue of the context (event loop) that serves it; that loop then
+ * drains them itself and no thread hand-off lies between the service and the loop. Entries of
+ * one socket may so sit in two queues for a moment: ring positions only move forward and each
+ * E_FLOW carries a sequence number, so the application applies them in any order.
  */
 public final class TasServiceLayout {
     /** "TASSVC01". */
     public static final long MAGIC = 0x5441535356433031L;
     /**
      * Protocol version: the handshake and the region must both match (2: per-application counters
-     * in the header; 3: the polling state of the sleeping flags and the arrival stamps).
+     * in the header; 3: the polling state of the sleeping flags and the arrival stamps; 4: an
+     * event queue and a futex word per context, C_ROUTE, generation bits in socket ids).
      */
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
 
     public static final StructLayout HEADER = MemoryLayout.structLayout(
             JAVA_LONG.withName("magic"),
@@ -85,6 +100,20 @@ public final class TasServiceLayout {
     /** The consumer ran out of work and polls its queue: no doorbell needed, but stamp the arrival. */
     static final int POLLING = 3;
     /**
+     * A context's loop blocks somewhere the service cannot wake (a selector that also waits for
+     * kernel sockets): the service rings the session thread instead, which wakes that loop.
+     */
+    static final int ELSEWHERE = 4;
+
+    /** Event queues: 0 is the session thread's, 1..CONTEXTS-1 belong to the contexts of those ids. */
+    public static final int CONTEXTS = 32;
+    public static final long CONTEXT_FLAG_BYTES = 64;
+    public static final long CONTEXT_FLAGS_OFFSET = 4096;
+    /** Times the service rang the session thread for a context that waits {@link #ELSEWHERE} (a long). */
+    public static final long CONTEXT_BELLS_OFFSET = 192;
+    /** Low bits of a socket id: its slot; the bits above count the slot's reuses, so a late entry of a closed socket never names its successor. */
+    public static final int ID_INDEX_MASK = (1 << 20) - 1;
+    /**
      * The application's counters ({@link TasServiceAppCounter}, one long each in declaration
      * order), written by the service only, read by the application's metrics: a copy, never trusted.
      */
@@ -110,8 +139,10 @@ public final class TasServiceLayout {
 
     public static final int EVENT_ENTRIES = 1 << 14;
     public static final int COMMAND_ENTRIES = 1 << 14;
-    public static final long EVENT_QUEUE_OFFSET = HEADER_BYTES;
-    public static final long COMMAND_QUEUE_OFFSET = EVENT_QUEUE_OFFSET + queueBytes(EVENT_ENTRIES);
+    /** A context's queue: when it is full the service falls back to queue 0, so a slow loop never stalls the service. */
+    public static final int CONTEXT_EVENT_ENTRIES = 1 << 11;
+    public static final long EVENT_QUEUE_OFFSET = CONTEXT_FLAGS_OFFSET + CONTEXTS * CONTEXT_FLAG_BYTES;
+    public static final long COMMAND_QUEUE_OFFSET = eventQueueOffset(CONTEXTS);
     public static final long RINGS_OFFSET = align(COMMAND_QUEUE_OFFSET + queueBytes(COMMAND_ENTRIES), 2 << 20);
 
     // ---- commands (application -> service) ----
@@ -125,6 +156,8 @@ public final class TasServiceLayout {
     public static final int C_CONNECT = 4;
     /** id = listener. */
     public static final int C_UNLISTEN = 5;
+    /** id = connection; i0 = the event queue (context) its events go to from now on. */
+    public static final int C_ROUTE = 6;
 
     // ---- events (service -> application) ----
     /**
@@ -134,7 +167,8 @@ public final class TasServiceLayout {
     public static final int E_REPLY = 1;
     /**
      * id = connection; i0 = TasEvents bits; i1 = state; i2 = error ordinal; i3 = F_* flags; i4 = mss;
-     * i5 = rcv wscale | snd wscale << 8; l0 = rx tail (-1: none); l1 = tx head (-1: none); l2 = advertised edge.
+     * i5 = rcv wscale | snd wscale << 8 | sequence << 16 (per socket, wrapping); l0 = rx tail (-1: none);
+     * l1 = tx head (-1: none); l2 = advertised edge.
      */
     public static final int E_FLOW = 2;
     /**
@@ -180,6 +214,21 @@ public final class TasServiceLayout {
         return QUEUE_CONTROL + (long) entries * ENTRY_BYTES;
     }
 
+    /** Where event queue {@code k} starts (k = CONTEXTS: where the queues end). */
+    public static long eventQueueOffset(int k) {
+        return k == 0 ? EVENT_QUEUE_OFFSET
+            : EVENT_QUEUE_OFFSET + queueBytes(EVENT_ENTRIES) + (k - 1) * queueBytes(CONTEXT_EVENT_ENTRIES);
+    }
+
+    public static int eventEntries(int k) {
+        return k == 0 ? EVENT_ENTRIES : CONTEXT_EVENT_ENTRIES;
+    }
+
+    /** Context {@code k}'s sleeping flag (an int, the futex word). */
+    public static long contextFlagOffset(int k) {
+        return CONTEXT_FLAGS_OFFSET + k * CONTEXT_FLAG_BYTES;
+    }
+
     public static long regionBytes(long ringsBytes) {
         return RINGS_OFFSET + ringsBytes;
     }
@@ -195,7 +244,9 @@ public final class TasServiceLayout {
         region.set(JAVA_INT, COMMAND_ENTRIES_OFFSET, COMMAND_ENTRIES);
         region.set(JAVA_LONG, RINGS_OFFSET_OFFSET, RINGS_OFFSET);
         region.set(JAVA_LONG, RINGS_BYTES_OFFSET, ringsBytes);
-        TasShmQueue.init(region.asSlice(EVENT_QUEUE_OFFSET, queueBytes(EVENT_ENTRIES)), EVENT_ENTRIES);
+        for (int k = 0; k < CONTEXTS; k++) {
+            TasShmQueue.init(region.asSlice(eventQueueOffset(k), queueBytes(eventEntries(k))), eventEntries(k));
+        }
         TasShmQueue.init(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
         // Release: an application that sees the magic sees everything above.
         LONG_AT.setRelease(region, MAGIC_OFFSET, MAGIC);
@@ -237,6 +288,54 @@ public final class TasServiceLayout {
 
     static long appCounter(MemorySegment region, TasServiceAppCounter c) {
         return (long) LONG_AT.getOpaque(region, APP_COUNTERS_OFFSET + 8L * c.ordinal());
+    }
+
+    // ---- context flags: each context's loop sleeps on its own futex word ----
+
+    /** What {@link #takeContextBell} did: nothing, woke the loop's futex, or the session thread must be rung. */
+    static final int BELL_NONE = 0;
+    static final int BELL_FUTEX = 1;
+    static final int BELL_SESSION = 2;
+
+    /**
+     * Service, after queueing events for context {@code k}: wakes its loop if it sleeps on its
+     * futex word, or asks for the session thread's doorbell if it waits {@link #ELSEWHERE}.
+     * Nothing (a fence and a load) while the loop is awake.
+     */
+    static int takeContextBell(MemorySegment region, int k) {
+        long flag = contextFlagOffset(k);
+        // Dekker pairing with the loop (it stores SLEEPING, then looks at its queue): see takeDoorbell.
+        VarHandle.fullFence();
+        int v = (int) INT_AT.getVolatile(region, flag);
+        if (v == SLEEPING && INT_AT.compareAndSet(region, flag, SLEEPING, RUNG)) {
+            LinuxNative.futexWake(region.address() + flag, 1);
+            return BELL_FUTEX;
+        }
+        if (v == ELSEWHERE && INT_AT.compareAndSet(region, flag, ELSEWHERE, RUNG)) {
+            LONG_AT.getAndAdd(region, CONTEXT_BELLS_OFFSET, 1L);
+            return BELL_SESSION;
+        }
+        return BELL_NONE;
+    }
+
+    /** The application, any thread: wakes context {@code k}'s loop if it sleeps on its futex word (or keeps it from sleeping). */
+    static void wakeContext(MemorySegment region, int k) {
+        long flag = contextFlagOffset(k);
+        if ((int) INT_AT.getAndSet(region, flag, RUNG) == SLEEPING) {
+            LinuxNative.futexWake(region.address() + flag, 1);
+        }
+    }
+
+    static int contextFlag(MemorySegment region, int k) {
+        return (int) INT_AT.getVolatile(region, contextFlagOffset(k));
+    }
+
+    static void setContextFlag(MemorySegment region, int k, int v) {
+        INT_AT.setVolatile(region, contextFlagOffset(k), v);
+    }
+
+    static long contextBells(MemorySegment region) {
+        return (long) LONG_AT.getVolatile(region, CONTEXT_BELLS_OFFSET);
     }
 
     // ---- sleeping flags: 0 awake, 1 asleep (ring me), 2 rung ----

@@ -70,6 +70,10 @@ final class TasServiceSession {
     private static final class Slot {
         final int id;
         final TasSocket socket;
+        /** The event queue its events go to (0 until the application routes it to a context's). */
+        int queue;
+        /** E_FLOW entries queued so far (their sequence numbers, wrapping at 16 bits). */
+        int seq;
         boolean appReleased;
         boolean engineDone;
         /** The transmit ring's head as the application last heard it (its idea of the free space). */
@@ -92,7 +96,15 @@ final class TasServiceSession {
     private final Arena arena;
     private final MemorySegment region;
     final TasRingAllocator rings;
-    private final TasShmQueue events;
+    /** Event queues: [0] the session thread's, [k] context k's (TasServiceLayout.CONTEXTS). */
+    private final TasShmQueue[] eventQueues = new TasShmQueue[CONTEXTS];
+    /** The queue of the entry {@link #claimEvent} handed out last (the proxy writes one at a time). */
+    private TasShmQueue claimed;
+    private int claimedQueue;
+    /** Queues that got events since the last {@link #ringApp} (indexes, no duplicates). */
+    private final boolean[] unrung = new boolean[CONTEXTS];
+    private final int[] unrungList = new int[CONTEXTS];
+    private int unrungCount;
     private final TasShmQueue commands;
     private final TasContext ctx;
     private Slot[] slots = new Slot[64];
@@ -111,13 +123,16 @@ final class TasServiceSession {
     private long refusedSocketLimit;
     private long refusedForeign;
     private long eventQueueFull;
+    /** Events that went to queue 0 because their context's queue was full (diagnostics). */
+    private long contextQueueFull;
+    /** Session doorbells rung for a context's loop blocked in a selector (diagnostics). */
+    private long contextBellsRung;
     private int[] freeIds = new int[64];
     private int freeCount;
     private int nextId;
     private volatile int socketCount;
     private volatile boolean appGone;
     private volatile boolean reclaiming;
-    private boolean unrungEvents;
     private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
     private final ByteBuffer bellIn = ByteBuffer.allocateDirect(64);
     private volatile Selector selector;
@@ -135,7 +150,9 @@ final class TasServiceSession {
         this.arena = arena;
         this.region = region;
         this.rings = TasRingAllocator.inRegion(region.asSlice(RINGS_OFFSET, ringsBytes), ringsBytes);
-        this.events = new TasShmQueue(region.asSlice(EVENT_QUEUE_OFFSET, queueBytes(EVENT_ENTRIES)), EVENT_ENTRIES);
+        for (int k = 0; k < CONTEXTS; k++) {
+            eventQueues[k] = new TasShmQueue(region.asSlice(eventQueueOffset(k), queueBytes(eventEntries(k))), eventEntries(k));
+        }
         this.commands = new TasShmQueue(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
         this.ctx = service.engine().newContext(rings);
         this.maxSockets = service.config().serviceAppMaxConns();
@@ -170,6 +187,8 @@ final class TasServiceSession {
             case REFUSED_FOREIGN -> refusedForeign;
             case SPACE_REPORTS -> spaceReports;
             case EVENT_QUEUE_FULL -> eventQueueFull;
+            case CONTEXT_QUEUE_FULL -> contextQueueFull;
+            case CONTEXT_BELLS -> contextBellsRung;
         };
     }
 
@@ -362,6 +381,7 @@ final class TasServiceSession {
                 case C_LISTEN -> listen(sid, i(q, e, 0), i(q, e, 1), i(q, e, 2), i(q, e, 3), i(q, e, 4));
                 case C_CONNECT -> connect(sid, i(q, e, 0), i(q, e, 1), i(q, e, 2), i(q, e, 3), i(q, e, 4), i(q, e, 5));
                 case C_UNLISTEN -> unlisten(sid);
+                case C_ROUTE -> route(sid, i(q, e, 0));
                 default -> {
                     // an entry of a newer protocol or garbage: the application only hurts itself
                 }
@@ -373,8 +393,21 @@ final class TasServiceSession {
         return n;
     }
 
+    /** The slot an id names, if it is this application's and still current (not a reused slot's old id). */
     private Slot slot(int sid) {
-        return sid >= 0 && sid < slots.length ? slots[sid] : null;
+        int index = sid & ID_INDEX_MASK;
+        Slot s = sid >= 0 && index < slots.length ? slots[index] : null;
+        return s != null && s.id == sid ? s : null;
+    }
+
+    /** The application's loop that serves the connection drains its events from now on. */
+    private void route(int sid, int queue) {
+        Slot s = slot(sid);
+        if (s == null || s.appReleased || !(s.socket instanceof TasConnection) || queue < 0 || queue >= CONTEXTS) {
+            refusedForeign++;
+            return;
+        }
+        s.queue = queue;
     }
 
     private void flowCommand(int sid, int bits, boolean wantWritable, long txTail, long rxHead) {
@@ -555,7 +588,7 @@ final class TasServiceSession {
         }
         TasConnection c = (TasConnection) socket;
         if ((ev & (TasEvents.CONNECTED | TasEvents.CONNECT_FAILED)) != 0) {
-            address(s.id, c);
+            address(s, c);
         }
         flowEvent(s, c, ev);
         if ((ev & (TasEvents.CLOSED | TasEvents.CONNECT_FAILED)) != 0) {
@@ -575,18 +608,18 @@ final class TasServiceSession {
             connectionsMade++;
             Slot s = newSlot(c);
             TasFlow f = c.flow();
-            long e = claimEvent();
+            long e = claimEvent(0);
             if (e < 0) {
                 return;
             }
-            MemorySegment q = events.begin(e, E_ACCEPTED, s.id);
+            MemorySegment q = claimed.begin(e, E_ACCEPTED, s.id);
             i(q, e, 0, ls.id);
             i(q, e, 1, f.rx.capacity());
             i(q, e, 2, f.tx.capacity());
             l(q, e, 0, ringOffset(f.rx));
             l(q, e, 1, ringOffset(f.tx));
             publishEvent(e);
-            address(s.id, c);
+            address(s, c);
             flowEvent(s, c, 0);
         }
     }
@@ -595,13 +628,13 @@ final class TasServiceSession {
         return TasRingAllocator.offsetIn(region, ring.memory());
     }
 
-    private void address(int sid, TasConnection c) {
+    private void address(Slot s, TasConnection c) {
         TasFlow f = c.flow();
-        long e = claimEvent();
+        long e = claimEvent(s.queue);
         if (e < 0) {
             return;
         }
-        MemorySegment q = events.begin(e, E_ADDRESS, sid);
+        MemorySegment q = claimed.begin(e, E_ADDRESS, s.id);
         i(q, e, 0, f.localIp);
         i(q, e, 1, f.localPort);
         i(q, e, 2, f.remoteIp);
@@ -625,17 +658,17 @@ final class TasServiceSession {
             flags |= (n.timestamps() ? F_TIMESTAMPS : 0) | (n.sack() ? F_SACK : 0) | (n.ecn() ? F_ECN : 0);
             sndWscale = n.sndWscale();
         }
-        long e = claimEvent();
+        long e = claimEvent(s.queue);
         if (e < 0) {
             return;
         }
-        MemorySegment q = events.begin(e, E_FLOW, s.id);
+        MemorySegment q = claimed.begin(e, E_FLOW, s.id);
         i(q, e, 0, ev);
         i(q, e, 1, f.publishedState());
         i(q, e, 2, f.error);
         i(q, e, 3, flags);
         i(q, e, 4, f.appMss());
-        i(q, e, 5, (f.appRcvWscale() & 0xFF) | (sndWscale & 0xFF) << 8);
+        i(q, e, 5, (f.appRcvWscale() & 0xFF) | (sndWscale & 0xFF) << 8 | ++s.seq << 16);
         l(q, e, 0, rxTail);
         l(q, e, 1, txHead);
         l(q, e, 2, f.rcvAdvEdgePos);
@@ -646,11 +679,11 @@ final class TasServiceSession {
     }
 
     private void reply(int req, int status, int sid, int port, TasFlow f) {
-        long e = claimEvent();
+        long e = claimEvent(0);
         if (e < 0) {
             return;
         }
-        MemorySegment q = events.begin(e, E_REPLY, req);
+        MemorySegment q = claimed.begin(e, E_REPLY, req);
         i(q, e, 0, status);
         i(q, e, 1, sid);
         i(q, e, 2, port);
@@ -664,10 +697,26 @@ final class TasServiceSession {
     }
 
     /**
-     * A free event slot, waiting while the application's queue is full (back-pressure: its
-     * session thread drains independently of anything the service does); -1 once it is gone.
+     * A free event slot in queue {@code queue} ({@link #claimed} says which queue it is in). A
+     * context's full queue falls back to queue 0: a loop that stopped draining (busy in a
+     * handler) must not stall the service, and the application applies one socket's entries in
+     * any order. A full queue 0 is waited for (back-pressure: the session thread drains
+     * independently of anything the service does); -1 once the application is gone.
      */
-    private long claimEvent() {
+    private long claimEvent(int queue) {
+        if (queue != 0) {
+            TasShmQueue cq = eventQueues[queue];
+            long e = cq.claimSingle();
+            if (e >= 0) {
+                claimed = cq;
+                claimedQueue = queue;
+                return e;
+            }
+            contextQueueFull++;
+        }
+        TasShmQueue events = eventQueues[0];
+        claimed = events;
+        claimedQueue = 0;
         long backoff = 20_000;
         while (true) {
             long e = events.claimSingle();
@@ -678,7 +727,7 @@ final class TasServiceSession {
             if (appGone) {
                 return -1;
             }
-            unrungEvents = true;
+            markUnrung(0);
             eventQueueFull++;
             ringApp();
             LockSupport.parkNanos(this, backoff);
@@ -687,21 +736,43 @@ final class TasServiceSession {
     }
 
     private void publishEvent(long e) {
-        events.publishSingle(e);
+        claimed.publishSingle(e);
         eventsQueued++;
-        unrungEvents = true;
+        markUnrung(claimedQueue);
     }
 
-    /** After a batch: rings the application's doorbell if it sleeps and nobody rang yet. */
+    private void markUnrung(int queue) {
+        if (!unrung[queue]) {
+            unrung[queue] = true;
+            unrungList[unrungCount++] = queue;
+        }
+    }
+
+    /**
+     * After a batch: wakes whoever drains the queues that got events, if it sleeps and nobody rang
+     * yet: the session thread by a doorbell byte on the control socket, a context's loop on its
+     * futex word (or, for a loop blocked in a selector, through the session thread).
+     */
     private void ringApp() {
-        if (unrungEvents) {
-            unrungEvents = false;
-            if (takeDoorbell(region, APP_SLEEPING_OFFSET)) {
-                try {
-                    channel.write(bell.clear());
-                } catch (IOException e) {
-                    appGone = true; // its end of the socket is gone: the reader sees it too
-                }
+        boolean ringSession = false;
+        for (int i = 0; i < unrungCount; i++) {
+            int k = unrungList[i];
+            unrung[k] = false;
+            if (k == 0) {
+                ringSession |= takeDoorbell(region, APP_SLEEPING_OFFSET);
+            } else if (takeContextBell(region, k) == BELL_SESSION) {
+                // The session thread must look whatever its own flag says: it may be polling its
+                // queue, and then reads the bell count; asleep, it needs the byte.
+                ringSession = true;
+                contextBellsRung++;
+            }
+        }
+        unrungCount = 0;
+        if (ringSession) {
+            try {
+                channel.write(bell.clear());
+            } catch (IOException e) {
+                appGone = true; // its end of the socket is gone: the reader sees it too
             }
         }
     }
@@ -711,7 +782,7 @@ final class TasServiceSession {
     private Slot newSlot(TasSocket socket) {
         int sid;
         if (freeCount > 0) {
-            sid = freeIds[--freeCount];
+            sid = freeIds[--freeCount]; // the slot's next id: its index with the reuse count above
         } else {
             sid = nextId++;
             if (sid >= slots.length) {
@@ -719,7 +790,7 @@ final class TasServiceSession {
             }
         }
         Slot s = new Slot(sid, socket);
-        slots[sid] = s;
+        slots[sid & ID_INDEX_MASK] = s;
         socket.attach(s);
         socketCount++;
         return s;
@@ -735,13 +806,15 @@ final class TasServiceSession {
      * for it after its close, and the engine posts nothing after CLOSED.
      */
     private void maybeFree(Slot s) {
-        if (s.appReleased && s.engineDone && slots[s.id] == s) {
-            slots[s.id] = null;
+        int index = s.id & ID_INDEX_MASK;
+        if (s.appReleased && s.engineDone && slots[index] == s) {
+            slots[index] = null;
             s.socket.attach(null);
             if (freeCount == freeIds.length) {
                 freeIds = Arrays.copyOf(freeIds, freeIds.length * 2);
             }
-            freeIds[freeCount++] = s.id;
+            // The next id of this slot: one more reuse above the index (positive, wrapping).
+            freeIds[freeCount++] = (s.id + ID_INDEX_MASK + 1) & Integer.MAX_VALUE;
             socketCount--;
         }
     }

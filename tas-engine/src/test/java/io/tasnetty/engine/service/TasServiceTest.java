@@ -494,6 +494,24 @@ class TasServiceTest {
         return c;
     }
 
+    /** As {@link #roundTrip}, but blocking without a timeout: only the service's wake-up ends a wait. */
+    private static void roundTripBlocking(TasContext ctx, TasConnection c, String text) {
+        byte[] msg = text.getBytes();
+        assertThat(c.write(ByteBuffer.wrap(msg))).isEqualTo(msg.length);
+        c.flush();
+        ByteBuffer got = ByteBuffer.allocate(msg.length);
+        while (true) {
+            ctx.poll((s, ev) -> { }, 16);
+            assertThat(c.error()).isEqualTo(TasError.NONE);
+            assertThat(c.read(got)).isNotNegative();
+            if (!got.hasRemaining()) {
+                break;
+            }
+            ctx.await(Long.MAX_VALUE);
+        }
+        assertThat(new String(got.array())).isEqualTo(text);
+    }
+
     /** Sends a message over {@code c} and reads it back from an echo server. */
     private static void roundTrip(TasContext ctx, TasConnection c, String text) {
         byte[] msg = text.getBytes();
@@ -510,11 +528,13 @@ class TasServiceTest {
     }
 
     /**
-     * Round trips with pauses of varied length between them put the session thread to sleep at
-     * every point of its cycle (spinning, about to block, blocked) when the echo comes; each needs
-     * the service's doorbell. A wake-up lost on the way leaves the session thread blocked for
-     * good and the round trip waiting: the timeout (on a thread of its own, since the waiting
-     * loop does not look at interrupts) then fails the test.
+     * Round trips with pauses of varied length between them put the context's thread to sleep at
+     * every point of its cycle (about to block, blocked on its futex word) when the echo comes;
+     * each needs the service's wake-up, and the connection's events come through the context's
+     * own queue, not the session thread. A wake-up lost on the way leaves the round trip waiting
+     * (await's 1 ms timeout would hide it, so the test counts blocks that the service ended):
+     * the timeout (on a thread of its own, since the waiting loop does not look at interrupts)
+     * then fails the test.
      */
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
@@ -523,11 +543,132 @@ class TasServiceTest {
             Attached a = attachAndConnect(7070);
             SplittableRandom random = new SplittableRandom(7070);
             for (int i = 0; i < 2000; i++) {
-                roundTrip(a.ctx(), a.connection(), "ping " + i);
+                roundTripBlocking(a.ctx(), a.connection(), "ping " + i);
                 LockSupport.parkNanos(random.nextLong(400_000));
             }
-            assertThat(a.app().sleeps()).as("the session thread slept between round trips").isGreaterThan(200);
+            assertThat(a.app().contextSleeps()).as("the context's thread slept between round trips").isGreaterThan(200);
             a.connection().close();
+        }
+    }
+
+    /**
+     * Once routed, a connection's events come through its context's own queue, which its owner
+     * drains: none through the session thread. A context that stops draining does not stall the
+     * service: its queue fills, the rest goes through the session thread's queue, and every byte
+     * still arrives, in order.
+     */
+    @Test
+    void shouldDeliverThroughTheContextsOwnQueueAndOverflowToTheSessionsWhenItIsFull() throws Exception {
+        try (EchoLoop echo = echoServer(7080)) {
+            Attached a = attachAndConnect(7080);
+            TasServiceClient app = a.app();
+            TasConnection c = a.connection();
+            int k = TasServiceClient.queueOf(a.ctx());
+            assertThat(k).isPositive();
+            roundTrip(a.ctx(), c, "warm");
+            long viaSession = app.drained(0);
+            long viaContext = app.drained(k);
+            for (int i = 0; i < 200; i++) {
+                roundTrip(a.ctx(), c, "ping " + i);
+            }
+            assertThat(app.drained(k) - viaContext).as("entries the context drained itself").isGreaterThanOrEqualTo(200);
+            assertThat(app.drained(0) - viaSession).as("entries through the session thread").isZero();
+
+            // Stop draining; one-byte messages, each echoed on its own, until the queue overflowed.
+            ByteBuffer one = ByteBuffer.allocate(1);
+            int sent = 0;
+            while (app.appCounter(TasServiceAppCounter.CONTEXT_QUEUE_FULL) == 0 && sent < 60_000) {
+                one.clear().put(0, (byte) sent);
+                if (c.write(one) == 1) {
+                    c.flush();
+                    sent++;
+                }
+                LockSupport.parkNanos(20_000);
+            }
+            assertThat(app.appCounter(TasServiceAppCounter.CONTEXT_QUEUE_FULL)).as("events past the full queue").isPositive();
+            assertThat(app.drained(0)).as("overflow through the session thread").isGreaterThan(viaSession);
+            ByteBuffer got = ByteBuffer.allocate(sent);
+            while (got.hasRemaining()) {
+                a.ctx().poll((s, ev) -> { }, 16);
+                assertThat(c.error()).isEqualTo(TasError.NONE);
+                assertThat(c.read(got)).isNotNegative();
+                a.ctx().await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            for (int i = 0; i < sent; i++) {
+                assertThat(got.get(i)).as("byte " + i).isEqualTo((byte) i);
+            }
+            roundTrip(a.ctx(), c, "after the overflow");
+            c.close();
+        }
+    }
+
+    /**
+     * A loop blocked where the service cannot wake it (a selector that also waits for kernel
+     * sockets) says so in its flag; the service then rings the session thread, which runs the
+     * loop's own wake-up.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void shouldWakeALoopBlockedInASelectorThroughTheSessionThread() throws Exception {
+        try (EchoLoop echo = echoServer(7082)) {
+            Attached a = attachAndConnect(7082);
+            TasContext ctx = a.ctx();
+            TasConnection c = a.connection();
+            roundTrip(ctx, c, "routed");
+            java.util.concurrent.CountDownLatch woken = new java.util.concurrent.CountDownLatch(1);
+            while (!ctx.enterExternalWait(woken::countDown)) {
+                ctx.exitExternalWait(); // events came meanwhile: take them, then wait
+                ctx.poll((s, ev) -> { }, 16);
+            }
+            try {
+                assertThat(c.write(ByteBuffer.wrap("x".getBytes()))).isEqualTo(1);
+                c.flush();
+                woken.await(); // only the session thread's wake-up ends it (else the timeout fails the test)
+            } finally {
+                ctx.exitExternalWait();
+            }
+            while (a.app().appCounter(TasServiceAppCounter.CONTEXT_BELLS) == 0) {
+                LockSupport.parkNanos(1_000_000);
+            }
+            ByteBuffer got = ByteBuffer.allocate(1);
+            while (got.hasRemaining()) {
+                ctx.poll((s, ev) -> { }, 16);
+                assertThat(c.read(got)).isNotNegative();
+                ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            assertThat(got.get(0)).isEqualTo((byte) 'x');
+            c.close();
+        }
+    }
+
+    /**
+     * A socket id names one socket only: after the slot is reused, a command that names the old
+     * socket's id (a late one, or a forged one) is refused and counted, and the new socket is
+     * left alone.
+     */
+    @Test
+    void shouldRefuseACommandNamingAClosedSocketWhoseSlotWasReused() throws Exception {
+        try (EchoLoop echo = echoServer(7084)) {
+            Attached a = attachAndConnect(7084);
+            TasServiceClient app = a.app();
+            int oldId = a.connection().flow().serviceId;
+            a.connection().abort();
+            while (app.appCounter(TasServiceAppCounter.SOCKETS) != 0) {
+                a.ctx().poll((s, ev) -> { }, 16);
+                a.ctx().await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            TasConnection b = connectAndWait(a.ctx(), 7084, 0, 0);
+            int newId = b.flow().serviceId;
+            assertThat(newId & TasServiceLayout.ID_INDEX_MASK).as("the same slot").isEqualTo(oldId & TasServiceLayout.ID_INDEX_MASK);
+            assertThat(newId).isNotEqualTo(oldId);
+            long refused = app.appCounter(TasServiceAppCounter.REFUSED_FOREIGN);
+            app.rawCommand(TasServiceLayout.C_FLOW, oldId, io.tasnetty.engine.flow.TasFlow.CMD_ABORT, 0, 0);
+            while (app.appCounter(TasServiceAppCounter.REFUSED_FOREIGN) == refused) {
+                LockSupport.parkNanos(1_000_000);
+            }
+            roundTrip(a.ctx(), b, "still open");
+            assertThat(b.error()).isEqualTo(TasError.NONE);
+            b.close();
         }
     }
 
