@@ -134,7 +134,12 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
 
         @Override
         public void run() {
-            wakeContext(region, k);
+            try {
+                wakeContext(region, k);
+            } catch (IllegalStateException unmapped) {
+                // A dead session whose region is unmapped: nobody can be blocked on it (serviceGone
+                // rang every word, and a dead session blocks nobody), so there is nobody to wake.
+            }
         }
     }
 
@@ -571,7 +576,12 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     /** Blocks the owner of the context {@code waker} wakes, in the session that made the waker. */
     static void blockContext(Runnable waker, long timeoutNanos) {
         if (waker instanceof ContextWaker w) {
-            w.session().block(w.k, timeoutNanos);
+            try {
+                w.session().block(w.k, timeoutNanos);
+            } catch (IllegalStateException unmapped) {
+                // That session died and its region was unmapped since the waker was made: the
+                // caller returns, and its next wait goes to the next session.
+            }
         }
     }
 
@@ -963,6 +973,12 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     /** The service is gone: every connection fails with SERVICE_GONE, every waiting request too. */
     private void serviceGone() {
         alive = false;
+        // Every loop blocked on its word returns (its next wait parks, or blocks on the next
+        // session), and one about to block finds RUNG and does not: so a region unmapped later
+        // has nobody waiting on it.
+        for (int k = 1; k < CONTEXTS; k++) {
+            wakeContext(region, k);
+        }
         for (Pending p : pending.values()) {
             p.done.completeExceptionally(new TasException(goneMessage(), TasError.SERVICE_GONE));
         }

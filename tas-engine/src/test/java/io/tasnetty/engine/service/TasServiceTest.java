@@ -672,6 +672,39 @@ class TasServiceTest {
         }
     }
 
+    /**
+     * A loop blocked on its futex word with nothing open (so no failing connection posts to it)
+     * returns when the service stops: the session rings every word on its way out, so no loop
+     * stays blocked on a region that may be unmapped next.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void shouldReleaseALoopBlockedOnItsWordWhenTheServiceStops() throws Exception {
+        Attached a;
+        try (EchoLoop echo = echoServer(7086)) {
+            a = attachAndConnect(7086);
+            roundTrip(a.ctx(), a.connection(), "routed");
+            a.connection().abort();
+        }
+        java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+        long sleepsBefore = a.app().contextSleeps();
+        Thread loop = Thread.ofPlatform().daemon().name("blocked-loop").start(() -> {
+            while (a.app().isAlive()) {
+                a.ctx().poll((s, ev) -> { }, 16);
+                a.ctx().await(Long.MAX_VALUE);
+            }
+            released.countDown();
+        });
+        while (a.app().contextSleeps() == sleepsBefore) {
+            LockSupport.parkNanos(1_000_000);
+        }
+        LockSupport.parkNanos(50_000_000); // let the abort's last events settle: the loop blocks again
+        service.close();
+        released.await(); // a loop left blocked makes the test time out
+        loop.join();
+        service = startService(); // for stop()
+    }
+
     @Test
     void shouldReattachOnTheNextConnectOnceARestartedServiceIsBack() throws Exception {
         try (EchoLoop echo = echoServer(7010)) {
