@@ -50,15 +50,16 @@ final class TasServiceSession {
     /** The proxy sleeps at most this long without a doorbell (a lost wake-up costs no more). */
     private static final long MAX_SLEEP_MILLIS = 100;
     /**
-     * Polling pays while commands or events come this soon on average (see TasSpinPolicy). Five
-     * times the event loops' figure: a relay thread's gap spans a round trip through two other
-     * threads (loop and peer relay), and each block on the way costs both sides a doorbell
-     * syscall and a wake-up. Measured (2 cores, 1/8 connections, tas.debug.svc-spin-worth-ns):
-     * 20 us polled too seldom to keep the chain awake, 17,600/74,700 req/s at 70/14 CPU-us per
-     * request when never polling (0) and 12,200/78,700 at 86/17 with 20 us, against
-     * 32,600/148,700 at 57/13 with 100 us; 200 us was no better.
+     * Polling pays while commands or events come this soon on average (see TasSpinPolicy): the
+     * event loops' figure. When events went through the application's session thread, a relay
+     * thread's gap spanned a round trip through two other threads and 100 us was best (32,600 /
+     * 148,700 req/s at 1 / 8 connections, against 12,200 / 78,700 with 20 us). With each loop
+     * draining its own queue the chain is shorter: interleaved runs (4 rounds, 2 cores,
+     * tas.debug.svc-spin-worth-ns) gave the open loop at 13,800 req/s 1.09-1.10 cores with 20 us
+     * against 1.32-1.39 with 100 us, the same at 69,200 req/s (1.68-1.72 either way), 40.6-42.0
+     * against 40.5-45.0 CPU-us per request at 1 connection and 5.5-6.3 against 5.5-6.0 at 8.
      */
-    static final long SPIN_WORTH_NANOS = Long.getLong("tas.debug.svc-spin-worth-ns", 100_000);
+    static final long SPIN_WORTH_NANOS = Long.getLong("tas.debug.svc-spin-worth-ns", 20_000);
     /** A probe after every this many wake-ups (see TasSpinPolicy). */
     static final int PROBE_EVERY = Integer.getInteger("tas.debug.svc-spin-probe", 16);
     /** A yield that takes this long let another thread run: the CPU is contended. */

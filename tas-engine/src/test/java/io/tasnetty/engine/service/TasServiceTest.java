@@ -518,13 +518,18 @@ class TasServiceTest {
         assertThat(c.write(ByteBuffer.wrap(msg))).isEqualTo(msg.length);
         c.flush();
         ByteBuffer got = ByteBuffer.allocate(msg.length);
+        readFully(ctx, c, got);
+        assertThat(new String(got.array())).isEqualTo(text);
+    }
+
+    /** Polls {@code ctx} and reads from {@code c} until {@code got} is full; the connection must stay healthy. */
+    private static void readFully(TasContext ctx, TasConnection c, ByteBuffer got) {
         while (got.hasRemaining()) {
             ctx.poll((s, ev) -> { }, 16);
             assertThat(c.error()).isEqualTo(TasError.NONE);
             assertThat(c.read(got)).isNotNegative();
             ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
         }
-        assertThat(new String(got.array())).isEqualTo(text);
     }
 
     /**
@@ -588,12 +593,7 @@ class TasServiceTest {
             assertThat(app.appCounter(TasServiceAppCounter.CONTEXT_QUEUE_FULL)).as("events past the full queue").isPositive();
             assertThat(app.drained(0)).as("overflow through the session thread").isGreaterThan(viaSession);
             ByteBuffer got = ByteBuffer.allocate(sent);
-            while (got.hasRemaining()) {
-                a.ctx().poll((s, ev) -> { }, 16);
-                assertThat(c.error()).isEqualTo(TasError.NONE);
-                assertThat(c.read(got)).isNotNegative();
-                a.ctx().await(TimeUnit.MILLISECONDS.toNanos(1));
-            }
+            readFully(a.ctx(), c, got);
             for (int i = 0; i < sent; i++) {
                 assertThat(got.get(i)).as("byte " + i).isEqualTo((byte) i);
             }
@@ -631,11 +631,7 @@ class TasServiceTest {
                 LockSupport.parkNanos(1_000_000);
             }
             ByteBuffer got = ByteBuffer.allocate(1);
-            while (got.hasRemaining()) {
-                ctx.poll((s, ev) -> { }, 16);
-                assertThat(c.read(got)).isNotNegative();
-                ctx.await(TimeUnit.MILLISECONDS.toNanos(1));
-            }
+            readFully(ctx, c, got);
             assertThat(got.get(0)).isEqualTo((byte) 'x');
             c.close();
         }
