@@ -79,8 +79,8 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     private final TasContext[] contexts = new TasContext[CONTEXTS];
     /** Wakes context k's loop out of its futex wait (one object per context, made once). */
     private final ContextWaker[] wakers = new ContextWaker[CONTEXTS];
-    /** Per context: a struct timespec for its futex wait's timeout. */
-    private final MemorySegment timespecs;
+    /** Per context: a struct timespec for its futex wait's timeout (made once: a block allocates nothing). */
+    private final MemorySegment[] timespecs = new MemorySegment[CONTEXTS];
     private final TasShmQueue commands;
     private final AtomicInteger contextIds = new AtomicInteger();
     private final AtomicInteger requestIds = new AtomicInteger();
@@ -182,7 +182,10 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             contextQueues[k] = new TasShmQueue(region.asSlice(eventQueueOffset(k), queueBytes(eventEntries(k))), eventEntries(k));
             wakers[k] = new ContextWaker(k);
         }
-        this.timespecs = arena.allocate(16L * CONTEXTS, 8);
+        MemorySegment ts = arena.allocate(16L * CONTEXTS, 8);
+        for (int k = 1; k < CONTEXTS; k++) {
+            timespecs[k] = ts.asSlice(16L * k, 16);
+        }
         this.commands = new TasShmQueue(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
         this.sessionThread = Thread.ofPlatform().daemon().name("tas-attached").unstarted(this::run);
     }
@@ -601,7 +604,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             contextSleeps++;
             long ts = 0;
             if (timeoutNanos != Long.MAX_VALUE) {
-                MemorySegment t = timespecs.asSlice(16L * k, 16);
+                MemorySegment t = timespecs[k];
                 t.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
                 t.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
                 ts = t.address();
