@@ -10,6 +10,7 @@ import io.tasnetty.engine.context.TasListener;
 import io.tasnetty.engine.flow.TasByteRing;
 import io.tasnetty.engine.flow.TasFlow;
 import io.tasnetty.engine.idle.TasSpinPolicy;
+import io.tasnetty.engine.port.LinuxNative;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -40,6 +41,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import static io.tasnetty.engine.service.TasServiceLayout.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * An application's attachment to a running {@link TasService} ({@code -Dtas.service=DIR}): its
@@ -175,7 +177,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         this.config = config;
         this.arena = arena;
         this.region = region;
-        long ringsBytes = region.get(java.lang.foreign.ValueLayout.JAVA_LONG, RINGS_BYTES_OFFSET);
+        long ringsBytes = region.get(JAVA_LONG, RINGS_BYTES_OFFSET);
         this.rings = region.asSlice(RINGS_OFFSET, ringsBytes);
         this.events = new TasShmQueue(region.asSlice(EVENT_QUEUE_OFFSET, queueBytes(EVENT_ENTRIES)), EVENT_ENTRIES);
         for (int k = 1; k < CONTEXTS; k++) {
@@ -605,11 +607,11 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
             long ts = 0;
             if (timeoutNanos != Long.MAX_VALUE) {
                 MemorySegment t = timespecs[k];
-                t.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
-                t.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
+                t.set(JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
+                t.set(JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
                 ts = t.address();
             }
-            io.tasnetty.engine.port.LinuxNative.futexWait(region.address() + contextFlagOffset(k), SLEEPING, ts);
+            LinuxNative.futexWait(region.address() + contextFlagOffset(k), SLEEPING, ts);
         }
         setContextFlag(region, k, AWAKE);
     }

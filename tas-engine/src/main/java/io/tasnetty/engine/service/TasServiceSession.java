@@ -99,8 +99,7 @@ final class TasServiceSession {
     final TasRingAllocator rings;
     /** Event queues: [0] the session thread's, [k] context k's (TasServiceLayout.CONTEXTS). */
     private final TasShmQueue[] eventQueues = new TasShmQueue[CONTEXTS];
-    /** The queue of the entry {@link #claimEvent} handed out last (the proxy writes one at a time). */
-    private TasShmQueue claimed;
+    /** The queue index of the entry {@link #claimEvent} handed out last (the proxy writes one at a time). */
     private int claimedQueue;
     /** Queues that got events since the last {@link #ringApp} (indexes, no duplicates). */
     private final boolean[] unrung = new boolean[CONTEXTS];
@@ -613,7 +612,7 @@ final class TasServiceSession {
             if (e < 0) {
                 return;
             }
-            MemorySegment q = claimed.begin(e, E_ACCEPTED, s.id);
+            MemorySegment q = eventQueues[claimedQueue].begin(e, E_ACCEPTED, s.id);
             i(q, e, 0, ls.id);
             i(q, e, 1, f.rx.capacity());
             i(q, e, 2, f.tx.capacity());
@@ -635,7 +634,7 @@ final class TasServiceSession {
         if (e < 0) {
             return;
         }
-        MemorySegment q = claimed.begin(e, E_ADDRESS, s.id);
+        MemorySegment q = eventQueues[claimedQueue].begin(e, E_ADDRESS, s.id);
         i(q, e, 0, f.localIp);
         i(q, e, 1, f.localPort);
         i(q, e, 2, f.remoteIp);
@@ -663,7 +662,7 @@ final class TasServiceSession {
         if (e < 0) {
             return;
         }
-        MemorySegment q = claimed.begin(e, E_FLOW, s.id);
+        MemorySegment q = eventQueues[claimedQueue].begin(e, E_FLOW, s.id);
         i(q, e, 0, ev);
         i(q, e, 1, f.publishedState());
         i(q, e, 2, f.error);
@@ -684,7 +683,7 @@ final class TasServiceSession {
         if (e < 0) {
             return;
         }
-        MemorySegment q = claimed.begin(e, E_REPLY, req);
+        MemorySegment q = eventQueues[claimedQueue].begin(e, E_REPLY, req);
         i(q, e, 0, status);
         i(q, e, 1, sid);
         i(q, e, 2, port);
@@ -698,7 +697,7 @@ final class TasServiceSession {
     }
 
     /**
-     * A free event slot in queue {@code queue} ({@link #claimed} says which queue it is in). A
+     * A free event slot in queue {@code queue} ({@link #claimedQueue} says which queue it is in). A
      * context's full queue falls back to queue 0: a loop that stopped draining (busy in a
      * handler) must not stall the service, and the application applies one socket's entries in
      * any order. A full queue 0 is waited for (back-pressure: the session thread drains
@@ -709,14 +708,12 @@ final class TasServiceSession {
             TasShmQueue cq = eventQueues[queue];
             long e = cq.claimSingle();
             if (e >= 0) {
-                claimed = cq;
                 claimedQueue = queue;
                 return e;
             }
             contextQueueFull++;
         }
         TasShmQueue events = eventQueues[0];
-        claimed = events;
         claimedQueue = 0;
         long backoff = 20_000;
         while (true) {
@@ -737,7 +734,7 @@ final class TasServiceSession {
     }
 
     private void publishEvent(long e) {
-        claimed.publishSingle(e);
+        eventQueues[claimedQueue].publishSingle(e);
         eventsQueued++;
         markUnrung(claimedQueue);
     }
