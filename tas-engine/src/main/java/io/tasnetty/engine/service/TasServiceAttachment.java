@@ -11,7 +11,6 @@ import io.tasnetty.engine.wire.Ipv4;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An application's lasting attachment to the service in one directory: what an attached
@@ -33,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class TasServiceAttachment extends TasServiceAccess implements AutoCloseable {
     private final Path dir;
     private final TasConfig config;
-    private final AtomicInteger contextIds = new AtomicInteger();
+    private final TasContextIds contextIds = new TasContextIds();
     private volatile TasServiceClient current;
     private volatile boolean closed;
     private volatile long attaches;
@@ -83,7 +82,13 @@ public final class TasServiceAttachment extends TasServiceAccess implements Auto
         if (closed) {
             throw new TasException("the attachment to the TAS service at " + dir + " is closed");
         }
-        return new TasContext(this, contextIds.incrementAndGet());
+        return new TasContext(this, contextIds.take());
+    }
+
+    /** Its id (its event queue in the region) goes to the next context made. */
+    @Override
+    public void contextClosed(TasContext ctx) {
+        contextIds.giveBack(ctx.id());
     }
 
     /**

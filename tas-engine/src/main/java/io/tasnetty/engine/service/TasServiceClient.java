@@ -84,7 +84,7 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     /** Per context: a struct timespec for its futex wait's timeout (made once: a block allocates nothing). */
     private final MemorySegment[] timespecs = new MemorySegment[CONTEXTS];
     private final TasShmQueue commands;
-    private final AtomicInteger contextIds = new AtomicInteger();
+    private final TasContextIds contextIds = new TasContextIds();
     private final AtomicInteger requestIds = new AtomicInteger();
     private final Map<Integer, Pending> pending = new ConcurrentHashMap<>();
     private final Map<TasListener, Integer> listenerIds = new ConcurrentHashMap<>();
@@ -335,7 +335,13 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         if (!alive) {
             throw new TasException(goneMessage(), TasError.SERVICE_GONE);
         }
-        return new TasContext(this, contextIds.incrementAndGet());
+        return new TasContext(this, contextIds.take());
+    }
+
+    /** Its id (its event queue) goes to the next context made; entries left in the queue name closed sockets. */
+    @Override
+    public void contextClosed(TasContext ctx) {
+        contextIds.giveBack(ctx.id());
     }
 
     private String goneMessage() {
@@ -554,8 +560,8 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     @Override
     public int deliver(TasContext ctx) {
         int k = queueOf(ctx);
-        if (k == 0 || !alive) {
-            return 0;
+        if (k == 0 || !alive || ctx.isClosed()) {
+            return 0; // closed: its id, and so this queue, may be another loop's by now
         }
         int n = drainEvents(contextQueues[k], false);
         drained[k] += n;

@@ -26,8 +26,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * | event queue 0 (service->app)|  the session thread's: replies, accepts, sockets not yet routed
  * |   QUEUE_CONTROL + EVENT_ENTRIES x ENTRY_BYTES
  * +-----------------------------+
- * | event queues 1..CONTEXTS-1  |  one per context (event loop), each drained by its own loop
- * |   QUEUE_CONTROL + CONTEXT_EVENT_ENTRIES x ENTRY_BYTES each
+ * | event queues 1..CONTEXTS-1  |  one per context (event loop), each drained by its own loop;
+ * |   QUEUE_CONTROL + CONTEXT_EVENT_ENTRIES x ENTRY_BYTES each    made ready at its first route
  * +-----------------------------+
  * | command queue (app->service)|  QUEUE_CONTROL + COMMAND_ENTRIES x ENTRY_BYTES
  * +-----------------------------+ ringsOffset (2 MiB aligned)
@@ -46,6 +46,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * drains them itself and no thread hand-off lies between the service and the loop. Entries of
  * one socket may so sit in two queues for a moment: ring positions only move forward and each
  * E_FLOW carries a sequence number, so the application applies them in any order.
+ *
+ * <p>The file is sparse and a context's queue is made ready (its sequence words written) only
+ * when the first connection is routed to it: an application pays memory for the loops it has,
+ * not for {@link #CONTEXTS}. Until then the queue is zeros, which its consumer reads as empty
+ * (an entry is there when its sequence is the position plus one), and nothing produces into it.
  */
 public final class TasServiceLayout {
     /** "TASSVC01". */
@@ -53,9 +58,10 @@ public final class TasServiceLayout {
     /**
      * Protocol version: the handshake and the region must both match (2: per-application counters
      * in the header; 3: the polling state of the sleeping flags and the arrival stamps; 4: an
-     * event queue and a futex word per context, C_ROUTE, generation bits in socket ids).
+     * event queue and a futex word per context, C_ROUTE, generation bits in socket ids; 5: 256
+     * contexts, their queues made ready at first use).
      */
-    public static final int VERSION = 4;
+    public static final int VERSION = 5;
 
     public static final StructLayout HEADER = MemoryLayout.structLayout(
             JAVA_LONG.withName("magic"),
@@ -105,10 +111,15 @@ public final class TasServiceLayout {
      */
     static final int ELSEWHERE = 4;
 
-    /** Event queues: 0 is the session thread's, 1..CONTEXTS-1 belong to the contexts of those ids. */
-    public static final int CONTEXTS = 32;
+    /**
+     * Event queues: 0 is the session thread's, 1..CONTEXTS-1 belong to the contexts of those ids.
+     * Netty's default group has two loops per CPU, so 255 cover a 128-CPU host; ids of closed
+     * contexts are reused. A context past them is served through queue 0 (correct, one hop more).
+     * Each costs address space only (128 KiB) until a connection is routed to it.
+     */
+    public static final int CONTEXTS = 256;
     public static final long CONTEXT_FLAG_BYTES = 64;
-    public static final long CONTEXT_FLAGS_OFFSET = 4096;
+    public static final long CONTEXT_FLAGS_OFFSET = HEADER_BYTES;
     /** Times the service rang the session thread for a context that waits {@link #ELSEWHERE} (a long). */
     public static final long CONTEXT_BELLS_OFFSET = 192;
     /** Low bits of a socket id: its slot; the bits above count the slot's reuses, so a late entry of a closed socket never names its successor. */
@@ -244,9 +255,8 @@ public final class TasServiceLayout {
         region.set(JAVA_INT, COMMAND_ENTRIES_OFFSET, COMMAND_ENTRIES);
         region.set(JAVA_LONG, RINGS_OFFSET_OFFSET, RINGS_OFFSET);
         region.set(JAVA_LONG, RINGS_BYTES_OFFSET, ringsBytes);
-        for (int k = 0; k < CONTEXTS; k++) {
-            TasShmQueue.init(region.asSlice(eventQueueOffset(k), queueBytes(eventEntries(k))), eventEntries(k));
-        }
+        // Queue 0 only: a context's queue is made ready when a connection is first routed to it.
+        TasShmQueue.init(region.asSlice(eventQueueOffset(0), queueBytes(eventEntries(0))), eventEntries(0));
         TasShmQueue.init(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
         // Release: an application that sees the magic sees everything above.
         LONG_AT.setRelease(region, MAGIC_OFFSET, MAGIC);

@@ -99,6 +99,8 @@ final class TasServiceSession {
     final TasRingAllocator rings;
     /** Event queues: [0] the session thread's, [k] context k's (TasServiceLayout.CONTEXTS). */
     private final TasShmQueue[] eventQueues = new TasShmQueue[CONTEXTS];
+    /** Context queues made ready (their sequence words written) at the first route to them. */
+    private final boolean[] queueReady = new boolean[CONTEXTS];
     /** The queue index of the entry {@link #claimEvent} handed out last (the proxy writes one at a time). */
     private int claimedQueue;
     /** Queues that got events since the last {@link #ringApp} (indexes, no duplicates). */
@@ -153,6 +155,7 @@ final class TasServiceSession {
         for (int k = 0; k < CONTEXTS; k++) {
             eventQueues[k] = new TasShmQueue(region.asSlice(eventQueueOffset(k), queueBytes(eventEntries(k))), eventEntries(k));
         }
+        queueReady[0] = true; // initHeader wrote it
         this.commands = new TasShmQueue(region.asSlice(COMMAND_QUEUE_OFFSET, queueBytes(COMMAND_ENTRIES)), COMMAND_ENTRIES);
         this.ctx = service.engine().newContext(rings);
         this.maxSockets = service.config().serviceAppMaxConns();
@@ -406,6 +409,12 @@ final class TasServiceSession {
         if (s == null || s.appReleased || !(s.socket instanceof TasConnection) || queue < 0 || queue >= CONTEXTS) {
             refusedForeign++;
             return;
+        }
+        if (!queueReady[queue]) {
+            // First use: written by the proxy, the queue's only producer, before its first entry.
+            // Its consumer has read zeros until now, which mean empty (TasServiceLayout).
+            TasShmQueue.init(eventQueues[queue].memory(), eventEntries(queue));
+            queueReady[queue] = true;
         }
         s.queue = queue;
     }
