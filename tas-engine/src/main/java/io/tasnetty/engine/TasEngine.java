@@ -561,18 +561,20 @@ public final class TasEngine implements AutoCloseable {
      * kernel's: the engine serves its own address, its loopback (127/8) where one of its listeners
      * takes the port (elsewhere on 127/8 the kernel's own services live), and every destination
      * its subnet or an {@code ip-route} covers. Everything else (the host's other addresses, the
-     * rest of the world) has no way out through this engine.
+     * rest of the world) has no way out through this engine. Attached to a service, a 127/8
+     * destination is asked of the service (blocking for its answer: call it when connecting).
      */
     public boolean serves(int ip, int port) {
         if (ip == params.ip()) {
             return true;
         }
         if (attached != null) {
-            // The service's listeners are not known here: 127/8 stays the kernel's; the subnet and
-            // routes are the service's, as its configuration says.
+            // 127/8: the service's in-engine loopback if one of its applications listens there
+            // (it is asked), else the kernel's; the subnet and routes are the service's, as its
+            // configuration says.
             int pl = params.prefixLength();
             if ((ip >>> 24) == 127) {
-                return false;
+                return attached.listensAt(ip, port);
             }
             if (pl == 0 || ((ip ^ params.ip()) >>> (32 - pl)) == 0) {
                 return true;

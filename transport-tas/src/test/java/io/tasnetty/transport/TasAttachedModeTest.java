@@ -85,6 +85,10 @@ class TasAttachedModeTest {
         attached.close();
         service.close();
         peer.close();
+        deleteTree(dir);
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
@@ -138,6 +142,68 @@ class TasAttachedModeTest {
             server.close().sync();
         } finally {
             tearDown(serverGroup, clientGroup, attached, service, peer, dir);
+        }
+    }
+
+    /**
+     * Two applications attached to one service, a server on 127.0.0.1 in one and a client in the
+     * other: the client's connect to 127.0.0.1 goes through the service's in-engine loopback (the
+     * service is asked who listens there), every byte comes back; a 127.0.0.1 port that only a
+     * kernel socket listens on still goes to the kernel.
+     */
+    @Test
+    void shouldConnectAcrossApplicationsOfAServiceThroughItsLoopbackAnd127ToTheKernelOtherwise() throws Exception {
+        Path dir = serviceDir("tas-svc-lo");
+        TasService service = startService(dir);
+        TasEngine serverApp = TasEngine.attach(dir);
+        TasEngine clientApp = TasEngine.attach(dir);
+        TasEventLoopGroup serverGroup = new TasEventLoopGroup(1, serverApp);
+        TasEventLoopGroup clientGroup = new TasEventLoopGroup(1, clientApp);
+        try (java.net.ServerSocket kernelOnly = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Channel server = new ServerBootstrap().group(serverGroup).channel(TasServerSocketChannel.class)
+                .childHandler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ctx.writeAndFlush(msg);
+                    }
+                }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+            int port = ((InetSocketAddress) server.localAddress()).getPort();
+
+            byte[] data = new byte[1 << 20];
+            new Random(7).nextBytes(data);
+            ByteBuf received = Unpooled.buffer(data.length);
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            TasSocketChannel client = (TasSocketChannel) new Bootstrap().group(clientGroup).channel(TasSocketChannel.class)
+                .handler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ByteBuf b = (ByteBuf) msg;
+                        received.writeBytes(b);
+                        b.release();
+                        if (received.readableBytes() == data.length) {
+                            done.complete(null);
+                        }
+                    }
+                }).connect(new InetSocketAddress("127.0.0.1", port)).sync().channel();
+            assertThat(client.path()).as("a port the service's applications listen on").isEqualTo(TasPath.ENGINE);
+            client.writeAndFlush(Unpooled.wrappedBuffer(data));
+            done.get(60, TimeUnit.SECONDS);
+            assertThat(received.array()).isEqualTo(data);
+            client.close().sync();
+
+            TasSocketChannel toKernel = (TasSocketChannel) new Bootstrap().group(clientGroup).channel(TasSocketChannel.class)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(new InetSocketAddress("127.0.0.1", kernelOnly.getLocalPort())).sync().channel();
+            assertThat(toKernel.path()).as("a port only a kernel socket listens on").isEqualTo(TasPath.KERNEL);
+            toKernel.close().sync();
+            server.close().sync();
+        } finally {
+            serverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+            clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+            serverApp.close();
+            clientApp.close();
+            service.close();
+            deleteTree(dir);
         }
     }
 

@@ -85,6 +85,19 @@ public final class TasServiceAttachment extends TasServiceAccess implements Auto
         return new TasContext(this, contextIds.take());
     }
 
+    /**
+     * Whether a connection to {@code ip:port} on 127/8 reaches a listener of the service (see
+     * {@link TasServiceClient#listensAt}); false when no service runs now (the kernel's loopback
+     * then decides).
+     */
+    public boolean listensAt(int ip, int port) {
+        try {
+            return session().listensAt(ip, port);
+        } catch (TasException gone) {
+            return false;
+        }
+    }
+
     /** Its id (its event queue in the region) goes to the next context made. */
     @Override
     public void contextClosed(TasContext ctx) {

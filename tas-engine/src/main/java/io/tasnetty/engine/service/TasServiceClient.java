@@ -162,12 +162,19 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         final TasConnection connection;
         final TasContext.ListenerFactory listenerFactory;
         final int port;
+        /** A question (C_PROBE): completes with the reply's status, whatever it is. */
+        final boolean probe;
         TasListener listener;
 
         Pending(TasConnection connection, TasContext.ListenerFactory f, int port) {
+            this(connection, f, port, false);
+        }
+
+        Pending(TasConnection connection, TasContext.ListenerFactory f, int port, boolean probe) {
             this.connection = connection;
             this.listenerFactory = f;
             this.port = port;
+            this.probe = probe;
         }
     }
 
@@ -467,6 +474,16 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         int sid = request(p, C_LISTEN, ip, port, backlog, rxBufLen, txBufLen, 0);
         listenerIds.put(p.listener, sid);
         return p.listener.port();
+    }
+
+    /**
+     * Whether a connection to {@code ip:port} on 127/8 reaches a listener of the service (this
+     * application's or another's), so that it can go through the service's in-engine loopback
+     * rather than the kernel's. Asks the service and waits for its answer (a connect, not a data
+     * path); a listener that goes away meanwhile refuses the connection, as on any loopback.
+     */
+    public boolean listensAt(int ip, int port) {
+        return request(new Pending(null, null, port, true), C_PROBE, ip, port, 0, 0, 0, 0) == R_OK;
     }
 
     /** Sends a request and waits for the session thread to apply its answer; returns the socket id. */
@@ -811,6 +828,10 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
         }
         int status = i(q, e, 0);
         int sid = i(q, e, 1);
+        if (p.probe) {
+            p.done.complete(status);
+            return;
+        }
         if (status != R_OK) {
             p.done.completeExceptionally(failure(status, i(q, e, 2), p));
             return;

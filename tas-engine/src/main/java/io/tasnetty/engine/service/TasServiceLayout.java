@@ -59,7 +59,7 @@ public final class TasServiceLayout {
      * Protocol version: the handshake and the region must both match (2: per-application counters
      * in the header; 3: the polling state of the sleeping flags and the arrival stamps; 4: an
      * event queue and a futex word per context, C_ROUTE, generation bits in socket ids; 5: 256
-     * contexts, their queues made ready at first use).
+     * contexts, their queues made ready at first use; C_PROBE).
      */
     public static final int VERSION = 5;
 
@@ -169,6 +169,12 @@ public final class TasServiceLayout {
     public static final int C_UNLISTEN = 5;
     /** id = connection; i0 = the event queue (context) its events go to from now on. */
     public static final int C_ROUTE = 6;
+    /**
+     * id = request; i0 = ip (127/8); i1 = port. Answered by E_REPLY: R_OK when a listener of any
+     * application of this service would take a connection to ip:port (the service's in-engine
+     * loopback), R_REFUSED when none would (the application then uses the kernel's loopback).
+     */
+    public static final int C_PROBE = 7;
 
     // ---- events (service -> application) ----
     /**

@@ -385,6 +385,7 @@ final class TasServiceSession {
                 case C_CONNECT -> connect(sid, i(q, e, 0), i(q, e, 1), i(q, e, 2), i(q, e, 3), i(q, e, 4), i(q, e, 5));
                 case C_UNLISTEN -> unlisten(sid);
                 case C_ROUTE -> route(sid, i(q, e, 0));
+                case C_PROBE -> probe(sid, i(q, e, 0), i(q, e, 1));
                 default -> {
                     // an entry of a newer protocol or garbage: the application only hurts itself
                 }
@@ -551,6 +552,15 @@ final class TasServiceSession {
         connectionsMade++;
         Slot s = newSlot(c);
         reply(req, R_OK, s.id, 0, c.flow());
+    }
+
+    /**
+     * Whether a connection to {@code ip:port} on 127/8 would reach a listener of this service
+     * (of any application: as on a host's loopback, which ports listen is no secret).
+     */
+    private void probe(int req, int ip, int port) {
+        boolean served = (ip >>> 24) == 127 && port > 0 && port <= 65535 && service.engine().serves(ip, port);
+        reply(req, served ? R_OK : R_REFUSED, -1, 0, null);
     }
 
     private void unlisten(int sid) {

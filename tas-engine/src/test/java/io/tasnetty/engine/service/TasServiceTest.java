@@ -735,6 +735,50 @@ class TasServiceTest {
     }
 
     /**
+     * The service's loopback between two of its applications: a listener on every address of one
+     * application is found by the other's probe on 127/8 (a port nobody listens on is not), and a
+     * connection to 127.0.0.1 reaches it through the service and carries every byte both ways.
+     */
+    @Test
+    void shouldConnectTwoApplicationsThrough127AndAnswerProbesForListenersOnly() throws Exception {
+        TasServiceClient serverApp = attach();
+        TasServiceClient clientApp = attach();
+        TasContext sctx = serverApp.newContext();
+        TasListener l = sctx.listen(new InetSocketAddress("0.0.0.0", 7093), 16);
+        try (EchoLoop echo = new EchoLoop(sctx, l)) {
+            int lo = (127 << 24) | 1;
+            assertThat(clientApp.listensAt(lo, 7093)).as("127.0.0.1:7093, a listener on every address").isTrue();
+            assertThat(clientApp.listensAt(lo + 1, 7093)).as("127.0.0.2:7093").isTrue();
+            assertThat(clientApp.listensAt(lo, 7094)).as("127.0.0.1:7094, nobody").isFalse();
+            TasContext cctx = clientApp.newContext();
+            TasConnection c = cctx.connect(new InetSocketAddress("127.0.0.1", 7093), null, 0, 0);
+            while (!c.isActive()) {
+                assertThat(c.error()).isEqualTo(TasError.NONE);
+                cctx.poll((s, ev) -> { }, 16);
+                cctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            byte[] data = new byte[256 << 10];
+            new java.util.Random(3).nextBytes(data);
+            ByteBuffer out = ByteBuffer.wrap(data);
+            ByteBuffer got = ByteBuffer.allocate(data.length);
+            while (got.hasRemaining()) {
+                if (out.hasRemaining() && c.write(out) > 0) {
+                    c.flush();
+                }
+                cctx.poll((s, ev) -> { }, 16);
+                assertThat(c.error()).isEqualTo(TasError.NONE);
+                assertThat(c.read(got)).isNotNegative();
+                cctx.await(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+            assertThat(got.array()).isEqualTo(data);
+            assertThat(echo.accepted).hasSize(1);
+            assertThat(echo.accepted.getFirst().remoteAddress().getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+            c.close();
+            cctx.close();
+        }
+    }
+
+    /**
      * A loop blocked on its futex word with nothing open (so no failing connection posts to it)
      * returns when the service stops: the session rings every word on its way out, so no loop
      * stays blocked on a region that may be unmapped next.
