@@ -27,7 +27,11 @@ public enum TasServiceAppCounter {
     CONTEXT_QUEUE_FULL("context.queue.full", true,
         "events that went to the session's queue because their event loop's queue was full"),
     CONTEXT_BELLS("context.bells", true,
-        "times the service rang the session thread for an event loop blocked in a selector (kernel sockets)");
+        "times the service rang the session thread for an event loop blocked in a selector (kernel sockets)"),
+    PROXY_SLEEPS("proxy.sleeps", true,
+        "times the service's thread for the application slept on its futex word (each woken cost a wake-up)"),
+    PROXY_SLEEPS_TIMED_OUT("proxy.sleeps.timed.out", true,
+        "of those, sleeps that lasted their whole 100 ms without a wake-up (the application was idle)");
 
     private final String metricName;
     private final boolean monotonic;

@@ -59,9 +59,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>Wake-ups: each side polls its queue for a while when it runs out of work (as long as its
  * {@link TasSpinPolicy} finds that pays), then sets a flag in the region and blocks; the other
- * side, after queueing, wakes it if the flag says it sleeps (nothing while it polls): the service
- * by a doorbell byte on the control socket (session thread, proxy) or by a futex wake on the
- * flag word of a context's loop, which blocks on that word ({@link #blockContext}). End of stream
+ * side, after queueing, wakes it if the flag says it sleeps (nothing while it polls). The
+ * service wakes the session thread here with a doorbell byte on the control socket, and a
+ * context's loop with a futex wake on that loop's flag word ({@link #blockContext}); this side
+ * wakes the service's proxy with a futex wake on the proxy's flag word. End of stream
  * on the control socket means the service is gone: every connection then fails with
  * {@link TasError#SERVICE_GONE}.
  */
@@ -90,7 +91,6 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
     private final Map<TasListener, Integer> listenerIds = new ConcurrentHashMap<>();
     /** Ring sizes asked for by the TasContext.connect in progress on this thread (newFlow, then connect). */
     private final ThreadLocal<int[]> connectSizes = ThreadLocal.withInitial(() -> new int[2]);
-    private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
     private final Thread sessionThread;
     private volatile boolean alive = true;
     private volatile String goneReason;
@@ -430,13 +430,8 @@ public final class TasServiceClient extends TasServiceAccess implements AutoClos
 
     private void ringService() {
         if (takeDoorbell(region, SERVICE_SLEEPING_OFFSET)) {
-            synchronized (bell) {
-                try {
-                    channel.write(bell.clear());
-                } catch (IOException e) {
-                    // the session thread sees the end of stream and fails everything
-                }
-            }
+            // The proxy sleeps on its flag word (futex(2) on the shared file, any user).
+            LinuxNative.futexWake(region.address() + SERVICE_SLEEPING_OFFSET, 1);
         }
     }
 

@@ -59,9 +59,10 @@ public final class TasServiceLayout {
      * Protocol version: the handshake and the region must both match (2: per-application counters
      * in the header; 3: the polling state of the sleeping flags and the arrival stamps; 4: an
      * event queue and a futex word per context, C_ROUTE, generation bits in socket ids; 5: 256
-     * contexts, their queues made ready at first use; C_PROBE).
+     * contexts, their queues made ready at first use; C_PROBE; 6: the proxy sleeps on its flag word
+     * with futex(2), the application wakes it there instead of writing to the control socket).
      */
-    public static final int VERSION = 5;
+    public static final int VERSION = 6;
 
     public static final StructLayout HEADER = MemoryLayout.structLayout(
             JAVA_LONG.withName("magic"),
@@ -332,6 +333,17 @@ public final class TasServiceLayout {
             return BELL_SESSION;
         }
         return BELL_NONE;
+    }
+
+    /**
+     * A producer that did not take the doorbell itself (an engine event for the proxy, the
+     * service stopping): wakes the sleeper on {@code flag} if it sleeps there. A sleeper that is
+     * about to block sees the changed word and does not.
+     */
+    static void ringSleeper(MemorySegment region, long flag) {
+        if (INT_AT.compareAndSet(region, flag, SLEEPING, RUNG)) {
+            LinuxNative.futexWake(region.address() + flag, 1);
+        }
     }
 
     /** The application, any thread: wakes context {@code k}'s loop if it sleeps on its futex word (or keeps it from sleeping). */

@@ -779,6 +779,31 @@ class TasServiceTest {
     }
 
     /**
+     * The service's thread for an application sleeps on its futex word when the application is
+     * quiet, and each command wakes it: requests 3 ms apart find it asleep nearly every time, and
+     * none waits out the sleep's 100 ms bound (which is what a lost wake-up would cost).
+     */
+    @Test
+    void shouldWakeTheServicesSleepingThreadForEveryRequestWithoutWaitingOutItsTimeout() throws Exception {
+        try (EchoLoop echo = echoServer(7095)) {
+            Attached a = attachAndConnect(7095);
+            TasServiceClient app = a.app();
+            roundTrip(a.ctx(), a.connection(), "warm");
+            long sleeps = app.appCounter(TasServiceAppCounter.PROXY_SLEEPS);
+            long timedOut = app.appCounter(TasServiceAppCounter.PROXY_SLEEPS_TIMED_OUT);
+            for (int i = 0; i < 100; i++) {
+                LockSupport.parkNanos(3_000_000);
+                roundTrip(a.ctx(), a.connection(), "ping " + i);
+            }
+            assertThat(app.appCounter(TasServiceAppCounter.PROXY_SLEEPS) - sleeps).as("sleeps of the service's thread")
+                .isGreaterThanOrEqualTo(50);
+            assertThat(app.appCounter(TasServiceAppCounter.PROXY_SLEEPS_TIMED_OUT) - timedOut)
+                .as("sleeps nothing woke within 100 ms").isZero();
+            a.connection().close();
+        }
+    }
+
+    /**
      * A loop blocked on its futex word with nothing open (so no failing connection posts to it)
      * returns when the service stops: the session rings every word on its way out, so no loop
      * stays blocked on a region that may be unmapped next.
