@@ -57,24 +57,32 @@ class TasAttachedModeTest {
     private static void echo(TasEventLoopGroup group, int port, int size, long seed) throws Exception {
         byte[] data = new byte[size];
         new Random(seed).nextBytes(data);
-        ByteBuf received = Unpooled.buffer(size);
+        echoThrough(group, new InetSocketAddress("10.0.78.1", port), data).close().sync();
+    }
+
+    /**
+     * Connects from {@code group} to the echo server at {@code remote}, sends {@code data} and
+     * checks that the same bytes come back; returns the channel, still open.
+     */
+    private static TasSocketChannel echoThrough(TasEventLoopGroup group, InetSocketAddress remote, byte[] data) throws Exception {
+        ByteBuf received = Unpooled.buffer(data.length);
         CompletableFuture<Void> done = new CompletableFuture<>();
-        Channel client = new Bootstrap().group(group).channel(TasSocketChannel.class)
+        TasSocketChannel client = (TasSocketChannel) new Bootstrap().group(group).channel(TasSocketChannel.class)
             .handler(new ChannelInboundHandlerAdapter() {
                 @Override
                 public void channelRead(ChannelHandlerContext ctx, Object msg) {
                     ByteBuf b = (ByteBuf) msg;
                     received.writeBytes(b);
                     b.release();
-                    if (received.readableBytes() == size) {
+                    if (received.readableBytes() == data.length) {
                         done.complete(null);
                     }
                 }
-            }).connect(new InetSocketAddress("10.0.78.1", port)).sync().channel();
+            }).connect(remote).sync().channel();
         client.writeAndFlush(Unpooled.wrappedBuffer(data));
         done.get(60, TimeUnit.SECONDS);
         assertThat(received.array()).isEqualTo(data);
-        client.close().sync();
+        return client;
     }
 
     /** Stops the groups, the engines and the service, and deletes the service's directory. */
@@ -171,24 +179,8 @@ class TasAttachedModeTest {
 
             byte[] data = new byte[1 << 20];
             new Random(7).nextBytes(data);
-            ByteBuf received = Unpooled.buffer(data.length);
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            TasSocketChannel client = (TasSocketChannel) new Bootstrap().group(clientGroup).channel(TasSocketChannel.class)
-                .handler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        ByteBuf b = (ByteBuf) msg;
-                        received.writeBytes(b);
-                        b.release();
-                        if (received.readableBytes() == data.length) {
-                            done.complete(null);
-                        }
-                    }
-                }).connect(new InetSocketAddress("127.0.0.1", port)).sync().channel();
+            TasSocketChannel client = echoThrough(clientGroup, new InetSocketAddress("127.0.0.1", port), data);
             assertThat(client.path()).as("a port the service's applications listen on").isEqualTo(TasPath.ENGINE);
-            client.writeAndFlush(Unpooled.wrappedBuffer(data));
-            done.get(60, TimeUnit.SECONDS);
-            assertThat(received.array()).isEqualTo(data);
             client.close().sync();
 
             TasSocketChannel toKernel = (TasSocketChannel) new Bootstrap().group(clientGroup).channel(TasSocketChannel.class)
@@ -241,23 +233,7 @@ class TasAttachedModeTest {
 
             byte[] data = new byte[4 << 20];
             new Random(5).nextBytes(data);
-            ByteBuf received = Unpooled.buffer(data.length);
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            Channel client = new Bootstrap().group(clientGroup).channel(TasSocketChannel.class)
-                .handler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        ByteBuf b = (ByteBuf) msg;
-                        received.writeBytes(b);
-                        b.release();
-                        if (received.readableBytes() == data.length) {
-                            done.complete(null);
-                        }
-                    }
-                }).connect(new InetSocketAddress("10.0.77.1", 9000)).sync().channel();
-            client.writeAndFlush(Unpooled.wrappedBuffer(data));
-            done.get(60, TimeUnit.SECONDS);
-            assertThat(received.array()).isEqualTo(data);
+            Channel client = echoThrough(clientGroup, new InetSocketAddress("10.0.77.1", 9000), data);
 
             Channel served = child.get(10, TimeUnit.SECONDS);
             service.close();

@@ -39,8 +39,9 @@ import jdk.net.UnixDomainPrincipal;
  *
  * <p>Permission model: whoever may open {@code DIR} may attach (make it group-accessible for the
  * applications' group, as docker's socket); each application can open only its own region
- * file. The control socket carries the handshake, doorbell bytes and, by its end of stream, an
- * application's death; never payload.
+ * file. The control socket carries the handshake, the doorbell bytes that wake an application's
+ * session thread and, by its end of stream, an application's death; never payload. (Its proxy
+ * and its event loops sleep on futex words in the region instead.)
  *
  * <p>Control protocol (lines of text, then single bytes): the application sends
  * {@code TAS-ATTACH <version> pid=<pid>}, the service answers {@code OK <version> region=<file>
