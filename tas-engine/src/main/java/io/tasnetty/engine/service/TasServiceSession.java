@@ -146,8 +146,10 @@ final class TasServiceSession {
     private volatile int socketCount;
     private volatile boolean appGone;
     private volatile boolean reclaiming;
+    /** The byte that wakes the application's session thread (the only doorbell left on the control socket). */
     private final ByteBuffer bell = ByteBuffer.allocateDirect(1);
-    private final ByteBuffer bellIn = ByteBuffer.allocateDirect(64);
+    /** Reads from the control socket, which brings nothing after the handshake but its end. */
+    private final ByteBuffer controlIn = ByteBuffer.allocateDirect(64);
     /** The proxy's futex timeout ({@link #MAX_SLEEP_NANOS}), a timespec made once. */
     private final MemorySegment sleepTimeout = Arena.ofAuto().allocate(16, 8);
     private final io.tasnetty.engine.context.TasEventHandler handler = this::onEvents;
@@ -248,12 +250,12 @@ final class TasServiceSession {
     private void lookAtControlSocket() {
         try {
             while (true) {
-                int n = channel.read(bellIn.clear());
+                int n = channel.read(controlIn.clear());
                 if (n < 0) {
                     appGone = true;
                     return;
                 }
-                if (n < bellIn.capacity()) {
+                if (n < controlIn.capacity()) {
                     return;
                 }
             }
